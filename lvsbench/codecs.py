@@ -1,0 +1,200 @@
+"""Mask codecs: COCO RLE, binary PNG, palette (indexed) PNG, label map <-> per-object masks.
+
+Palette PNGs are read with PIL in 'P' mode so indices survive (cv2 grayscale converts a palette to luminance,
+which silently changes object ids). Binary PNG reading treats any non-zero value as foreground, which covers
+0/255 and 0/1 files alike.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pycocotools import mask as coco_mask
+
+from lvsbench.errors import DataFormatError
+
+
+def _davis_palette() -> np.ndarray:
+    """The 256-colour palette of DAVIS / YouTube-VOS annotation PNGs (PASCAL VOC bit-interleaving scheme)."""
+    pal = np.zeros((256, 3), dtype=np.uint8)
+    for i in range(256):
+        c, r, g, b = i, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        pal[i] = (r, g, b)
+    return pal
+
+
+DAVIS_PALETTE: np.ndarray = _davis_palette()
+
+
+# ---------------------------------------------------------------- COCO RLE
+
+
+def rle_encode(mask: np.ndarray) -> dict:
+    """Encode a 2-D binary mask as COCO compressed RLE with a str `counts` (JSON-serialisable)."""
+    if mask.ndim != 2:
+        raise ValueError(f"rle_encode expects a 2-D mask, got shape {mask.shape}")
+    rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8, copy=False)))
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
+
+
+def rle_decode(rle: dict) -> np.ndarray:
+    """Decode COCO RLE (compressed str/bytes counts or uncompressed list counts) to a bool mask (H, W)."""
+    h, w = (int(x) for x in rle["size"])
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        obj = coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    else:
+        obj = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    return coco_mask.decode(obj).astype(bool)
+
+
+def rle_area(rle: dict) -> int:
+    h, w = (int(x) for x in rle["size"])
+    counts = rle["counts"]
+    obj = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    return int(coco_mask.area(obj))
+
+
+# ---------------------------------------------------------------- PNG
+
+
+def _open(path: str | Path | bytes) -> Image.Image:
+    try:
+        if isinstance(path, bytes | bytearray):
+            img = Image.open(io.BytesIO(path))
+        else:
+            img = Image.open(path)
+        img.load()
+        return img
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataFormatError(None if isinstance(path, bytes | bytearray) else path,
+                              f"cannot decode image: {exc}") from exc
+
+
+def read_binary_png(path: str | Path | bytes) -> np.ndarray:
+    """Read a mask PNG as bool (H, W): any non-zero pixel is foreground (0/255, 0/1 and palette files alike)."""
+    img = _open(path)
+    arr = np.asarray(img)
+    if arr.ndim == 3:
+        arr = arr[..., :3].any(axis=-1) if img.mode in ("RGB", "RGBA") else arr.any(axis=-1)
+        return arr
+    return arr != 0
+
+
+def encode_binary_png(mask: np.ndarray) -> bytes:
+    """Binary mask -> 8-bit grayscale PNG bytes with values 0/255 (the Refer-YouTube-VOS submission format)."""
+    buf = io.BytesIO()
+    Image.fromarray((np.asarray(mask) != 0).astype(np.uint8) * 255, mode="L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_binary_png(path: str | Path, mask: np.ndarray) -> None:
+    from lvsbench.io import atomic_write_bytes
+
+    atomic_write_bytes(path, encode_binary_png(mask))
+
+
+def read_palette_png(path: str | Path | bytes, require_palette: bool = True) -> np.ndarray:
+    """Read an indexed PNG as uint8 indices (H, W). Raise if it is not a palette image and `require_palette`."""
+    img = _open(path)
+    if img.mode != "P":
+        if require_palette:
+            where = None if isinstance(path, bytes | bytearray) else path
+            raise DataFormatError(where, f"not a palette (indexed) PNG: mode {img.mode}")
+        if img.mode not in ("L", "1"):
+            where = None if isinstance(path, bytes | bytearray) else path
+            raise DataFormatError(where, f"expected an indexed or grayscale PNG, got mode {img.mode}")
+    return np.asarray(img, dtype=np.uint8).copy()
+
+
+def encode_palette_png(label_map: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> bytes:
+    arr = np.asarray(label_map)
+    if arr.ndim != 2:
+        raise ValueError(f"label map must be 2-D, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise ValueError("label map values must be in 0..255")
+        arr = arr.astype(np.uint8)
+    img = Image.fromarray(arr, mode="P")
+    img.putpalette(palette.astype(np.uint8).reshape(-1).tolist())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_palette_png(path: str | Path, label_map: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> None:
+    """Write a uint8 label map as an indexed PNG with the DAVIS palette; indices are preserved exactly."""
+    from lvsbench.io import atomic_write_bytes
+
+    atomic_write_bytes(path, encode_palette_png(label_map, palette))
+
+
+# ---------------------------------------------------------------- label maps
+
+
+def label_map_to_masks(label_map: np.ndarray, ignore: tuple[int, ...] = (0, 255)) -> dict[int, np.ndarray]:
+    """Split a label map into {object id: bool mask} for every id present (background and void skipped)."""
+    ids = [int(i) for i in np.unique(label_map) if int(i) not in ignore]
+    return {i: label_map == i for i in ids}
+
+
+def masks_to_label_map(masks: dict[int, np.ndarray], shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Merge {object id: bool mask} into a uint8 label map. Overlaps are an error (a label map cannot hold them)."""
+    if not masks and shape is None:
+        raise ValueError("masks_to_label_map needs masks or a shape")
+    if shape is None:
+        shape = next(iter(masks.values())).shape
+    out = np.zeros(shape, dtype=np.uint8)
+    taken = np.zeros(shape, dtype=bool)
+    for oid, m in sorted(masks.items()):
+        if not 0 < oid <= 255:
+            raise ValueError(f"object id {oid} outside 1..255")
+        m = np.asarray(m, dtype=bool)
+        if m.shape != tuple(shape):
+            raise ValueError(f"mask of object {oid} has shape {m.shape}, expected {tuple(shape)}")
+        if (taken & m).any():
+            raise ValueError(f"mask of object {oid} overlaps another object")
+        out[m] = oid
+        taken |= m
+    return out
+
+
+# ---------------------------------------------------------------- frames
+
+
+def read_image_rgb(path: str | Path) -> np.ndarray:
+    """Read a frame as uint8 RGB (H, W, 3)."""
+    img = _open(path)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(height, width) of an image without decoding its pixels."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataFormatError(path, f"cannot read image header: {exc}") from exc
+    return h, w
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb, mode="RGB").save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def encode_png_rgb(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb, mode="RGB").save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,110 @@
+"""The interface every dataset reader implements.
+
+A reader turns native files into typed records (`Video`, `Expression`) eagerly, because the text metadata is small,
+and gives frames and masks lazily, because pixels are not. Builders, adapters, the scorer and the converter to our
+layout only ever see this interface, so each works on every dataset.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lvsbench.records import Expression, Video
+
+
+class Dataset(abc.ABC):
+    """A split of a dataset: videos, expressions, frames and label maps.
+
+    Label maps are uint8 (H, W): 0 background, 1..254 object ids, 255 void. `read_labels` returns None on a frame
+    without annotation.
+    """
+
+    name: str
+    split: str
+    root: Path
+
+    @abc.abstractmethod
+    def videos(self) -> dict[str, Video]:
+        """Videos of the split, keyed by id, in a stable order."""
+
+    @abc.abstractmethod
+    def expressions(self) -> list[Expression]:
+        """Expressions of the split, in a stable order."""
+
+    @abc.abstractmethod
+    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
+        """RGB uint8 (H, W, 3) of one frame."""
+
+    @abc.abstractmethod
+    def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
+        """Label map of one frame, or None when the frame is not annotated."""
+
+    @abc.abstractmethod
+    def annotated_frames(self, video_id: str) -> tuple[str, ...]:
+        """Frames of a video that carry ground truth, in video order."""
+
+    # ------------------------------------------------------------------ derived, overridable
+
+    def iter_frames(self, video_id: str, frames: tuple[str, ...] | None = None) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield (frame name, RGB) in video order; readers of video containers override this to decode once."""
+        names = self.videos()[video_id].frames if frames is None else frames
+        for name in names:
+            yield name, self.read_frame(video_id, name)
+
+    def expression_frames(self, expression: Expression) -> tuple[str, ...]:
+        """Frames on which an expression is scored: its own list, else every annotated frame of its video."""
+        return expression.frames or self.annotated_frames(expression.video_id)
+
+    @cached_property
+    def _expressions_by_video(self) -> dict[str, list[Expression]]:
+        out: dict[str, list[Expression]] = {}
+        for e in self.expressions():
+            out.setdefault(e.video_id, []).append(e)
+        return out
+
+    def video_expressions(self, video_id: str) -> list[Expression]:
+        return self._expressions_by_video.get(video_id, [])
+
+    def object_ids(self, video_id: str) -> tuple[int, ...]:
+        """Ids of the objects referred to in a video (union over its expressions)."""
+        ids = {o for e in self.video_expressions(video_id) for o in e.object_ids}
+        return tuple(sorted(ids))
+
+    def object_categories(self, video_id: str) -> dict[int, str]:
+        """Category name per object id where the dataset has one (actor class, YouTube-VOS category)."""
+        return {}
+
+    def expressions_frame(self) -> pd.DataFrame:
+        """One row per expression: ids, text, objects, number of scored frames, words, objects in the video."""
+        vids = self.videos()
+        rows = []
+        for e in self.expressions():
+            cats = self.object_categories(e.video_id)
+            rows.append({
+                "video_id": e.video_id,
+                "exp_id": e.id,
+                "text": e.text,
+                "object_ids": list(e.object_ids),
+                "category": ",".join(cats.get(o, "") for o in e.object_ids) or None,
+                "num_frames": vids[e.video_id].num_frames if e.video_id in vids else 0,
+                "num_scored_frames": len(self.expression_frames(e)),
+                "num_words": len(e.text.split()),
+                "num_objects_in_video": len(self.object_ids(e.video_id)),
+            })
+        return pd.DataFrame(rows)
+
+    def counts(self) -> dict[str, int]:
+        vids = self.videos()
+        exps = self.expressions()
+        return {
+            "videos": len(vids),
+            "expressions": len(exps),
+            "frames": sum(v.num_frames for v in vids.values()),
+            "annotated_frames": sum(len(self.annotated_frames(v)) for v in vids),
+        }

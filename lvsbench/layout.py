@@ -1,0 +1,422 @@
+"""The lvsbench layout: the Refer-YouTube-VOS layout the field already reads, plus a dataset card.
+
+```
+DIR/
+  lvsbench.json                      dataset card (name, split, source, version, counts, protocol, checksums)
+  meta_expressions.json              {"videos": {vid: {"frames": [...], "expressions": {exp_id: {"exp", "obj_id"}}}}}
+  JPEGImages/<vid>/<frame>.jpg|.png  frames
+  Annotations/<vid>/<frame>.png      palette PNGs of object ids (0 background, 255 void), annotated frames only
+```
+
+`obj_id` is a string for a single object (as ReferFormer's `int(exp["obj_id"])` reads it) and a list of ints for
+several (MeViS style). Optional extensions that ReferFormer-style code ignores: an expression's `frames` (frames to
+score when not every annotated frame is), a video's `objects` ({id: {"category": ...}}) and `size` ([H, W]).
+The specification is `docs/layout.md`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lvsbench import __version__
+from lvsbench.codecs import (
+    encode_jpeg,
+    encode_palette_png,
+    encode_png_rgb,
+    image_size,
+    read_image_rgb,
+    read_palette_png,
+)
+from lvsbench.datasets.base import Dataset
+from lvsbench.errors import DataFormatError, Problem
+from lvsbench.io import atomic_write_bytes, atomic_write_json, check_overwrite, sha256_file, sha256_tree
+from lvsbench.records import Expression, FrameSource, Video
+
+CARD_NAME = "lvsbench.json"
+META_NAME = "meta_expressions.json"
+FORMAT_NAME = "lvsbench-layout"
+FORMAT_VERSION = 1
+_PARTS = ".lvsbench-parts"
+FRAME_EXTS = (".jpg", ".png")
+
+
+def _obj_id_field(object_ids: tuple[int, ...]) -> str | list[int]:
+    return str(object_ids[0]) if len(object_ids) == 1 else [int(o) for o in object_ids]
+
+
+def parse_obj_ids(value: Any, path: Path, key: str) -> tuple[int, ...]:
+    """`obj_id` as written by Refer-YouTube-VOS ("1"), by MeViS ([1, 2]) or as an int."""
+    try:
+        if isinstance(value, list):
+            ids = tuple(int(v) for v in value)
+        else:
+            ids = (int(value),)
+    except (TypeError, ValueError) as exc:
+        raise DataFormatError(path, f"obj_id {value!r} is not an int or a list of ints", key) from exc
+    if not ids:
+        raise DataFormatError(path, "obj_id is an empty list", key)
+    return ids
+
+
+class LayoutDataset(Dataset):
+    """Reader of a dataset in the lvsbench layout (also reads a plain Refer-YouTube-VOS-style train folder)."""
+
+    def __init__(self, root: str | Path, name: str | None = None, split: str | None = None) -> None:
+        self.root = Path(root)
+        meta_path = self.root / META_NAME
+        if not meta_path.is_file():
+            raise DataFormatError(meta_path, "missing: not a dataset in the lvsbench layout")
+        card_path = self.root / CARD_NAME
+        self.card: dict[str, Any] = {}
+        if card_path.is_file():
+            try:
+                self.card = json.loads(card_path.read_text())
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(card_path, f"invalid JSON: {exc}") from exc
+        self.name = name or self.card.get("name", self.root.name)
+        self.split = split or self.card.get("split", "unknown")
+        try:
+            self.meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(meta_path, f"invalid JSON: {exc}") from exc
+        if not isinstance(self.meta, dict) or not isinstance(self.meta.get("videos"), dict):
+            raise DataFormatError(meta_path, "top-level key 'videos' (an object) is missing")
+        self.meta_path = meta_path
+
+    @cached_property
+    def _videos(self) -> dict[str, Video]:
+        out = {}
+        for vid, entry in self.meta["videos"].items():
+            frames = tuple(str(f) for f in entry.get("frames", []))
+            size = entry.get("size")
+            ext = self._frame_ext(vid, frames)
+            if size is not None:
+                h, w = int(size[0]), int(size[1])
+            elif frames and (self.root / "JPEGImages" / vid / f"{frames[0]}{ext}").is_file():
+                h, w = image_size(self.root / "JPEGImages" / vid / f"{frames[0]}{ext}")
+            else:
+                h, w = 0, 0
+            src = FrameSource("images", self.root / "JPEGImages" / vid, "{name}" + ext)
+            out[vid] = Video(vid, frames, h, w, src)
+        return out
+
+    def _frame_ext(self, vid: str, frames: tuple[str, ...]) -> str:
+        ext = self.card.get("frame_ext")
+        if ext:
+            return ext
+        if frames:
+            for e in FRAME_EXTS:
+                if (self.root / "JPEGImages" / vid / f"{frames[0]}{e}").is_file():
+                    return e
+        return ".jpg"
+
+    def videos(self) -> dict[str, Video]:
+        return self._videos
+
+    @cached_property
+    def _expressions(self) -> list[Expression]:
+        out = []
+        for vid, entry in self.meta["videos"].items():
+            for eid, e in entry.get("expressions", {}).items():
+                key = f"videos.{vid}.expressions.{eid}"
+                if "exp" not in e:
+                    raise DataFormatError(self.meta_path, "expression has no 'exp' text", key)
+                if "obj_id" not in e:
+                    raise DataFormatError(self.meta_path, "expression has no 'obj_id'", key)
+                ids = parse_obj_ids(e["obj_id"], self.meta_path, key)
+                out.append(Expression(str(eid), vid, e["exp"], ids, tuple(str(f) for f in e.get("frames", ()))))
+        return out
+
+    def expressions(self) -> list[Expression]:
+        return self._expressions
+
+    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
+        return read_image_rgb(self._videos[video_id].source.frame_path(frame))
+
+    def annotation_path(self, video_id: str, frame: str) -> Path:
+        return self.root / "Annotations" / video_id / f"{frame}.png"
+
+    @cached_property
+    def _annotated(self) -> dict[str, tuple[str, ...]]:
+        out = {}
+        for vid, video in self._videos.items():
+            d = self.root / "Annotations" / vid
+            present = {p.stem for p in d.glob("*.png")} if d.is_dir() else set()
+            out[vid] = tuple(f for f in video.frames if f in present)
+        return out
+
+    def annotated_frames(self, video_id: str) -> tuple[str, ...]:
+        return self._annotated[video_id]
+
+    def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
+        p = self.annotation_path(video_id, frame)
+        if not p.is_file():
+            return None
+        return read_palette_png(p)
+
+    def object_categories(self, video_id: str) -> dict[int, str]:
+        objs = self.meta["videos"][video_id].get("objects", {})
+        return {int(k): str(v.get("category", "")) for k, v in objs.items()}
+
+
+class LayoutWriter:
+    """Writes a dataset in the lvsbench layout, one video at a time, atomically per video and resumable.
+
+    Each finished video leaves a fragment in `.lvsbench-parts/`; `finish()` assembles `meta_expressions.json` and
+    the card from the fragments and removes them. A writer opened on a half-written output (`resume=True`) skips
+    videos whose fragment exists.
+    """
+
+    def __init__(self, out: str | Path, *, name: str, split: str, source: str, version: str = "1",
+                 default_protocol: str = "ryvos", frame_ext: str = ".jpg", force: bool = False,
+                 resume: bool = False, extra_card: dict[str, Any] | None = None) -> None:
+        self.out = Path(out)
+        if frame_ext not in FRAME_EXTS:
+            raise ValueError(f"frame_ext must be one of {FRAME_EXTS}")
+        parts = self.out / _PARTS
+        if not (resume and parts.is_dir()):
+            check_overwrite(self.out, force)
+            if force and self.out.exists():
+                shutil.rmtree(self.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        parts.mkdir(exist_ok=True)
+        self.parts = parts
+        self.card_fields = {"name": name, "split": split, "source": source, "version": version,
+                            "default_protocol": default_protocol, "frame_ext": frame_ext, **(extra_card or {})}
+        self.frame_ext = frame_ext
+
+    def has_video(self, video_id: str) -> bool:
+        return (self.parts / f"{_safe(video_id)}.json").is_file()
+
+    def add_video(self, video: Video, frames: Iterable[tuple[str, np.ndarray]], labels: dict[str, np.ndarray],
+                  expressions: list[Expression], objects: dict[int, dict[str, Any]] | None = None) -> None:
+        """Write one video: its frames (name, RGB), label maps of its annotated frames, its expressions."""
+        vid = video.id
+        img_dir, ann_dir = self.out / "JPEGImages" / vid, self.out / "Annotations" / vid
+        for d in (img_dir, ann_dir):
+            if d.exists():
+                shutil.rmtree(d)
+            d.mkdir(parents=True)
+        seen = []
+        for name, rgb in frames:
+            if rgb.shape[:2] != (video.height, video.width):
+                raise ValueError(f"video {vid} frame {name}: size {rgb.shape[:2]} != {(video.height, video.width)}")
+            data = encode_jpeg(rgb) if self.frame_ext == ".jpg" else encode_png_rgb(rgb)
+            atomic_write_bytes(img_dir / f"{name}{self.frame_ext}", data)
+            seen.append(name)
+        if tuple(seen) != video.frames:
+            raise ValueError(f"video {vid}: frames written {len(seen)} differ from the video's {video.num_frames}")
+        for name, lab in labels.items():
+            if name not in video.frames:
+                raise ValueError(f"video {vid}: label map for unknown frame {name}")
+            atomic_write_bytes(ann_dir / f"{name}.png", encode_palette_png(lab))
+        entry: dict[str, Any] = {
+            "frames": list(video.frames),
+            "size": [video.height, video.width],
+            "expressions": {},
+        }
+        for e in expressions:
+            if e.video_id != vid:
+                raise ValueError(f"expression {e.id} belongs to {e.video_id}, not {vid}")
+            ex: dict[str, Any] = {"exp": e.text, "obj_id": _obj_id_field(e.object_ids)}
+            if e.frames:
+                ex["frames"] = list(e.frames)
+            if e.id in entry["expressions"]:
+                raise ValueError(f"video {vid}: duplicate expression id {e.id}")
+            entry["expressions"][e.id] = ex
+        if objects:
+            entry["objects"] = {str(k): v for k, v in sorted(objects.items())}
+        atomic_write_json(self.parts / f"{_safe(vid)}.json", {"video_id": vid, "entry": entry})
+
+    def finish(self, order: list[str] | None = None) -> dict[str, Any]:
+        """Assemble meta and card from the per-video fragments; returns the card."""
+        fragments = {}
+        for p in sorted(self.parts.glob("*.json")):
+            frag = json.loads(p.read_text())
+            fragments[frag["video_id"]] = frag["entry"]
+        ids = order if order is not None else sorted(fragments)
+        missing = [v for v in ids if v not in fragments]
+        if missing:
+            raise ValueError(f"videos not written: {missing[:10]}")
+        meta = {"videos": {v: fragments[v] for v in ids}}
+        atomic_write_json(self.out / META_NAME, meta, indent=None)
+        card = build_card(self.out, self.card_fields)
+        atomic_write_json(self.out / CARD_NAME, card)
+        shutil.rmtree(self.parts)
+        return card
+
+
+def _safe(video_id: str) -> str:
+    return video_id.replace("/", "%2F")
+
+
+def build_card(root: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    ds = LayoutDataset(root, fields.get("name"), fields.get("split"))
+    counts = ds.counts()
+    counts["objects"] = sum(len(ds.object_ids(v)) for v in ds.videos())
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        **fields,
+        "counts": counts,
+        "created_by": f"lvsbench {__version__}",
+        "checksums": {
+            META_NAME: sha256_file(root / META_NAME),
+            "Annotations": sha256_tree(root / "Annotations"),
+            "JPEGImages": sha256_tree(root / "JPEGImages"),
+        },
+    }
+
+
+def card_checksum(root: str | Path) -> str:
+    """Checksum that identifies a dataset version: that of its card (which holds the content checksums)."""
+    p = Path(root) / CARD_NAME
+    if p.is_file():
+        return sha256_file(p)
+    return sha256_file(Path(root) / META_NAME)
+
+
+def write_dataset(ds: Dataset, out: str | Path, *, source: str, default_protocol: str, force: bool = False,
+                  frame_ext: str = ".jpg", progress: bool = True, extra_card: dict[str, Any] | None = None,
+                  resume: bool = False) -> dict[str, Any]:
+    """Convert any `Dataset` to the lvsbench layout (the converters of every native reader use this)."""
+    from tqdm import tqdm
+
+    writer = LayoutWriter(out, name=ds.name, split=ds.split, source=source, default_protocol=default_protocol,
+                          frame_ext=frame_ext, force=force, resume=resume, extra_card=extra_card)
+    videos = ds.videos()
+    for vid, video in tqdm(videos.items(), desc=f"convert {ds.name}", unit="video", disable=not progress):
+        if resume and writer.has_video(vid):
+            continue
+        labels = {}
+        for f in ds.annotated_frames(vid):
+            lab = ds.read_labels(vid, f)
+            if lab is not None:
+                labels[f] = lab
+        cats = ds.object_categories(vid)
+        objects = {o: {"category": c} for o, c in cats.items()} or None
+        writer.add_video(video, ds.iter_frames(vid), labels, ds.video_expressions(vid), objects)
+    return writer.finish(order=list(videos))
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def validate_layout(root: str | Path) -> list[Problem]:
+    """Check a dataset in our layout; return every problem found (empty list = valid)."""
+    root = Path(root)
+    problems: list[Problem] = []
+
+    def add(path: Path | str, msg: str) -> None:
+        problems.append(Problem(str(path), msg))
+
+    meta_path = root / META_NAME
+    if not meta_path.is_file():
+        add(meta_path, "missing")
+        return problems
+    raw = meta_path.read_text()
+    try:
+        meta = json.loads(raw, object_pairs_hook=_dup_checking_pairs)
+    except _DuplicateKey as exc:
+        add(meta_path, f"duplicate key {exc.key!r} (duplicate video or expression id)")
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        add(meta_path, f"invalid JSON: {exc}")
+        return problems
+    videos = meta.get("videos") if isinstance(meta, dict) else None
+    if not isinstance(videos, dict):
+        add(meta_path, "top-level key 'videos' (an object) is missing")
+        return problems
+    card_path = root / CARD_NAME
+    if not card_path.is_file():
+        add(card_path, "missing dataset card")
+    else:
+        try:
+            json.loads(card_path.read_text())
+        except json.JSONDecodeError as exc:
+            add(card_path, f"invalid JSON: {exc}")
+    for vid, entry in videos.items():
+        key = f"videos.{vid}"
+        frames = [str(f) for f in entry.get("frames", [])]
+        if not frames:
+            add(f"{meta_path} [{key}]", "video lists no frames")
+        img_dir = root / "JPEGImages" / vid
+        ann_dir = root / "Annotations" / vid
+        sizes: dict[str, tuple[int, int]] = {}
+        for f in frames:
+            path = next((img_dir / f"{f}{e}" for e in FRAME_EXTS if (img_dir / f"{f}{e}").is_file()), None)
+            if path is None:
+                add(img_dir / f"{f}.jpg", "frame listed in meta_expressions.json but absent")
+                continue
+            try:
+                sizes[f] = image_size(path)
+            except DataFormatError as exc:
+                add(path, f"unreadable image: {exc.detail}")
+        if img_dir.is_dir():
+            listed = set(frames)
+            for p in sorted(img_dir.iterdir()):
+                if p.suffix in FRAME_EXTS and p.stem not in listed:
+                    add(p, "frame on disk but not listed in meta_expressions.json")
+        present_ids: set[int] = set()
+        if ann_dir.is_dir():
+            for p in sorted(ann_dir.glob("*.png")):
+                if p.stem not in frames:
+                    add(p, "annotation of a frame not listed in meta_expressions.json")
+                try:
+                    lab = read_palette_png(p)
+                except DataFormatError as exc:
+                    add(p, exc.detail)
+                    continue
+                size = sizes.get(p.stem) or (next(iter(sizes.values())) if sizes else None)
+                if size is not None and lab.shape != size:
+                    add(p, f"mask size {lab.shape[1]}x{lab.shape[0]} != frame size {size[1]}x{size[0]}")
+                present_ids.update(int(i) for i in np.unique(lab))
+        exps = entry.get("expressions", {})
+        for eid, e in exps.items():
+            ekey = f"{key}.expressions.{eid}"
+            if "exp" not in e:
+                add(f"{meta_path} [{ekey}]", "expression has no 'exp' text")
+            try:
+                ids = parse_obj_ids(e.get("obj_id"), meta_path, ekey)
+            except DataFormatError as exc:
+                add(f"{meta_path} [{ekey}]", exc.detail)
+                continue
+            absent = [o for o in ids if o not in present_ids]
+            if absent:
+                add(f"{meta_path} [{ekey}]", f"object id(s) {absent} absent from every mask of video {vid}")
+            for f in e.get("frames", []):
+                if str(f) not in frames:
+                    add(f"{meta_path} [{ekey}]", f"scored frame {f} is not a frame of the video")
+    return problems
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, where: str) -> None:
+        self.key, self.where = key, where
+
+
+def _dup_checking_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in seen:
+            raise _DuplicateKey(k, "an object of meta_expressions.json")
+        seen[k] = v
+    return seen
+
+
+def is_layout(root: str | Path) -> bool:
+    return (Path(root) / META_NAME).is_file()
+
+
+def remove_partial(root: str | Path) -> None:
+    """Remove leftovers of an interrupted writer (fragments), used by --force rebuilds."""
+    p = Path(root) / _PARTS
+    if p.exists():
+        shutil.rmtree(p)
