@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lvsbench.errors import LvsbenchError, Problem
 from lvsbench.records import Expression, Video
 
 
@@ -98,6 +99,35 @@ class Dataset(abc.ABC):
                 "num_objects_in_video": len(self.object_ids(e.video_id)),
             })
         return pd.DataFrame(rows)
+
+    def missing(self) -> list[Problem]:
+        """Top-level files or folders the reader expected but did not find (metadata-only mode lists them)."""
+        return []
+
+    def check(self, progress: bool = False) -> list[Problem]:
+        """Decode every referenced frame and label map; return all problems (never stops at the first)."""
+        from tqdm import tqdm
+
+        problems: list[Problem] = list(self.missing())
+        vids = self.videos()
+        for vid, video in tqdm(vids.items(), desc=f"check {self.name}", unit="video", disable=not progress):
+            try:
+                for name, rgb in self.iter_frames(vid):
+                    if rgb.shape[:2] != (video.height, video.width):
+                        problems.append(Problem(f"{vid}/{name}", f"frame size {rgb.shape[:2]} != video size "
+                                                                 f"{(video.height, video.width)}"))
+            except LvsbenchError as exc:
+                problems.append(Problem(vid, str(exc)))
+            for name in self.annotated_frames(vid):
+                try:
+                    lab = self.read_labels(vid, name)
+                except LvsbenchError as exc:
+                    problems.append(Problem(f"{vid}/{name}", str(exc)))
+                    continue
+                if lab is not None and lab.shape != (video.height, video.width):
+                    problems.append(Problem(f"{vid}/{name}", f"mask size {lab.shape} != frame size "
+                                                             f"{(video.height, video.width)}"))
+        return problems
 
     def counts(self) -> dict[str, int]:
         vids = self.videos()
