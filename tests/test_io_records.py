@@ -1,0 +1,82 @@
+"""Atomic writes, no-clobber rule, checksums, and the invariants of the core records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lvsbench.errors import DataFormatError, OutputExistsError, Problem, ValidationFailed
+from lvsbench.io import atomic_dir, atomic_write_json, atomic_write_text, check_overwrite, sha256_tree
+from lvsbench.records import Expression, Video, expression_mask, normalize_text, void_mask
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
+    atomic_write_text(tmp_path / "a" / "x.txt", "hello")
+    atomic_write_json(tmp_path / "a" / "y.json", {"b": 1, "a": 2})
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["x.txt", "y.json"]
+    assert (tmp_path / "a" / "y.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
+
+
+def test_atomic_dir_is_all_or_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as d:
+            (d / "half.txt").write_text("x")
+            raise RuntimeError("interrupted")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with atomic_dir(target) as d:
+        (d / "f.txt").write_text("1")
+    with pytest.raises(OutputExistsError, match="--force"):
+        with atomic_dir(target):
+            pass
+    with atomic_dir(target, force=True) as d:
+        (d / "g.txt").write_text("2")
+    assert [p.name for p in target.iterdir()] == ["g.txt"]
+
+
+def test_check_overwrite(tmp_path: Path) -> None:
+    check_overwrite(tmp_path / "new", force=False)
+    (tmp_path / "empty").mkdir()
+    check_overwrite(tmp_path / "empty", force=False)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputExistsError):
+        check_overwrite(tmp_path / "f", force=False)
+    check_overwrite(tmp_path / "f", force=True)
+
+
+def test_sha256_tree_changes_with_content(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("1")
+    first = sha256_tree(tmp_path)
+    assert sha256_tree(tmp_path) == first
+    (tmp_path / "a").write_text("2")
+    assert sha256_tree(tmp_path) != first
+
+
+def test_records_are_immutable_and_checked() -> None:
+    v = Video("v", ["00001", "00002"], 4, 5)
+    assert v.frames == ("00001", "00002") and v.num_frames == 2
+    with pytest.raises(AttributeError):
+        v.id = "w"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="duplicate"):
+        Video("v", ["a", "a"], 1, 1)
+    e = Expression("0", "v", "  The RED dog ", [3])
+    assert e.object_ids == (3,) and e.normalized_text == normalize_text(e.text) == "the red dog"
+    with pytest.raises(ValueError, match="1..254"):
+        Expression("0", "v", "x", (255,))
+
+
+def test_expression_mask_union_and_void() -> None:
+    lab = np.array([[0, 1, 2], [2, 255, 1]], dtype=np.uint8)
+    np.testing.assert_array_equal(expression_mask(lab, (1,)), lab == 1)
+    np.testing.assert_array_equal(expression_mask(lab, (1, 2)), (lab == 1) | (lab == 2))
+    np.testing.assert_array_equal(void_mask(lab), lab == 255)
+    assert void_mask(np.zeros((2, 2), np.uint8)) is None
+
+
+def test_error_messages_name_file_and_place() -> None:
+    err = DataFormatError("a/b.csv", "expected 9 columns, got 4", "line 12")
+    assert str(err) == "a/b.csv (line 12): expected 9 columns, got 4"
+    many = ValidationFailed([Problem(f"p{i}", "bad") for i in range(60)], "check")
+    assert "60 problem(s)" in str(many) and "p0: bad" in str(many) and "10 more" in str(many)
