@@ -16,11 +16,11 @@ demo: $(STAMP)
 	$(VENV)/bin/lvsbench demo --out demo-output --force
 
 test: $(STAMP)
-	$(PY) -m ruff check lvsbench tests benchmarks
+	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check lvsbench tests benchmarks
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -35,7 +35,7 @@ from lvsbench.codecs import (
     read_palette_png,
 )
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import DataFormatError, Problem
+from lvsbench.errors import ConfigError, DataFormatError, Problem
 from lvsbench.io import atomic_write_bytes, atomic_write_json, check_overwrite, sha256_file, sha256_tree
 from lvsbench.records import Expression, FrameSource, Video
 
@@ -289,6 +289,12 @@ def write_dataset(ds: Dataset, out: str | Path, *, source: str, default_protocol
     """Convert any `Dataset` to the lvsbench layout (the converters of every native reader use this)."""
     from tqdm import tqdm
 
+    unscorable = [e for e in ds.expressions() if not e.object_ids]
+    if unscorable:
+        raise ConfigError(
+            f"{ds.name} split {ds.split!r}: {len(unscorable)} expressions have no object ids (for example "
+            f"{unscorable[0].video_id}/{unscorable[0].id}); their ground truth is not public, so this split "
+            "cannot be converted to a scorable dataset. Convert a split with ground truth (e.g. train).")
     writer = LayoutWriter(out, name=ds.name, split=ds.split, source=source, default_protocol=default_protocol,
                           frame_ext=frame_ext, force=force, resume=resume, extra_card=extra_card)
     videos = ds.videos()
