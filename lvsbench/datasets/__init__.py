@@ -1,5 +1,11 @@
-"""Readers of the four datasets' native layouts and of our own layout, behind one `Dataset` interface."""
+"""Readers of the four datasets' native layouts and of our own layout, behind one `Dataset` interface.
+
+`load(name, root, split=None, **options)` opens one: "a2d", "jhmdb", "ryvos", "rdavis", "layout", or any name
+whose root is in the lvsbench layout. `DATASETS` describes the native ones; `resolve_root` finds a root from the
+environment or the user config file.
+"""
 
 from lvsbench.datasets.base import Dataset
+from lvsbench.datasets.registry import DATASETS, DatasetSpec, load, resolve_root
 
-__all__ = ["Dataset"]
+__all__ = ["DATASETS", "Dataset", "DatasetSpec", "load", "resolve_root"]

@@ -1,0 +1,414 @@
+"""Reader of J-HMDB-Sentences (Gavrilyuk et al., CVPR'18, on J-HMDB by Jhuang et al., ICCV'13).
+
+```
+ROOT/
+  jhmdb_annotation.txt                                  video_id,query (one sentence per video)
+  Rename_Images/<class>/<vid>/<t:05d>.png               frames, 1-based
+  puppet_mask/<class>/<vid>/puppet_mask.mat             MATLAB v5, `part_mask` (H, W, T) uint8 0/1
+  jhmdb_sentences_samples_metadata.json                 (optional) MTTR's frozen evaluation frames
+```
+The class of a video is the name of its `Rename_Images/<class>/` folder. As in MTTR, a video's usable frames are
+the first min(#PNG frames, T) frames: the last frames of some videos have no mask.
+
+Evaluation frames: MTTR/ReferFormer score 3 frames per video, drawn once with `random.sample` and frozen in
+`jhmdb_sentences_samples_metadata.json` (2,784 samples); that list ships as package data
+(`lvsbench/data/jhmdb_sentences_samples_metadata.json`, see `lvsbench/data/PROVENANCE.md`). A copy in ROOT takes
+precedence (the synthetic writer puts one there). A video in neither gets 3 frames by a documented deterministic
+rule (`fallback_frames`): sorted, drawn without replacement from its usable frames by
+`numpy.random.default_rng(int(sha256(video_id)[:16], 16))`. Object id 1 is the puppet (the one referred person);
+the split is `test` (J-HMDB-Sentences is evaluation-only).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import OrderedDict
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lvsbench.codecs import image_size, read_image_rgb
+from lvsbench.datasets.base import Dataset
+from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem
+from lvsbench.records import Expression, FrameSource, Video
+
+SAMPLES_NAME = "jhmdb_sentences_samples_metadata.json"
+DEFAULT_SIZE = (240, 320)
+"""J-HMDB frame size (H, W); used only in metadata-only mode, when no frame or mask file gives the size."""
+SPLITS = ("test", "all")
+
+
+def read_annotation_txt(path: str | Path) -> list[tuple[str, str, int]]:
+    """(video_id, query, line) rows of jhmdb_annotation.txt (header `video_id,query`), queries verbatim."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError as exc:
+        raise DataFormatError(path, "missing") from exc
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, f"not UTF-8/ASCII text: {exc.reason}") from exc
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [h.strip() for h in rows[0]] != ["video_id", "query"]:
+        raise DataFormatError(path, f"header must be 'video_id,query', got {rows[0] if rows else ''}", "line 1")
+    out = []
+    seen: dict[str, int] = {}
+    for lineno, row in enumerate(rows[1:], 2):
+        if not row:
+            continue
+        if len(row) != 2:
+            raise DataFormatError(path, f"expected 2 comma-separated fields, got {len(row)}", f"line {lineno}")
+        if not row[0]:
+            raise DataFormatError(path, "empty video_id", f"line {lineno}")
+        if row[0] in seen:
+            raise DataFormatError(path, f"video {row[0]} already has a sentence on line {seen[row[0]]}",
+                                  f"line {lineno}")
+        seen[row[0]] = lineno
+        out.append((row[0], row[1], lineno))
+    return out
+
+
+def read_samples(source: str | Path | None = None) -> list[list[Any]]:
+    """MTTR's frozen sample list: `[video_id, frame_path, mask_path, video_total_frames, query]` entries.
+
+    `None` reads the copy shipped with lvsbench.
+    """
+    if source is None:
+        text = resources.files("lvsbench").joinpath("data", SAMPLES_NAME).read_text()
+        where: str | Path = f"lvsbench/data/{SAMPLES_NAME}"
+    else:
+        where = Path(source)
+        try:
+            text = Path(source).read_text()
+        except FileNotFoundError as exc:
+            raise DataFormatError(source, "missing") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(where, f"invalid JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise DataFormatError(where, "expected a JSON list of samples")
+    for i, s in enumerate(data):
+        if not (isinstance(s, list) and len(s) == 5 and isinstance(s[0], str) and isinstance(s[1], str)
+                and isinstance(s[3], int)):
+            raise DataFormatError(where, "sample must be [video_id, frame_path, mask_path, total_frames, query]",
+                                  f"item {i}")
+    return data
+
+
+def sample_frame(sample: list[Any]) -> str:
+    """The `%05d` frame name of a sample (the file name of its frame path)."""
+    return Path(sample[1]).stem
+
+
+def sample_class(sample: list[Any]) -> str:
+    """The class folder of a sample (`.../Rename_Images/<class>/<vid>/<t>.png`)."""
+    return Path(sample[1]).parts[-3]
+
+
+def fallback_frames(video_id: str, usable: int, k: int = 3) -> tuple[str, ...]:
+    """Deterministic evaluation frames for a video outside the frozen list (documented rule, not MTTR's)."""
+    if usable <= 0:
+        return ()
+    rng = np.random.default_rng(int(hashlib.sha256(video_id.encode()).hexdigest()[:16], 16))
+    picks = rng.choice(np.arange(1, usable + 1), size=min(k, usable), replace=False)
+    return tuple(f"{int(t):05d}" for t in sorted(picks))
+
+
+def read_part_mask(path: str | Path) -> np.ndarray:
+    """`part_mask` of a puppet_mask.mat as (T, H, W) uint8 (scipy gives (H, W, T); MTTR transposes (2, 0, 1))."""
+    import scipy.io
+
+    path = Path(path)
+    try:
+        mat = scipy.io.loadmat(str(path), variable_names=["part_mask"])
+    except FileNotFoundError as exc:
+        raise DataFormatError(path, "missing") from exc
+    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
+        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+    if "part_mask" not in mat:
+        raise DataFormatError(path, "key 'part_mask' missing", "part_mask")
+    arr = np.asarray(mat["part_mask"])
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise DataFormatError(path, f"part_mask has shape {arr.shape}, expected (H, W, T)", "part_mask")
+    return np.ascontiguousarray(arr.transpose(2, 0, 1)).astype(np.uint8, copy=False)
+
+
+def part_mask_shape(path: str | Path) -> tuple[int, int, int]:
+    """(H, W, T) of `part_mask` read from the .mat header, without loading the masks."""
+    import scipy.io
+
+    path = Path(path)
+    try:
+        info = {name: shape for name, shape, _ in scipy.io.whosmat(str(path))}
+    except FileNotFoundError as exc:
+        raise DataFormatError(path, "missing") from exc
+    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
+        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+    if "part_mask" not in info:
+        raise DataFormatError(path, "key 'part_mask' missing", "part_mask")
+    shape = tuple(int(s) for s in info["part_mask"])
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3:
+        raise DataFormatError(path, f"part_mask has shape {shape}, expected (H, W, T)", "part_mask")
+    return shape  # type: ignore[return-value]
+
+
+class JHMDBDataset(Dataset):
+    """J-HMDB-Sentences: 928 videos, one sentence each, scored on the frozen 3 frames per video.
+
+    Options: `samples` (path of a samples json; default ROOT's copy, else the packaged one), `annotation_file`,
+    `frames_dir` (Rename_Images), `masks_dir` (puppet_mask), `eval_frames="frozen"|"all"` ("all" scores every
+    usable frame: a different protocol, not comparable with published numbers).
+    """
+
+    name = "jhmdb"
+    splits: tuple[str, ...] = SPLITS
+    default_split = "test"
+
+    def __init__(self, root: str | Path, split: str | None = None, *, samples: str | Path | None = None,
+                 annotation_file: str | Path | None = None, frames_dir: str | Path | None = None,
+                 masks_dir: str | Path | None = None, eval_frames: str = "frozen") -> None:
+        self.root = Path(root)
+        self.split = split or "test"
+        if self.split not in SPLITS:
+            raise ConfigError(f"jhmdb: the only split is 'test' (evaluation-only), got {self.split!r}")
+        if eval_frames not in ("frozen", "all"):
+            raise ConfigError("jhmdb: eval_frames must be 'frozen' or 'all'")
+        self.eval_frames = eval_frames
+        self.annotation_path = Path(annotation_file) if annotation_file else self.root / "jhmdb_annotation.txt"
+        if not self.annotation_path.is_file():
+            raise DataFormatError(self.annotation_path, f"missing: J-HMDB-Sentences needs jhmdb_annotation.txt "
+                                                        f"(looked under {self.root})")
+        self.frames_dir = Path(frames_dir) if frames_dir else self.root / "Rename_Images"
+        self.masks_dir = Path(masks_dir) if masks_dir else self.root / "puppet_mask"
+        if samples is not None:
+            self.samples_path: Path | None = Path(samples)
+        elif (self.root / SAMPLES_NAME).is_file():
+            self.samples_path = self.root / SAMPLES_NAME
+        else:
+            self.samples_path = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    # -------------------------------------------------------------- metadata
+
+    @cached_property
+    def rows(self) -> list[tuple[str, str, int]]:
+        return read_annotation_txt(self.annotation_path)
+
+    @cached_property
+    def samples(self) -> list[list[Any]]:
+        """The frozen evaluation samples (root copy, else packaged)."""
+        return read_samples(self.samples_path)
+
+    @cached_property
+    def _samples_by_video(self) -> dict[str, list[list[Any]]]:
+        out: dict[str, list[list[Any]]] = {}
+        for s in self.samples:
+            out.setdefault(s[0], []).append(s)
+        return out
+
+    @cached_property
+    def classes(self) -> dict[str, str]:
+        """{video id: class}: from the Rename_Images folders, else from the samples' frame paths."""
+        out: dict[str, str] = {}
+        for vid, ss in self._samples_by_video.items():
+            out[vid] = sample_class(ss[0])
+        if self.frames_dir.is_dir():
+            for cdir in sorted(p for p in self.frames_dir.iterdir() if p.is_dir()):
+                for vdir in cdir.iterdir():
+                    if vdir.is_dir():
+                        out[vdir.name] = cdir.name
+        return out
+
+    def video_dir(self, video_id: str) -> Path:
+        return self.frames_dir / self.classes.get(video_id, "_unknown_class_") / video_id
+
+    def mask_path(self, video_id: str) -> Path:
+        return self.masks_dir / self.classes.get(video_id, "_unknown_class_") / video_id / "puppet_mask.mat"
+
+    def _png_count(self, video_id: str) -> int | None:
+        d = self.video_dir(video_id)
+        if not d.is_dir():
+            return None
+        return sum(1 for p in d.iterdir() if p.suffix == ".png" and p.stem.isdigit())
+
+    @cached_property
+    def _videos(self) -> dict[str, Video]:
+        out: dict[str, Video] = {}
+        for vid, _, _ in self.rows:
+            n_png = self._png_count(vid)
+            mp = self.mask_path(vid)
+            shape = part_mask_shape(mp) if mp.is_file() else None
+            if n_png is not None and shape is not None:
+                n = min(n_png, shape[2])  # MTTR: "some of the last frames in the video may not have masks"
+            elif vid in self._samples_by_video:
+                n = int(self._samples_by_video[vid][0][3])
+            else:
+                n = n_png if n_png is not None else (shape[2] if shape is not None else 0)
+            first = self.video_dir(vid) / "00001.png"
+            size = _try_size(first) if n_png else None
+            if size is not None:
+                h, w = size  # frames are authoritative; check() compares the masks with them
+            elif shape is not None:
+                h, w = shape[0], shape[1]
+            else:
+                h, w = DEFAULT_SIZE
+            out[vid] = Video(vid, tuple(f"{t:05d}" for t in range(1, n + 1)), h, w,
+                             FrameSource("images", self.video_dir(vid), "{name}.png"))
+        return out
+
+    def videos(self) -> dict[str, Video]:
+        return self._videos
+
+    def action_class(self, video_id: str) -> str | None:
+        """J-HMDB action class of a video (its Rename_Images folder)."""
+        return self.classes.get(video_id)
+
+    def eval_frames_of(self, video_id: str) -> tuple[str, ...]:
+        """Frames scored for a video: the frozen samples, else `fallback_frames`, or all usable frames."""
+        video = self._videos[video_id]
+        if self.eval_frames == "all":
+            return video.frames
+        ss = self._samples_by_video.get(video_id)
+        if ss:
+            return tuple(sample_frame(s) for s in ss)
+        return fallback_frames(video_id, video.num_frames)
+
+    @cached_property
+    def _expressions(self) -> list[Expression]:
+        return [Expression("0", vid, text, (1,), self.eval_frames_of(vid)) for vid, text, _ in self.rows]
+
+    def expressions(self) -> list[Expression]:
+        return self._expressions
+
+    def object_categories(self, video_id: str) -> dict[int, str]:
+        return {1: "person"}
+
+    # -------------------------------------------------------------- pixels
+
+    def annotated_frames(self, video_id: str) -> tuple[str, ...]:
+        """Every usable frame has a puppet mask (metadata-only mode: none)."""
+        if not self.mask_path(video_id).is_file():
+            return ()
+        return self._videos[video_id].frames
+
+    def masks(self, video_id: str) -> np.ndarray:
+        """All puppet masks of a video, (T, H, W) uint8 (cached for the last few videos)."""
+        got = self._cache.get(video_id)
+        if got is None:
+            got = read_part_mask(self.mask_path(video_id))
+            self._cache[video_id] = got
+            while len(self._cache) > 4:
+                self._cache.popitem(last=False)
+        return got
+
+    def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
+        video = self._videos[video_id]
+        if frame not in video.frames or not self.mask_path(video_id).is_file():
+            return None
+        m = self.masks(video_id)
+        t = int(frame)
+        path = self.mask_path(video_id)
+        if t > m.shape[0]:
+            raise DataFormatError(path, f"part_mask has {m.shape[0]} masks, no mask for frame {frame}",
+                                  f"frame {frame}")
+        if m.shape[1:] != (video.height, video.width):
+            raise DataFormatError(path, f"part_mask frames are {m.shape[1]}x{m.shape[2]}, frames are "
+                                        f"{video.height}x{video.width}", "part_mask")
+        return (m[t - 1] != 0).astype(np.uint8)
+
+    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
+        p = self._videos[video_id].source.frame_path(frame)
+        if not p.is_file():
+            raise DataFormatError(p, "missing frame", f"frame {frame}")
+        return read_image_rgb(p)
+
+    # -------------------------------------------------------------- reporting
+
+    def counts(self) -> dict[str, int]:
+        vids = self._videos
+        exps = self.expressions()
+        return {
+            "videos": len(vids),
+            "expressions": len(exps),
+            "frames": sum(v.num_frames for v in vids.values()),
+            "annotated_frames": sum(len(self.annotated_frames(v)) for v in vids),
+            "scored_frames": sum(len(e.frames) for e in exps),
+            "frozen_samples": sum(len(self._samples_by_video.get(v, ())) for v in vids),
+        }
+
+    def missing(self) -> list[Problem]:
+        out: list[Problem] = []
+        for d, what in ((self.frames_dir, "frames"), (self.masks_dir, "puppet masks")):
+            if not d.is_dir():
+                out.append(Problem(str(d), f"no {what} (metadata-only mode)"))
+        have_frames, have_masks = self.frames_dir.is_dir(), self.masks_dir.is_dir()
+        for vid, _, line in self.rows:
+            if vid not in self.classes:
+                if have_frames:
+                    out.append(Problem(f"{self.annotation_path} (line {line})",
+                                       f"video {vid} has no Rename_Images/<class>/{vid} folder"))
+                continue
+            if have_frames and not self.video_dir(vid).is_dir():
+                out.append(Problem(str(self.video_dir(vid)), "missing frames of a video"))
+            if have_masks and not self.mask_path(vid).is_file():
+                out.append(Problem(str(self.mask_path(vid)), "missing puppet mask of a video"))
+        return out
+
+    def check(self, progress: bool = False) -> list[Problem]:
+        """Decode every usable frame and mask; also check the frozen frames against the files."""
+        from tqdm import tqdm
+
+        problems = list(self.missing())
+        for vid, video in tqdm(self._videos.items(), desc="check jhmdb", unit="video", disable=not progress):
+            if self.video_dir(vid).is_dir():
+                for name in video.frames:
+                    p = video.source.frame_path(name)
+                    try:
+                        rgb = self.read_frame(vid, name)
+                    except LvsbenchError as exc:
+                        problems.append(Problem(str(p), _detail(exc)))
+                        continue
+                    if rgb.shape[:2] != (video.height, video.width):
+                        problems.append(Problem(str(p), f"frame size {rgb.shape[0]}x{rgb.shape[1]} != mask size "
+                                                        f"{video.height}x{video.width}"))
+            mp = self.mask_path(vid)
+            if mp.is_file():
+                try:
+                    m = self.masks(vid)
+                    if m.shape[1:] != (video.height, video.width):
+                        raise DataFormatError(mp, f"part_mask frames are {m.shape[1]}x{m.shape[2]}, expected "
+                                                  f"{video.height}x{video.width}", "part_mask")
+                except LvsbenchError as exc:
+                    problems.append(Problem(str(mp), _detail(exc)))
+            ss = self._samples_by_video.get(vid, [])
+            if ss and (self.video_dir(vid).is_dir() and mp.is_file()) and int(ss[0][3]) != video.num_frames:
+                problems.append(Problem(str(self.video_dir(vid)), f"{video.num_frames} usable frames, the frozen "
+                                                                  f"samples say {ss[0][3]}"))
+            for s in ss:
+                if sample_frame(s) not in video.frames and video.frames:
+                    problems.append(Problem(str(self.video_dir(vid)), f"frozen frame {sample_frame(s)} is not "
+                                                                      "a usable frame"))
+        return problems
+
+
+def _try_size(path: Path) -> tuple[int, int] | None:
+    try:
+        return image_size(path) if path.is_file() else None
+    except DataFormatError:
+        return None
+
+
+def _detail(exc: LvsbenchError) -> str:
+    if isinstance(exc, DataFormatError):
+        return exc.detail + (f" ({exc.where})" if exc.where else "")
+    return str(exc)
