@@ -1,0 +1,107 @@
+"""`lvsbench score` and `lvsbench submit`: scoring predictions under named protocols, server submissions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.datasets.base import Dataset
+
+
+def _load_dataset(name: str, root: Path | None, split: str | None, options: tuple[str, ...]) -> Dataset:
+    from lvsbench.datasets.registry import load, parse_options, resolve_root
+
+    path = resolve_root(name, root)
+    return load(name, path, split, **parse_options(options))
+
+
+@click.command("score")
+@click.argument("preds", type=click.Path(path_type=Path))
+@click.option("--dataset", "dataset_name", required=True,
+              help="Dataset name: a2d, jhmdb, ryvos, rdavis, or any dataset in the lvsbench layout (e.g. a2d-plus).")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Ground-truth root (else $LVSBENCH_<NAME>_ROOT, else [roots] in the user config file).")
+@click.option("--split", default=None, help="Dataset split (default: the reader's).")
+@click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
+              help="Reader option, repeatable (e.g. annotator=0, urvos_release=PATH).")
+@click.option("--protocol", default=None,
+              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus (default: the dataset's).")
+@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno"]), default=None,
+              help="Prediction format (default: auto-detected).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the results JSON here.")
+@click.option("--per-sample", type=click.Path(path_type=Path), default=None, help="Write the per-sample CSV here.")
+@click.option("--by", default=None, metavar="COLUMN",
+              help="Group per-sample results by a column (num_objects_bin, num_objects_in_video, category, "
+                   "num_words_bin, subset, ...).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Processes (parallel over videos).")
+@click.option("--allow-missing", is_flag=True,
+              help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
+@click.option("--ignore-extra", is_flag=True,
+              help="Ignore (and record) predictions for videos/expressions/frames/images not in the split.")
+@click.option("--decay", type=click.Choice(["fixed", "compat"]), default="fixed", show_default=True,
+              help="DAVIS decay: 'compat' reproduces davis2017's uint8 bins (wrong from 256 frames on).")
+@json_option
+@force_option
+def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | None, dataset_options: tuple[str, ...],
+              protocol: str | None, fmt: str | None, out: Path | None, per_sample: Path | None, by: str | None,
+              workers: int, allow_missing: bool, ignore_extra: bool, decay: str, as_json: bool, force: bool) -> None:
+    """Score predictions PREDS (PNG tree or zip, COCO results JSON, or anno_k/ label-map tree) on a dataset.
+
+    Predictions are validated first: missing videos / expressions / frames / images, unexpected ids, sizes and
+    undecodable files are all listed with their paths and nothing is scored (exit 2) unless --allow-missing
+    (missing items only) or --ignore-extra (unexpected items only) say otherwise.
+
+    \b
+    Examples:
+      lvsbench score preds.json --dataset a2d --root data/a2d
+      lvsbench score preds/ --dataset ryvos --split train-heldout-v1 --workers 4 --out results.json
+      lvsbench score results/ --dataset rdavis --protocol rdavis-aligned --per-sample s.csv --by category
+    """
+    from lvsbench.io import check_overwrite
+    from lvsbench.scoring import score, write_results
+
+    for target in (out, per_sample):
+        if target is not None:
+            check_overwrite(target, force)
+    ds = _load_dataset(dataset_name, root, split, dataset_options)
+    result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
+                   by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
+    write_results(result, out, per_sample, force=force)
+    emit(result.results, as_json, result.table)
+
+
+@click.group("submit")
+def submit_group() -> None:
+    """Check predictions completely and package them for an evaluation server."""
+
+
+@submit_group.command("ryvos")
+@click.argument("preds", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The submission zip to write.")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Refer-YouTube-VOS root (else $LVSBENCH_RYVOS_ROOT or the config file).")
+@click.option("--split", default="valid", show_default=True,
+              help="Split whose expressions and frames must all be present (valid = the 202 videos).")
+@json_option
+@force_option
+def submit_ryvos_cmd(preds: Path, out: Path, root: Path | None, split: str, as_json: bool, force: bool) -> None:
+    """Zip PREDS (PNG tree or zip, with or without Annotations/) as a Refer-YouTube-VOS server submission.
+
+    Checks before writing: every valid video, expression and meta frame present; each PNG decodes, is a
+    single-channel binary mask of the video's frame size; nothing unexpected. All problems are listed (exit 2).
+    The zip holds Annotations/<video>/<exp_id>/<frame>.png (0/255, L mode).
+    """
+    from lvsbench.submit import build_ryvos_submission
+
+    ds = _load_dataset("ryvos", root, split, ())
+    report = build_ryvos_submission(preds, ds, out, force=force)
+    emit(report.as_dict(), as_json,
+         lambda: f"{out}: {report.files} masks, {report.expressions} expressions, {report.videos} videos"
+                 + (f" ({report.reencoded} re-encoded as 0/255 L-mode)" if report.reencoded else "")
+                 + "".join(f"\nnote: {n}" for n in report.notes))
+
+
+commands = [score_cmd, submit_group]

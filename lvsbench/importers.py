@@ -1,0 +1,455 @@
+"""`lvsbench import-preds`: published models' native outputs as lvsbench predictions, so that numbers computed
+elsewhere can be rescored identically.
+
+- referformer: `valid/<vid>/<exp_id>/<frame>.png` (or the renamed `Annotations/`, or its zip), written by
+  `inference_ytvos.py`; `[valid/]anno_<k>/<seq>/<frame>.png` palettes, written by `inference_davis.py`.
+- referformer, mttr: COCO results `.json` (a list, or `{"annotations": [...]}`; RLE counts as str), the list that
+  `engine.py::evaluate_a2d` / `trainer.py::evaluate_a2d_sentences` build in memory, dumped.
+- mttr: `validation_outputs/epoch_N/Annotations/<vid>/<exp_id>/<frame>.png` or the submission zip
+  (`trainer.py::evaluate_refer_youtube_vos`).
+- locater: `<video>_<obj>_<frame>.{pth,npy,png}` per-frame masks at any folder depth. Locater itself saves no
+  predictions (`tools/evaluate.py` scores in process); a dump named like its GT masks (`mask/<seq>_<obj>_<frame>.pth`)
+  is what a patched evaluate.py writes. Unverified against a real dump (none is published).
+
+The output is a run directory exactly like `lvsbench run` writes (same sinks, `run.json`, `run_log.jsonl`), in the
+format of the dataset's protocol: a PNG tree is re-encoded 0/255 (any non-zero pixel is foreground, as the server
+reads it), palettes keep their indices, COCO candidates keep their order and scores (COCOeval breaks ties by first
+listed, MTTR's top-1 by last listed). Masks written without scores (PNG, Locater) get score 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lvsbench import __version__
+from lvsbench.adapters.base import VideoHandle
+from lvsbench.codecs import read_binary_png, read_palette_png, rle_decode
+from lvsbench.datasets.base import Dataset
+from lvsbench.errors import ConfigError, DataFormatError
+from lvsbench.io import atomic_write_json, check_overwrite
+from lvsbench.runner import (
+    PARTS_DIR,
+    RUN_JSON,
+    RUN_LOG,
+    FrameOutput,
+    RunLog,
+    Unit,
+    build_units,
+    coco_image_id,
+    dataset_protocol,
+    default_format,
+    make_sink,
+    prediction_path,
+    read_parts,
+    write_frame_scores,
+)
+
+SOURCES = ("referformer", "mttr", "locater")
+_ANNO = re.compile(r"^anno_(\d+)$")
+
+# ============================================================================================ sources
+
+
+class MaskSource:
+    """Per-(video, expression, frame) binary masks or per-(annotator, video, frame) label maps of an import."""
+
+    layout = ""
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def label_map(self, annotator: int, video_id: str, frame: str) -> np.ndarray | None:
+        raise ConfigError(f"{self.layout}: holds binary masks per expression, not Ref-DAVIS17 palettes")
+
+    def close(self) -> None:
+        """Release open files."""
+
+
+class PngDirSource(MaskSource):
+    """`<base>/<vid>/<exp_id>/<frame>.png` on disk."""
+
+    def __init__(self, base: Path, layout: str) -> None:
+        self.base = base
+        self.layout = layout
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        p = self.base / video_id / exp_id / f"{frame}.png"
+        return read_binary_png(p) if p.is_file() else None
+
+
+class PngZipSource(MaskSource):
+    """A zip of a PNG tree, with an optional leading `Annotations/` or `valid/` folder."""
+
+    def __init__(self, path: Path, layout: str) -> None:
+        self.path = path
+        self.layout = layout
+        self.zf = zipfile.ZipFile(path)
+        self.members: dict[tuple[str, str, str], str] = {}
+        for name in self.zf.namelist():
+            parts = name.split("/")
+            if parts and parts[0] in ("Annotations", "valid"):
+                parts = parts[1:]
+            if len(parts) == 3 and parts[2].lower().endswith(".png"):
+                self.members[(parts[0], parts[1], parts[2][:-4])] = name
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        name = self.members.get((video_id, exp_id, frame))
+        if name is None:
+            return None
+        try:
+            return read_binary_png(self.zf.read(name))
+        except DataFormatError as exc:
+            raise DataFormatError(f"{self.path}!{name}", exc.detail) from exc
+
+    def close(self) -> None:
+        self.zf.close()
+
+
+class DavisDirSource(MaskSource):
+    """`anno_<k>/<seq>/<frame>.png` palettes (ReferFormer `inference_davis.py`)."""
+
+    def __init__(self, runs: dict[int, Path]) -> None:
+        self.runs = runs
+        self.layout = "referformer Ref-DAVIS17 anno_k palettes"
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        raise ConfigError("Ref-DAVIS17 palettes hold one label map per annotator setting, not per-expression masks")
+
+    def label_map(self, annotator: int, video_id: str, frame: str) -> np.ndarray | None:
+        base = self.runs.get(annotator)
+        if base is None:
+            return None
+        p = base / video_id / f"{frame}.png"
+        return read_palette_png(p, require_palette=False) if p.is_file() else None
+
+
+class CocoSource(MaskSource):
+    """COCO results JSON, candidates per image id in listed order."""
+
+    def __init__(self, path: Path, layout: str) -> None:
+        self.path = path
+        self.layout = layout
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(path, f"invalid JSON: {exc.msg}", f"line {exc.lineno}") from exc
+        if isinstance(data, dict):
+            data = data.get("annotations")
+        if not isinstance(data, list):
+            raise DataFormatError(path, "expected a JSON list of COCO results (or {'annotations': [...]})")
+        self.by_image: dict[str, list[tuple[dict[str, Any], float, int]]] = {}
+        for i, r in enumerate(data):
+            where = f"result [{i}]"
+            if not isinstance(r, dict) or not {"image_id", "segmentation", "score"} <= set(r):
+                raise DataFormatError(path, "needs image_id, segmentation and score", where)
+            seg = r["segmentation"]
+            if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
+                raise DataFormatError(path, "segmentation must be an RLE {size, counts}", where)
+            self.by_image.setdefault(str(r["image_id"]), []).append((seg, float(r["score"]), i))
+
+    def candidates(self, image_id: str) -> list[tuple[np.ndarray, float]]:
+        out = []
+        for seg, score, i in self.by_image.get(image_id, []):
+            try:
+                out.append((rle_decode(seg), score))
+            except Exception as exc:  # pycocotools raises bare errors on bad counts
+                raise DataFormatError(self.path, f"RLE does not decode: {exc}", f"result [{i}]") from exc
+        return out
+
+
+class LocaterSource(MaskSource):
+    """`<video>_<obj>_<frame>.{pth,npy,png}` files: probabilities (> 0.5 is foreground, as `tools/evaluate.py`
+    thresholds) or binary masks. Names are split from the right, so video ids may contain '_'."""
+
+    layout = "locater per-frame mask dumps"
+    _NAME = re.compile(r"^(?P<video>.+)_(?P<obj>[^_]+)_(?P<frame>[^_]+)\.(?P<ext>pth|npy|png)$")
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[tuple[str, str, str], Path] = {}
+        for p in sorted(root.rglob("*")):
+            m = self._NAME.match(p.name)
+            if m and p.is_file():
+                key = (m["video"], m["obj"], m["frame"])
+                if key in self.files:
+                    raise DataFormatError(p, f"duplicate dump of {key} (also {self.files[key]})")
+                self.files[key] = p
+        if not self.files:
+            raise DataFormatError(root, "no <video>_<obj>_<frame>.pth/.npy/.png files found")
+
+    def read(self, video_id: str, obj: str, frame: str, size: tuple[int, int]) -> np.ndarray | None:
+        p = self.files.get((video_id, obj, frame))
+        if p is None:
+            return None
+        if p.suffix == ".png":
+            arr: np.ndarray = read_binary_png(p)
+        elif p.suffix == ".npy":
+            try:
+                arr = np.load(p, allow_pickle=False)
+            except (ValueError, OSError) as exc:
+                raise DataFormatError(p, f"cannot read .npy: {exc}") from exc
+        else:
+            arr = _load_tensor_file(p)
+        arr = np.squeeze(np.asarray(arr))
+        if arr.ndim != 2:
+            raise DataFormatError(p, f"expected an (H, W) mask, got shape {arr.shape}")
+        if np.issubdtype(arr.dtype, np.floating):
+            if arr.shape != size:
+                arr = _resize_align_corners(arr.astype(np.float32), size)
+            return arr > 0.5
+        if arr.shape != size:
+            raise DataFormatError(p, f"mask size {arr.shape} != frame size {size}")
+        return arr != 0
+
+
+def _load_tensor_file(p: Path) -> np.ndarray:
+    try:
+        import torch
+    except ImportError:
+        from lvsbench.errors import MissingDependencyError
+
+        raise MissingDependencyError("torch", "models", f"reading {p}") from None
+    try:
+        t = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors have many types
+        raise DataFormatError(p, f"cannot load tensor (weights_only): {exc}") from exc
+    if not isinstance(t, torch.Tensor):
+        raise DataFormatError(p, f"expected a tensor, got {type(t).__name__}")
+    if t.dtype == torch.bfloat16 or t.dtype == torch.float16:
+        t = t.float()
+    return t.numpy()
+
+
+def _resize_align_corners(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize with align_corners=True, as Locater upsamples its prediction to the GT size."""
+    h, w = size
+    ys = np.linspace(0, a.shape[0] - 1, h) if h > 1 else np.zeros(1)
+    xs = np.linspace(0, a.shape[1] - 1, w) if w > 1 else np.zeros(1)
+    y0 = np.floor(ys).astype(int)
+    x0 = np.floor(xs).astype(int)
+    y1 = np.minimum(y0 + 1, a.shape[0] - 1)
+    x1 = np.minimum(x0 + 1, a.shape[1] - 1)
+    wy = (ys - y0)[:, None]
+    wx = (xs - x0)[None, :]
+    top = a[y0][:, x0] * (1 - wx) + a[y0][:, x1] * wx
+    bot = a[y1][:, x0] * (1 - wx) + a[y1][:, x1] * wx
+    return (top * (1 - wy) + bot * wy).astype(np.float32)
+
+
+def _annotator_dirs(base: Path) -> dict[int, Path]:
+    for d in (base, base / "valid"):
+        if d.is_dir():
+            found = {int(m.group(1)): p for p in d.iterdir() if p.is_dir() and (m := _ANNO.match(p.name))}
+            if found:
+                return dict(sorted(found.items()))
+    return {}
+
+
+def open_source(source: str, path: Path) -> MaskSource:
+    """Recognise the published layout under `path` for `source`."""
+    if source not in SOURCES:
+        raise ConfigError(f"unknown import source {source!r}; choose from {', '.join(SOURCES)}")
+    if not path.exists():
+        raise DataFormatError(path, "not found")
+    if source == "locater":
+        if not path.is_dir():
+            raise DataFormatError(path, "Locater dumps must be a directory of <video>_<obj>_<frame> files")
+        return LocaterSource(path)
+    if path.is_file():
+        if zipfile.is_zipfile(path):
+            return PngZipSource(path, f"{source} PNG zip")
+        if path.suffix.lower() == ".json":
+            return CocoSource(path, f"{source} COCO results")
+        raise DataFormatError(path, "expected a directory, a .zip or a COCO results .json")
+    if source == "referformer":
+        runs = _annotator_dirs(path)
+        if runs:
+            return DavisDirSource(runs)
+    for sub, layout in (("Annotations", f"{source} Annotations/ tree"), ("valid", "referformer valid/ tree")):
+        if (path / sub).is_dir() and not _annotator_dirs(path / sub):
+            return PngDirSource(path / sub, layout)
+    if source == "mttr":
+        epochs = sorted(path.glob("epoch_*/Annotations"))
+        if len(epochs) == 1:
+            return PngDirSource(epochs[0], "mttr validation_outputs tree")
+        if len(epochs) > 1:
+            raise DataFormatError(path, f"several epochs ({', '.join(p.parent.name for p in epochs)}): pass one")
+    return PngDirSource(path, f"{source} PNG tree")
+
+
+# ============================================================================================ import
+
+
+def _locater_key(dataset: Dataset, key: str) -> str:
+    if key != "auto":
+        return key
+    return "instance" if dataset_protocol(dataset) == "a2d" else "exp_id"
+
+
+def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, units: list[Unit], out: Path,
+                   missing: list[str], scores: dict[str, list[tuple[str, float]]]) -> int:
+    """Copy one video's label maps verbatim (indices kept: surplus proposals matter to Hungarian matching)."""
+    from lvsbench.predictions import write_palette_prediction
+
+    size = (video.height, video.width)
+    n = 0
+    for u in units:
+        assert u.group is not None
+        frames_of = {e.id: set(dataset.expression_frames(e)) for e in u.expressions}
+        for frame in video.frames:
+            group = [e for e in u.expressions if frame in frames_of[e.id]]
+            if not group:
+                continue
+            lab = src.label_map(u.group, video.id, frame)
+            if lab is None:
+                missing.append(f"anno_{u.group}/{video.id}/{frame}.png")
+                continue
+            if lab.shape != size:
+                raise DataFormatError(None, f"anno_{u.group}/{video.id}/{frame}.png: size {lab.shape} != {size}")
+            write_palette_prediction(out, u.group, video.id, frame, lab)
+            n += 1
+            for e in group:
+                scores.setdefault(e.id, []).append((frame, 1.0))
+    return n
+
+
+def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, units: list[Unit], protocol: str,
+                       locater_key: str, missing: list[str]) -> Iterator[dict[str, dict[str, FrameOutput]]]:
+    """Per frame batch: {exp_id: {frame: FrameOutput}} read from the source (one frame at a time for memory)."""
+    size = (video.height, video.width)
+    exprs = [e for u in units for e in u.expressions]
+    frames_of = {e.id: tuple(dataset.expression_frames(e)) for e in exprs}
+    ordered = [f for f in video.frames if any(f in fr for fr in frames_of.values())]
+    obj_name = {e.id: (str(e.object_ids[0] - 1) if locater_key == "instance" else e.id) for e in exprs}
+    for frame in ordered:
+        batch: dict[str, dict[str, FrameOutput]] = {}
+        for e in exprs:
+            if frame not in frames_of[e.id]:
+                continue
+            fo: FrameOutput | None
+            if isinstance(src, CocoSource):
+                cands = src.candidates(coco_image_id(protocol, e, frame))
+                if not cands:
+                    missing.append(f"{coco_image_id(protocol, e, frame)}")
+                    continue
+                for m, _ in cands:
+                    if m.shape != size:
+                        raise DataFormatError(src.path, f"mask size {m.shape} != frame size {size}",
+                                              f"image_id {coco_image_id(protocol, e, frame)}")
+                scores = np.array([s for _, s in cands])
+                top = int(len(scores) - 1 - np.argmax(scores[::-1]))
+                fo = FrameOutput(cands[top][0], float(scores[top]), None, cands)
+            elif isinstance(src, LocaterSource):
+                m = src.read(video.id, obj_name[e.id], frame, size)
+                fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))
+            else:
+                m = src.mask(video.id, e.id, frame)
+                if m is not None and m.shape != size:
+                    raise DataFormatError(None, f"{video.id}/{e.id}/{frame}.png: size {m.shape} != frame size "
+                                                f"{size}")
+                fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))
+            if fo is None:
+                missing.append(f"{video.id}/{e.id}/{frame}")
+                continue
+            batch.setdefault(e.id, {})[frame] = fo
+        yield batch
+
+
+def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str | Path, *, force: bool = False,
+                       locater_key: str = "auto", dataset_options: dict[str, Any] | None = None,
+                       dataset_root: str | None = None, fmt: str | None = None) -> dict[str, Any]:
+    """Import `path` (the native output of `source`) for `dataset` into the run directory `out`."""
+    path, out = Path(path), Path(out)
+    protocol = dataset_protocol(dataset)
+    fmt = fmt or default_format(dataset)
+    src = open_source(source, path)
+    if isinstance(src, DavisDirSource) and fmt != "davis-anno":
+        raise ConfigError(f"{path}: Ref-DAVIS17 palettes, but dataset {dataset.name} is scored as {fmt}")
+    if fmt == "davis-anno" and not isinstance(src, DavisDirSource | PngDirSource | PngZipSource | LocaterSource):
+        raise ConfigError(f"{path}: COCO results cannot be imported for a Ref-DAVIS17 protocol")
+    if isinstance(src, CocoSource) and protocol not in ("a2d", "jhmdb"):
+        raise ConfigError(f"{path}: COCO results need an A2D or J-HMDB dataset, not {dataset.name}")
+    lkey = _locater_key(dataset, locater_key)
+    check_overwrite(out, force)
+    if out.exists() and force:
+        if any(out.iterdir()) and not (out / RUN_JSON).is_file():
+            raise ConfigError(f"--force: {out} is not an lvsbench run directory (no {RUN_JSON}); refusing to delete")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PARTS_DIR).mkdir()
+    sink = make_sink(fmt, out, protocol, 0.5)
+    log = RunLog(out / RUN_LOG)
+    log.append({"event": "session_start", "session": 1, "import": source, "source": str(path),
+                "time": datetime.now(UTC).isoformat(timespec="seconds")})
+    videos = dataset.videos()
+    units = build_units(dataset, fmt)
+    by_video: dict[str, list[Unit]] = {}
+    for u in units:
+        by_video.setdefault(u.video_id, []).append(u)
+    if isinstance(src, CocoSource):
+        known = {coco_image_id(protocol, e, f) for u in units for e in u.expressions
+                 for f in dataset.expression_frames(e)}
+        unknown = sorted(set(src.by_image) - known)
+        if unknown:
+            raise DataFormatError(path, f"{len(unknown)} image id(s) not in dataset {dataset.name}: "
+                                        f"{', '.join(unknown[:5])}")
+    missing: list[str] = []
+    n_frames = 0
+    try:
+        for vid, vunits in by_video.items():
+            v = videos[vid]
+            handle = VideoHandle(vid, v.frames, v.height, v.width, lambda n, _v=vid: dataset.read_frame(_v, n))
+            davis_scores: dict[str, list[tuple[str, float]]] = {}
+            if isinstance(src, DavisDirSource):
+                n_frames += _copy_palettes(src, dataset, handle, vunits, out, missing, davis_scores)
+            else:
+                for batch in _outputs_for_video(src, dataset, handle, vunits, protocol, lkey, missing):
+                    sink.add_frames(handle, vunits, batch)
+                    n_frames += sum(len(d) for d in batch.values())
+            for u in vunits:
+                extra = ({"scores": {e: davis_scores.pop(e, []) for e in u.exp_ids}}
+                         if isinstance(src, DavisDirSource) else sink.unit_part(u))
+                part = {"order": u.order, "video_id": u.video_id, "expressions": list(u.exp_ids), "group": u.group,
+                        **extra}
+                atomic_write_json(out / PARTS_DIR / u.part_name, part, indent=None)
+                n_written = sum(len(v) for v in extra.get("scores", {}).values())
+                log.append({"event": "done", "session": 1, "order": u.order, "video": u.video_id,
+                            "expressions": list(u.exp_ids), "frames": n_written})
+    finally:
+        src.close()
+    parts = read_parts(out)
+    sink.finalize(parts)
+    write_frame_scores(out, parts)
+    status = "complete" if not missing else "partial"
+    identity = {"adapter": f"import:{source}", "adapter_config": {"source": str(path), "layout": src.layout,
+                                                                   "locater_key": lkey},
+                "checkpoint_sha256": None, "dataset": dataset.name, "split": getattr(dataset, "split", None),
+                "dataset_options": dict(dataset_options or {}), "format": fmt, "protocol": protocol,
+                "shard": [0, 1], "limit": None, "seed": 0, "threshold": 0.5}
+    doc = {"lvsbench_run_version": 1, "identity": identity, "status": status,
+           "adapter": {"name": f"import:{source}", "config": identity["adapter_config"]},
+           "dataset": {"name": dataset.name, "split": identity["split"], "root": dataset_root or str(
+               getattr(dataset, "root", "")), "protocol": protocol},
+           "format": fmt, "predictions": prediction_path(Path("."), fmt).as_posix(),
+           "shard": {"index": 0, "count": 1, "units": len(units),
+                     "expressions": sum(len(u.expressions) for u in units)},
+           "import": {"source": source, "path": str(path), "layout": src.layout, "missing_count": len(missing),
+                      "missing": missing[:100], "lvsbench": __version__},
+           "sessions": []}
+    atomic_write_json(out / RUN_JSON, doc)
+    log.append({"event": "session_end", "session": 1, "status": status})
+    return {"out": str(out), "predictions": str(prediction_path(out, fmt)), "format": fmt, "layout": src.layout,
+            "expressions": sum(len(u.expressions) for u in units), "frames": n_frames, "missing": len(missing),
+            "status": status}
+
+
+__all__ = ["SOURCES", "import_predictions", "open_source"]

@@ -1,0 +1,623 @@
+"""Prediction formats: write, read and auto-detect the four ways RVOS models hand in masks.
+
+- `png-tree`: `[Annotations/]<video>/<exp_id>/<frame>.png`, single channel, any non-zero pixel is foreground.
+  Refer-YouTube-VOS submissions (ReferFormer `inference_ytvos.py`, MTTR), MeViS (no `Annotations/`).
+- `png-zip`: the same inside a .zip (the CodaLab submission of Refer-YouTube-VOS and MeViS).
+- `coco-json`: a COCO *results* list `{image_id, category_id: 1, segmentation: RLE, score}`, several candidates per
+  frame (optionally wrapped as `{"annotations": [...]}`). A2D-/J-HMDB-Sentences (MTTR `trainer.py`, ReferFormer
+  `engine.py`).
+- `davis-anno`: `[valid/]anno_<k>/<seq>/<frame>.png` indexed PNGs, one label map per annotator run, or a single
+  run's `<seq>/<frame>.png`. Ref-DAVIS17 (ReferFormer `inference_davis.py`), davis2017 results folders.
+
+Readers only index files when opened; masks are decoded on demand so a scorer can stream frames. Every decode error
+names the file (for zips: `archive.zip!member`). Writers are atomic (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lvsbench.codecs import (
+    DAVIS_PALETTE,
+    encode_binary_png,
+    encode_palette_png,
+    read_binary_png,
+    read_palette_png,
+    rle_decode,
+    rle_encode,
+)
+from lvsbench.errors import DataFormatError, LvsbenchError
+from lvsbench.io import atomic_write_bytes, atomic_write_text, sha256_file, sha256_tree
+
+FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
+"""Names accepted by `--format` and returned by `detect_format`."""
+
+ANNOTATIONS_PREFIX = "Annotations"
+_ANNO_DIR = re.compile(r"^anno_(\d+)$")
+
+
+# ============================================================================ fast PNG decoding
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _palette_as_grayscale(data: bytes) -> bytes | None:
+    """The same PNG re-labelled as 8-bit grayscale: IHDR colour type 3 -> 0 (CRC recomputed), PLTE and tRNS
+    dropped. The compressed samples are untouched, so a grayscale decoder returns the palette indices."""
+    out = [data[:8]]
+    pos, n = 8, len(data)
+    while pos + 12 <= n:
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        ctype = data[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if end > n:
+            return None
+        if ctype == b"IHDR":
+            ihdr = bytearray(data[pos + 8:pos + 8 + length])
+            ihdr[9] = 0
+            out.append(data[pos:pos + 8] + bytes(ihdr) + struct.pack(">I", zlib.crc32(b"IHDR" + bytes(ihdr))))
+        elif ctype not in (b"PLTE", b"tRNS"):
+            out.append(data[pos:end])
+        pos = end
+    return b"".join(out)
+
+
+def decode_png_fast(data: bytes) -> np.ndarray | None:
+    """Sample values (uint8, H x W) of an 8-bit grayscale or palette PNG, decoded by OpenCV; None for any other
+    PNG (other depths or colour types, transparency) or when OpenCV cannot decode it, so that the caller falls back
+    to PIL, which raises the error that names the file.
+
+    Why: PNG decoding dominates scoring time (metrics.md §5). OpenCV's libpng/zlib decode is about 1.5x faster than
+    PIL's here, but OpenCV expands palette images to colour; re-labelling the header as grayscale keeps the indices
+    exact (the pixel data is not touched). Equality with PIL is tested on random label maps.
+    """
+    if len(data) < 33 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+        return None
+    bit_depth, colour_type = data[24], data[25]
+    if bit_depth != 8 or colour_type not in (0, 3):
+        return None
+    if colour_type == 3:
+        relabelled = _palette_as_grayscale(data)
+        if relabelled is None:
+            return None
+        data = relabelled
+    elif b"tRNS" in data:
+        return None
+    import cv2
+
+    try:
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
+    if arr is None or arr.ndim != 2 or arr.dtype != np.uint8:
+        return None
+    return arr
+
+
+def png_colour_type(data: bytes) -> int | None:
+    """IHDR colour type of PNG bytes (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA), None if not a PNG."""
+    if len(data) < 26 or data[:8] != _PNG_SIGNATURE:
+        return None
+    return data[25]
+
+
+def decode_binary_png(data: bytes, where: str | Path | None = None) -> np.ndarray:
+    """Binary mask (bool) of PNG bytes: any non-zero sample is foreground (0/255, 0/1, palette index)."""
+    arr = decode_png_fast(data)
+    if arr is not None:
+        return arr != 0
+    try:
+        return read_binary_png(data)
+    except DataFormatError as exc:
+        raise DataFormatError(where, exc.detail) from exc
+
+
+def decode_label_png(data: bytes, where: str | Path | None = None, require_palette: bool = False) -> np.ndarray:
+    """Label map (uint8 indices) of an indexed (or, unless `require_palette`, 8-bit grayscale) PNG."""
+    kind = png_colour_type(data)
+    if kind == 3 or (kind == 0 and not require_palette):
+        arr = decode_png_fast(data)
+        if arr is not None:
+            return arr
+    try:
+        return read_palette_png(data, require_palette=require_palette)
+    except DataFormatError as exc:
+        raise DataFormatError(where, exc.detail) from exc
+
+
+def _read_file(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DataFormatError(path, f"cannot read: {exc}") from exc
+
+
+# ============================================================================ ids
+
+
+def _frame_index(frame: str | int) -> str:
+    """MTTR writes the frame number as an unpadded integer (`00012` -> `12`); other names stay as they are."""
+    s = str(frame)
+    return str(int(s)) if s.isdigit() else s
+
+
+def a2d_image_id(video_id: str, frame: str | int, object_id: int) -> str:
+    """COCO image id of an A2D-Sentences sample, `v_<vid>_f_<frame number>_i_<instance>` (MTTR
+    `create_gt_in_coco_format.py`, frame unpadded); lvsbench object ids are A2D instance ids + 1."""
+    return f"v_{video_id}_f_{_frame_index(frame)}_i_{int(object_id) - 1}"
+
+
+def jhmdb_image_id(video_id: str, frame: str | int) -> str:
+    """COCO image id of a J-HMDB-Sentences sample, `v_<vid>_f_<frame number>` (unpadded, 1-based)."""
+    return f"v_{video_id}_f_{_frame_index(frame)}"
+
+
+# ============================================================================ writers
+
+
+def png_prediction_path(root: str | Path, video_id: str, exp_id: str, frame: str) -> Path:
+    return Path(root) / video_id / str(exp_id) / f"{frame}.png"
+
+
+def write_png_prediction(root: str | Path, video_id: str, exp_id: str, frame: str, mask: np.ndarray) -> Path:
+    """Write one binary mask as `<root>/<video>/<exp_id>/<frame>.png` (L mode, 0/255), atomically.
+
+    This is the Refer-YouTube-VOS submission format (without the `Annotations/` prefix, which `lvsbench submit`
+    adds) and MeViS' layout."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask for {video_id}/{exp_id}/{frame} must be 2-D, got shape {mask.shape}")
+    path = png_prediction_path(root, video_id, exp_id, frame)
+    atomic_write_bytes(path, encode_binary_png(mask))
+    return path
+
+
+def palette_prediction_path(root: str | Path, annotator: int | None, video_id: str, frame: str) -> Path:
+    base = Path(root) if annotator is None else Path(root) / f"anno_{int(annotator)}"
+    return base / video_id / f"{frame}.png"
+
+
+def write_palette_prediction(root: str | Path, annotator: int | None, video_id: str, frame: str,
+                             label_map: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> Path:
+    """Write one label map as `<root>/anno_<annotator>/<video>/<frame>.png`, an indexed PNG with the DAVIS palette
+    (ReferFormer `inference_davis.py` layout). `annotator=None` writes a single run `<root>/<video>/<frame>.png`
+    (davis2017 results folder)."""
+    lab = np.asarray(label_map)
+    if lab.ndim != 2:
+        raise ValueError(f"label map for {video_id}/{frame} must be 2-D, got shape {lab.shape}")
+    path = palette_prediction_path(root, annotator, video_id, frame)
+    atomic_write_bytes(path, encode_palette_png(lab, palette))
+    return path
+
+
+def coco_result(image_id: str, mask: np.ndarray, score: float) -> dict[str, Any]:
+    """One COCO results entry as MTTR / ReferFormer emit it: `category_id` 1, compressed RLE with str counts."""
+    return {"image_id": image_id, "category_id": 1, "segmentation": rle_encode(np.asarray(mask) != 0),
+            "score": float(score)}
+
+
+def write_coco_results(path: str | Path, results: Iterable[dict[str, Any]]) -> Path:
+    """Write a COCO results list (JSON array), atomically."""
+    items = list(results)
+    for i, r in enumerate(items):
+        if not {"image_id", "segmentation", "score"} <= set(r):
+            raise ValueError(f"result {i} lacks image_id/segmentation/score")
+    atomic_write_text(path, json.dumps(items, separators=(",", ":")) + "\n")
+    return Path(path)
+
+
+# ============================================================================ detection
+
+
+def detect_format(path: str | Path) -> str:
+    """Guess the prediction format of a file or directory (one of `FORMATS`).
+
+    A .zip is `png-zip`, a .json `coco-json`; a directory holding `anno_<k>/` folders (possibly under `valid/`)
+    or PNGs two levels deep (`<seq>/<frame>.png`) is `davis-anno`; PNGs three levels deep (after an optional
+    `Annotations/`) or an empty directory is `png-tree`."""
+    p = Path(path)
+    if not p.exists():
+        raise DataFormatError(p, "predictions not found")
+    if p.is_file():
+        if zipfile.is_zipfile(p):
+            return "png-zip"
+        if p.suffix.lower() == ".json":
+            return "coco-json"
+        with open(p, "rb") as f:
+            head = f.read(64).lstrip()
+        if head[:1] in (b"[", b"{"):
+            return "coco-json"
+        raise DataFormatError(p, "not a directory, .zip or COCO results .json: cannot tell the prediction format")
+    if _annotator_dirs(p):
+        return "davis-anno"
+    base = p / ANNOTATIONS_PREFIX if (p / ANNOTATIONS_PREFIX).is_dir() else p
+    depth = _first_png_depth(base)
+    if depth == 2:
+        return "davis-anno"
+    return "png-tree"
+
+
+def _annotator_dirs(root: Path) -> dict[int, Path]:
+    for base in (root, root / "valid"):
+        if not base.is_dir():
+            continue
+        found = {}
+        for entry in os.scandir(base):
+            m = _ANNO_DIR.match(entry.name)
+            if m and entry.is_dir():
+                found[int(m.group(1))] = Path(entry.path)
+        if found:
+            return dict(sorted(found.items()))
+    return {}
+
+
+def _first_png_depth(base: Path, max_depth: int = 4) -> int | None:
+    """Depth (1 = directly in base) of the first PNG found in a breadth-first walk."""
+    level = [base]
+    for depth in range(1, max_depth + 1):
+        nxt: list[Path] = []
+        for d in level:
+            try:
+                entries = sorted(os.scandir(d), key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                if e.is_file() and e.name.lower().endswith(".png"):
+                    return depth
+                if e.is_dir() and not e.name.startswith("."):
+                    nxt.append(Path(e.path))
+        level = nxt
+        if not level:
+            return None
+    return None
+
+
+# ============================================================================ readers
+
+
+@dataclass
+class Inventory:
+    """What a prediction source holds, for validation before scoring.
+
+    `items` maps a key to its frame names: `(video, exp_id)` for PNG trees, `(annotator, video)` for DAVIS trees,
+    `image_id` (str) for COCO results (with the number of candidates instead of frames in `candidates`).
+    `stray` lists files that do not fit the layout (path, reason).
+    """
+
+    format: str
+    items: dict[Any, set[str]] = field(default_factory=dict)
+    candidates: dict[str, int] = field(default_factory=dict)
+    stray: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Predictions:
+    """Common interface of the readers returned by `open_predictions`."""
+
+    format: str = ""
+    path: Path
+
+    def inventory(self) -> Inventory:
+        raise NotImplementedError
+
+    def describe(self, *key: Any) -> str:
+        """Path (or archive member) of one item, for error messages."""
+        return str(self.path)
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        raise LvsbenchError(f"{self.path}: {self.format} predictions hold no per-expression masks")
+
+    def candidates(self, image_id: str) -> list[tuple[np.ndarray, float]]:
+        raise LvsbenchError(f"{self.path}: {self.format} predictions hold no COCO candidates")
+
+    def label_map(self, annotator: int | None, video_id: str, frame: str) -> np.ndarray | None:
+        raise LvsbenchError(f"{self.path}: {self.format} predictions hold no label maps")
+
+    def checksum(self) -> str:
+        p = self.path
+        return sha256_file(p) if p.is_file() else sha256_tree(p)
+
+
+class PngTreePredictions(Predictions):
+    """`[Annotations/]<video>/<exp_id>/<frame>.png` on disk; any non-zero pixel is foreground."""
+
+    format = "png-tree"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise DataFormatError(self.path, "not a directory")
+        pref = self.path / ANNOTATIONS_PREFIX
+        self.base = pref if pref.is_dir() else self.path
+        self._inv: Inventory | None = None
+
+    def file(self, video_id: str, exp_id: str, frame: str) -> Path:
+        return self.base / video_id / str(exp_id) / f"{frame}.png"
+
+    def describe(self, *key: Any) -> str:
+        if len(key) == 3:
+            return str(self.file(*key))
+        return str(self.base.joinpath(*[str(k) for k in key]))
+
+    def inventory(self) -> Inventory:
+        if self._inv is not None:
+            return self._inv
+        inv = Inventory(self.format)
+        for v in sorted(os.scandir(self.base), key=lambda e: e.name):
+            if not v.is_dir():
+                if not v.name.startswith("."):
+                    inv.stray.append((v.path, "file outside any <video>/<exp_id>/ folder"))
+                continue
+            for e in sorted(os.scandir(v.path), key=lambda e: e.name):
+                if not e.is_dir():
+                    inv.stray.append((e.path, "file outside any <video>/<exp_id>/ folder"))
+                    continue
+                frames = set()
+                for f in os.scandir(e.path):
+                    if f.is_file() and f.name.lower().endswith(".png"):
+                        frames.add(f.name[:-4])
+                    elif not f.name.startswith("."):
+                        inv.stray.append((f.path, "not a .png file"))
+                inv.items[(v.name, e.name)] = frames
+        self._inv = inv
+        return inv
+
+    def raw_bytes(self, video_id: str, exp_id: str, frame: str) -> bytes | None:
+        """The PNG file's bytes, or None when absent."""
+        return _read_file(self.file(video_id, exp_id, frame))
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        p = self.file(video_id, exp_id, frame)
+        data = _read_file(p)
+        return None if data is None else decode_binary_png(data, p)
+
+
+class PngZipPredictions(Predictions):
+    """A zip holding a PNG tree (with or without the top-level `Annotations/`). The archive is opened lazily per
+    process, so a reader can be handed to worker processes."""
+
+    format = "png-zip"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not zipfile.is_zipfile(self.path):
+            raise DataFormatError(self.path, "not a zip archive")
+        self._zf: zipfile.ZipFile | None = None
+        self._pid = -1
+        self._members: dict[tuple[str, str, str], str] | None = None
+        self._inv: Inventory | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_zf"] = None
+        state["_pid"] = -1
+        return state
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self._zf is None or self._pid != os.getpid():
+            try:
+                self._zf = zipfile.ZipFile(self.path)
+            except (OSError, zipfile.BadZipFile) as exc:
+                raise DataFormatError(self.path, f"cannot open zip: {exc}") from exc
+            self._pid = os.getpid()
+        return self._zf
+
+    def _index(self) -> None:
+        inv = Inventory(self.format)
+        members: dict[tuple[str, str, str], str] = {}
+        for name in self._zip().namelist():
+            if name.endswith("/"):
+                continue
+            parts = name.split("/")
+            if parts and parts[0] == ANNOTATIONS_PREFIX:
+                parts = parts[1:]
+            if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+                continue
+            if len(parts) != 3:
+                inv.stray.append((f"{self.path}!{name}", "not at <video>/<exp_id>/<frame>.png"))
+                continue
+            if not parts[2].lower().endswith(".png"):
+                inv.stray.append((f"{self.path}!{name}", "not a .png file"))
+                continue
+            key = (parts[0], parts[1], parts[2][:-4])
+            members[key] = name
+            inv.items.setdefault((parts[0], parts[1]), set()).add(key[2])
+        self._members, self._inv = members, inv
+
+    def inventory(self) -> Inventory:
+        if self._inv is None:
+            self._index()
+        assert self._inv is not None
+        return self._inv
+
+    def describe(self, *key: Any) -> str:
+        if self._members is None:
+            self._index()
+        assert self._members is not None
+        if len(key) == 3 and tuple(key) in self._members:
+            return f"{self.path}!{self._members[tuple(key)]}"
+        return f"{self.path}!{'/'.join(str(k) for k in key)}"
+
+    def raw_bytes(self, video_id: str, exp_id: str, frame: str) -> bytes | None:
+        """The member's bytes, or None when absent."""
+        if self._members is None:
+            self._index()
+        assert self._members is not None
+        name = self._members.get((video_id, str(exp_id), frame))
+        if name is None:
+            return None
+        try:
+            return self._zip().read(name)
+        except (OSError, zipfile.BadZipFile, KeyError) as exc:
+            raise DataFormatError(f"{self.path}!{name}", f"cannot read from zip: {exc}") from exc
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        data = self.raw_bytes(video_id, exp_id, frame)
+        if data is None:
+            return None
+        return decode_binary_png(data, self.describe(video_id, exp_id, frame))
+
+
+class CocoPredictions(Predictions):
+    """COCO results JSON: a list of `{image_id, segmentation (RLE), score}` (or `{"annotations": [...]}`).
+
+    Candidates keep their listed order, which matters: COCOeval breaks score ties by first listed, MTTR's top-1 by
+    last listed. RLEs are decoded on demand."""
+
+    format = "coco-json"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataFormatError(self.path, f"cannot read: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(self.path, f"invalid JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}") \
+                from exc
+        if isinstance(data, dict):
+            if not isinstance(data.get("annotations"), list):
+                raise DataFormatError(self.path, "expected a JSON list of results or an object with 'annotations'")
+            data = data["annotations"]
+        if not isinstance(data, list):
+            raise DataFormatError(self.path, "expected a JSON list of COCO results")
+        self._by_image: dict[str, list[tuple[dict[str, Any], float]]] = {}
+        for i, r in enumerate(data):
+            where = f"result [{i}]"
+            if not isinstance(r, dict):
+                raise DataFormatError(self.path, "not an object", where)
+            for key in ("image_id", "segmentation", "score"):
+                if key not in r:
+                    raise DataFormatError(self.path, f"missing '{key}'", where)
+            seg = r["segmentation"]
+            if not (isinstance(seg, dict) and "size" in seg and "counts" in seg):
+                raise DataFormatError(self.path, "segmentation must be an RLE {size, counts}", where)
+            size = seg["size"]
+            if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and s >= 0 for s in size)):
+                raise DataFormatError(self.path, f"segmentation size {size!r} is not [H, W]", where)
+            if not isinstance(seg["counts"], str | list):
+                raise DataFormatError(self.path, "segmentation counts must be a string or a list", where)
+            score = r["score"]
+            if isinstance(score, bool) or not isinstance(score, int | float) or not np.isfinite(score):
+                raise DataFormatError(self.path, f"score {score!r} is not a finite number", where)
+            self._by_image.setdefault(str(r["image_id"]), []).append((seg, float(score)))
+        self._n = len(data)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def image_ids(self) -> list[str]:
+        return list(self._by_image)
+
+    def inventory(self) -> Inventory:
+        inv = Inventory(self.format)
+        inv.candidates = {k: len(v) for k, v in self._by_image.items()}
+        return inv
+
+    def describe(self, *key: Any) -> str:
+        return f"{self.path} [image_id {key[0]}]" if key else str(self.path)
+
+    def rles(self, image_id: str) -> list[tuple[dict[str, Any], float]]:
+        """Raw (RLE, score) candidates of an image in listed order."""
+        return list(self._by_image.get(image_id, []))
+
+    def candidates(self, image_id: str) -> list[tuple[np.ndarray, float]]:
+        out = []
+        for j, (seg, score) in enumerate(self._by_image.get(image_id, [])):
+            try:
+                out.append((rle_decode(seg), score))
+            except Exception as exc:  # pycocotools raises bare ValueError/TypeError on bad counts
+                raise DataFormatError(self.path, f"RLE does not decode: {exc}",
+                                      f"image_id {image_id} candidate {j}") from exc
+        return out
+
+
+class DavisAnnoPredictions(Predictions):
+    """`[valid/]anno_<k>/<seq>/<frame>.png` indexed PNGs (ReferFormer Ref-DAVIS17 output), or one run's
+    `<seq>/<frame>.png` (davis2017 results folder; its annotator is `None`)."""
+
+    format = "davis-anno"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise DataFormatError(self.path, "not a directory")
+        dirs = _annotator_dirs(self.path)
+        self.runs: dict[int | None, Path] = dict(dirs) if dirs else {None: self.path}
+        self._inv: Inventory | None = None
+
+    @property
+    def annotators(self) -> list[int | None]:
+        return list(self.runs)
+
+    def file(self, annotator: int | None, video_id: str, frame: str) -> Path:
+        base = self.runs.get(annotator)
+        if base is None:
+            base = self.path / f"anno_{annotator}"
+        return base / video_id / f"{frame}.png"
+
+    def describe(self, *key: Any) -> str:
+        if len(key) == 3:
+            return str(self.file(*key))
+        if len(key) == 2:
+            return str(self.file(key[0], key[1], "x").parent)
+        return str(self.path)
+
+    def inventory(self) -> Inventory:
+        if self._inv is not None:
+            return self._inv
+        inv = Inventory(self.format)
+        for ann, base in self.runs.items():
+            for v in sorted(os.scandir(base), key=lambda e: e.name):
+                if not v.is_dir():
+                    if not v.name.startswith("."):
+                        inv.stray.append((v.path, "file outside any <seq>/ folder"))
+                    continue
+                frames = set()
+                for f in os.scandir(v.path):
+                    if f.is_file() and f.name.lower().endswith(".png"):
+                        frames.add(f.name[:-4])
+                    elif not f.name.startswith("."):
+                        inv.stray.append((f.path, "not a .png file"))
+                inv.items[(ann, v.name)] = frames
+        self._inv = inv
+        return inv
+
+    def label_map(self, annotator: int | None, video_id: str, frame: str) -> np.ndarray | None:
+        p = self.file(annotator, video_id, frame)
+        data = _read_file(p)
+        return None if data is None else decode_label_png(data, p)
+
+    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
+        raise LvsbenchError(f"{self.path}: davis-anno predictions are label maps per annotator; "
+                            "use a davis protocol (rdavis, rdavis-aligned, davis-semi)")
+
+
+_READERS: dict[str, type[Predictions]] = {
+    "png-tree": PngTreePredictions,
+    "png-zip": PngZipPredictions,
+    "coco-json": CocoPredictions,
+    "davis-anno": DavisAnnoPredictions,
+}
+
+
+def open_predictions(path: str | Path, format: str | None = None) -> Predictions:
+    """Open predictions in `format` (auto-detected when None); raises `DataFormatError` naming the path."""
+    fmt = format or detect_format(path)
+    if fmt not in _READERS:
+        raise LvsbenchError(f"unknown prediction format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if not Path(path).exists():
+        raise DataFormatError(path, "predictions not found")
+    return _READERS[fmt](path)

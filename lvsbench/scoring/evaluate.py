@@ -1,0 +1,750 @@
+"""`score()`: predictions x dataset x protocol -> numbers, per-sample and per-group tables, and a results JSON.
+
+How it stays fast and small (metrics.md §5-§6, §8.3):
+
+* Work is split by video. A video's frames are streamed in order: each ground-truth label map is decoded once and
+  shared by every expression / object of that frame, each prediction PNG is decoded once, and only per-frame
+  scalars are kept (J, F, I, U), so memory does not grow with video length or resolution beyond one frame.
+  The official evaluator instead builds float64 (objects x T x H x W) arrays (2.8 GB for 30 x 80-frame videos).
+* J and F come from `lvsbench.metrics.functional.j_and_f` (exact crop-to-bbox formulation, bit-identical to
+  davis2017-evaluation); A2D metrics from `lvsbench.metrics.referring`.
+* `workers > 1` scores videos in a process pool (fork where available); results are merged in dataset order, so
+  the numbers do not depend on the number of workers.
+
+Nothing is scored until the predictions have passed `validate.check_inventory`; decode errors, size mismatches and
+bad ids found while streaming are collected and raised together as `ValidationFailed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lvsbench import __version__
+from lvsbench.codecs import rle_encode
+from lvsbench.datasets.base import Dataset
+from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed
+from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
+from lvsbench.records import VOID_LABEL, Expression, expression_mask
+from lvsbench.scoring.protocols import (
+    DAVIS_METRICS,
+    JF_METRICS,
+    LOCATER_METRICS,
+    TOP1_METRICS,
+    Protocol,
+    default_protocol_for,
+    get_protocol,
+)
+from lvsbench.scoring.validate import MissingItem, Plan, annotator_of, build_plan, check_inventory
+
+COCO_PREFIX = "coco "
+"""COCOeval stats are reported as `coco <MTTR label>` (e.g. "coco mAP 0.5:0.95"), never as a bare "mAP"."""
+
+
+# ============================================================================ results
+
+
+@dataclass
+class ScoreResult:
+    """What `score` returns: the headline values, tables, and the JSON written by `lvsbench score --out`."""
+
+    protocol: Protocol
+    values: dict[str, float]
+    summary: pd.DataFrame
+    per_sample: pd.DataFrame
+    per_group: pd.DataFrame | None
+    results: dict[str, Any]
+    missing: list[MissingItem] = field(default_factory=list)
+
+    def table(self) -> str:
+        """Human-readable summary (one metric per line, exact metric names)."""
+        p = self.protocol
+        lines = [f"protocol {p.name}: {p.title}" + ("  [OFFLINE PROXY]" if p.proxy else "")]
+        c = self.results["counts"]
+        lines.append("  " + ", ".join(f"{k} {v}" for k, v in c.items()))
+        width = max(len(k) for k in self.values) if self.values else 0
+        for k, v in self.values.items():
+            lines.append(f"  {k:<{width}}  {_fmt(v)}")
+        if self.missing:
+            lines.append(f"  {len(self.missing)} missing item(s) scored as empty (listed in the results JSON)")
+        if self.per_group is not None:
+            lines.append("")
+            lines.append(self.per_group.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        return "\n".join(lines)
+
+
+def _fmt(v: float) -> str:
+    return "nan" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
+
+
+# ============================================================================ per-video workers
+
+
+@dataclass
+class _VideoResult:
+    video_id: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    gt_rles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    detections: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    frame_objects: int = 0
+    missing_scored: int = 0
+
+
+@dataclass
+class _Job:
+    dataset: Dataset
+    preds: Predictions
+    plan: Plan
+    allow_missing: bool
+    decay: str
+
+
+_JOB: _Job | None = None
+
+
+def _init_worker(job: _Job | None) -> None:
+    global _JOB
+    if job is not None:
+        _JOB = job
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except Exception:  # pragma: no cover - cv2 is a hard dependency; be tolerant anyway
+        pass
+
+
+def _score_video_worker(video_id: str) -> _VideoResult:
+    assert _JOB is not None
+    return _score_video(_JOB, video_id)
+
+
+def _score_video(job: _Job, vid: str) -> _VideoResult:
+    fam = job.plan.protocol.family
+    if fam == "davis":
+        return _video_davis(job, vid)
+    return _video_expressions(job, vid)
+
+
+def _label_reader(ds: Dataset):  # noqa: ANN202 - returns a (video, frame) -> label map callable
+    """`ds.read_labels`, except for our own layout, whose label maps (palette PNGs, None when absent) are decoded
+    here with the faster OpenCV path of `lvsbench.predictions.decode_label_png` (same values; non-palette files
+    still go through the reader, which rejects them)."""
+    from lvsbench.layout import LayoutDataset
+    from lvsbench.predictions import decode_label_png, png_colour_type
+
+    if type(ds) is not LayoutDataset:
+        return ds.read_labels
+
+    def read(video_id: str, frame: str) -> np.ndarray | None:
+        path = ds.annotation_path(video_id, frame)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return ds.read_labels(video_id, frame)
+        if png_colour_type(data) != 3:
+            return ds.read_labels(video_id, frame)
+        return decode_label_png(data, path, require_palette=True)
+
+    return read
+
+
+def _gt_problem(res: _VideoResult, vid: str, frame: str, exc: LvsbenchError) -> None:
+    path = str(exc.path) if isinstance(exc, DataFormatError) and exc.path else f"ground truth {vid}/{frame}"
+    msg = exc.detail if isinstance(exc, DataFormatError) else str(exc)
+    res.problems.append(Problem(path, f"ground truth: {msg}"))
+
+
+def _size_problem(path: str, got: tuple[int, ...], want: tuple[int, ...]) -> Problem:
+    return Problem(path, f"size {got[1]}x{got[0]} (WxH) differs from the ground truth {want[1]}x{want[0]}")
+
+
+def _read_pred(job: _Job, res: _VideoResult, vid: str, eid: str, frame: str, shape: tuple[int, int]
+               ) -> tuple[np.ndarray | None, bool]:
+    """(mask, missing) of a PNG prediction; (None, _) when it cannot be used (a problem was recorded)."""
+    preds = job.preds
+    try:
+        m = preds.mask(vid, eid, frame)
+    except LvsbenchError as exc:
+        msg = exc.detail if isinstance(exc, DataFormatError) else str(exc)
+        res.problems.append(Problem(preds.describe(vid, eid, frame), msg))
+        return None, False
+    if m is None:
+        if not job.allow_missing:
+            res.problems.append(Problem(preds.describe(vid, eid, frame), "frame missing"))
+            return None, True
+        return np.zeros(shape, dtype=bool), True
+    if m.shape != shape:
+        res.problems.append(_size_problem(preds.describe(vid, eid, frame), m.shape, shape))
+        return None, False
+    return m, False
+
+
+def _video_expressions(job: _Job, vid: str) -> _VideoResult:
+    """Expression families (referring, jf, locater): one GT decode per frame shared by the video's expressions."""
+    from lvsbench.metrics.functional import j_and_f
+    from lvsbench.metrics.referring import locater_frame_iou, mttr_iou, top1
+
+    ds, plan, preds = job.dataset, job.plan, job.preds
+    proto = plan.protocol
+    fam = proto.family
+    res = _VideoResult(vid)
+    read_labels = _label_reader(ds)
+    video = ds.videos()[vid]
+    items = plan.exp_frames[vid]
+    pos = {f: i for i, f in enumerate(video.frames)}
+    at: dict[str, list[tuple[int, Expression]]] = {}
+    rank: dict[tuple[int, str], int] = {}  # rows follow each expression's frame list (MTTR's COCO image order)
+    for k, (e, frames) in enumerate(items):
+        for n, f in enumerate(frames):
+            at.setdefault(f, []).append((k, e))
+            rank[(k, f)] = n
+    order = sorted(at, key=lambda f: (pos.get(f, len(pos)), f))
+    coco = isinstance(preds, CocoPredictions)
+    per_exp: dict[int, dict[str, Any]] = {k: {"J": [], "F": [], "missing": 0, "failed": False}
+                                          for k in range(len(items))}
+    sample_rows: dict[tuple[int, int], dict[str, Any]] = {}
+    vshape = (video.height, video.width)
+    for f in order:
+        try:
+            lab = read_labels(vid, f)
+        except LvsbenchError as exc:
+            _gt_problem(res, vid, f, exc)
+            for k, _ in at[f]:
+                per_exp[k]["failed"] = True
+            continue
+        if lab is not None and vshape[0] and lab.shape != vshape:
+            res.problems.append(Problem(f"ground truth {vid}/{f}", f"label map size {lab.shape} != video size "
+                                                                   f"{vshape}"))
+            continue
+        for k, e in at[f]:
+            if lab is None:
+                if fam == "referring":
+                    res.skipped += 1  # no ground truth on this frame: not a sample
+                    continue
+                shape = vshape
+                gt = np.zeros(shape, dtype=bool) if shape[0] else None
+            else:
+                gt = expression_mask(lab, e.object_ids)
+                shape = gt.shape
+            if proto.name == "a2d" and not e.frames and gt is not None and not gt.any():
+                # frames not listed by the reader: a frame where the instance is not annotated is not a sample
+                # (MTTR / CMPC-V skip it); readers that list Expression.frames are trusted as they are
+                res.skipped += 1
+                continue
+            if coco:
+                assert gt is not None
+                iid = plan.image_id(vid, e, f)
+                try:
+                    cands = preds.candidates(iid)
+                except LvsbenchError as exc:
+                    res.problems.append(Problem(preds.describe(iid), exc.detail if isinstance(exc, DataFormatError)
+                                                else str(exc)))
+                    continue
+                bad = [j for j, (m, _) in enumerate(cands) if m.shape != gt.shape]
+                if bad:
+                    bh, bw = cands[bad[0]][0].shape
+                    res.problems.append(Problem(preds.describe(iid), f"candidate(s) {bad[:5]}: size {bw}x{bh} "
+                                                f"(WxH) differs from the ground truth {gt.shape[1]}x{gt.shape[0]}"))
+                    continue
+                missing = not cands
+                if missing and not job.allow_missing:
+                    res.problems.append(Problem(preds.describe(iid), "no candidate for this sample"))
+                    continue
+                pred = cands[top1(cands)][0] if cands else np.zeros(gt.shape, dtype=bool)
+                top_score = cands[top1(cands)][1] if cands else math.nan
+                n_cand = len(cands)
+            else:
+                if gt is None:  # no GT and unknown video size: take the prediction's
+                    try:
+                        m = preds.mask(vid, e.id, f)
+                    except LvsbenchError:
+                        m = None  # reported by _read_pred below
+                    gt = np.zeros(m.shape if m is not None else (0, 0), dtype=bool)
+                pred, missing = _read_pred(job, res, vid, e.id, f, gt.shape)
+                if pred is None:
+                    per_exp[k]["failed"] = True
+                    continue
+                iid = plan.image_id(vid, e, f) if fam == "referring" else None
+                top_score, n_cand = (1.0, 1) if not missing else (math.nan, 0)
+            res.frame_objects += 1
+            if missing:
+                res.missing_scored += 1
+                per_exp[k]["missing"] += 1
+            if fam == "jf":
+                jv, fv = j_and_f(gt, pred)
+                per_exp[k]["J"].append(jv)
+                per_exp[k]["F"].append(fv)
+                continue
+            row: dict[str, Any] = {"video_id": vid, "exp_id": e.id, "frame": f}
+            if fam == "referring":
+                i32, u32, iou = mttr_iou(gt, pred)
+                row.update(image_id=iid, inter=float(i32), union=float(u32), iou=iou, n_candidates=n_cand,
+                           top1_score=top_score, missing=missing)
+                res.gt_rles[iid] = rle_encode(gt)
+                if not coco and not missing:
+                    res.detections.append({"image_id": iid, "mask": rle_encode(pred), "score": 1.0})
+            else:
+                i32, u32, iou = locater_frame_iou(gt, pred)
+                row.update(inter=float(i32), union=float(u32), iou=iou, missing=missing)
+            sample_rows[(k, rank[(k, f)])] = row
+    if fam == "jf":
+        for k, (e, frames) in enumerate(items):
+            acc = per_exp[k]
+            if acc["failed"] or not frames:
+                continue
+            jm = float(np.mean(np.asarray(acc["J"], dtype=np.float64)))
+            fm = float(np.mean(np.asarray(acc["F"], dtype=np.float64)))
+            res.rows.append({"video_id": vid, "exp_id": e.id, "J": jm, "F": fm, "J&F": (jm + fm) / 2,
+                             "n_frames": len(acc["J"]), "n_missing_frames": acc["missing"]})
+    else:
+        res.rows = [sample_rows[key] for key in sorted(sample_rows)]
+    return res
+
+
+def _video_davis(job: _Job, vid: str) -> _VideoResult:
+    """DAVIS family (rdavis, rdavis-aligned, davis-semi): streams frames once for all annotator runs.
+
+    For Hungarian matching, the per-frame (J, F) of every (predicted id, GT object) pair is kept only where the
+    predicted id is present; elsewhere it equals the pair (empty prediction, GT object), computed once per frame.
+    This reproduces davis2017's dense (n_pred, n_gt, T) matrices exactly without holding any mask history.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    from lvsbench.metrics.functional import j_and_f
+    from lvsbench.metrics.statistics import db_statistics
+
+    ds, plan = job.dataset, job.plan
+    preds = job.preds
+    assert isinstance(preds, DavisAnnoPredictions)
+    proto = plan.protocol
+    res = _VideoResult(vid)
+    frames_all = plan.davis_frames[vid]
+    scored = plan.scored_frames(vid)
+    read_labels = _label_reader(ds)
+    try:
+        lab0 = read_labels(vid, frames_all[0])
+    except LvsbenchError as exc:
+        _gt_problem(res, vid, frames_all[0], exc)
+        return res
+    if lab0 is None:
+        res.problems.append(Problem(f"ground truth {vid}/{frames_all[0]}", "first frame has no annotation"))
+        return res
+    ids0 = np.flatnonzero(np.bincount(lab0.ravel(), minlength=256))
+    ids0 = ids0[(ids0 > 0) & (ids0 != VOID_LABEL)]
+    n_gt = int(ids0.max()) if ids0.size else 0  # davis2017: objects 1..max id of the first frame
+    if n_gt == 0 or not scored:
+        return res
+    runs = plan.runs
+    limit = proto.max_proposals if proto.matching == "hungarian" else n_gt
+    empty_j: list[list[float]] = [[] for _ in range(n_gt)]
+    empty_f: list[list[float]] = [[] for _ in range(n_gt)]
+    # present[run][pred id][gt index] -> {t: (J, F)}
+    present: dict[Any, dict[int, dict[int, dict[int, tuple[float, float]]]]] = {r: {} for r in runs}
+    max_id: dict[Any, int] = dict.fromkeys(runs, 0)
+    failed: set[Any] = set()
+    empty: np.ndarray | None = None
+    for t, f in enumerate(scored):
+        if f == frames_all[0]:
+            lab = lab0
+        else:
+            try:
+                lab = read_labels(vid, f)
+            except LvsbenchError as exc:
+                _gt_problem(res, vid, f, exc)
+                failed.update(runs)
+                continue
+            if lab is None:
+                res.problems.append(Problem(f"ground truth {vid}/{f}", "frame has no annotation"))
+                failed.update(runs)
+                continue
+        void = None
+        if proto.void:
+            v = lab == VOID_LABEL
+            void = v if v.any() else None
+        gts = [lab == i for i in range(1, n_gt + 1)]
+        if empty is None or empty.shape != lab.shape:
+            empty = np.zeros(lab.shape, dtype=bool)
+        for i in range(n_gt):
+            jv, fv = j_and_f(gts[i], empty, void)
+            empty_j[i].append(jv)
+            empty_f[i].append(fv)
+        for r in runs:
+            if r in failed:
+                continue
+            path = preds.describe(r, vid, f)
+            try:
+                pl = preds.label_map(r, vid, f)
+            except LvsbenchError as exc:
+                res.problems.append(Problem(path, exc.detail if isinstance(exc, DataFormatError) else str(exc)))
+                failed.add(r)
+                continue
+            if pl is None:
+                if not job.allow_missing:
+                    res.problems.append(Problem(path, "frame missing"))
+                    failed.add(r)
+                else:
+                    res.missing_scored += 1
+                continue
+            if pl.shape != lab.shape:
+                res.problems.append(_size_problem(path, pl.shape, lab.shape))
+                failed.add(r)
+                continue
+            counts = np.bincount(pl.ravel(), minlength=256)
+            ids = np.flatnonzero(counts[1:]) + 1
+            if ids.size and int(ids.max()) > limit:
+                over = [int(i) for i in ids if i > limit]
+                why = (f"more than {limit} proposals (ids {over[:10]}); davis2017 unsupervised stops here"
+                       if proto.matching == "hungarian" else
+                       f"predicted id(s) {over[:10]} are not ground-truth objects (1..{n_gt}) of {vid}")
+                res.problems.append(Problem(path, why))
+                failed.add(r)
+                continue
+            if ids.size:
+                max_id[r] = max(max_id[r], int(ids.max()))
+            for j in ids:
+                j = int(j)
+                pm = pl == j
+                if proto.matching == "hungarian":
+                    slot = present[r].setdefault(j, {})
+                    for i in range(n_gt):
+                        slot.setdefault(i, {})[t] = j_and_f(gts[i], pm, void)
+                else:
+                    present[r].setdefault(j, {}).setdefault(j - 1, {})[t] = j_and_f(gts[j - 1], pm, void)
+    if res.problems:
+        return res
+    n_t = len(scored)
+    res.frame_objects = n_t * n_gt * len(runs)
+    ej = np.asarray(empty_j, dtype=np.float64)  # (n_gt, T)
+    ef = np.asarray(empty_f, dtype=np.float64)
+    exp_of = {(annotator_of(e), e.object_ids[0]): e.id for e in ds.video_expressions(vid) if len(e.object_ids) == 1}
+    cats = ds.object_categories(vid)
+    for r in runs:
+        if proto.matching == "hungarian":
+            n_res = max(max_id[r], n_gt)
+            jm = np.broadcast_to(ej, (n_res, n_gt, n_t)).copy()
+            fm = np.broadcast_to(ef, (n_res, n_gt, n_t)).copy()
+            for j, by_gt in present[r].items():
+                for i, vals in by_gt.items():
+                    for t, (jv, fv) in vals.items():
+                        jm[j - 1, i, t] = jv
+                        fm[j - 1, i, t] = fv
+            all_metrics = (np.mean(jm, axis=2) + np.mean(fm, axis=2)) / 2
+            rows_i, cols_i = linear_sum_assignment(-all_metrics)
+            pairs = [(int(c) + 1, int(p) + 1, jm[p, c], fm[p, c]) for p, c in zip(rows_i, cols_i, strict=True)]
+        else:
+            pairs = []
+            for i in range(n_gt):
+                jv, fv = ej[i].copy(), ef[i].copy()
+                for t, (a, b) in present[r].get(i + 1, {}).get(i, {}).items():
+                    jv[t], fv[t] = a, b
+                pairs.append((i + 1, i + 1, jv, fv))
+        for obj, pid, jv, fv in pairs:
+            jstat = db_statistics(jv, decay=job.decay)  # type: ignore[arg-type]
+            fstat = db_statistics(fv, decay=job.decay)  # type: ignore[arg-type]
+            res.rows.append({
+                "run": "single" if r is None else f"anno_{r}", "annotator": r, "video_id": vid, "object_id": obj,
+                "pred_id": pid, "exp_id": exp_of.get((r, obj)), "category": cats.get(obj),
+                "J-Mean": jstat[0], "J-Recall": jstat[1], "J-Decay": jstat[2],
+                "F-Mean": fstat[0], "F-Recall": fstat[1], "F-Decay": fstat[2],
+                "J&F": (jstat[0] + fstat[0]) / 2, "n_frames": n_t,
+            })
+    return res
+
+
+# ============================================================================ aggregation
+
+
+def aggregate(protocol: Protocol, rows: pd.DataFrame, gt_rles: dict[str, dict[str, Any]] | None = None,
+              detections: list[dict[str, Any]] | None = None) -> dict[str, float]:
+    """The protocol's headline values from its per-sample rows (used for the whole set and for every group)."""
+    from lvsbench.metrics.referring import LocaterAccumulator, TopOneAccumulator, coco_map
+
+    fam = protocol.family
+    if rows.empty:
+        return {m: math.nan for m in _metric_names(protocol)}
+    if fam == "jf":
+        j = float(np.mean(rows["J"].to_numpy(dtype=np.float64)))
+        f = float(np.mean(rows["F"].to_numpy(dtype=np.float64)))
+        return {"J&F": (j + f) / 2, "J": j, "F": f}
+    if fam == "davis":
+        per_run = []
+        for _, sub in rows.groupby("run", sort=False):
+            v = {m: float(np.mean(sub[m].to_numpy(dtype=np.float64))) for m in DAVIS_METRICS[1:]}
+            v = {"J&F-Mean": (v["J-Mean"] + v["F-Mean"]) / 2, **v}
+            per_run.append(v)
+        return {m: float(np.mean([v[m] for v in per_run])) for m in DAVIS_METRICS}
+    acc = TopOneAccumulator() if fam == "referring" else LocaterAccumulator()
+    ids = rows["image_id"] if "image_id" in rows else rows["video_id"] + "/" + rows["exp_id"] + "/" + rows["frame"]
+    for sid, i, u, iou in zip(ids, rows["inter"], rows["union"], rows["iou"], strict=True):
+        acc._append(sid, i, u, iou)  # values computed in the workers with the same metric functions
+    r = acc.results()
+    names = TOP1_METRICS if fam == "referring" else LOCATER_METRICS
+    out = {k: float(r[k]) for k in names}
+    if fam == "referring" and gt_rles is not None:
+        keep = set(ids)
+        gt = {k: v for k, v in gt_rles.items() if k in keep}
+        dets = [d for d in (detections or []) if d["image_id"] in keep]
+        stats = coco_map(gt, dets)
+        out = {**{COCO_PREFIX + k: v for k, v in stats.items()}, **out}
+    return out
+
+
+def _metric_names(protocol: Protocol) -> tuple[str, ...]:
+    from lvsbench.metrics.referring import COCO_STAT_NAMES
+
+    if protocol.family == "jf":
+        return JF_METRICS
+    if protocol.family == "davis":
+        return DAVIS_METRICS
+    if protocol.family == "locater":
+        return LOCATER_METRICS
+    return tuple(COCO_PREFIX + n for n in COCO_STAT_NAMES) + TOP1_METRICS
+
+
+# ============================================================================ checksums
+
+
+def dataset_checksum(dataset: Dataset) -> tuple[str, str]:
+    """(kind, sha256) identifying the ground truth: the card of a layout dataset; otherwise a reader's own
+    `checksum()`, else the sha256 of its annotation metadata (videos, frames, expressions, objects)."""
+    from lvsbench.layout import LayoutDataset, card_checksum
+
+    if isinstance(dataset, LayoutDataset):
+        return "card", card_checksum(dataset.root)
+    fn = getattr(dataset, "checksum", None)
+    if callable(fn):
+        return "reader", str(fn())
+    h = hashlib.sha256()
+    for vid, v in dataset.videos().items():
+        h.update(json.dumps([vid, list(v.frames), v.height, v.width, list(dataset.annotated_frames(vid))]).encode())
+    for e in dataset.expressions():
+        h.update(json.dumps([e.video_id, e.id, e.text, list(e.object_ids), list(e.frames)]).encode())
+    return "metadata", h.hexdigest()
+
+
+# ============================================================================ entry point
+
+
+def _iter_results(job: _Job, videos: list[str], workers: int, progress: bool) -> Iterator[_VideoResult]:
+    global _JOB
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(videos), desc=f"score {job.plan.protocol.name}", unit="video", disable=not progress,
+               file=sys.stderr)
+    try:
+        if workers <= 1 or len(videos) <= 1:
+            for vid in videos:
+                yield _score_video(job, vid)
+                bar.update()
+            return
+        methods = mp.get_all_start_methods()
+        if "fork" in methods:
+            ctx = mp.get_context("fork")
+            _JOB = job  # inherited by the forked workers; nothing is pickled
+            init_arg: _Job | None = None
+        else:  # pragma: no cover - spawn platforms pickle the job once per worker
+            ctx = mp.get_context("spawn")
+            init_arg = job
+        with ctx.Pool(min(workers, len(videos)), initializer=_init_worker, initargs=(init_arg,)) as pool:
+            for r in pool.imap(_score_video_worker, videos, chunksize=1):
+                yield r
+                bar.update()
+    finally:
+        _JOB = None
+        bar.close()
+
+
+def _resolve_protocol(dataset: Dataset, protocol: str | Protocol | None) -> Protocol:
+    if isinstance(protocol, Protocol):
+        return protocol
+    return get_protocol(protocol) if protocol else default_protocol_for(dataset)
+
+
+def _bin_objects(n: Any) -> str | None:
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return None
+    n = int(n)
+    return str(n) if n < 5 else ">=5"
+
+
+def _bin_words(n: Any) -> str | None:
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return None
+    n = int(n)
+    for lo, hi in ((1, 5), (6, 10), (11, 15)):
+        if lo <= n <= hi:
+            return f"{lo}-{hi}"
+    return "16+" if n > 15 else "0"
+
+
+def _attach_metadata(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """Join per-sample rows with the expression table (text, category, word count, objects in video ...) and add
+    the binned columns `num_objects_bin` (1, 2, 3, 4, >=5: Locater Table VII) and `num_words_bin`."""
+    meta = dataset.expressions_frame()
+    if df.empty or meta.empty or "exp_id" not in df:
+        return df
+    meta = meta.drop(columns=[c for c in meta.columns if c in df.columns and c not in ("video_id", "exp_id")])
+    meta = meta.astype({"video_id": str, "exp_id": str})
+    out = df.merge(meta, on=["video_id", "exp_id"], how="left")
+    if "num_objects_in_video" not in out:
+        out["num_objects_in_video"] = [len(dataset.object_ids(v)) for v in out["video_id"]]
+    out["num_objects_in_video"] = out["num_objects_in_video"].fillna(
+        pd.Series([len(dataset.object_ids(v)) for v in out["video_id"]], index=out.index))
+    out["num_objects_bin"] = [_bin_objects(n) for n in out["num_objects_in_video"]]
+    if "num_words" in out:
+        out["num_words_bin"] = [_bin_words(n) for n in out["num_words"]]
+    return out
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, np.floating):
+        return _json_safe(float(v))
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_safe(x) for x in v]
+    return v
+
+
+def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Protocol | None = None,
+          allow_missing: bool = False, workers: int = 1, by: str | None = None, *, allow_extra: bool = False,
+          format: str | None = None, decay: str = "fixed", progress: bool = False) -> ScoreResult:
+    """Score predictions on a dataset under a named protocol.
+
+    - `preds`: a path (format auto-detected, or `format`) or an opened `Predictions`.
+    - `protocol`: a name from `PROTOCOLS`; default from the dataset (card `default_protocol`, else its name).
+    - `allow_missing`: score missing frames / expressions / videos / images / runs as empty predictions and record
+      every missing item in the results (otherwise refuse with the full list).
+    - `allow_extra`: ignore (but record) predictions for unknown videos / expressions / frames / image ids.
+    - `workers`: processes, parallel over videos; results do not depend on it.
+    - `by`: a per-sample column to group by (e.g. `num_objects_bin`, `category`, `num_words_bin`, `subset`).
+    - `decay`: "fixed" (default; correct bins for any length) or "compat" (davis2017's uint8 index cast, NaN or
+      wrong from 256 scored frames on); identical below 256 frames.
+
+    Raises `ValidationFailed` listing every problem (missing items, unexpected items, undecodable files, size
+    mismatches, out-of-range ids), each with its path.
+    """
+    if decay not in ("fixed", "compat"):
+        raise ConfigError(f"decay must be 'fixed' or 'compat', got {decay!r}")
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    p = preds if isinstance(preds, Predictions) else open_predictions(preds, format)
+    proto = _resolve_protocol(dataset, protocol)
+    plan = build_plan(dataset, proto, p)
+    rep = check_inventory(p, dataset, plan)
+    problems = list(rep.problems)
+    if not allow_extra:
+        problems += rep.extra
+    if not allow_missing:
+        problems += [m.problem() for m in rep.missing]
+    if problems:
+        raise ValidationFailed(problems, f"predictions {p.path} for {dataset.name} ({proto.name})")
+    job = _Job(dataset, p, plan, allow_missing, decay)
+    rows: list[dict[str, Any]] = []
+    gt_rles: dict[str, dict[str, Any]] = {}
+    dets: list[dict[str, Any]] = []
+    counts = {"videos": 0, "samples": 0, "frame_objects": 0, "skipped_frames": 0, "missing_scored": 0}
+    for r in _iter_results(job, plan.videos, workers, progress):
+        problems += r.problems
+        rows += r.rows
+        gt_rles.update(r.gt_rles)
+        dets += r.detections
+        counts["videos"] += 1
+        counts["frame_objects"] += r.frame_objects
+        counts["skipped_frames"] += r.skipped
+        counts["missing_scored"] += r.missing_scored
+    if problems:
+        raise ValidationFailed(problems, f"predictions {p.path} for {dataset.name} ({proto.name})")
+    if isinstance(p, CocoPredictions):
+        dets = [{"image_id": iid, "mask": seg, "score": s} for iid in gt_rles for seg, s in p.rles(iid)]
+    df = pd.DataFrame(rows)
+    if proto.family != "davis" and not df.empty:
+        df["exp_id"] = df["exp_id"].astype(str)
+    df = _attach_metadata(df, dataset)
+    counts["samples"] = len(df)
+    if proto.family == "davis":
+        counts["expressions"] = len(dataset.expressions())
+    else:
+        counts["expressions"] = int(df[["video_id", "exp_id"]].drop_duplicates().shape[0]) if not df.empty else 0
+    if proto.family == "davis":
+        counts["runs"] = len(plan.runs)
+        counts["objects"] = int(len(df) // max(len(plan.runs), 1))
+    if df.empty:
+        raise ValidationFailed([Problem(str(p.path), f"nothing to score: no {proto.name} samples in "
+                                                     f"{dataset.name}")], "scoring")
+    values = aggregate(proto, df, gt_rles if proto.family == "referring" else None, dets)
+    runs_values: dict[str, dict[str, float]] = {}
+    if proto.family == "davis":
+        for run, sub in df.groupby("run", sort=False):
+            runs_values[str(run)] = aggregate(proto, sub)
+    per_group = None
+    if by:
+        if by not in df.columns:
+            raise ConfigError(f"--by {by!r}: no such per-sample column; available: {', '.join(map(str, df.columns))}")
+        grows = []
+        for key, sub in df.groupby(by, sort=True, dropna=False):
+            gv = aggregate(proto, sub, gt_rles if proto.family == "referring" else None, dets)
+            grows.append({by: key, "n": len(sub), **gv})
+        per_group = pd.DataFrame(grows)
+    summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
+    ds_kind, ds_sum = dataset_checksum(dataset)
+    results: dict[str, Any] = {
+        "lvsbench_version": __version__,
+        "protocol": proto.header(),
+        "values": values,
+        "counts": counts,
+        "dataset": {"name": dataset.name, "split": getattr(dataset, "split", None), "root": str(dataset.root),
+                    "checksum": ds_sum, "checksum_kind": ds_kind},
+        "predictions": {"path": str(p.path), "format": p.format, "checksum": p.checksum()},
+        "options": {"allow_missing": allow_missing, "allow_extra": allow_extra, "workers": workers, "by": by,
+                    "decay": decay},
+        "missing": [m.as_dict() for m in rep.missing],
+        "ignored_extra": [{"path": e.path, "message": e.message} for e in rep.extra],
+    }
+    if runs_values:
+        results["runs"] = runs_values
+    if per_group is not None:
+        results["groups"] = {"by": by, "rows": per_group.to_dict(orient="records")}
+    results = _json_safe(results)
+    return ScoreResult(proto, values, summary, df, per_group, results, list(rep.missing))
+
+
+def write_results(result: ScoreResult, out: str | Path | None = None, per_sample: str | Path | None = None,
+                  force: bool = False) -> None:
+    """Write the results JSON and the per-sample CSV atomically (refusing to overwrite without `force`)."""
+    from lvsbench.io import atomic_write_json, atomic_write_text, check_overwrite
+
+    for target in (out, per_sample):
+        if target is not None:
+            check_overwrite(target, force)
+    if out is not None:
+        atomic_write_json(out, result.results)
+    if per_sample is not None:
+        atomic_write_text(per_sample, result.per_sample.to_csv(index=False))
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        return os.cpu_count() or 1

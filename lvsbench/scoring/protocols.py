@@ -1,0 +1,203 @@
+"""Named scoring protocols: what is compared, on which frames, how it is aggregated, and which paper/code it
+reproduces. Every switch is a field, and the whole `Protocol` is written into the results JSON, so a number can
+always be traced back to its definition. Background and the anchors' quirks: `shared/specs/metrics.md` §3.4-3.5,
+`docs/protocols.md`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from lvsbench.errors import ConfigError
+
+Family = Literal["referring", "jf", "locater", "davis"]
+
+TOP1_METRICS: tuple[str, ...] = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9", "overall_iou", "mean_iou",
+                                 "prec_mAP", "locater_mAP")
+COCO_METRICS: tuple[str, ...] = ("coco_mAP", "coco_AP50", "coco_AP75", "coco_AP_small", "coco_AP_medium",
+                                 "coco_AP_large")
+DAVIS_METRICS: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+JF_METRICS: tuple[str, ...] = ("J&F", "J", "F")
+LOCATER_METRICS: tuple[str, ...] = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9", "overall_iou", "mean_iou",
+                                    "locater_mAP")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named evaluation protocol (all fields end up in the results JSON under `protocol`)."""
+
+    name: str
+    family: Family
+    title: str
+    reproduces: str
+    formats: tuple[str, ...]
+    metrics: tuple[str, ...]
+    frames: str
+    """Which frames are scored: "expression" (the expression's scored frames), "all" (every annotated frame),
+    "inner" (every annotated frame but the first and the last)."""
+    void: bool = False
+    """Whether void (255) pixels are excluded from J and F."""
+    matching: str = "none"
+    """"none" (ids aligned), "hungarian" (davis2017 unsupervised: (J+F)/2, linear_sum_assignment)."""
+    max_proposals: int = 20
+    aggregate: str = "samples"
+    """"expressions": mean over expressions; "objects": mean over objects, averaged over annotator runs;
+    "samples": per (expression, frame) sample."""
+    proxy: bool = False
+    """True when no official local evaluator exists and the protocol is an offline stand-in."""
+    notes: str = ""
+
+    def header(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROTOCOLS: dict[str, Protocol] = {}
+
+
+def _register(p: Protocol) -> Protocol:
+    PROTOCOLS[p.name] = p
+    return p
+
+
+A2D = _register(Protocol(
+    name="a2d",
+    family="referring",
+    title="A2D-Sentences (MTTR / ReferFormer)",
+    reproduces=("Gavrilyuk et al. CVPR'18 task; metrics of MTTR (Botach et al. CVPR'22) trainer.py:"
+                "evaluate_a2d_sentences + metrics.py:calculate_precision_at_k_and_iou_metrics @2cc35ab, reused by "
+                "ReferFormer engine.py:evaluate_a2d @06fc218"),
+    formats=("coco-json", "png-tree", "png-zip"),
+    metrics=COCO_METRICS + TOP1_METRICS,
+    frames="expression",
+    aggregate="samples",
+    notes=("One sample per (expression, annotated frame in which the referred instance is annotated), COCO image id "
+           "v_<vid>_f_<frame>_i_<instance>. coco_* = pycocotools COCOeval segm, useCats=0, all candidates. "
+           "P@K (strict >), overall_iou, mean_iou on the top-1 candidate (highest score, last listed among ties), "
+           "float32 (I+1e-6)/(U+1e-6). prec_mAP = mean over t in .50:.05:.95 of frac(IoU >= t) (LBDT); "
+           "locater_mAP = mean of P@0.5..0.9. PNG predictions are one candidate of score 1."),
+))
+
+JHMDB = _register(Protocol(
+    name="jhmdb",
+    family="referring",
+    title="J-HMDB-Sentences (MTTR / ReferFormer), frozen 2,784 frames",
+    reproduces=("Gavrilyuk et al. CVPR'18 task; MTTR trainer.py + datasets/jhmdb_sentences/"
+                "create_gt_in_coco_format.py @2cc35ab (image id v_<vid>_f_<frame>), frames frozen in "
+                "jhmdb_sentences_samples_metadata.json (3 per video), reused by ReferFormer"),
+    formats=("coco-json", "png-tree", "png-zip"),
+    metrics=COCO_METRICS + TOP1_METRICS,
+    frames="expression",
+    aggregate="samples",
+    notes="As a2d, on the expression's frozen frames (Expression.frames); image id v_<vid>_f_<frame>.",
+))
+
+RYVOS = _register(Protocol(
+    name="ryvos",
+    family="jf",
+    title="Refer-YouTube-VOS offline proxy (MeViS convention)",
+    reproduces=("MeViS tools/eval_mevis.py @7c0620b (Ding et al. ICCV'23): per expression, J (db_eval_iou) and F "
+                "(db_eval_boundary, bound_th 0.008) averaged over all scored frames, then over expressions; "
+                "J&F = (J+F)/2. The Refer-YouTube-VOS server (Seo et al. ECCV'20) code is not public."),
+    formats=("png-tree", "png-zip"),
+    metrics=JF_METRICS,
+    frames="expression",
+    aggregate="expressions",
+    proxy=True,
+    notes=("OFFLINE PROXY, not the CodaLab server. No first/last frame skip, no void; a frame whose GT and "
+           "prediction are both empty scores J = F = 1 (DAVIS convention; URVOS' baseline would give 0)."),
+))
+
+RDAVIS = _register(Protocol(
+    name="rdavis",
+    family="davis",
+    title="Ref-DAVIS17 (ReferFormer): davis2017 unsupervised, Hungarian, mean of 4 annotator runs",
+    reproduces=("ReferFormer (Wu et al. CVPR'22) inference_davis.py + eval_davis.py @06fc218 = "
+                "davis2017-evaluation @ac7c43f task 'unsupervised', once per anno_0..anno_3, averaged "
+                "(ReferFormer issue #30)"),
+    formats=("davis-anno",),
+    metrics=DAVIS_METRICS,
+    frames="all",
+    void=True,
+    matching="hungarian",
+    aggregate="objects",
+    notes=("GT objects 1..max id of the first annotated frame; up to 20 predicted ids per video; predictions "
+           "zero-padded to the GT count; assignment by scipy linear_sum_assignment on -(mean_t J + mean_t F)/2. "
+           "Surplus proposals are not penalised and swapped referents are not detected (see rdavis-aligned)."),
+))
+
+RDAVIS_ALIGNED = _register(Protocol(
+    name="rdavis-aligned",
+    family="davis",
+    title="Ref-DAVIS17, ids aligned to referents (no matching; stricter)",
+    reproduces=("lvsbench: the rdavis data, frames and void handling with davis2017's id-aligned comparison "
+                "(object i against predicted id i); recommended next to rdavis (metrics.md §8.1)"),
+    formats=("davis-anno",),
+    metrics=DAVIS_METRICS,
+    frames="all",
+    void=True,
+    matching="none",
+    aggregate="objects",
+    notes=("In anno_<k>, pixel value v is the prediction for the referent with GT object id v. Always <= rdavis "
+           "on J&F-Mean, because the Hungarian assignment maximises the same objective."),
+))
+
+DAVIS_SEMI = _register(Protocol(
+    name="davis-semi",
+    family="davis",
+    title="DAVIS-2017 semi-supervised (official)",
+    reproduces="davis2017-evaluation @ac7c43f task 'semi-supervised' (Pont-Tuset et al. arXiv:1704.00675)",
+    formats=("davis-anno",),
+    metrics=DAVIS_METRICS,
+    frames="inner",
+    void=False,
+    matching="none",
+    aggregate="objects",
+    notes=("First and last annotated frames dropped; void pixels are background (the official code does not pass "
+           "void masks in this mode, so a prediction over void is a false positive); predicted id i is GT object "
+           "i; an id above the GT count is an error."),
+))
+
+A2D_PLUS = _register(Protocol(
+    name="a2d-plus",
+    family="locater",
+    title="A2D-S+ (Locater): per-frame IoU",
+    reproduces=("Locater (Liang et al. TPAMI'23) tools/evaluate.py @5da6daa: per evaluated frame I, U; IoU = 1 when "
+                "U = 0; P@K counts IoU >= K; overall IoU = sum I / sum U; mean IoU over frames; its 'mAP' = mean of "
+                "P@0.5..0.9 (reported as locater_mAP)"),
+    formats=("png-tree", "png-zip"),
+    metrics=LOCATER_METRICS,
+    frames="expression",
+    aggregate="samples",
+    notes=("An empty prediction on an empty target (A2D-S_t contrasting frames) scores IoU 1; any false positive "
+           "there scores 0 and adds its area to the overall-IoU denominator."),
+))
+
+DEFAULT_PROTOCOL: dict[str, str] = {
+    "a2d": "a2d",
+    "jhmdb": "jhmdb",
+    "ryvos": "ryvos",
+    "rdavis": "rdavis",
+    "a2d-plus": "a2d-plus",
+}
+"""Default protocol per dataset name (a layout dataset's card may name its own `default_protocol`)."""
+
+
+def get_protocol(name: str) -> Protocol:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}") from None
+
+
+def default_protocol_for(dataset: Any) -> Protocol:
+    """The protocol a dataset is scored with when none is given: the card's `default_protocol` (layout datasets),
+    else by dataset name."""
+    card = getattr(dataset, "card", None) or {}
+    name = card.get("default_protocol") if isinstance(card, dict) else None
+    if not name:
+        name = DEFAULT_PROTOCOL.get(str(getattr(dataset, "name", "")))
+    if not name:
+        raise ConfigError(f"no default protocol for dataset {getattr(dataset, 'name', '?')!r}; pass --protocol "
+                          f"({', '.join(PROTOCOLS)})")
+    return get_protocol(name)
