@@ -18,9 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,95 +43,6 @@ FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
 
 ANNOTATIONS_PREFIX = "Annotations"
 _ANNO_DIR = re.compile(r"^anno_(\d+)$")
-
-
-# ============================================================================ fast PNG decoding
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _palette_as_grayscale(data: bytes) -> bytes | None:
-    """The same PNG re-labelled as 8-bit grayscale: IHDR colour type 3 -> 0 (CRC recomputed), PLTE and tRNS
-    dropped. The compressed samples are untouched, so a grayscale decoder returns the palette indices."""
-    out = [data[:8]]
-    pos, n = 8, len(data)
-    while pos + 12 <= n:
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        ctype = data[pos + 4:pos + 8]
-        end = pos + 12 + length
-        if end > n:
-            return None
-        if ctype == b"IHDR":
-            ihdr = bytearray(data[pos + 8:pos + 8 + length])
-            ihdr[9] = 0
-            out.append(data[pos:pos + 8] + bytes(ihdr) + struct.pack(">I", zlib.crc32(b"IHDR" + bytes(ihdr))))
-        elif ctype not in (b"PLTE", b"tRNS"):
-            out.append(data[pos:end])
-        pos = end
-    return b"".join(out)
-
-
-def decode_png_fast(data: bytes) -> np.ndarray | None:
-    """Sample values (uint8, H x W) of an 8-bit grayscale or palette PNG, decoded by OpenCV; None for any other
-    PNG (other depths or colour types, transparency) or when OpenCV cannot decode it, so that the caller falls back
-    to PIL, which raises the error that names the file.
-
-    Why: PNG decoding dominates scoring time (metrics.md §5). OpenCV's libpng/zlib decode is about 1.5x faster than
-    PIL's here, but OpenCV expands palette images to colour; re-labelling the header as grayscale keeps the indices
-    exact (the pixel data is not touched). Equality with PIL is tested on random label maps.
-    """
-    if len(data) < 33 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
-        return None
-    bit_depth, colour_type = data[24], data[25]
-    if bit_depth != 8 or colour_type not in (0, 3):
-        return None
-    if colour_type == 3:
-        relabelled = _palette_as_grayscale(data)
-        if relabelled is None:
-            return None
-        data = relabelled
-    elif b"tRNS" in data:
-        return None
-    import cv2
-
-    try:
-        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        return None
-    if arr is None or arr.ndim != 2 or arr.dtype != np.uint8:
-        return None
-    return arr
-
-
-def png_colour_type(data: bytes) -> int | None:
-    """IHDR colour type of PNG bytes (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA), None if not a PNG."""
-    if len(data) < 26 or data[:8] != _PNG_SIGNATURE:
-        return None
-    return data[25]
-
-
-def decode_binary_png(data: bytes, where: str | Path | None = None) -> np.ndarray:
-    """Binary mask (bool) of PNG bytes: any non-zero sample is foreground (0/255, 0/1, palette index)."""
-    arr = decode_png_fast(data)
-    if arr is not None:
-        return arr != 0
-    try:
-        return read_binary_png(data)
-    except DataFormatError as exc:
-        raise DataFormatError(where, exc.detail) from exc
-
-
-def decode_label_png(data: bytes, where: str | Path | None = None, require_palette: bool = False) -> np.ndarray:
-    """Label map (uint8 indices) of an indexed (or, unless `require_palette`, 8-bit grayscale) PNG."""
-    kind = png_colour_type(data)
-    if kind == 3 or (kind == 0 and not require_palette):
-        arr = decode_png_fast(data)
-        if arr is not None:
-            return arr
-    try:
-        return read_palette_png(data, require_palette=require_palette)
-    except DataFormatError as exc:
-        raise DataFormatError(where, exc.detail) from exc
 
 
 def _read_file(path: Path) -> bytes | None:
@@ -381,7 +290,7 @@ class PngTreePredictions(Predictions):
     def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
         p = self.file(video_id, exp_id, frame)
         data = _read_file(p)
-        return None if data is None else decode_binary_png(data, p)
+        return None if data is None else read_binary_png(data, where=p)
 
 
 class PngZipPredictions(Predictions):
@@ -467,7 +376,7 @@ class PngZipPredictions(Predictions):
         data = self.raw_bytes(video_id, exp_id, frame)
         if data is None:
             return None
-        return decode_binary_png(data, self.describe(video_id, exp_id, frame))
+        return read_binary_png(data, where=self.describe(video_id, exp_id, frame))
 
 
 class CocoPredictions(Predictions):
@@ -598,7 +507,7 @@ class DavisAnnoPredictions(Predictions):
     def label_map(self, annotator: int | None, video_id: str, frame: str) -> np.ndarray | None:
         p = self.file(annotator, video_id, frame)
         data = _read_file(p)
-        return None if data is None else decode_label_png(data, p)
+        return None if data is None else read_palette_png(data, require_palette=False, where=p)
 
     def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
         raise LvsbenchError(f"{self.path}: davis-anno predictions are label maps per annotator; "

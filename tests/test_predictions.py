@@ -240,24 +240,23 @@ def test_png_and_palette_writers_round_trip(tmp_path_factory: pytest.TempPathFac
 def test_fast_png_decoder_equals_pil(arr: np.ndarray, optimize: bool) -> None:
     import io
 
-    from lvsbench.codecs import encode_palette_png
-    from lvsbench.predictions import decode_binary_png, decode_label_png, decode_png_fast
+    from lvsbench.codecs import decode_png_fast, encode_palette_png, read_binary_png, read_palette_png
 
     pal = encode_palette_png(arr)
     np.testing.assert_array_equal(decode_png_fast(pal), arr)  # palette indices, not colours
-    np.testing.assert_array_equal(decode_label_png(pal, require_palette=True), arr)
+    np.testing.assert_array_equal(read_palette_png(pal, require_palette=True), arr)
     buf = io.BytesIO()
     Image.fromarray(arr, mode="L").save(buf, format="PNG", optimize=optimize)
     np.testing.assert_array_equal(decode_png_fast(buf.getvalue()), arr)
-    np.testing.assert_array_equal(decode_binary_png(buf.getvalue()), arr != 0)
+    np.testing.assert_array_equal(read_binary_png(buf.getvalue()), arr != 0)
     with pytest.raises(DataFormatError, match="not a palette"):
-        decode_label_png(buf.getvalue(), "f.png", require_palette=True)
+        read_palette_png(buf.getvalue(), require_palette=True, where="f.png")
 
 
 def test_fast_png_decoder_declines_other_pngs_and_truncation(tmp_path: Path) -> None:
     import io
 
-    from lvsbench.predictions import decode_binary_png, decode_png_fast
+    from lvsbench.codecs import decode_png_fast, read_binary_png
 
     rgb = io.BytesIO()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(rgb, format="PNG")
@@ -270,5 +269,5 @@ def test_fast_png_decoder_declines_other_pngs_and_truncation(tmp_path: Path) -> 
     half = good.getvalue()[: len(good.getvalue()) // 2]
     assert decode_png_fast(half) is None
     with pytest.raises(DataFormatError, match="truncated") as err:
-        decode_binary_png(half, tmp_path / "x.png")
+        read_binary_png(half, where=tmp_path / "x.png")
     assert str(tmp_path / "x.png") in str(err.value)

@@ -205,7 +205,8 @@ class _IoUTable:
         self.iou: list[float] = []
         self._seen: set[Hashable] = set()
 
-    def _append(self, sample_id: Hashable, inter: float, union: float, iou: float) -> None:
+    def add_counts(self, sample_id: Hashable, inter: float, union: float, iou: float) -> None:
+        """Add a sample whose intersection, union and IoU were computed elsewhere (e.g. in a worker process)."""
         if sample_id in self._seen:
             raise ValueError(f"sample {sample_id!r} was added twice")
         self._seen.add(sample_id)
@@ -238,7 +239,7 @@ class TopOneAccumulator(_IoUTable):
 
     def add(self, sample_id: Hashable, gt: np.ndarray, pred: np.ndarray) -> float:
         i32, u32, iou = mttr_iou(gt, pred)
-        self._append(sample_id, float(i32), float(u32), iou)
+        self.add_counts(sample_id, float(i32), float(u32), iou)
         return iou
 
     def add_candidates(self, sample_id: Hashable, gt: np.ndarray, candidates: Sequence[tuple[np.ndarray, float]]
@@ -271,7 +272,7 @@ class LocaterAccumulator(_IoUTable):
 
     def add(self, sample_id: Hashable, gt: np.ndarray, pred: np.ndarray) -> float:
         i32, u32, iou = locater_frame_iou(gt, pred)
-        self._append(sample_id, float(i32), float(u32), iou)
+        self.add_counts(sample_id, float(i32), float(u32), iou)
         return iou
 
     def results(self) -> dict[str, Any]:

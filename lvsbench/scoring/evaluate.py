@@ -139,31 +139,6 @@ def _score_video(job: _Job, vid: str) -> _VideoResult:
     return _video_expressions(job, vid)
 
 
-def _label_reader(ds: Dataset):  # noqa: ANN202 - returns a (video, frame) -> label map callable
-    """`ds.read_labels`, except for our own layout, whose label maps (palette PNGs, None when absent) are decoded
-    here with the faster OpenCV path of `lvsbench.predictions.decode_label_png` (same values; non-palette files
-    still go through the reader, which rejects them)."""
-    from lvsbench.layout import LayoutDataset
-    from lvsbench.predictions import decode_label_png, png_colour_type
-
-    if type(ds) is not LayoutDataset:
-        return ds.read_labels
-
-    def read(video_id: str, frame: str) -> np.ndarray | None:
-        path = ds.annotation_path(video_id, frame)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError:
-            return ds.read_labels(video_id, frame)
-        if png_colour_type(data) != 3:
-            return ds.read_labels(video_id, frame)
-        return decode_label_png(data, path, require_palette=True)
-
-    return read
-
-
 def _gt_problem(res: _VideoResult, vid: str, frame: str, exc: LvsbenchError) -> None:
     path = str(exc.path) if isinstance(exc, DataFormatError) and exc.path else f"ground truth {vid}/{frame}"
     msg = exc.detail if isinstance(exc, DataFormatError) else str(exc)
@@ -204,7 +179,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
     proto = plan.protocol
     fam = proto.family
     res = _VideoResult(vid)
-    read_labels = _label_reader(ds)
+    read_labels = ds.read_labels
     video = ds.videos()[vid]
     items = plan.exp_frames[vid]
     pos = {f: i for i, f in enumerate(video.frames)}
@@ -336,7 +311,7 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
     res = _VideoResult(vid)
     frames_all = plan.davis_frames[vid]
     scored = plan.scored_frames(vid)
-    read_labels = _label_reader(ds)
+    read_labels = ds.read_labels
     try:
         lab0 = read_labels(vid, frames_all[0])
     except LvsbenchError as exc:
@@ -492,7 +467,7 @@ def aggregate(protocol: Protocol, rows: pd.DataFrame, gt_rles: dict[str, dict[st
     acc = TopOneAccumulator() if fam == "referring" else LocaterAccumulator()
     ids = rows["image_id"] if "image_id" in rows else rows["video_id"] + "/" + rows["exp_id"] + "/" + rows["frame"]
     for sid, i, u, iou in zip(ids, rows["inter"], rows["union"], rows["iou"], strict=True):
-        acc._append(sid, i, u, iou)  # values computed in the workers with the same metric functions
+        acc.add_counts(sid, i, u, iou)  # values computed in the workers with the same metric functions
     r = acc.results()
     names = TOP1_METRICS if fam == "referring" else LOCATER_METRICS
     out = {k: float(r[k]) for k in names}
