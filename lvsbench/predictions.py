@@ -42,6 +42,8 @@ FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
 """Names accepted by `--format` and returned by `detect_format`."""
 
 ANNOTATIONS_PREFIX = "Annotations"
+COCO_RESULTS_NAME = "coco_results.json"
+"""File name of COCO results inside an `lvsbench run` output folder (the folder itself can be scored)."""
 _ANNO_DIR = re.compile(r"^anno_(\d+)$")
 
 
@@ -136,7 +138,8 @@ def detect_format(path: str | Path) -> str:
 
     A .zip is `png-zip`, a .json `coco-json`; a directory holding `anno_<k>/` folders (possibly under `valid/`)
     or PNGs two levels deep (`<seq>/<frame>.png`) is `davis-anno`; PNGs three levels deep (after an optional
-    `Annotations/`) or an empty directory is `png-tree`."""
+    `Annotations/`) or an empty directory is `png-tree`; a directory holding `coco_results.json` (a run's output)
+    is `coco-json`."""
     p = Path(path)
     if not p.exists():
         raise DataFormatError(p, "predictions not found")
@@ -150,6 +153,8 @@ def detect_format(path: str | Path) -> str:
         if head[:1] in (b"[", b"{"):
             return "coco-json"
         raise DataFormatError(p, "not a directory, .zip or COCO results .json: cannot tell the prediction format")
+    if (p / COCO_RESULTS_NAME).is_file():
+        return "coco-json"
     if _annotator_dirs(p):
         return "davis-anno"
     base = p / ANNOTATIONS_PREFIX if (p / ANNOTATIONS_PREFIX).is_dir() else p
@@ -389,6 +394,8 @@ class CocoPredictions(Predictions):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():  # an `lvsbench run` output folder holds its COCO results under a fixed name
+            self.path = self.path / COCO_RESULTS_NAME
         try:
             data = json.loads(self.path.read_text())
         except (OSError, UnicodeDecodeError) as exc:

@@ -44,13 +44,14 @@ from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Quer
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError
 from lvsbench.io import atomic_write_json, atomic_write_text, sha256_file, sha256_tree
+from lvsbench.predictions import COCO_RESULTS_NAME
 from lvsbench.records import Expression
 
 RUN_JSON = "run.json"
 RUN_LOG = "run_log.jsonl"
 PARTS_DIR = "run_parts"
 FRAME_SCORES = "frame_scores.csv"
-COCO_FILE = "coco_results.json"
+COCO_FILE = COCO_RESULTS_NAME
 PNG_DIR = "Annotations"
 RUN_FORMAT_VERSION = 1
 

@@ -271,3 +271,15 @@ def test_fast_png_decoder_declines_other_pngs_and_truncation(tmp_path: Path) -> 
     with pytest.raises(DataFormatError, match="truncated") as err:
         read_binary_png(half, where=tmp_path / "x.png")
     assert str(tmp_path / "x.png") in str(err.value)
+
+
+def test_run_output_folder_with_coco_results_is_scorable_as_is(tmp_path: Path) -> None:
+    """`lvsbench run` writes A2D/J-HMDB predictions to <out>/coco_results.json; the folder itself opens."""
+    from lvsbench.predictions import COCO_RESULTS_NAME
+
+    m = _mask(seed=4)
+    write_coco_results(tmp_path / COCO_RESULTS_NAME, [coco_result("img1", m, 0.9)])
+    (tmp_path / "run.json").write_text("{}")
+    assert detect_format(tmp_path) == "coco-json"
+    preds = open_predictions(tmp_path)
+    np.testing.assert_array_equal(preds.candidates("img1")[0][0], m)
