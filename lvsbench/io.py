@@ -19,6 +19,15 @@ from typing import Any
 from lvsbench.errors import OutputExistsError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def check_overwrite(path: str | Path, force: bool) -> None:
     """Raise `OutputExistsError` if `path` exists (non-empty directory or any file) and `force` is false."""
     p = Path(path)
@@ -37,6 +46,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs should be as readable as open() makes them
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -43,7 +43,7 @@ CARD_NAME = "lvsbench.json"
 META_NAME = "meta_expressions.json"
 FORMAT_NAME = "lvsbench-layout"
 FORMAT_VERSION = 1
-_PARTS = ".lvsbench-parts"
+PARTS_DIR = ".lvsbench-parts"
 FRAME_EXTS = (".jpg", ".png")
 
 
@@ -180,7 +180,7 @@ class LayoutWriter:
         self.out = Path(out)
         if frame_ext not in FRAME_EXTS:
             raise ValueError(f"frame_ext must be one of {FRAME_EXTS}")
-        parts = self.out / _PARTS
+        parts = self.out / PARTS_DIR
         if not (resume and parts.is_dir()):
             check_overwrite(self.out, force)
             if force and self.out.exists():
@@ -193,7 +193,11 @@ class LayoutWriter:
         self.frame_ext = frame_ext
 
     def has_video(self, video_id: str) -> bool:
-        return (self.parts / f"{_safe(video_id)}.json").is_file()
+        return fragment_path(self.out, video_id).is_file()
+
+    def remove_video(self, video_id: str) -> None:
+        """Remove one video (finished or half-written): its frames, annotations and fragment."""
+        remove_video(self.out, video_id)
 
     def add_video(self, video: Video, frames: Iterable[tuple[str, np.ndarray]], labels: dict[str, np.ndarray],
                   expressions: list[Expression], objects: dict[int, dict[str, Any]] | None = None) -> None:
@@ -233,7 +237,7 @@ class LayoutWriter:
             entry["expressions"][e.id] = ex
         if objects:
             entry["objects"] = {str(k): v for k, v in sorted(objects.items())}
-        atomic_write_json(self.parts / f"{_safe(vid)}.json", {"video_id": vid, "entry": entry})
+        atomic_write_json(fragment_path(self.out, vid), {"video_id": vid, "entry": entry})
 
     def finish(self, order: list[str] | None = None) -> dict[str, Any]:
         """Assemble meta and card from the per-video fragments; returns the card."""
@@ -253,8 +257,17 @@ class LayoutWriter:
         return card
 
 
-def _safe(video_id: str) -> str:
-    return video_id.replace("/", "%2F")
+def fragment_path(out: str | Path, video_id: str) -> Path:
+    """Fragment that marks a video of an unfinished `LayoutWriter` output as completely written."""
+    return Path(out) / PARTS_DIR / f"{video_id.replace('/', '%2F')}.json"
+
+
+def remove_video(out: str | Path, video_id: str) -> None:
+    """Remove one video of an unfinished `LayoutWriter` output (frames, annotations, fragment)."""
+    for d in (Path(out) / "JPEGImages" / video_id, Path(out) / "Annotations" / video_id):
+        if d.exists():
+            shutil.rmtree(d)
+    fragment_path(out, video_id).unlink(missing_ok=True)
 
 
 def build_card(root: Path, fields: dict[str, Any]) -> dict[str, Any]:
@@ -423,6 +436,6 @@ def is_layout(root: str | Path) -> bool:
 
 def remove_partial(root: str | Path) -> None:
     """Remove leftovers of an interrupted writer (fragments), used by --force rebuilds."""
-    p = Path(root) / _PARTS
+    p = Path(root) / PARTS_DIR
     if p.exists():
         shutil.rmtree(p)

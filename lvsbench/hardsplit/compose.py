@@ -1,0 +1,318 @@
+"""Composition of the A2D-S+ subsets (Locater, TPAMI 2023): multi-actor, spatial and temporal contrasting videos.
+
+- **A2D-S_m**: the A2D-S test videos with at least `min_actors` (2) described actors, copied with all their queries.
+- **A2D-S_s**: query video and partner video side by side. The partner is resized to the query's height keeping its
+  aspect ratio (`partner_width`), and mapped to the query's T frames by `partner_frame_map` (a T-frame window that
+  keeps the most partner annotated frames, or, when the partner is shorter, all its frames then its last frame
+  repeated: the padding). Query on the left unless `order="partner-first"`. Every actor keeps its mask: query objects
+  keep their ids, partner objects get `PARTNER_OFFSET` + id. Label maps are written on the query's annotated frames
+  (partner objects appear where the mapped partner frame is annotated; elsewhere the partner half is background).
+- **A2D-S_t**: the query's T frames, then T partner frames resized (stretched) to the query's resolution, mapped the
+  same way (or partner first with `order="partner-first"`). The query's target is empty on every partner frame, and
+  both halves' annotated frames are scored: each expression lists the query's scored frames and the partner's
+  annotated frames (`Expression.frames`), so an empty prediction there scores IoU 1 under Locater's rule.
+
+Output frames are renumbered `00001...` contiguously (Locater's loader needs it). Pure geometry helpers are separate
+from I/O so they are tested directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lvsbench.datasets.base import Dataset
+from lvsbench.errors import DataFormatError, LvsbenchError
+from lvsbench.records import VOID_LABEL, Expression, Video
+
+PARTNER_OFFSET = 100
+"""Object ids of the partner video's actors in composed videos: A2D instance ids are 0..15, so ids 101..116."""
+
+ORDERS = ("query-first", "partner-first")
+SUBSET_NAMES = {"multi": "a2d-plus-m", "spatial": "a2d-plus-s", "temporal": "a2d-plus-t"}
+LOCATER_TYPES = {"multi": "MUL", "spatial": "SPAT", "temporal": "TEMP", "test": "NORM"}
+
+
+class SourceError(LvsbenchError):
+    """A source video could not be read; `video_id` says which (so the pair can be resampled)."""
+
+    def __init__(self, video_id: str, cause: Exception) -> None:
+        self.video_id = video_id
+        super().__init__(f"source video {video_id} is unreadable: {cause}")
+
+
+def frame_name(index0: int) -> str:
+    """Output frame name of 0-based position `index0`: `00001` for 0 (1-based, 5 digits, as A2D and Locater)."""
+    return f"{index0 + 1:05d}"
+
+
+def partner_width(query_hw: tuple[int, int], partner_hw: tuple[int, int]) -> int:
+    """Width of the partner resized to the query's height with its aspect ratio kept (rounded, >= 1)."""
+    qh, _ = query_hw
+    ph, pw = partner_hw
+    return max(1, int(round(pw * qh / ph)))
+
+
+def partner_frame_map(t_query: int, t_partner: int, partner_annotated: Sequence[int] = ()) -> list[int]:
+    """0-based partner frame index for each of the query's `t_query` positions.
+
+    Longer partner: the contiguous window of `t_query` frames containing the most partner annotated frames (the
+    earliest such window), so as many partner annotated frames as possible survive the truncation. Shorter partner:
+    all its frames, then its last frame repeated (padding).
+    """
+    if t_query <= 0 or t_partner <= 0:
+        raise ValueError("videos need at least one frame")
+    if t_partner <= t_query:
+        return list(range(t_partner)) + [t_partner - 1] * (t_query - t_partner)
+    ann = sorted(set(a for a in partner_annotated if 0 <= a < t_partner))
+    best_start, best_count = 0, -1
+    for start in range(t_partner - t_query + 1):
+        count = sum(1 for a in ann if start <= a < start + t_query)
+        if count > best_count:
+            best_start, best_count = start, count
+    return list(range(best_start, best_start + t_query))
+
+
+def offset_labels(lab: np.ndarray, offset: int) -> np.ndarray:
+    """Label map with object ids shifted by `offset` (0 and void stay)."""
+    out = lab.astype(np.int32)
+    objs = (out != 0) & (out != VOID_LABEL)
+    if objs.any() and int(out[objs].max()) + offset >= VOID_LABEL:
+        raise LvsbenchError(f"object id {int(out[objs].max())} + offset {offset} does not fit a uint8 label map")
+    out[objs] += offset
+    return out.astype(np.uint8)
+
+
+def resize_rgb(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if rgb.shape[:2] == hw:
+        return rgb
+    return cv2.resize(rgb, (hw[1], hw[0]), interpolation=cv2.INTER_AREA if hw[0] < rgb.shape[0] else
+                      cv2.INTER_LINEAR)
+
+
+def resize_labels(lab: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if lab.shape[:2] == hw:
+        return lab
+    return cv2.resize(lab, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def hconcat(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    if left.shape[0] != right.shape[0]:
+        raise ValueError(f"heights differ: {left.shape[0]} != {right.shape[0]}")
+    return np.concatenate([left, right], axis=1)
+
+
+# ---------------------------------------------------------------------------------------------- specifications
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A query placed in a composed video: its expression id, text, object ids and scored source frames."""
+
+    exp_id: str
+    text: str
+    object_ids: tuple[int, ...]
+    frames: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompositionSpec:
+    """One output video of a subset: what to read and how to lay it out (JSON-able; its hash identifies it)."""
+
+    subset: str  # multi | spatial | temporal
+    video_id: str
+    query_video: str
+    queries: tuple[QuerySpec, ...]
+    partner_video: str | None = None
+    order: str = "query-first"
+    partner_exps: tuple[str, ...] = field(default=())
+
+    def signature(self) -> str:
+        data = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(data).hexdigest()
+
+
+def composed_id(query_video: str, partner_video: str) -> str:
+    return f"{query_video}+{partner_video}"
+
+
+# ---------------------------------------------------------------------------------------------- planning
+
+
+@dataclass
+class PlannedVideo:
+    """Geometry and labels of a composed video, computed before any frame is read."""
+
+    video: Video
+    labels: dict[str, np.ndarray]
+    expressions: list[Expression]
+    objects: dict[int, dict[str, Any]]
+    frame_plan: list[tuple[str, int | None, int | None]]
+    """Per output frame: (source, query index, partner index); source is "query", "partner" or "both"."""
+    partner_hw: tuple[int, int] | None = None
+
+
+def _objects(ds: Dataset, vid: str, offset: int, role: str) -> dict[int, dict[str, Any]]:
+    cats = ds.object_categories(vid)
+    out = {}
+    for o in ds.object_ids(vid):
+        out[o + offset] = {"category": cats.get(o, ""), "source": role, "source_video": vid, "source_object": o}
+    return out
+
+
+def _check_ids(ds: Dataset, vid: str) -> None:
+    big = [o for o in ds.object_ids(vid) if o >= PARTNER_OFFSET]
+    if big:
+        raise LvsbenchError(f"video {vid}: object ids {big} collide with the partner offset {PARTNER_OFFSET}")
+
+
+def _labels(ds: Dataset, vid: str, frames: Sequence[str]) -> dict[str, np.ndarray]:
+    """Label maps of a source video's annotated frames; a failure names the video (`SourceError`)."""
+    out = {}
+    try:
+        for f in frames:
+            lab = ds.read_labels(vid, f)
+            if lab is not None:
+                out[f] = lab
+    except (LvsbenchError, OSError, ValueError, KeyError) as exc:
+        raise SourceError(vid, exc) from exc
+    return out
+
+
+def plan_composition(ds: Dataset, spec: CompositionSpec) -> PlannedVideo:
+    """Everything about an output video except its pixels: frames, label maps, expressions, objects."""
+    vids = ds.videos()
+    q = vids[spec.query_video]
+    _check_ids(ds, q.id)
+    q_ann = ds.annotated_frames(q.id)
+    q_index = {f: i for i, f in enumerate(q.frames)}
+    t = q.num_frames
+    if spec.subset == "multi":
+        labels = _labels(ds, q.id, q_ann)
+        exps = [Expression(s.exp_id, spec.video_id, s.text, s.object_ids, s.frames) for s in spec.queries]
+        objects = _objects(ds, q.id, 0, "query")
+        video = Video(spec.video_id, q.frames, q.height, q.width)
+        return PlannedVideo(video, labels, exps, objects, [("query", i, None) for i in range(t)])
+    if spec.partner_video is None:
+        raise ValueError(f"{spec.video_id}: a {spec.subset} composition needs a partner video")
+    p = vids[spec.partner_video]
+    _check_ids(ds, p.id)
+    p_ann = ds.annotated_frames(p.id)
+    p_index = {f: i for i, f in enumerate(p.frames)}
+    fmap = partner_frame_map(t, p.num_frames, [p_index[f] for f in p_ann if f in p_index])
+    q_labels = {q_index[f]: lab for f, lab in _labels(ds, q.id, q_ann).items() if f in q_index}
+    p_labels = {p_index[f]: offset_labels(lab, PARTNER_OFFSET) for f, lab in _labels(ds, p.id, p_ann).items()
+                if f in p_index}
+    objects = {**_objects(ds, q.id, 0, "query"), **_objects(ds, p.id, PARTNER_OFFSET, "partner")}
+    query_first = spec.order == "query-first"
+    labels: dict[str, np.ndarray] = {}
+    if spec.subset == "spatial":
+        pw = partner_width((q.height, q.width), (p.height, p.width))
+        phw = (q.height, pw)
+        width = q.width + pw
+        for qi, qlab in q_labels.items():
+            plab = p_labels.get(fmap[qi])
+            right = resize_labels(plab, phw) if plab is not None else np.zeros(phw, dtype=np.uint8)
+            labels[frame_name(qi)] = hconcat(qlab, right) if query_first else hconcat(right, qlab)
+        exps = [Expression(s.exp_id, spec.video_id, s.text, s.object_ids,
+                           tuple(frame_name(q_index[f]) for f in s.frames if f in q_index)) for s in spec.queries]
+        plan = [("both", i, fmap[i]) for i in range(t)]
+        video = Video(spec.video_id, tuple(frame_name(i) for i in range(t)), q.height, width)
+        return PlannedVideo(video, labels, exps, objects, plan, phw)
+    if spec.subset != "temporal":
+        raise ValueError(f"unknown subset {spec.subset!r}")
+    phw = (q.height, q.width)
+    q_off, p_off = (0, t) if query_first else (t, 0)
+    for qi, qlab in q_labels.items():
+        labels[frame_name(q_off + qi)] = qlab
+    seen: set[int] = set()
+    partner_scored = []
+    for k, pi in enumerate(fmap):
+        if pi in p_labels and pi not in seen:  # a padded (repeated) last frame is labelled once
+            seen.add(pi)
+            labels[frame_name(p_off + k)] = resize_labels(p_labels[pi], phw)
+            partner_scored.append(frame_name(p_off + k))
+    exps = []
+    for s in spec.queries:
+        own = [frame_name(q_off + q_index[f]) for f in s.frames if f in q_index]
+        exps.append(Expression(s.exp_id, spec.video_id, s.text, s.object_ids,
+                               tuple(sorted(own + partner_scored))))
+    plan = []
+    for k in range(2 * t):
+        in_query = (k < t) == query_first
+        plan.append(("query", k - q_off, None) if in_query else ("partner", None, fmap[k - p_off]))
+    video = Video(spec.video_id, tuple(frame_name(i) for i in range(2 * t)), q.height, q.width)
+    return PlannedVideo(video, labels, exps, objects, plan, phw)
+
+
+# ---------------------------------------------------------------------------------------------- pixels
+
+
+def _stream(ds: Dataset, vid: str) -> Iterator[np.ndarray]:
+    try:
+        for _, rgb in ds.iter_frames(vid):
+            yield rgb
+    except (LvsbenchError, OSError, ValueError) as exc:
+        raise SourceError(vid, exc) from exc
+
+
+class _Cursor:
+    """Forward-only access to a source video's frames by 0-based index (each frame decoded once)."""
+
+    def __init__(self, ds: Dataset, vid: str) -> None:
+        self.vid = vid
+        self.it = _stream(ds, vid)
+        self.pos = -1
+        self.frame: np.ndarray | None = None
+
+    def get(self, index: int) -> np.ndarray:
+        if index < self.pos:
+            raise ValueError("frame map must be non-decreasing")
+        while self.pos < index:
+            try:
+                self.frame = next(self.it)
+            except StopIteration as exc:
+                raise SourceError(self.vid, DataFormatError(None, f"ends before frame {index + 1}")) from exc
+            self.pos += 1
+        assert self.frame is not None
+        return self.frame
+
+
+def iter_composed_frames(ds: Dataset, spec: CompositionSpec, plan: PlannedVideo) -> Iterator[tuple[str, np.ndarray]]:
+    """The composed frames in order, streaming both sources (the temporal partner-first order reads the partner
+    first; every other order reads query and partner forwards)."""
+    qc = _Cursor(ds, spec.query_video)
+    pc = _Cursor(ds, spec.partner_video) if spec.partner_video else None
+    query_first = spec.order == "query-first"
+    for name, (src, qi, pi) in zip(plan.video.frames, plan.frame_plan, strict=True):
+        if src == "query":
+            assert qi is not None
+            yield name, qc.get(qi)
+        elif src == "partner":
+            assert pi is not None and pc is not None and plan.partner_hw is not None
+            yield name, resize_rgb(pc.get(pi), plan.partner_hw)
+        else:
+            assert qi is not None and pi is not None and pc is not None and plan.partner_hw is not None
+            left, right = qc.get(qi), resize_rgb(pc.get(pi), plan.partner_hw)
+            yield name, hconcat(left, right) if query_first else hconcat(right, left)
+
+
+def compose_one(ds: Dataset, spec: CompositionSpec, writer: Any) -> None:
+    """Plan, then write one composed video through `writer` (a `LayoutWriter`); on any failure the partial video is
+    removed before the error propagates, so an output is never half-written."""
+    try:
+        plan = plan_composition(ds, spec)
+        writer.add_video(plan.video, iter_composed_frames(ds, spec, plan), plan.labels, plan.expressions,
+                         plan.objects)
+    except BaseException:
+        writer.remove_video(spec.video_id)
+        raise

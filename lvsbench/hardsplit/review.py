@@ -1,0 +1,162 @@
+"""Human check of contrasting pairs: a CSV to fill in and a self-contained HTML contact sheet; decisions replay.
+
+Locater's authors checked the sampled pairs by hand. `--review-out DIR` writes `pairs.csv` (one row per subset and
+query, with an empty `decision` column) and `index.html` (both sentences, shared and differing roles, and, when
+frames are available, the first annotated frame of both videos with the described actor's mask, embedded as data
+URIs). `--review-in decisions.csv` reads the same CSV back: `accept` pins the shown partner, `reject` drops the
+query from the subset, `resample` excludes the shown partner and draws again; empty rows change nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lvsbench.datasets.base import Dataset
+from lvsbench.errors import DataFormatError, LvsbenchError
+from lvsbench.hardsplit.pairs import Decision, Pair
+from lvsbench.io import atomic_write_text
+
+CSV_COLUMNS = ("subset", "query_video", "query_exp", "query_text", "partner_video", "partner_exp", "partner_text",
+               "shared_roles", "query_only_roles", "partner_only_roles", "status", "decision", "note")
+ACTIONS = ("accept", "reject", "resample")
+
+
+def _roles(pairs: object) -> str:
+    return "; ".join(f"{r}={p}" for r, p in sorted(pairs)) if pairs else ""  # type: ignore[call-overload]
+
+
+def review_rows(pairs: Sequence[Pair]) -> list[dict[str, str]]:
+    rows = []
+    for p in pairs:
+        c = p.comparison
+        rows.append({
+            "subset": p.subset, "query_video": p.query.video_id, "query_exp": p.query.exp_id,
+            "query_text": p.query.text, "partner_video": p.partner.video_id if p.partner else "",
+            "partner_exp": p.partner.exp_id if p.partner else "", "partner_text": p.partner.text if p.partner else "",
+            "shared_roles": _roles(c.shared) if c else "", "query_only_roles": _roles(c.query_only) if c else "",
+            "partner_only_roles": _roles(c.partner_only) if c else "", "status": p.status,
+            "decision": "accept" if p.human_checked and p.partner else "", "note": ""})
+    return rows
+
+
+def write_csv(path: Path, pairs: Sequence[Pair]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for row in review_rows(pairs):
+        w.writerow(row)
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_decisions(path: str | Path) -> list[Decision]:
+    """Decisions from a reviewed `pairs.csv`; rows with an empty decision are skipped."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError(p, "decisions file not found")
+    out = []
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        need = {"subset", "query_video", "query_exp", "decision"}
+        missing = need - set(reader.fieldnames or ())
+        if missing:
+            raise DataFormatError(p, f"missing column(s) {sorted(missing)}", "line 1")
+        for lineno, row in enumerate(reader, 2):
+            action = (row.get("decision") or "").strip().lower()
+            if not action:
+                continue
+            if action not in ACTIONS:
+                raise DataFormatError(p, f"decision {action!r} is not one of {', '.join(ACTIONS)}", f"line {lineno}")
+            pv, pe = (row.get("partner_video") or "").strip(), (row.get("partner_exp") or "").strip()
+            partner = (pv, pe) if pv and pe else None
+            if action in ("accept", "resample") and partner is None:
+                raise DataFormatError(p, f"{action} needs partner_video and partner_exp", f"line {lineno}")
+            out.append(Decision(row["subset"].strip(), (row["query_video"].strip(), row["query_exp"].strip()),
+                                partner, action))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+
+def _thumb(ds: Dataset, video_id: str, object_ids: Sequence[int], height: int = 120) -> str | None:
+    """Data URI of the first annotated frame showing the object, its mask tinted red; None if unreadable."""
+    import cv2
+
+    try:
+        frames = ds.annotated_frames(video_id)
+        chosen, mask = None, None
+        for f in frames:
+            lab = ds.read_labels(video_id, f)
+            if lab is not None and np.isin(lab, list(object_ids)).any():
+                chosen, mask = f, np.isin(lab, list(object_ids))
+                break
+        if chosen is None:
+            chosen = ds.videos()[video_id].frames[0]
+        rgb = ds.read_frame(video_id, chosen).astype(np.float32)
+    except (LvsbenchError, OSError, KeyError, ValueError):
+        return None
+    if mask is not None:
+        rgb[mask] = 0.5 * rgb[mask] + 0.5 * np.array([255, 0, 0], dtype=np.float32)
+    img = rgb.clip(0, 255).astype(np.uint8)
+    w = max(1, int(round(img.shape[1] * height / img.shape[0])))
+    img = cv2.resize(img, (w, height), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def write_html(path: Path, pairs: Sequence[Pair], ds: Dataset | None) -> None:
+    cache: dict[tuple[str, tuple[int, ...]], str | None] = {}
+
+    def img(vid: str, objs: tuple[int, ...]) -> str:
+        if ds is None:
+            return '<div class="nof">no frames</div>'
+        key = (vid, objs)
+        if key not in cache:
+            cache[key] = _thumb(ds, vid, objs)
+        uri = cache[key]
+        return f'<img src="{uri}" alt="{html.escape(vid)}">' if uri else '<div class="nof">unreadable</div>'
+
+    rows = []
+    for k, p in enumerate(pairs):
+        if p.partner is None:
+            rows.append(f'<tr class="none"><td>{k + 1}</td><td>{html.escape(p.subset)}</td>'
+                        f'<td>{html.escape(p.query.video_id)}/{html.escape(p.query.exp_id)}<br>'
+                        f'{html.escape(p.query.text)}</td><td></td><td colspan="2">{html.escape(p.status)}</td></tr>')
+            continue
+        c = p.comparison
+        rows.append(
+            f'<tr><td>{k + 1}</td><td>{html.escape(p.subset)}</td>'
+            f'<td>{img(p.query.video_id, p.query.object_ids)}<br><b>{html.escape(p.query.text)}</b><br>'
+            f'<small>{html.escape(p.query.video_id)}/{html.escape(p.query.exp_id)}</small></td>'
+            f'<td>{img(p.partner.video_id, p.partner.object_ids)}<br><b>{html.escape(p.partner.text)}</b><br>'
+            f'<small>{html.escape(p.partner.video_id)}/{html.escape(p.partner.exp_id)}</small></td>'
+            f'<td>{html.escape(_roles(c.shared) if c else "")}</td>'
+            f'<td>query: {html.escape(_roles(c.query_only) if c else "")}<br>'
+            f'partner: {html.escape(_roles(c.partner_only) if c else "")}</td></tr>')
+    doc = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>A2D-S+ pair review</title><style>"
+           "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+           "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}img{height:120px}"
+           ".nof{width:160px;height:120px;background:#eee;color:#888;text-align:center;line-height:120px}"
+           "tr.none{background:#fee}</style></head><body>\n"
+           "<h1>A2D-S+ contrasting pairs</h1><p>Fill the <code>decision</code> column of pairs.csv with accept, "
+           "reject or resample and pass it back with <code>--review-in</code>. Red tint: the described actor.</p>\n"
+           "<table><tr><th>#</th><th>subset</th><th>query</th><th>partner</th><th>shared roles</th>"
+           "<th>differing roles</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n")
+    atomic_write_text(path, doc)
+
+
+def write_review(out_dir: str | Path, pairs: Sequence[Pair], ds: Dataset | None) -> Path:
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    write_csv(d / "pairs.csv", pairs)
+    write_html(d / "index.html", pairs, ds)
+    return d
