@@ -97,6 +97,17 @@ def atomic_dir(path: str | Path, force: bool = False) -> Iterator[Path]:
         raise
 
 
+def to_jsonable(v: Any) -> Any:
+    """Paths as strings, tuples as lists, keys as strings: what run records and configs hold, made JSON-ready."""
+    if isinstance(v, Path):
+        return str(v)
+    if isinstance(v, tuple | list):
+        return [to_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): to_jsonable(x) for k, x in v.items()}
+    return v
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

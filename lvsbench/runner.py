@@ -43,7 +43,7 @@ from lvsbench import __version__
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext, VideoHandle
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError
-from lvsbench.io import atomic_write_json, atomic_write_text, sha256_file, sha256_tree
+from lvsbench.io import atomic_write_json, atomic_write_text, sha256_file, sha256_tree, to_jsonable
 from lvsbench.predictions import COCO_RESULTS_NAME
 from lvsbench.records import Expression
 
@@ -871,16 +871,6 @@ class RunResult:
     session: dict[str, Any]
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, Path):
-        return str(v)
-    if isinstance(v, tuple | list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
-
-
 def _prepare_out(opts: RunOptions) -> dict[str, Any] | None:
     """Create or reuse the output directory; returns the previous run.json on --resume."""
     out = opts.out
@@ -927,9 +917,9 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
     ckpt_sha = checkpoint_sha256(opts.checkpoint)
 
     identity = {
-        "adapter": name, "adapter_config": _jsonable(adapter.config()), "checkpoint_sha256": ckpt_sha,
+        "adapter": name, "adapter_config": to_jsonable(adapter.config()), "checkpoint_sha256": ckpt_sha,
         "dataset": dataset.name, "split": getattr(dataset, "split", None),
-        "dataset_options": _jsonable(opts.dataset_options), "format": fmt, "protocol": protocol,
+        "dataset_options": to_jsonable(opts.dataset_options), "format": fmt, "protocol": protocol,
         "shard": list(opts.shard), "limit": opts.limit, "seed": opts.seed, "threshold": opts.threshold,
     }
     if previous is not None:
@@ -1000,7 +990,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
                 torch_mod.cuda.reset_peak_memory_stats(device)
         adapter.setup(ctx)
         torch_mod = sys.modules.get("torch")
-        run_doc["adapter"]["info"] = _jsonable(adapter.info())
+        run_doc["adapter"]["info"] = to_jsonable(adapter.info())
         if isinstance(run_doc["adapter"]["info"].get("device"), str):
             session["device"] = run_doc["adapter"]["info"]["device"]  # the adapter's own process
         run_doc["adapter"]["capabilities"] = adapter.capabilities.to_json()

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from lvsbench.errors import ConfigError
+from lvsbench.io import to_jsonable
 from lvsbench.records import normalize_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -336,7 +337,7 @@ class Adapter(abc.ABC):
     def config(self) -> dict[str, Any]:
         """The resolved options, recorded in run.json and compared on --resume."""
         if dataclasses.is_dataclass(self.options):
-            return {k: _jsonable(v) for k, v in dataclasses.asdict(self.options).items()}
+            return {k: to_jsonable(v) for k, v in dataclasses.asdict(self.options).items()}
         return {}
 
     def resolve_device(self, requested: str) -> str | None:
@@ -368,16 +369,6 @@ class Adapter(abc.ABC):
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, Path):
-        return str(v)
-    if isinstance(v, tuple | list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -338,10 +338,7 @@ class JHMDBDataset(Dataset):
         vids = self._videos
         exps = self.expressions()
         return {
-            "videos": len(vids),
-            "expressions": len(exps),
-            "frames": sum(v.num_frames for v in vids.values()),
-            "annotated_frames": sum(len(self.annotated_frames(v)) for v in vids),
+            **super().counts(),
             "scored_frames": sum(len(e.frames) for e in exps),
             "frozen_samples": sum(len(self._samples_by_video.get(v, ())) for v in vids),
         }
