@@ -1,0 +1,46 @@
+"""`lvsbench report RESULTS... --out report.html`: a self-contained HTML report of scored runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lvsbench.commands.common import force_option
+
+
+@click.command("report")
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("report.html"),
+              show_default=True, help="HTML file to write.")
+@click.option("--pair", "pairs", nargs=2, multiple=True, metavar="A B",
+              help="Compare run B against run A (labels as shown in the report; repeatable). Default: per "
+                   "data/protocol group, the two best models (or the model against the best non-oracle bound).")
+@click.option("--strips", type=int, default=3, show_default=True,
+              help="Best and worst samples shown as ground-truth / prediction strips per model run.")
+@click.option("--replicates", type=int, default=2000, show_default=True, help="Bootstrap replicates.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--title", default="lvsbench report", show_default=True)
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Cache folder that `cache:` pointers of leaderboard results refer to (default: $LVSBENCH_CACHE, "
+                   "else ~/.cache/lvsbench).")
+@force_option
+def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str], ...], strips: int,
+               replicates: int, seed: int, title: str, cache_dir: Path | None, force: bool) -> None:
+    """Write an HTML report of RESULTS (results JSON files of `lvsbench score --out` or of `leaderboard build`).
+
+    Per-protocol tables and charts; breakdowns by objects per video, actor class, expression length and subset;
+    paired comparisons with bootstrap 95% confidence intervals and a significance flag; strips of ground truth vs
+    prediction for the best and worst samples. One file, images embedded, readable offline. The per-sample CSV of a
+    `score` result is found beside it as <stem>.samples.csv, <stem>_samples.csv or samples.csv.
+    """
+    from lvsbench.leaderboard.cache import default_cache_dir
+    from lvsbench.report import ReportOptions, build_report
+
+    opts = ReportOptions(pairs=[tuple(p) for p in pairs], strips=strips, replicates=replicates, seed=seed,
+                         title=title)
+    path = build_report(results, out, cache_root=cache_dir or default_cache_dir(), options=opts, force=force)
+    click.echo(f"report {path}")
+
+
+commands = [report_cmd]

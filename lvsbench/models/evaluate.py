@@ -1,0 +1,117 @@
+"""Inference over whole videos and a self-contained mean-IoU check for the reference models.
+
+`predict_video` is the one inference path (the adapters call the same model methods, frame by frame). `evaluate`
+scores a model against a dataset split with the A2D-Sentences definition of MTTR's `metrics.py`
+(`shared/specs/metrics.md` §3.5): per (expression, annotated frame) sample, the probability map is resized bilinearly
+to the frame size and thresholded at > 0.5, IoU = (I + 1e-6) / (U + 1e-6) in float32; mean IoU is the mean over
+samples and overall IoU is sum(I) / sum(U). It exists so that training can report a number on its own; the reference
+numbers in docs/models.md come from `lvsbench score --protocol a2d`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from lvsbench.datasets.base import Dataset
+from lvsbench.models.data import normalise, resize_uint8
+from lvsbench.models.locater import Locater, global_indices
+from lvsbench.models.urvos import Urvos, confidence
+from lvsbench.records import expression_mask
+
+
+def texts_for(bundle: Any, texts: Sequence[str]) -> list[str]:
+    """The language-blind control model sees "" for every expression, at inference as in training."""
+    return ["" for _ in texts] if bundle.blank else list(texts)
+
+
+@torch.no_grad()
+def predict_video(bundle: Any, frames_u8: torch.Tensor, texts: Sequence[str], device: str | torch.device = "cpu"
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """frames_u8 [T, 3, H, W] uint8 (any size) -> foreground probabilities [B, T, h, w] at the model size and
+    per-frame confidences [B, T] for the B texts."""
+    dev = torch.device(device)
+    small = resize_uint8(frames_u8.to(dev), bundle.size)
+    x = normalise(small)
+    ids = torch.from_numpy(bundle.tokenizer.encode(texts_for(bundle, texts))).to(dev)
+    model = bundle.model
+    if isinstance(model, Locater):
+        t_len = x.shape[0]
+        g = global_indices(t_len, model.cfg.global_frames)
+        gprev = x[[max(0, i - 1) for i in g]] if model.cfg.frame_difference else None
+        state = model.begin(ids, x[g], gprev)
+        probs = []
+        for t in range(t_len):
+            logits, state = model.step(x[t], state)
+            probs.append(torch.sigmoid(logits.float()))
+        p = torch.stack(probs, dim=1)
+        return p, confidence(p)
+    if isinstance(model, Urvos):
+        p, conf, _ = model.segment_video(x, ids)
+        return p, conf
+    raise TypeError(f"unsupported model {type(model).__name__}")
+
+
+def iou_a2d(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, float]:
+    """(I, U, IoU) with MTTR's float32 epsilon rule."""
+    inter = int(np.count_nonzero(pred & gt))
+    union = int(np.count_nonzero(pred | gt))
+    iou = np.float32(np.float32(inter) + np.float32(1e-6)) / np.float32(np.float32(union) + np.float32(1e-6))
+    return inter, union, float(iou)
+
+
+@dataclass
+class EvalResult:
+    """Per-sample intersections and unions; `groups` maps a video id to a group name (e.g. "similar")."""
+
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self, keep: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+        s = [r for r in self.samples if keep is None or keep(r)]
+        if not s:
+            return {"samples": 0}
+        ious = np.array([r["iou"] for r in s], dtype=np.float64)
+        out: dict[str, Any] = {
+            "samples": len(s),
+            "mean_iou": float(ious.mean()),
+            "overall_iou": float(sum(r["I"] for r in s) / max(1, sum(r["U"] for r in s))),
+        }
+        for k in (0.5, 0.7, 0.9):
+            out[f"P@{k}"] = float((ious > k).mean())
+        return out
+
+
+@torch.no_grad()
+def evaluate(bundle: Any, dataset: Dataset, device: str = "cpu", progress: bool = False,
+             videos: Sequence[str] | None = None) -> EvalResult:
+    """Predict every expression of `dataset` (or of `videos`) and score it on its annotated frames."""
+    res = EvalResult()
+    vids = dataset.videos()
+    todo = [v for v in vids if videos is None or v in set(videos)]
+    for vid in tqdm(todo, desc="evaluate", unit="video", disable=not progress, leave=False):
+        exps = dataset.video_expressions(vid)
+        if not exps:
+            continue
+        names = vids[vid].frames
+        frames = np.stack([rgb for _, rgb in dataset.iter_frames(vid)])
+        fu8 = torch.from_numpy(frames).permute(0, 3, 1, 2)
+        probs, _ = predict_video(bundle, fu8, [e.text for e in exps], device)
+        index = {n: i for i, n in enumerate(names)}
+        h, w = frames.shape[1:3]
+        for bi, e in enumerate(exps):
+            for fname in dataset.expression_frames(e):
+                lab = dataset.read_labels(vid, fname)
+                if lab is None or fname not in index:
+                    continue
+                p = probs[bi, index[fname]][None, None].float()
+                up = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].cpu().numpy() > 0.5
+                inter, union, iou = iou_a2d(up, expression_mask(lab, e.object_ids))
+                res.samples.append({"video": vid, "exp_id": e.id, "frame": fname, "I": inter, "U": union,
+                                    "iou": iou})
+    return res

@@ -1,0 +1,353 @@
+"""A Locater-style local-global memory transformer for language-guided video segmentation.
+
+Reproduces the architecture described in Liang et al., "Local-Global Context Aware Transformer for Language-Guided
+Video Segmentation" (TPAMI 2023; reference code leonnnop/Locater, inference only), written from the paper's
+description, not from its code:
+
+- a patch visual encoder turns each frame into a token grid (plus a stride-4 map kept for decoding);
+- a text encoder (word embedding + bi-LSTM) turns the expression into word features;
+- K cross-modal encoder modules run self-attention over the concatenation of visual tokens and words, each stream
+  marked by a learned token-type vector; each module's output is decoded by an auxiliary head (deep supervision);
+- a **global memory** of M slots is written once per video, before segmentation, from N1 frames sampled across the
+  whole video, by a gated write controller (slots attend to a frame's tokens, a sigmoid gate decides how much of the
+  read content replaces each slot);
+- a **local memory** holds the last segmented frame's tokens plus an embedding of its predicted mask, replaced after
+  every frame;
+- current tokens read both memories by attention, giving the contextualised visual embedding;
+- a frame-specific query is formed by attention over words guided by the pooled visual context;
+- masks are decoded by the product (Hadamard) of the query and per-pixel features at stride 4, then bilinear
+  upsampling to the input size.
+
+Global memory is M x dim and local memory is N x dim whatever the video length, and each frame is processed once, so
+inference is linear in time and constant in memory (the paper's claim; `tests/test_models_locater.py` checks it).
+
+`frame_difference=True` feeds the patch encoder the signed difference to the previous frame as three extra planes
+(LBDT's cheap motion cue). It is off in the paper preset; see docs/models.md for when the tiny preset uses it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lvsbench.models.layers import CrossBlock, PatchEncoder, SelfBlock, TextEncoder, masked_mean, sincos_1d, sincos_2d
+
+
+@dataclass(frozen=True)
+class LocaterConfig:
+    """Every size of the model. The defaults are the tiny CPU preset; `recipes/train/locater-paper.toml` has the
+    paper's (dim 256, K=3 so K+1=4 outputs, N1=3 global frames, 3-layer bi-LSTM over 300-d embeddings)."""
+
+    vocab_size: int = 64
+    word_dim: int = 64
+    lstm_layers: int = 1
+    dim: int = 64
+    heads: int = 4
+    ffn: int = 128
+    enc_widths: tuple[int, int] = (24, 48)
+    enc_blocks: int = 1
+    patch: int = 8
+    cross_modules: int = 2
+    global_frames: int = 3
+    global_slots: int = 8
+    read_layers: int = 1
+    decoder_dim: int = 32
+    frame_difference: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LocaterConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            from lvsbench.errors import ConfigError
+
+            raise ConfigError(f"locater model config: unknown key(s) {unknown}; known: {sorted(known)}")
+        d = dict(d)
+        if "enc_widths" in d:
+            d["enc_widths"] = tuple(int(v) for v in d["enc_widths"])
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["enc_widths"] = list(self.enc_widths)
+        return d
+
+
+@dataclass
+class LocaterState:
+    """Per-video state of streaming inference: constant size whatever the number of frames seen."""
+
+    words: torch.Tensor
+    word_pad: torch.Tensor
+    global_mem: torch.Tensor
+    local_mem: torch.Tensor | None = None
+    prev_frame: torch.Tensor | None = None
+
+    def nbytes(self) -> int:
+        ts = [self.words, self.word_pad, self.global_mem, self.local_mem, self.prev_frame]
+        return sum(t.numel() * t.element_size() for t in ts if t is not None)
+
+
+class GatedWriteController(nn.Module):
+    """Writes a frame's tokens into M memory slots: each slot attends to the tokens, and a gate computed from the slot
+    and the read content decides, per channel, how much of the slot is overwritten (a GRU-like update)."""
+
+    def __init__(self, dim: int, slots: int) -> None:
+        super().__init__()
+        self.init = nn.Parameter(torch.randn(slots, dim) * 0.02)
+        self.norm_m = nn.LayerNorm(dim)
+        self.norm_x = nn.LayerNorm(dim)
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.gate = nn.Linear(2 * dim, dim)
+        self.cand = nn.Linear(2 * dim, dim)
+        self.out = nn.LayerNorm(dim)
+
+    def initial(self, batch: int) -> torch.Tensor:
+        return self.init.unsqueeze(0).expand(batch, -1, -1)
+
+    def write(self, mem: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        m = self.norm_m(mem)
+        x = self.norm_x(tokens)
+        att = torch.softmax(self.q(m) @ self.k(x).transpose(1, 2) / math.sqrt(m.shape[-1]), dim=-1)
+        content = att @ self.v(x)
+        mc = torch.cat([m, content], dim=-1)
+        g = torch.sigmoid(self.gate(mc))
+        return (1 - g) * mem + g * torch.tanh(self.cand(mc))
+
+    def forward(self, frames_tokens: torch.Tensor) -> torch.Tensor:
+        """[B, N1, N, d] tokens of the sampled frames -> [B, M, d] memory (written in temporal order)."""
+        mem = self.initial(frames_tokens.shape[0])
+        for j in range(frames_tokens.shape[1]):
+            mem = self.write(mem, frames_tokens[:, j])
+        return self.out(mem)
+
+
+class Locater(nn.Module):
+    """See the module docstring. Inputs are frames normalised to [-1, 1] (Locater's mean = std = 0.5) at a fixed
+    size whose sides are multiples of `patch`; token ids from `lvsbench.models.text`."""
+
+    name = "locater"
+
+    def __init__(self, cfg: LocaterConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.dim
+        self.encoder = PatchEncoder(6 if cfg.frame_difference else 3, cfg.enc_widths, d, cfg.patch, cfg.enc_blocks)
+        self.text = TextEncoder(cfg.vocab_size, cfg.word_dim, d, cfg.lstm_layers)
+        self.token_type = nn.Parameter(torch.randn(2, d) * 0.02)
+        self.cross = nn.ModuleList(SelfBlock(d, cfg.heads, cfg.ffn) for _ in range(cfg.cross_modules))
+        self.cross_norm = nn.LayerNorm(d)
+        self.global_writer = GatedWriteController(d, cfg.global_slots)
+        self.mask_embed = nn.Linear(1, d)
+        self.local_none = nn.Parameter(torch.zeros(1, 1, d))
+        self.read = nn.ModuleList(CrossBlock(d, cfg.heads, cfg.ffn) for _ in range(cfg.read_layers))
+        self.ctx_norm = nn.LayerNorm(d)
+        # frame-specific query: visual context guides (multi-head) attention over words
+        self.q_ctx = nn.Linear(d, d)
+        self.q_word = nn.Linear(d, d)
+        self.q_out = nn.Sequential(nn.Linear(3 * d, d), nn.GELU(), nn.Linear(d, d))
+        # product-distance decoder
+        dd = cfg.decoder_dim
+        self.dec_low = nn.Conv2d(self.encoder.low_channels, dd, 1)
+        self.dec_ctx = nn.Conv2d(d, dd, 1)
+        self.dec_norm = nn.GroupNorm(4 if dd % 4 == 0 else 1, dd)
+        self.dec_q = nn.Linear(d, dd)
+        self.dec_head = nn.Sequential(nn.Conv2d(dd, dd, 3, padding=1), nn.GELU(), nn.Conv2d(dd, 1, 1))
+        # auxiliary heads (deep supervision of the K cross-modal modules)
+        self.aux_v = nn.ModuleList(nn.Linear(d, dd) for _ in range(cfg.cross_modules))
+        self.aux_s = nn.ModuleList(nn.Linear(d, dd) for _ in range(cfg.cross_modules))
+        self.aux_b = nn.Parameter(torch.zeros(cfg.cross_modules))
+
+    # ------------------------------------------------------------------ pieces
+
+    def _encoder_input(self, frames: torch.Tensor, prev: torch.Tensor | None) -> torch.Tensor:
+        if not self.cfg.frame_difference:
+            return frames
+        diff = torch.zeros_like(frames) if prev is None else frames - prev
+        return torch.cat([frames, diff], dim=1)
+
+    def encode_text(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        words, pad = self.text(ids)
+        words = words + sincos_1d(ids.shape[1], self.cfg.dim, ids.device).to(words.dtype) + self.token_type[1]
+        return words, pad
+
+    def encode_frames(self, frames: torch.Tensor, prev: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """[F, C, H, W] -> stride-4 map [F, c, H/4, W/4], tokens [F, N, d] (with position and type codes), grid."""
+        low, tokens, grid = self.encoder(self._encoder_input(frames, prev))
+        pos = sincos_2d(grid[0], grid[1], self.cfg.dim, frames.device).to(tokens.dtype)
+        return low, tokens + pos + self.token_type[0], grid
+
+    def fuse(self, tokens: torch.Tensor, words: torch.Tensor, pad: torch.Tensor
+             ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """K cross-modal modules over [tokens; words]. Returns the final visual tokens and, per module, auxiliary
+        logits on the token grid (flattened, [F, N])."""
+        n = tokens.shape[1]
+        x = torch.cat([tokens, words], dim=1)
+        full_pad = torch.cat([torch.zeros(pad.shape[0], n, dtype=torch.bool, device=pad.device), pad], dim=1)
+        aux = []
+        for k, blk in enumerate(self.cross):
+            x = blk(x, full_pad)
+            v, w = x[:, :n], x[:, n:]
+            s = masked_mean(w, pad)
+            aux.append(torch.einsum("fnc,fc->fn", self.aux_v[k](v), self.aux_s[k](s))
+                       / math.sqrt(self.cfg.decoder_dim) + self.aux_b[k])
+        return self.cross_norm(x[:, :n]), aux
+
+    def local_memory(self, fused: torch.Tensor, mask_logits: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        """Local memory from the last segmented frame: its fused tokens plus an embedding of its predicted mask
+        (foreground probability averaged over each patch)."""
+        p = torch.sigmoid(mask_logits.float()).unsqueeze(1)
+        p = F.adaptive_avg_pool2d(p, grid).flatten(2).transpose(1, 2).to(fused.dtype)
+        return fused + self.mask_embed(p)
+
+    def read_memory(self, fused: torch.Tensor, global_mem: torch.Tensor, local_mem: torch.Tensor | None,
+                    grid: tuple[int, int]) -> torch.Tensor:
+        pos = sincos_2d(grid[0], grid[1], self.cfg.dim, fused.device).to(fused.dtype).unsqueeze(0)
+        if local_mem is None:
+            local_mem = fused + self.local_none
+        mem = torch.cat([global_mem, local_mem], dim=1)
+        mem_pos = torch.cat([torch.zeros_like(global_mem[:1]), pos.expand(1, -1, -1)], dim=1)
+        ctx = fused
+        for blk in self.read:
+            ctx = blk(ctx, mem, mem_pos=mem_pos, x_pos=pos)
+        return self.ctx_norm(ctx)
+
+    def frame_query(self, ctx: torch.Tensor, words: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Frame-specific query: the pooled visual context attends over the words (one softmax per head, so that
+        several words, e.g. a colour and a noun, can be picked at once); the attended words, the mean of the words
+        and the context are mixed by an MLP."""
+        b, n_words, d = words.shape
+        h = self.cfg.heads
+        c = ctx.mean(1)
+        qh = self.q_ctx(c).reshape(b, h, d // h)
+        kh = self.q_word(words).reshape(b, n_words, h, d // h)
+        scores = torch.einsum("bhc,blhc->bhl", qh, kh) / math.sqrt(d // h)
+        att = torch.softmax(scores.masked_fill(pad.unsqueeze(1), float("-inf")), dim=-1)
+        wq = torch.einsum("bhl,blhc->bhc", att, words.reshape(b, n_words, h, d // h)).reshape(b, d)
+        return self.q_out(torch.cat([wq, masked_mean(words, pad), c], dim=-1))
+
+    def decode(self, ctx: torch.Tensor, low: torch.Tensor, q: torch.Tensor, grid: tuple[int, int],
+               size: tuple[int, int]) -> torch.Tensor:
+        g = ctx.transpose(1, 2).reshape(ctx.shape[0], -1, *grid)
+        up = F.interpolate(self.dec_ctx(g), size=low.shape[-2:], mode="bilinear", align_corners=False)
+        pix = F.gelu(self.dec_norm(self.dec_low(low) + up))
+        prod = pix * self.dec_q(q)[:, :, None, None]
+        logits = self.dec_head(prod)
+        return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)[:, 0]
+
+    def _aux_to_image(self, aux: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
+        a = aux.reshape(aux.shape[0], 1, *grid)
+        return F.interpolate(a, size=size, mode="bilinear", align_corners=False)[:, 0]
+
+    # ------------------------------------------------------------------ training
+
+    def forward(self, frames: torch.Tensor, global_frames: torch.Tensor, ids: torch.Tensor,
+                prev_frames: torch.Tensor | None = None, global_prev: torch.Tensor | None = None,
+                video_index: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Training forward over clips.
+
+        frames [V, S, C, H, W]: V clips of S consecutive frames (local memory is carried along them); global_frames
+        [V, N1, C, H, W]; ids [B, L] expressions; `video_index` [B] says which clip each expression belongs to
+        (default: expression i on clip i), so the expressions of one video share its encoded frames.
+        prev_frames / global_prev: the frame before each one (for `frame_difference`).
+        Local memory always carries the model's own (detached) prediction, as at inference (the synthetic and A2D
+        ground truth is sparse in time, so there is no mask to teacher-force on most frames).
+        Returns logits [B, S, H, W] and aux [K, B, S, H, W].
+        """
+        v, s, c, h, w = frames.shape
+        n1 = global_frames.shape[1]
+        rep = s + n1
+        b = ids.shape[0]
+        vi = torch.arange(v, device=ids.device) if video_index is None else video_index
+        words, pad = self.encode_text(ids)
+        allf = torch.cat([frames, global_frames], dim=1).reshape(v * rep, c, h, w)
+        prev = None
+        if self.cfg.frame_difference:
+            pf = prev_frames if prev_frames is not None else frames
+            gp = global_prev if global_prev is not None else global_frames
+            prev = torch.cat([pf, gp], dim=1).reshape(v * rep, c, h, w)
+        low, tokens, grid = self.encode_frames(allf, prev)
+        tokens = tokens.reshape(v, rep, *tokens.shape[1:])[vi].flatten(0, 1)
+        low = low.reshape(v, rep, *low.shape[1:])[vi]
+        fused, aux = self.fuse(tokens, words.repeat_interleave(rep, 0), pad.repeat_interleave(rep, 0))
+        fused = fused.reshape(b, rep, *fused.shape[1:])
+        global_mem = self.global_writer(fused[:, s:])
+        local = None
+        outs = []
+        for t in range(s):
+            ctx = self.read_memory(fused[:, t], global_mem, local, grid)
+            q = self.frame_query(ctx, words, pad)
+            logits = self.decode(ctx, low[:, t], q, grid, (h, w))
+            outs.append(logits)
+            local = self.local_memory(fused[:, t], logits.detach(), grid)
+        aux_img = torch.stack([
+            self._aux_to_image(a, grid, (h, w)).reshape(b, rep, h, w)[:, :s] for a in aux
+        ])
+        return {"logits": torch.stack(outs, dim=1), "aux": aux_img}
+
+    # ------------------------------------------------------------------ streaming inference
+
+    @torch.no_grad()
+    def begin(self, ids: torch.Tensor, global_frames: torch.Tensor, global_prev: torch.Tensor | None = None
+              ) -> LocaterState:
+        """Start a video for B expressions at once: ids [B, L]; global_frames [N1, C, H, W] shared by all (sampled
+        across the whole video by the caller, see `global_indices`)."""
+        words, pad = self.encode_text(ids)
+        b = ids.shape[0]
+        n1 = global_frames.shape[0]
+        _, tokens, _ = self.encode_frames(global_frames, global_prev)
+        tok = tokens.unsqueeze(0).expand(b, -1, -1, -1).reshape(b * n1, *tokens.shape[1:])
+        fused, _ = self.fuse(tok, words.repeat_interleave(n1, 0), pad.repeat_interleave(n1, 0))
+        mem = self.global_writer(fused.reshape(b, n1, *fused.shape[1:]))
+        return LocaterState(words=words, word_pad=pad, global_mem=mem)
+
+    @torch.no_grad()
+    def step(self, frame: torch.Tensor, state: LocaterState, with_aux: bool = False
+             ) -> tuple[torch.Tensor, LocaterState] | tuple[torch.Tensor, list[torch.Tensor], LocaterState]:
+        """Segment the next frame for every stream of the state: logits [B, H, W].
+
+        `frame` is [C, H, W] or [1, C, H, W] (one video, B expressions of it: the frame is encoded once) or
+        [B, C, H, W] (B independent streams, e.g. B videos segmented together). The state is updated in place
+        (local memory replaced, never grown) and returned."""
+        if frame.dim() == 3:
+            frame = frame.unsqueeze(0)
+        h, w = frame.shape[-2:]
+        b = state.words.shape[0]
+        if frame.shape[0] not in (1, b):
+            raise ValueError(f"step: {frame.shape[0]} frames for {b} streams")
+        low, tokens, grid = self.encode_frames(frame, state.prev_frame)
+        if tokens.shape[0] != b:
+            tokens, low = tokens.expand(b, -1, -1), low.expand(b, -1, -1, -1)
+        fused, aux = self.fuse(tokens, state.words, state.word_pad)
+        ctx = self.read_memory(fused, state.global_mem, state.local_mem, grid)
+        q = self.frame_query(ctx, state.words, state.word_pad)
+        logits = self.decode(ctx, low, q, grid, (h, w))
+        state.local_mem = self.local_memory(fused, logits, grid)
+        state.prev_frame = frame if self.cfg.frame_difference else None
+        if with_aux:
+            return logits, [self._aux_to_image(a, grid, (h, w)) for a in aux], state
+        return logits, state
+
+
+def global_indices(num_frames: int, n: int, rng: Any = None) -> list[int]:
+    """N1 frame indices spread over the whole video: one per equal segment, the segment centre at inference or a
+    uniformly drawn frame of the segment in training (`rng`: a numpy Generator)."""
+    out = []
+    for j in range(n):
+        lo = j * num_frames / n
+        hi = (j + 1) * num_frames / n
+        if rng is None:
+            out.append(min(num_frames - 1, int((lo + hi) / 2)))
+        else:
+            a, b_ = int(math.floor(lo)), max(int(math.floor(lo)) + 1, int(math.ceil(hi)))
+            out.append(min(num_frames - 1, int(rng.integers(a, b_))))
+    return out

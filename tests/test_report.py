@@ -1,0 +1,195 @@
+"""The HTML report: bootstrap statistics, SVG charts, overlay strips, and a report of real (small) runs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lvsbench.cli import main
+from lvsbench.leaderboard.build import BuildOptions, build
+from lvsbench.leaderboard.cache import Cache
+from lvsbench.report import ReportOptions, build_report, load_runs, render_report, svg
+from lvsbench.report.overlay import GT_COLOUR, draw, make_strip, png_data_uri
+from lvsbench.report.runs import load_run
+from lvsbench.report.stats import paired_bootstrap
+
+REPO = Path(__file__).resolve().parents[1]
+
+# ------------------------------------------------------------------------------------------------ statistics
+
+
+def test_bootstrap_identical_runs_not_significant() -> None:
+    a = np.random.default_rng(0).random(50)
+    d = paired_bootstrap(a, a.copy(), replicates=300)
+    assert d.diff == 0 and d.low == 0 and d.high == 0 and d.p_value == 1.0 and not d.significant
+
+
+def test_bootstrap_detects_a_consistent_gain_and_is_deterministic() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.random(200)
+    b = np.clip(a + 0.05 + rng.normal(0, 0.02, 200), 0, 1)
+    d = paired_bootstrap(a, b, replicates=500, seed=3)
+    assert d.significant and 0 < d.low < d.diff < d.high and d.p_value < 0.01
+    assert d == paired_bootstrap(a, b, replicates=500, seed=3)
+    # pairing matters: the same numbers shuffled across samples lose the pairing and the tight interval
+    loose = paired_bootstrap(a, rng.permutation(b), replicates=500, seed=3)
+    assert (loose.high - loose.low) > 2 * (d.high - d.low)
+
+
+def test_bootstrap_ratio_statistic_is_sum_over_sum() -> None:
+    inter_a, union_a = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 4.0])
+    inter_b, union_b = np.array([2.0, 2.0, 4.0]), np.array([2.0, 4.0, 4.0])
+    d = paired_bootstrap(inter_a, inter_b, union_a, union_b, replicates=200)
+    assert d.a == pytest.approx(6 / 10) and d.b == pytest.approx(8 / 10) and d.diff == pytest.approx(0.2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=40))
+def test_bootstrap_antisymmetric(pairs: list[tuple[float, float]]) -> None:
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    ab, ba = paired_bootstrap(a, b, replicates=100), paired_bootstrap(b, a, replicates=100)
+    assert ab.diff == pytest.approx(-ba.diff, abs=1e-12)
+    assert ab.low == pytest.approx(-ba.high, abs=1e-9) and ab.high == pytest.approx(-ba.low, abs=1e-9)
+    assert ab.significant == ba.significant
+
+
+# ------------------------------------------------------------------------------------------------ charts, strips
+
+
+def test_charts_are_well_formed_svg() -> None:
+    charts = [
+        svg.bar_chart(["a", "b", "c"], {"x": [0.1, None, 0.9], "y": [0.5, 0.2, float("nan")]}, title="t <&>",
+                      counts=[1, 2, 3]),
+        svg.line_chart([0.5, 0.7, 0.9], {"run": [1.0, 0.5, float("nan")]}, title="p", xlabel="K"),
+        svg.interval_chart(["m1", "m2"], [0.1, -0.2], [0.05, -0.3], [0.15, 0.1], title="ci"),
+        svg.bar_chart([], {}, title="empty"),
+    ]
+    ns = "{http://www.w3.org/2000/svg}"
+    for c in charts:
+        root = ET.fromstring(c)
+        assert root.tag == f"{ns}svg"
+    bars = ET.fromstring(charts[0]).findall(f"{ns}rect")
+    assert len([r for r in bars if r.find(f"{ns}title") is not None]) == 4  # None and NaN draw no bar
+
+
+def test_strip_layout_and_png_round_trip() -> None:
+    from PIL import Image
+
+    rgb = np.full((40, 60, 3), 100, dtype=np.uint8)
+    gt = np.zeros((40, 60), dtype=bool)
+    gt[10:30, 10:30] = True
+    out = draw(rgb, gt, GT_COLOUR)
+    assert tuple(out[10, 10]) == GT_COLOUR and tuple(out[0, 0]) == (100, 100, 100)  # outline; outside untouched
+    assert tuple(out[20, 20]) != (100, 100, 100)  # translucent fill
+    strip = make_strip([(rgb, gt, None), (rgb, None, gt)], tile_height=20, gap=2)
+    assert strip.shape == (42, 30 + 2 + 30, 3)
+    uri = png_data_uri(strip)
+    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
+    assert np.array_equal(back, strip)
+
+
+# ------------------------------------------------------------------------------------------------ report of runs
+
+
+def _recipe(entry: str, dataset: str, spec: str, split: str, protocol: str, kind: str | None = None) -> str:
+    k = f'kind = "{kind}"\n' if kind else ""
+    return (f'entry = "{entry}"\n{k}[model]\nadapter = "{entry}"\n[dataset]\nname = "{dataset}"\nsynthetic = {spec}\n'
+            f'split = "{split}"\n[score]\nprotocol = "{protocol}"\n')
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("report")
+    r = base / "recipes"
+    r.mkdir()
+    for entry in ("oracle", "empty", "random"):
+        kind = "baseline" if entry == "random" else None
+        (r / f"synth-a2d-{entry}.toml").write_text(_recipe(entry, "a2d", "{ videos = 16, seed = 0 }", "test", "a2d",
+                                                           kind))
+    for entry in ("oracle", "random"):
+        kind = "baseline" if entry == "random" else None
+        (r / f"synth-rdavis-{entry}.toml").write_text(_recipe(entry, "rdavis", "{ videos = 3, seed = 0 }", "val",
+                                                              "rdavis", kind))
+    build(BuildOptions(r, base / "out", Cache(base / "cache"), progress=False))
+    return {"out": base / "out", "cache": base / "cache", "base": base}
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, int] = {}
+        self.srcs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        self.srcs += [v or "" for k, v in attrs if k in ("src", "href")]
+
+
+def test_report_sections_and_self_contained(runs_dir: dict[str, Path]) -> None:
+    results = sorted((runs_dir["out"] / "results").glob("*.json"))
+    runs = load_runs(results, runs_dir["cache"])
+    html = render_report(runs, ReportOptions(replicates=200))
+    p = _Collect()
+    p.feed(html)
+    assert p.tags["table"] >= 6 and p.tags["svg"] >= 4 and p.tags["img"] >= 4
+    assert all(s.startswith(("data:image/png;base64,", "#")) for s in p.srcs)  # nothing fetched from anywhere
+    for anchor in ("id=runs", "id=results", "id=breakdowns", "id=compare", "id=qualitative"):
+        assert anchor in html
+    assert "by objects per video" in html and "by actor class / category" in html
+    assert "A = empty vs B = random" in html or "A = oracle vs B = random" in html
+    assert "paired bootstrap 95% confidence interval" in html
+    assert "Best</h4>" in html and "Worst</h4>" in html
+    assert render_report(runs, ReportOptions(replicates=200)) == html  # deterministic
+
+
+def test_report_cli_and_scorer_results(runs_dir: dict[str, Path], tmp_path: Path) -> None:
+    from lvsbench.leaderboard.engine import open_dataset
+    from lvsbench.scoring import score, write_results
+
+    res = runs_dir["out"] / "results"
+    out = tmp_path / "r.html"
+    args = ["report", *map(str, sorted(res.glob("synth-a2d-*.json"))), "--out", str(out), "--cache",
+            str(runs_dir["cache"]), "--replicates", "100", "--pair", "oracle", "random"]
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 0 and "A = oracle vs B = random" in out.read_text()
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2  # exists, no --force
+    # a plain `lvsbench score --out x.json --per-sample x.samples.csv` result is read too
+    data = next((runs_dir["cache"] / "synth-a2d").iterdir()) / "data"
+    preds = load_run(res / "synth-a2d-random.json", runs_dir["cache"]).predictions
+    assert preds is not None and preds.name == "coco_results.json"
+    ds = open_dataset("a2d", data, "test")
+    sr = score(preds, ds, "a2d")
+    write_results(sr, tmp_path / "x.json", tmp_path / "x.samples.csv")
+    run = load_run(tmp_path / "x.json")
+    assert run.samples is not None and len(run.samples) == sr.results["counts"]["samples"]
+    assert run.values == pytest.approx(sr.values, nan_ok=True)
+    build_report([tmp_path / "x.json"], tmp_path / "x.html", options=ReportOptions(replicates=50))
+    assert "<svg" in (tmp_path / "x.html").read_text()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_report_renders_in_headless_chromium(runs_dir: dict[str, Path], tmp_path: Path) -> None:
+    from PIL import Image
+
+    html = build_report(sorted((runs_dir["out"] / "results").glob("*.json")), tmp_path / "r.html",
+                        cache_root=runs_dir["cache"], options=ReportOptions(replicates=100))
+    png = tmp_path / "shot.png"
+    subprocess.run([str(REPO / "scripts" / "screenshot_report.sh"), str(html), str(png), "1200", "2400"],
+                   check=True, timeout=120, capture_output=True)
+    img = np.asarray(Image.open(png).convert("RGB"))
+    assert img.shape == (2400, 1200, 3)
+    assert (img < 250).any(axis=2).mean() > 0.05  # the page is drawn, not blank
