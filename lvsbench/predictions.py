@@ -43,6 +43,8 @@ FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
 
 ANNOTATIONS_PREFIX = "Annotations"
 COCO_RESULTS_NAME = "coco_results.json"
+RUN_RECORD_FILES = ("run.json", "run_log.jsonl")
+"""Files `lvsbench run` writes beside predictions that describe the run, not the predictions."""
 """File name of COCO results inside an `lvsbench run` output folder (the folder itself can be scored)."""
 _ANNO_DIR = re.compile(r"^anno_(\d+)$")
 
@@ -240,8 +242,10 @@ class Predictions:
         raise LvsbenchError(f"{self.path}: {self.format} predictions hold no label maps")
 
     def checksum(self) -> str:
+        """sha256 of the prediction files; a run's own records (run.json, run log: timestamps) are left out so that
+        equal predictions have equal checksums."""
         p = self.path
-        return sha256_file(p) if p.is_file() else sha256_tree(p)
+        return sha256_file(p) if p.is_file() else sha256_tree(p, exclude=RUN_RECORD_FILES)
 
 
 class PngTreePredictions(Predictions):

@@ -44,11 +44,10 @@ from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Quer
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError
 from lvsbench.io import atomic_write_json, atomic_write_text, sha256_file, sha256_tree, to_jsonable
-from lvsbench.predictions import COCO_RESULTS_NAME
+from lvsbench.predictions import COCO_RESULTS_NAME, RUN_RECORD_FILES
 from lvsbench.records import Expression
 
-RUN_JSON = "run.json"
-RUN_LOG = "run_log.jsonl"
+RUN_JSON, RUN_LOG = RUN_RECORD_FILES
 PARTS_DIR = "run_parts"
 FRAME_SCORES = "frame_scores.csv"
 COCO_FILE = COCO_RESULTS_NAME

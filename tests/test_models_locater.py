@@ -22,9 +22,9 @@ def _model(**kw: object) -> Locater:
     return Locater(LocaterConfig(**{**TINY, **kw})).eval()
 
 
-@pytest.mark.parametrize("frame_difference", [False, True])
-def test_forward_shapes(frame_difference: bool) -> None:
-    m = _model(frame_difference=frame_difference)
+@pytest.mark.parametrize("options", [{}, {"frame_difference": True, "language_gate": True, "fine_decoder": True}])
+def test_forward_shapes(options: dict) -> None:
+    m = _model(**options)
     b, s, n1, h, w = 2, 3, 3, 32, 48
     out = m(torch.randn(b, s, 3, h, w), torch.randn(b, n1, 3, h, w), torch.randint(1, 40, (b, 7)))
     assert out["logits"].shape == (b, s, h, w)
@@ -49,15 +49,17 @@ def test_streaming_memory_is_constant_in_video_length() -> None:
     assert shapes[0] == ((3, 4, 32), (3, 16, 32))  # M slots; one frame's N = 4 x 4 tokens
 
 
-def test_streaming_equals_training_forward() -> None:
+@pytest.mark.parametrize("options", [{}, {"frame_difference": True, "language_gate": True, "fine_decoder": True}])
+def test_streaming_equals_training_forward(options: dict) -> None:
     """Inference (begin/step, one frame at a time) computes exactly what the training forward computes."""
-    m = _model()
+    m = _model(**options)
     frames = torch.randn(1, 4, 3, 32, 32)
     glob = torch.randn(1, 3, 3, 32, 32)
     ids = torch.randint(1, 40, (1, 5))
+    prev = torch.cat([frames[:, :1], frames[:, :-1]], dim=1)
     with torch.no_grad():
-        ref = m(frames, glob, ids)["logits"][0]
-    state = m.begin(ids, glob[0])
+        ref = m(frames, glob, ids, prev_frames=prev, global_prev=glob)["logits"][0]
+    state = m.begin(ids, glob[0], glob[0] if options else None)
     for t in range(4):
         logits, state = m.step(frames[0, t], state)
         torch.testing.assert_close(logits[0], ref[t], rtol=1e-4, atol=1e-4)

@@ -162,8 +162,9 @@ def render_markdown(name: str, rows: list[Row], skipped: list[Skipped], datasets
     out.append("Values are percentages (metric x 100, two decimals). `reproduced` rows were computed by lvsbench from "
                "the recipe linked; `reported` rows are copied verbatim from the paper and table cited, under the "
                "lvsbench name of the metric definition that paper used (see `leaderboards/reported/`). Metric names "
-               "are exact: `coco_mAP` is COCO AP@[.5:.95] (MTTR / ReferFormer), `prec_mAP` is LBDT's mean over IoU "
-               "thresholds of the top-1 precision, `locater_mAP` is Locater's mean of P@0.5..0.9.")
+               "are exact: `coco mAP 0.5:0.95` is pycocotools' COCO AP@[.5:.95] over scored candidates (MTTR / "
+               "ReferFormer), `prec_mAP` is LBDT's mean over IoU thresholds of the top-1 precision, `locater_mAP` is "
+               "Locater's mean of P@0.5..0.9.")
     out.append("")
     if datasets:
         out.append("Data of the reproduced rows: " + "; ".join(datasets) + ".")

@@ -10,7 +10,7 @@ metric definition the paper used). Columns:
 | `protocol` | the lvsbench protocol whose definition the paper's numbers follow |
 | `split` | split the paper scored (`test`, `valid`, ...) |
 | `method` | the row label, as the paper names the method (variant in parentheses) |
-| `metric` | exact lvsbench metric name (never a bare "mAP": `coco_mAP`, `prec_mAP`, `locater_mAP`) |
+| `metric` | exact lvsbench metric name (never a bare "mAP": `coco mAP 0.5:0.95`, `prec_mAP`, `locater_mAP`) |
 | `value` | the number as printed in the paper (percent), kept verbatim |
 | `paper` | short citation (authors, venue, year) |
 | `table` | table of the paper the number is copied from |
@@ -70,8 +70,8 @@ def parse_reported(path: str | Path, text: str | None = None) -> list[ReportedVa
             if not rec[col]:
                 raise DataFormatError(path, f"empty '{col}'", f"line {lineno}")
         if rec["metric"].lower() == "map":
-            raise DataFormatError(path, "bare 'mAP' is ambiguous: use 'coco_mAP' (COCO AP), 'prec_mAP' (LBDT) or "
-                                        "'locater_mAP' (Locater)", f"line {lineno}")
+            raise DataFormatError(path, "bare 'mAP' is ambiguous: use 'coco mAP 0.5:0.95' (COCO AP), 'prec_mAP' "
+                                        "(LBDT) or 'locater_mAP' (Locater)", f"line {lineno}")
         try:
             float(rec["value"])
         except ValueError as exc:

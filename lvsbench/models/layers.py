@@ -46,7 +46,7 @@ class ResBlock(nn.Module):
 
 
 class PatchEncoder(nn.Module):
-    """Frame -> (stride-4 feature map for decoding, stride-`patch` token grid for the transformers).
+    """Frame -> (stride-2 and stride-4 feature maps for decoding, stride-`patch` token grid for the transformers).
 
     A convolutional stem down to stride 4, then a non-overlapping patch embedding (kernel = stride = patch/4) to the
     token grid, as in a hybrid ViT. `in_channels` may exceed 3 when a model feeds extra planes (e.g. a frame
@@ -58,22 +58,23 @@ class PatchEncoder(nn.Module):
         if patch % 4 or patch < 4:
             raise ValueError(f"patch must be a multiple of 4, got {patch}")
         c1, c2 = widths
-        self.stem = nn.Sequential(
-            ConvBlock(in_channels, c1, stride=2), *[ResBlock(c1) for _ in range(blocks)],
-            ConvBlock(c1, c2, stride=2), *[ResBlock(c2) for _ in range(blocks)],
-        )
+        self.stem1 = nn.Sequential(ConvBlock(in_channels, c1, stride=2), *[ResBlock(c1) for _ in range(blocks)])
+        self.stem2 = nn.Sequential(ConvBlock(c1, c2, stride=2), *[ResBlock(c2) for _ in range(blocks)])
         k = patch // 4
         self.patch = nn.Conv2d(c2, dim, kernel_size=k, stride=k) if k > 1 else nn.Conv2d(c2, dim, 1)
         self.norm = nn.LayerNorm(dim)
+        self.fine_channels = c1
         self.low_channels = c2
         self.patch_size = patch
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
-        low = self.stem(x)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """(stride-2 map, stride-4 map, tokens [F, N, dim], token grid size)."""
+        fine = self.stem1(x)
+        low = self.stem2(fine)
         grid = self.patch(low)
         h, w = grid.shape[-2:]
         tokens = self.norm(grid.flatten(2).transpose(1, 2))
-        return low, tokens, (h, w)
+        return fine, low, tokens, (h, w)
 
 
 def sincos_2d(h: int, w: int, dim: int, device: torch.device | None = None) -> torch.Tensor:

@@ -58,6 +58,8 @@ class LocaterConfig:
     read_layers: int = 1
     decoder_dim: int = 32
     frame_difference: bool = False
+    language_gate: bool = False
+    fine_decoder: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -143,6 +145,9 @@ class Locater(nn.Module):
         self.encoder = PatchEncoder(6 if cfg.frame_difference else 3, cfg.enc_widths, d, cfg.patch, cfg.enc_blocks)
         self.text = TextEncoder(cfg.vocab_size, cfg.word_dim, d, cfg.lstm_layers)
         self.token_type = nn.Parameter(torch.randn(2, d) * 0.02)
+        if cfg.language_gate:
+            self.gate_s = nn.Linear(d, 2 * d)
+            self.gate_out = nn.Linear(d, d)
         self.cross = nn.ModuleList(SelfBlock(d, cfg.heads, cfg.ffn) for _ in range(cfg.cross_modules))
         self.cross_norm = nn.LayerNorm(d)
         self.global_writer = GatedWriteController(d, cfg.global_slots)
@@ -160,7 +165,11 @@ class Locater(nn.Module):
         self.dec_ctx = nn.Conv2d(d, dd, 1)
         self.dec_norm = nn.GroupNorm(4 if dd % 4 == 0 else 1, dd)
         self.dec_q = nn.Linear(d, dd)
-        self.dec_head = nn.Sequential(nn.Conv2d(dd, dd, 3, padding=1), nn.GELU(), nn.Conv2d(dd, 1, 1))
+        self.dec_head = nn.Sequential(nn.Conv2d(dd, dd, 3, padding=1), nn.GELU())
+        if cfg.fine_decoder:
+            self.dec_fine = nn.Conv2d(self.encoder.fine_channels, dd, 1)
+            self.dec_fine_head = nn.Sequential(nn.Conv2d(dd, dd, 3, padding=1), nn.GELU())
+        self.dec_out = nn.Conv2d(dd, 1, 1)
         # auxiliary heads (deep supervision of the K cross-modal modules)
         self.aux_v = nn.ModuleList(nn.Linear(d, dd) for _ in range(cfg.cross_modules))
         self.aux_s = nn.ModuleList(nn.Linear(d, dd) for _ in range(cfg.cross_modules))
@@ -180,17 +189,21 @@ class Locater(nn.Module):
         return words, pad
 
     def encode_frames(self, frames: torch.Tensor, prev: torch.Tensor | None = None
-                      ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
-        """[F, C, H, W] -> stride-4 map [F, c, H/4, W/4], tokens [F, N, d] (with position and type codes), grid."""
-        low, tokens, grid = self.encoder(self._encoder_input(frames, prev))
+                      ) -> tuple[tuple[torch.Tensor, torch.Tensor | None], torch.Tensor, tuple[int, int]]:
+        """[F, C, H, W] -> maps for decoding (stride 4, and stride 2 when `fine_decoder`), tokens [F, N, d] (with
+        position and type codes), grid."""
+        fine, low, tokens, grid = self.encoder(self._encoder_input(frames, prev))
         pos = sincos_2d(grid[0], grid[1], self.cfg.dim, frames.device).to(tokens.dtype)
-        return low, tokens + pos + self.token_type[0], grid
+        return (low, fine if self.cfg.fine_decoder else None), tokens + pos + self.token_type[0], grid
 
     def fuse(self, tokens: torch.Tensor, words: torch.Tensor, pad: torch.Tensor
              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """K cross-modal modules over [tokens; words]. Returns the final visual tokens and, per module, auxiliary
         logits on the token grid (flattened, [F, N])."""
         n = tokens.shape[1]
+        if self.cfg.language_gate:
+            gamma, beta = self.gate_s(masked_mean(words, pad)).unsqueeze(1).chunk(2, dim=-1)
+            tokens = tokens + self.gate_out(F.gelu(tokens * gamma + beta))
         x = torch.cat([tokens, words], dim=1)
         full_pad = torch.cat([torch.zeros(pad.shape[0], n, dtype=torch.bool, device=pad.device), pad], dim=1)
         aux = []
@@ -235,14 +248,18 @@ class Locater(nn.Module):
         wq = torch.einsum("bhl,blhc->bhc", att, words.reshape(b, n_words, h, d // h)).reshape(b, d)
         return self.q_out(torch.cat([wq, masked_mean(words, pad), c], dim=-1))
 
-    def decode(self, ctx: torch.Tensor, low: torch.Tensor, q: torch.Tensor, grid: tuple[int, int],
-               size: tuple[int, int]) -> torch.Tensor:
+    def decode(self, ctx: torch.Tensor, maps: tuple[torch.Tensor, torch.Tensor | None], q: torch.Tensor,
+               grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
+        """Product decoding at stride 4 (optionally refined with the stride-2 map), bilinear to `size`."""
+        low, fine = maps
         g = ctx.transpose(1, 2).reshape(ctx.shape[0], -1, *grid)
         up = F.interpolate(self.dec_ctx(g), size=low.shape[-2:], mode="bilinear", align_corners=False)
         pix = F.gelu(self.dec_norm(self.dec_low(low) + up))
-        prod = pix * self.dec_q(q)[:, :, None, None]
-        logits = self.dec_head(prod)
-        return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)[:, 0]
+        x = self.dec_head(pix * self.dec_q(q)[:, :, None, None])
+        if fine is not None:
+            x = F.interpolate(x, size=fine.shape[-2:], mode="bilinear", align_corners=False)
+            x = self.dec_fine_head(x + self.dec_fine(fine))
+        return F.interpolate(self.dec_out(x), size=size, mode="bilinear", align_corners=False)[:, 0]
 
     def _aux_to_image(self, aux: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
         a = aux.reshape(aux.shape[0], 1, *grid)
@@ -275,9 +292,9 @@ class Locater(nn.Module):
             pf = prev_frames if prev_frames is not None else frames
             gp = global_prev if global_prev is not None else global_frames
             prev = torch.cat([pf, gp], dim=1).reshape(v * rep, c, h, w)
-        low, tokens, grid = self.encode_frames(allf, prev)
+        maps, tokens, grid = self.encode_frames(allf, prev)
         tokens = tokens.reshape(v, rep, *tokens.shape[1:])[vi].flatten(0, 1)
-        low = low.reshape(v, rep, *low.shape[1:])[vi]
+        low, fine = (None if m is None else m.reshape(v, rep, *m.shape[1:])[vi] for m in maps)
         fused, aux = self.fuse(tokens, words.repeat_interleave(rep, 0), pad.repeat_interleave(rep, 0))
         fused = fused.reshape(b, rep, *fused.shape[1:])
         global_mem = self.global_writer(fused[:, s:])
@@ -286,7 +303,7 @@ class Locater(nn.Module):
         for t in range(s):
             ctx = self.read_memory(fused[:, t], global_mem, local, grid)
             q = self.frame_query(ctx, words, pad)
-            logits = self.decode(ctx, low[:, t], q, grid, (h, w))
+            logits = self.decode(ctx, (low[:, t], None if fine is None else fine[:, t]), q, grid, (h, w))
             outs.append(logits)
             local = self.local_memory(fused[:, t], logits.detach(), grid)
         aux_img = torch.stack([
@@ -324,13 +341,14 @@ class Locater(nn.Module):
         b = state.words.shape[0]
         if frame.shape[0] not in (1, b):
             raise ValueError(f"step: {frame.shape[0]} frames for {b} streams")
-        low, tokens, grid = self.encode_frames(frame, state.prev_frame)
+        maps, tokens, grid = self.encode_frames(frame, state.prev_frame)
         if tokens.shape[0] != b:
-            tokens, low = tokens.expand(b, -1, -1), low.expand(b, -1, -1, -1)
+            tokens = tokens.expand(b, -1, -1)
+            maps = tuple(None if m is None else m.expand(b, -1, -1, -1) for m in maps)
         fused, aux = self.fuse(tokens, state.words, state.word_pad)
         ctx = self.read_memory(fused, state.global_mem, state.local_mem, grid)
         q = self.frame_query(ctx, state.words, state.word_pad)
-        logits = self.decode(ctx, low, q, grid, (h, w))
+        logits = self.decode(ctx, maps, q, grid, (h, w))
         state.local_mem = self.local_memory(fused, logits, grid)
         state.prev_frame = frame if self.cfg.frame_difference else None
         if with_aux:

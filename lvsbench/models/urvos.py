@@ -104,7 +104,7 @@ class Urvos(nn.Module):
         return words + sincos_1d(ids.shape[1], self.cfg.dim, ids.device).to(words.dtype), pad
 
     def encode_frames(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
-        low, tokens, grid = self.encoder(frames)
+        _, low, tokens, grid = self.encoder(frames)
         return low, tokens + sincos_2d(grid[0], grid[1], self.cfg.dim, frames.device).to(tokens.dtype), grid
 
     def cross_modal(self, tokens: torch.Tensor, words: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
