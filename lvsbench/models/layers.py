@@ -8,6 +8,8 @@ preset.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, fields
+from typing import Any, ClassVar, Self
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +21,31 @@ def _groups(channels: int) -> int:
         if channels % g == 0:
             return g
     return 1
+
+
+class ModelConfig:
+    """`from_dict` / `to_dict` shared by the model configs (frozen dataclasses): unknown keys are errors naming the
+    model, and the encoder widths tuple round-trips through JSON/TOML lists."""
+
+    config_name: ClassVar[str] = "model"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(d) - known)
+        if unknown:
+            from lvsbench.errors import ConfigError
+
+            raise ConfigError(f"{cls.config_name} model config: unknown key(s) {unknown}; known: {sorted(known)}")
+        d = dict(d)
+        if "enc_widths" in d:
+            d["enc_widths"] = tuple(int(v) for v in d["enc_widths"])
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)  # type: ignore[call-overload]
+        d["enc_widths"] = list(d["enc_widths"])
+        return d
 
 
 class ConvBlock(nn.Module):

@@ -28,18 +28,29 @@ inference is linear in time and constant in memory (the paper's claim; `tests/te
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lvsbench.models.layers import CrossBlock, PatchEncoder, SelfBlock, TextEncoder, masked_mean, sincos_1d, sincos_2d
+from lvsbench.models.layers import (
+    CrossBlock,
+    ModelConfig,
+    PatchEncoder,
+    SelfBlock,
+    TextEncoder,
+    masked_mean,
+    sincos_1d,
+    sincos_2d,
+)
 
 
 @dataclass(frozen=True)
-class LocaterConfig:
+class LocaterConfig(ModelConfig):
+    config_name: ClassVar[str] = "locater"
+
     """Every size of the model. The defaults are the tiny CPU preset; `recipes/train/locater-paper.toml` has the
     paper's (dim 256, K=3 so K+1=4 outputs, N1=3 global frames, 3-layer bi-LSTM over 300-d embeddings)."""
 
@@ -62,23 +73,6 @@ class LocaterConfig:
     fine_decoder: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LocaterConfig:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            from lvsbench.errors import ConfigError
-
-            raise ConfigError(f"locater model config: unknown key(s) {unknown}; known: {sorted(known)}")
-        d = dict(d)
-        if "enc_widths" in d:
-            d["enc_widths"] = tuple(int(v) for v in d["enc_widths"])
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["enc_widths"] = list(self.enc_widths)
-        return d
 
 
 @dataclass

@@ -19,18 +19,20 @@ pixels predicted foreground (p > 0.5), 0 for an empty prediction.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lvsbench.models.layers import CrossBlock, PatchEncoder, TextEncoder, sincos_1d, sincos_2d
+from lvsbench.models.layers import CrossBlock, ModelConfig, PatchEncoder, TextEncoder, sincos_1d, sincos_2d
 
 
 @dataclass(frozen=True)
-class UrvosConfig:
+class UrvosConfig(ModelConfig):
+    config_name: ClassVar[str] = "urvos"
+
     """Model sizes; defaults are the tiny CPU preset (`recipes/train/urvos-paper.toml` has the larger one)."""
 
     vocab_size: int = 64
@@ -48,23 +50,6 @@ class UrvosConfig:
     decoder_dim: int = 32
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> UrvosConfig:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            from lvsbench.errors import ConfigError
-
-            raise ConfigError(f"urvos model config: unknown key(s) {unknown}; known: {sorted(known)}")
-        d = dict(d)
-        if "enc_widths" in d:
-            d["enc_widths"] = tuple(int(v) for v in d["enc_widths"])
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["enc_widths"] = list(self.enc_widths)
-        return d
 
 
 def confidence(prob: torch.Tensor) -> torch.Tensor:
