@@ -242,3 +242,20 @@ def test_mirror_augmentation_flips_pixels_masks_and_words(toy: SceneDataset) -> 
     assert torch.equal(both["video_index"], plain["video_index"])
     texts = [e.text for e in toy.expressions()]
     assert np.array_equal(cache.ids_flipped, tok.encode([mirror_text(t) for t in texts]))
+
+
+def test_similar_subset_helpers(tmp_path: Path) -> None:
+    from lvsbench.models.evaluate import per_sample_summary, similar_videos_synthetic_a2d
+    from lvsbench.synth.a2d import generate
+
+    plans = generate(10, 3, 32, 48, 6)
+    sim = similar_videos_synthetic_a2d(10, 3, 32, 48, 6)
+    for p in plans:
+        kinds = [(a.cls, a.colour) for a in p.scene.actors]
+        assert (p.vid in sim) == (len(set(kinds)) < len(kinds))
+    csv_path = tmp_path / "s.csv"
+    csv_path.write_text("video_id,exp_id,inter,union,iou\na,0,1,2,0.5\na,1,3,4,0.75\nb,0,0,5,0.0\n")
+    s = per_sample_summary(csv_path, {"a"})
+    assert s == {"samples": 2, "mean_iou": 0.625, "overall_iou": 4 / 6, "P@0.5": 0.5}
+    assert per_sample_summary(csv_path, {"a"}, exclude=True)["mean_iou"] == 0.0
+    assert per_sample_summary(csv_path)["samples"] == 3

@@ -12,13 +12,14 @@ TINY = dict(vocab_size=40, word_dim=16, dim=32, heads=2, ffn=64, enc_widths=(8, 
             memory_layers=1, memory_size=2, decoder_dim=16)
 
 
-def _model() -> Urvos:
+def _model(**kw: object) -> Urvos:
     torch.manual_seed(0)
-    return Urvos(UrvosConfig(**TINY)).eval()
+    return Urvos(UrvosConfig(**{**TINY, **kw})).eval()
 
 
-def test_forward_shapes() -> None:
-    m = _model()
+@pytest.mark.parametrize("fine_decoder", [False, True])
+def test_forward_shapes(fine_decoder: bool) -> None:
+    m = _model(fine_decoder=fine_decoder)
     b, f, h, w = 3, 3, 32, 40
     out = m(torch.randn(b, f, 3, h, w), torch.randint(1, 40, (b, 6)), torch.rand(b, f, h, w),
             torch.tensor([[1.0, 1.0, 0.0]] * b))
@@ -56,9 +57,9 @@ def test_two_stage_inference() -> None:
     # Stage 1 alone picks the anchor; the anchor's mask is its stage-1 mask.
     with torch.no_grad():
         words, pad = m.encode_text(ids[:1])
-        low, tok, grid = m.encode_frames(frames)
+        maps, tok, grid = m.encode_frames(frames)
         fused = m.cross_modal(tok, words.expand(9, -1, -1), pad.expand(9, -1))
-        p1 = torch.sigmoid(m.decode(m.read(fused, None, None, grid), low, grid, (32, 32)))
+        p1 = torch.sigmoid(m.decode(m.read(fused, None, None, grid), maps, grid, (32, 32)))
     a = int(torch.argmax(confidence(p1)))
     assert int(anchors[0]) == a
     torch.testing.assert_close(probs[0, a], p1[a], rtol=1e-4, atol=1e-5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -115,3 +116,37 @@ def evaluate(bundle: Any, dataset: Dataset, device: str = "cpu", progress: bool 
                 res.samples.append({"video": vid, "exp_id": e.id, "frame": fname, "I": inter, "U": union,
                                     "iou": iou})
     return res
+
+
+def similar_videos_synthetic_a2d(videos: int, seed: int = 0, height: int = 160, width: int = 240,
+                                 frames: int = 24) -> set[str]:
+    """Ids of the videos of `lvsbench synth a2d` (same arguments) with several actors of the same class and
+    colour: there only motion or position words tell the actors apart, so a language-blind model can only guess.
+    Re-runs the deterministic generator (`lvsbench.synth.a2d.generate`), which knows each actor's colour."""
+    from lvsbench.synth.a2d import generate
+
+    out = set()
+    for plan in generate(videos, seed, height, width, frames):
+        kinds = [(a.cls, a.colour) for a in plan.scene.actors]
+        if len(set(kinds)) < len(kinds):
+            out.add(plan.vid)
+    return out
+
+
+def per_sample_summary(per_sample_csv: str | Path, videos: set[str] | None = None, exclude: bool = False
+                       ) -> dict[str, Any]:
+    """Mean / overall IoU of the rows of `lvsbench score --per-sample` (A2D protocol: columns video_id, inter,
+    union, iou) whose video is in `videos` (or not in it, with `exclude`)."""
+    import csv
+
+    rows = []
+    with open(per_sample_csv, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if videos is None or ((r["video_id"] in videos) != exclude):
+                rows.append(r)
+    if not rows:
+        return {"samples": 0}
+    ious = np.array([float(r["iou"]) for r in rows])
+    return {"samples": len(rows), "mean_iou": float(ious.mean()),
+            "overall_iou": float(sum(float(r["inter"]) for r in rows) / max(1.0, sum(float(r["union"]) for r in rows))),
+            "P@0.5": float((ious > 0.5).mean())}

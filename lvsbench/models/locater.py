@@ -49,10 +49,16 @@ from lvsbench.models.layers import (
 
 @dataclass(frozen=True)
 class LocaterConfig(ModelConfig):
-    config_name: ClassVar[str] = "locater"
+    """Every size of the model. The defaults are the tiny CPU preset (`recipes/train/locater-tiny.toml`);
+    `recipes/train/locater-paper.toml` has the paper's (dim 256, K=3 so K+1=4 outputs, N1=3 global frames, 3-layer
+    bi-LSTM over 300-d embeddings).
 
-    """Every size of the model. The defaults are the tiny CPU preset; `recipes/train/locater-paper.toml` has the
-    paper's (dim 256, K=3 so K+1=4 outputs, N1=3 global frames, 3-layer bi-LSTM over 300-d embeddings)."""
+    Beyond the paper (documented in docs/models.md): `frame_difference` (LBDT's motion planes), `language_gate`
+    (sentence-conditioned scale and shift of the visual tokens before the cross-modal modules) and `fine_decoder`
+    (the product-decoded features refined with the encoder's stride-2 map before the last upsampling).
+    """
+
+    config_name: ClassVar[str] = "locater"
 
     vocab_size: int = 64
     word_dim: int = 64
@@ -64,13 +70,13 @@ class LocaterConfig(ModelConfig):
     enc_blocks: int = 1
     patch: int = 8
     cross_modules: int = 2
-    global_frames: int = 3
+    global_frames: int = 1
     global_slots: int = 8
     read_layers: int = 1
     decoder_dim: int = 32
-    frame_difference: bool = False
-    language_gate: bool = False
-    fine_decoder: bool = False
+    frame_difference: bool = True
+    language_gate: bool = True
+    fine_decoder: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -300,8 +306,9 @@ class Locater(nn.Module):
             logits = self.decode(ctx, (low[:, t], None if fine is None else fine[:, t]), q, grid, (h, w))
             outs.append(logits)
             local = self.local_memory(fused[:, t], logits.detach(), grid)
-        aux_img = torch.stack([
-            self._aux_to_image(a, grid, (h, w)).reshape(b, rep, h, w)[:, :s] for a in aux
+        aux_img = torch.stack([  # clip frames only: the global frames' auxiliary outputs are not supervised
+            self._aux_to_image(a.reshape(b, rep, -1)[:, :s].flatten(0, 1), grid, (h, w)).reshape(b, s, h, w)
+            for a in aux
         ])
         return {"logits": torch.stack(outs, dim=1), "aux": aux_img}
 

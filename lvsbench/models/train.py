@@ -67,8 +67,8 @@ class TokenizerSettings:
 
 @dataclass(frozen=True)
 class DataSettings:
-    size: tuple[int, int] = (64, 64)
-    clip: int = 3
+    size: tuple[int, int] = (64, 96)
+    clip: int = 2
     memory_frames: int = 2
     max_expressions: int = 4
     hflip: float = 0.5
@@ -78,9 +78,9 @@ class DataSettings:
 @dataclass(frozen=True)
 class TrainSettings:
     seed: int = 0
-    steps: int = 1200
-    batch_size: int = 16
-    lr: float = 2e-3
+    steps: int = 1300
+    batch_size: int = 12
+    lr: float = 3e-3
     weight_decay: float = 0.01
     warmup_steps: int = 60
     min_lr_ratio: float = 0.02

@@ -19,8 +19,9 @@ pixels predicted foreground (p > 0.5), 0 for an empty prediction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -31,9 +32,9 @@ from lvsbench.models.layers import CrossBlock, ModelConfig, PatchEncoder, TextEn
 
 @dataclass(frozen=True)
 class UrvosConfig(ModelConfig):
-    config_name: ClassVar[str] = "urvos"
-
     """Model sizes; defaults are the tiny CPU preset (`recipes/train/urvos-paper.toml` has the larger one)."""
+
+    config_name: ClassVar[str] = "urvos"
 
     vocab_size: int = 64
     word_dim: int = 64
@@ -48,8 +49,19 @@ class UrvosConfig(ModelConfig):
     memory_layers: int = 1
     memory_size: int = 3
     decoder_dim: int = 32
+    fine_decoder: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
+
+
+class Maps(NamedTuple):
+    """Feature maps for decoding: stride 4, and stride 2 when the decoder refines there."""
+
+    low: torch.Tensor
+    fine: torch.Tensor | None = None
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Maps:
+        return Maps(fn(self.low), None if self.fine is None else fn(self.fine))
 
 
 def confidence(prob: torch.Tensor) -> torch.Tensor:
@@ -79,7 +91,11 @@ class Urvos(nn.Module):
         self.dec_ctx = nn.Conv2d(d, dd, 1)
         self.dec_low = nn.Conv2d(self.encoder.low_channels, dd, 1)
         self.dec_norm = nn.GroupNorm(4 if dd % 4 == 0 else 1, dd)
-        self.dec_head = nn.Sequential(nn.Conv2d(dd, dd, 3, padding=1), nn.GELU(), nn.Conv2d(dd, 1, 1))
+        self.dec_head = nn.Sequential(nn.Conv2d(dd, dd, 3, padding=1), nn.GELU())
+        if cfg.fine_decoder:
+            self.dec_fine = nn.Conv2d(self.encoder.fine_channels, dd, 1)
+            self.dec_fine_head = nn.Sequential(nn.Conv2d(dd, dd, 3, padding=1), nn.GELU())
+        self.dec_out = nn.Conv2d(dd, 1, 1)
         self.last_memory_peak = 0  # largest memory (frames) used by the last `segment_video`
 
     # ------------------------------------------------------------------ pieces
@@ -88,9 +104,11 @@ class Urvos(nn.Module):
         words, pad = self.text(ids)
         return words + sincos_1d(ids.shape[1], self.cfg.dim, ids.device).to(words.dtype), pad
 
-    def encode_frames(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
-        _, low, tokens, grid = self.encoder(frames)
-        return low, tokens + sincos_2d(grid[0], grid[1], self.cfg.dim, frames.device).to(tokens.dtype), grid
+    def encode_frames(self, frames: torch.Tensor) -> tuple[Maps, torch.Tensor, tuple[int, int]]:
+        """[F, C, H, W] -> decoding maps (stride 4, and stride 2 when `fine_decoder`), tokens [F, N, d], grid."""
+        fine, low, tokens, grid = self.encoder(frames)
+        tokens = tokens + sincos_2d(grid[0], grid[1], self.cfg.dim, frames.device).to(tokens.dtype)
+        return Maps(low, fine if self.cfg.fine_decoder else None), tokens, grid
 
     def cross_modal(self, tokens: torch.Tensor, words: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         v, w = tokens, words
@@ -121,12 +139,18 @@ class Urvos(nn.Module):
             x = blk(x, mem, pad, x_pos=pos)
         return self.mem_norm(x)
 
-    def decode(self, ctx: torch.Tensor, low: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]
+    def decode(self, ctx: torch.Tensor, maps: Maps, grid: tuple[int, int], size: tuple[int, int]
                ) -> torch.Tensor:
+        """Token grid upsampled and added to the stride-4 skip (then, with `fine_decoder`, refined with the stride-2
+        map), 1-channel logits bilinearly resized to `size`."""
         g = ctx.transpose(1, 2).reshape(ctx.shape[0], -1, *grid)
+        low, fine = maps
         up = F.interpolate(self.dec_ctx(g), size=low.shape[-2:], mode="bilinear", align_corners=False)
-        x = F.gelu(self.dec_norm(up + self.dec_low(low)))
-        return F.interpolate(self.dec_head(x), size=size, mode="bilinear", align_corners=False)[:, 0]
+        x = self.dec_head(F.gelu(self.dec_norm(up + self.dec_low(low))))
+        if fine is not None:
+            x = F.interpolate(x, size=fine.shape[-2:], mode="bilinear", align_corners=False)
+            x = self.dec_fine_head(x + self.dec_fine(fine))
+        return F.interpolate(self.dec_out(x), size=size, mode="bilinear", align_corners=False)[:, 0]
 
     # ------------------------------------------------------------------ training
 
@@ -142,14 +166,14 @@ class Urvos(nn.Module):
         b = ids.shape[0]
         vi = torch.arange(v, device=ids.device) if video_index is None else video_index
         words, pad = self.encode_text(ids)
-        low, tokens, grid = self.encode_frames(frames.reshape(v * f, c, h, w))
+        maps, tokens, grid = self.encode_frames(frames.reshape(v * f, c, h, w))
         tokens = tokens.reshape(v, f, *tokens.shape[1:])[vi].flatten(0, 1)
-        low = low.reshape(v, f, *low.shape[1:])[vi].flatten(0, 1)
+        maps = maps.map(lambda m: m.reshape(v, f, *m.shape[1:])[vi].flatten(0, 1))
         fused = self.cross_modal(tokens, words.repeat_interleave(f, 0), pad.repeat_interleave(f, 0))
         ctx1 = self.read(fused, None, None, grid)
-        stage1 = self.decode(ctx1, low, grid, (h, w)).reshape(b, f, h, w)
+        stage1 = self.decode(ctx1, maps, grid, (h, w)).reshape(b, f, h, w)
         fused = fused.reshape(b, f, *fused.shape[1:])
-        low = low.reshape(b, f, *low.shape[1:])
+        target_maps = maps.map(lambda m: m.reshape(b, f, *m.shape[1:])[:, 0])
         if f > 1:
             m = f - 1
             vals = self.memory_values(fused[:, 1:].reshape(b * m, *fused.shape[2:]),
@@ -160,7 +184,7 @@ class Urvos(nn.Module):
             ctx2 = self.read(fused[:, 0], memory, mem_pad, grid)
         else:
             ctx2 = self.read(fused[:, 0], None, None, grid)
-        stage2 = self.decode(ctx2, low[:, 0], grid, (h, w))
+        stage2 = self.decode(ctx2, target_maps, grid, (h, w))
         return {"stage1": stage1, "stage2": stage2}
 
     # ------------------------------------------------------------------ inference
@@ -176,13 +200,14 @@ class Urvos(nn.Module):
         t_len, _, h, w = frames.shape
         msize = memory_size or self.cfg.memory_size
         words, pad = self.encode_text(ids)
-        lows, toks = [], []
+        parts, toks = [], []
         grid = (0, 0)
         for i in range(0, t_len, chunk):
-            low, tok, grid = self.encode_frames(frames[i:i + chunk])
-            lows.append(low)
+            m, tok, grid = self.encode_frames(frames[i:i + chunk])
+            parts.append(m)
             toks.append(tok)
-        low = torch.cat(lows)
+        maps = Maps(torch.cat([m.low for m in parts]),
+                    None if parts[0].fine is None else torch.cat([m.fine for m in parts]))
         tokens = torch.cat(toks)
         out_p = []
         out_s = []
@@ -193,8 +218,9 @@ class Urvos(nn.Module):
             fused = torch.cat([self.cross_modal(tokens[i:i + chunk], wb.expand(len(tokens[i:i + chunk]), -1, -1),
                                                 pb.expand(len(tokens[i:i + chunk]), -1))
                                for i in range(0, t_len, chunk)])
-            logits1 = torch.cat([self.decode(self.read(fused[i:i + chunk], None, None, grid), low[i:i + chunk], grid,
-                                             (h, w)) for i in range(0, t_len, chunk)])
+            logits1 = torch.cat([self.decode(self.read(fused[i:i + chunk], None, None, grid),
+                                             maps.map(lambda m, i=i: m[i:i + chunk]), grid, (h, w))
+                                 for i in range(0, t_len, chunk)])
             prob1 = torch.sigmoid(logits1.float())
             conf1 = confidence(prob1)
             a = int(torch.argmax(conf1))
@@ -207,7 +233,7 @@ class Urvos(nn.Module):
                 while 0 <= t < t_len:
                     memory = torch.cat([v for _, v in mem], dim=1)
                     ctx = self.read(fused[t:t + 1], memory, None, grid)
-                    p = torch.sigmoid(self.decode(ctx, low[t:t + 1], grid, (h, w)).float())
+                    p = torch.sigmoid(self.decode(ctx, maps.map(lambda m, t=t: m[t:t + 1]), grid, (h, w)).float())
                     c = float(confidence(p)[0])
                     probs[t] = p[0]
                     confs[t] = c
