@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from official_baseline import official_f  # noqa: E402  (benchmarks/official_baseline.py)
 
 # ------------------------------------------------------------------------------------------------ workload
 
@@ -102,46 +103,6 @@ def build_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], 
 # ------------------------------------------------------------------------------------------------ baseline
 
 
-def _seg2bmap_full(seg: np.ndarray) -> np.ndarray:
-    """Full-frame DAVIS boundary map (the `_seg2bmap` rule: differs from right, lower or lower-right neighbour)."""
-    seg = seg.astype(bool)
-    e = np.zeros_like(seg)
-    s = np.zeros_like(seg)
-    se = np.zeros_like(seg)
-    e[:, :-1] = seg[:, 1:]
-    s[:-1, :] = seg[1:, :]
-    se[:-1, :-1] = seg[1:, 1:]
-    b = seg ^ e | seg ^ s | seg ^ se
-    b[-1, :] = seg[-1, :] ^ e[-1, :]
-    b[:, -1] = seg[:, -1] ^ s[:, -1]
-    b[-1, -1] = 0
-    return b
-
-
-def _f_full(gt: np.ndarray, pred: np.ndarray) -> float:
-    import cv2
-
-    r = int(math.ceil(0.008 * np.linalg.norm(gt.shape)))
-    ax = np.arange(-r, r + 1)
-    disk = (ax[:, None] ** 2 + ax[None, :] ** 2 <= r * r).astype(np.uint8)
-    fg_b, gt_b = _seg2bmap_full(pred), _seg2bmap_full(gt)
-    fg_dil = cv2.dilate(fg_b.astype(np.uint8), disk)
-    gt_dil = cv2.dilate(gt_b.astype(np.uint8), disk)
-    gt_match = gt_b * fg_dil
-    fg_match = fg_b * gt_dil
-    n_fg, n_gt = np.sum(fg_b), np.sum(gt_b)
-    if n_fg == 0 and n_gt > 0:
-        precision, recall = 1, 0
-    elif n_fg > 0 and n_gt == 0:
-        precision, recall = 0, 1
-    elif n_fg == 0 and n_gt == 0:
-        precision, recall = 1, 1
-    else:
-        precision = np.sum(fg_match) / float(n_fg)
-        recall = np.sum(gt_match) / float(n_gt)
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-
-
 def baseline_score(ds_dir: Path, pred_dir: Path) -> dict[str, float]:
     """MeViS-convention J/F the straightforward way: whole-video float64 arrays, full-frame dilation."""
     from PIL import Image
@@ -165,7 +126,7 @@ def baseline_score(ds_dir: Path, pred_dir: Path) -> dict[str, float]:
             union = np.sum(s | a, axis=(-2, -1))
             j = inters / union
             j[np.isclose(union, 0)] = 1
-            f_vals = np.array([_f_full(a[t], s[t]) for t in range(a.shape[0])])
+            f_vals = np.array([official_f(a[t], s[t]) for t in range(a.shape[0])])
             js.append(j.mean())
             fs.append(f_vals.mean())
     j, f = float(np.mean(js)), float(np.mean(fs))
