@@ -37,18 +37,15 @@ _COCO = ("Lin et al. ECCV'14 (COCO), pycocotools COCOeval segm with useCats=0, a
 _MTTR = "Gavrilyuk et al. CVPR'18 (A2D-Sentences); MTTR metrics.py @2cc35ab"
 
 
-def _stat(letter: str, what: str, stat: str) -> list[Metric]:
-    return [
-        Metric(f"{letter}-Mean", "fraction", "higher", f"mean over objects of the per-object mean {what}",
-               f"{_DAVIS_PAPER}; {_DAVIS_CODE}"),
-        Metric(f"{letter}-Recall", "fraction", "higher",
-               f"mean over objects of the fraction of scored frames with {stat} > 0.5",
-               f"{_DAVIS_PAPER}; {_DAVIS_CODE}"),
-        Metric(f"{letter}-Decay", "difference", "lower",
-               f"mean over objects of mean {stat} on the first quarter of scored frames minus the last quarter "
-               "(4 inclusive bins; the decay option says how bins are indexed from 256 frames on)",
-               f"{_DAVIS_PAPER}; {_DAVIS_CODE}"),
-    ]
+def _davis(stat: str) -> list[Metric]:
+    src = f"{_DAVIS_PAPER}; {_DAVIS_CODE}"
+    text = {"Mean": "mean over objects of the per-object mean {w}",
+            "Recall": "mean over objects of the fraction of scored frames with {l} > 0.5",
+            "Decay": "mean over objects of mean {l} on the first quarter of scored frames minus the last quarter "
+                     "(4 inclusive bins; the decay option says how bins are indexed from 256 frames on)"}[stat]
+    return [Metric(f"{letter}-{stat}", "difference" if stat == "Decay" else "fraction",
+                   "lower" if stat == "Decay" else "higher", text.format(w=w, l=letter), src)
+            for letter, w in (("J", "region similarity J (IoU)"), ("F", "boundary F-measure"))]
 
 
 _COCO_LABELS: tuple[tuple[str, str, bool], ...] = (
@@ -78,11 +75,10 @@ _TABLE: list[Metric] = [
     Metric("F", "fraction", "higher", "boundary F-measure (radius ceil(0.008 x diagonal)), mean over frames then "
            "over expressions", "Seo et al. ECCV'20; MeViS tools/eval_mevis.py @7c0620b (db_eval_boundary)"),
     Metric("J&F-Mean", "fraction", "higher", "(J-Mean + F-Mean) / 2", f"{_DAVIS_PAPER}; {_DAVIS_CODE}"),
-    *_stat("J", "region similarity J (IoU)", "J"),
-    *_stat("F", "boundary F-measure", "F"),
+    *_davis("Mean"), *_davis("Recall"), *_davis("Decay"),
     Metric("mean_iou", "fraction", "higher", "mean over samples of the top-1 IoU", _MTTR),
     Metric("overall_iou", "fraction", "higher", "sum of intersections / sum of unions over samples (top-1)", _MTTR),
-    *[Metric(COCO_PREFIX + label, "fraction", "higher", text, _COCO, md) for label, text, md in _COCO_LABELS],
+    *[Metric(COCO_PREFIX + label, "fraction", "higher", text, _COCO, md) for label, text, md in _COCO_LABELS[:3]],
     Metric("prec_mAP", "fraction", "higher", "mean over t in .50:.05:.95 of the fraction of samples with top-1 "
            "IoU >= t", "LBDT (Ding et al. CVPR'22) eval.py @f361af5"),
     Metric("locater_mAP", "fraction", "higher", "mean of P@0.5..P@0.9 (printed 'mAP.5:.95' by Locater)",
@@ -90,10 +86,12 @@ _TABLE: list[Metric] = [
     *[Metric(f"P@{k}", "fraction", "higher", f"fraction of samples whose top-1 IoU is > {k} (a2d, jhmdb: MTTR) or "
              f">= {k} (a2d-plus: Locater)", f"{_MTTR}; Locater tools/evaluate.py @5da6daa")
       for k in ("0.5", "0.6", "0.7", "0.8", "0.9")],
+    *[Metric(COCO_PREFIX + label, "fraction", "higher", text, _COCO, md)
+      for label, text, md in (*_COCO_LABELS[3:6], *sorted(_COCO_LABELS[6:]))],
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _TABLE}
-"""Every metric name lvsbench reports, in leaderboard column order."""
+"""Every metric name lvsbench reports, in leaderboard column order (CSV-only COCO columns last, ARs sorted)."""
 
 COCO_METRICS: tuple[str, ...] = tuple(COCO_PREFIX + n for n in COCO_STAT_NAMES)
 PK_METRICS: tuple[str, ...] = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9")
