@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import DAVIS_PALETTE, encode_jpeg, encode_palette_png
-from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lvsbench.io import atomic_dir
 from lvsbench.records import VOID_LABEL
-from lvsbench.synth.rdavis import SynthDAVISVideo, plan
+from lvsbench.synth.rdavis import SynthDAVISVideo, plan, write_davis_tree
 
 
 def ground_truth(video: SynthDAVISVideo) -> list[np.ndarray]:
@@ -43,14 +42,5 @@ def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: boo
     out = Path(out)
     seqs = sorted(plan(videos, seed, height, width, frames), key=lambda v: v.name)
     with atomic_dir(out, force=force) as tmp:
-        for v in seqs:
-            for t, (name, lab) in enumerate(zip(v.frame_names, ground_truth(v), strict=True)):
-                atomic_write_bytes(tmp / "JPEGImages" / "480p" / v.name / f"{name}.jpg",
-                                   encode_jpeg(v.scene.frames[t], quality=90))
-                atomic_write_bytes(tmp / "Annotations" / "480p" / v.name / f"{name}.png",
-                                   encode_palette_png(lab, DAVIS_PALETTE))
-        for split in ("train", "val"):
-            names = [v.name for v in seqs if v.split == split]
-            atomic_write_text(tmp / "ImageSets" / "2017" / f"{split}.txt", "".join(f"{n}\n" for n in names))
-            atomic_write_text(tmp / "ImageSets" / "2016" / f"{split}.txt", "".join(f"{n}\n" for n in names[::2]))
+        write_davis_tree(tmp, seqs, ("Annotations",), [ground_truth(v) for v in seqs], years=("2017", "2016"))
     return out
