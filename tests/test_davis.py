@@ -189,3 +189,15 @@ def test_davis_semi_trap_cli(refdavis: tuple[Path, Path], capsys: pytest.Capture
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "protocol davis-semi is defined on the 'semi' annotations" in err and "annotations=semi" in err
+
+
+def test_converted_layout_remembers_its_annotation_set(refdavis: tuple[Path, Path], tmp_path: Path) -> None:
+    from lvsbench.datasets.registry import convert_dataset
+    from lvsbench.layout import LayoutDataset
+
+    root, preds = refdavis
+    convert_dataset("rdavis", root, tmp_path / "unsup")
+    with pytest.raises(ConfigError, match="convert again with -o annotations=semi"):
+        score(preds, LayoutDataset(tmp_path / "unsup"), "davis-semi")
+    convert_dataset("rdavis", root, tmp_path / "semi", annotations="semi")
+    assert score(preds, LayoutDataset(tmp_path / "semi"), "davis-semi").values["J&F-Mean"] == 1.0

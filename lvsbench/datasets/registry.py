@@ -209,5 +209,7 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
     protocol = spec.default_protocol if spec else getattr(ds, "card", {}).get("default_protocol", "ryvos")
     card = write_dataset(ds, out, source=f"{key} native layout, split {ds.split}", default_protocol=protocol,
                          force=force, frame_ext=frame_ext, progress=progress,
-                         extra_card={"native_dataset": key, "native_split": ds.split})
+                         extra_card={"native_dataset": key, "native_split": ds.split,
+                                     **({"native_annotations": ds.annotations}
+                                        if getattr(ds, "annotations", None) else {})})
     return {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}

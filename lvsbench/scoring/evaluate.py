@@ -540,6 +540,13 @@ def _select_annotations(dataset: Dataset, proto: Protocol) -> Dataset:
     Annotations_unsupervised for unsupervised), so a protocol does too; an explicit contrary choice is refused."""
     need = proto.annotations
     have = getattr(dataset, "annotations", None)
+    card = getattr(dataset, "card", None)
+    if have is None and isinstance(card, dict) and card.get("native_annotations"):
+        have = card["native_annotations"]  # a layout converted from a DAVIS reader: its masks are fixed
+        if need is not None and have != need:
+            raise ConfigError(f"protocol {proto.name} is defined on the {need!r} annotations, but {dataset.root} "
+                              f"was converted from {card.get('native_dataset')} with annotations={have}; convert "
+                              f"again with -o annotations={need}, or choose a protocol for the {have!r} set")
     if need is None or have is None or have == need:
         return dataset
     if getattr(dataset, "annotations_chosen", True):
