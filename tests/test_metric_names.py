@@ -77,3 +77,26 @@ def test_table_is_the_only_spelling() -> None:
 def test_docs_carry_the_table() -> None:
     doc = (REPO / "docs" / "metrics.md").read_text()
     assert markdown_table() in doc, "docs/metrics.md: paste lvsbench.metrics.names.markdown_table() output"
+
+
+def test_protocols_doc_names_only_table_metrics() -> None:
+    """docs/protocols.md's protocol table: each row's metrics column names only table metrics, and names the first
+    and last metric of that protocol (rows abbreviate runs with '…')."""
+    import re
+
+    rows = [line for line in (REPO / "docs" / "protocols.md").read_text().splitlines()
+            if re.match(r"\| `[a-z0-9-]+` \| ", line)]
+    seen = set()
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        proto = cells[0].strip("`")
+        if proto not in PROTOCOLS:
+            continue
+        seen.add(proto)
+        named = re.findall(r"`([^`]+)`", cells[-1])
+        if named == ["a2d"] or cells[-1].startswith("as "):
+            continue  # "as `a2d`", "as `rdavis`"
+        assert named and all(n in METRICS for n in named), (proto, named)
+        metrics = PROTOCOLS[proto].metrics
+        assert metrics[0] in named and (metrics[-1] in named or "…" in cells[-1]), (proto, named)
+    assert seen == set(PROTOCOLS)
