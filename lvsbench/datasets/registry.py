@@ -45,7 +45,8 @@ DATASETS: dict[str, DatasetSpec] = {
                           "lvsbench.datasets.rdavis:RDAVISDataset", "val", ("train", "val"), ("train", "val"),
                           "rdavis"),
     "davis": DatasetSpec("davis", "DAVIS 2016/2017 semi-supervised VOS (Pont-Tuset et al. arXiv:1704.00675)",
-                         "lvsbench.datasets.davis:DAVISDataset", "val", ("train", "val"), ("val",), "davis-semi"),
+                         "lvsbench.datasets.davis:DAVISDataset", "val", ("train", "val"), ("train", "val"),
+                         "davis-semi"),
 }
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
