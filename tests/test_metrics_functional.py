@@ -294,9 +294,10 @@ def test_sequence_accumulator_nan_decay_propagates_and_fixed_mode() -> None:
     m[1:4, 1:4] = True
     for t in range(256):
         acc.add("o", t, m, m if t < 128 else np.zeros_like(m))
-    assert math.isnan(summarize([acc])["J-Decay"])  # anchor-compatible: uint8 index cast
+    assert math.isnan(summarize([acc], decay="compat")["J-Decay"])  # anchor-compatible: uint8 index cast
     fixed = summarize([acc], decay="fixed")
     assert fixed["J-Decay"] == 1.0 - 0.0 and fixed["J-Mean"] == 0.5
+    assert summarize([acc]) == fixed  # the one default (DEFAULT_DECAY) is "fixed"
 
 
 def test_sequence_accumulator_errors_name_the_item() -> None:

@@ -9,6 +9,7 @@ import click
 
 from lvsbench.commands.common import emit, force_option, json_option
 from lvsbench.datasets.base import Dataset
+from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 
 
 def _load_dataset(name: str, root: Path | None, split: str | None, options: tuple[str, ...]) -> Dataset:
@@ -21,14 +22,17 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.command("score")
 @click.argument("preds", type=click.Path(path_type=Path))
 @click.option("--dataset", "dataset_name", required=True,
-              help="Dataset name: a2d, jhmdb, ryvos, rdavis, or any dataset in the lvsbench layout (e.g. a2d-plus).")
+              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, or any dataset in the lvsbench layout "
+                   "(e.g. a2d-plus).")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Ground-truth root (else $LVSBENCH_<NAME>_ROOT, else [roots] in the user config file).")
 @click.option("--split", default=None, help="Dataset split (default: the reader's).")
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
-              help="Reader option, repeatable (e.g. annotator=0, urvos_release=PATH).")
+              help="Reader option, repeatable (e.g. annotator=0, urvos_release=PATH, year=2016).")
 @click.option("--protocol", default=None,
-              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus (default: the dataset's).")
+              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus (default: the dataset's). "
+                   "A DAVIS protocol reads the annotation set it is defined on (davis-semi: Annotations/, rdavis: "
+                   "Annotations_unsupervised/) unless annotations= is given, which must then agree.")
 @click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno"]), default=None,
               help="Prediction format (default: auto-detected).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the results JSON here.")
@@ -41,8 +45,10 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
 @click.option("--ignore-extra", is_flag=True,
               help="Ignore (and record) predictions for videos/expressions/frames/images not in the split.")
-@click.option("--decay", type=click.Choice(["fixed", "compat"]), default="fixed", show_default=True,
-              help="DAVIS decay: 'compat' reproduces davis2017's uint8 bins (wrong from 256 frames on).")
+@click.option("--decay", type=click.Choice(DECAY_MODES), default=DEFAULT_DECAY, show_default=True,
+              help="DAVIS decay bins: 'fixed' is correct for any length; 'compat' is the official davis2017 value "
+                   "(its uint8 bin indices are wrong or NaN from 256 scored frames on); identical below 256. "
+                   "The table and the results JSON (options.decay) say which was used.")
 @json_option
 @force_option
 def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | None, dataset_options: tuple[str, ...],
@@ -59,6 +65,7 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
       lvsbench score preds.json --dataset a2d --root data/a2d
       lvsbench score preds/ --dataset ryvos --split train-heldout-v1 --workers 4 --out results.json
       lvsbench score results/ --dataset rdavis --protocol rdavis-aligned --per-sample s.csv --by category
+      lvsbench score results/ --dataset davis --root DAVIS   (davis2017-evaluation semi-supervised)
     """
     from lvsbench.io import check_overwrite
     from lvsbench.scoring import score, write_results

@@ -1,6 +1,7 @@
-"""Readers of the four datasets' native layouts and of our own layout, behind one `Dataset` interface.
+"""Readers of the four RVOS datasets' native layouts, DAVIS 2016/2017, and our own layout, behind one `Dataset`
+interface.
 
-`load(name, root, split=None, **options)` opens one: "a2d", "jhmdb", "ryvos", "rdavis", "layout", or any name
+`load(name, root, split=None, **options)` opens one: "a2d", "jhmdb", "ryvos", "rdavis", "davis", "layout", or any name
 whose root is in the lvsbench layout. `DATASETS` describes the native ones; `resolve_root` finds a root from the
 environment or the user config file.
 """

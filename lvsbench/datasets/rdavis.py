@@ -28,27 +28,21 @@ four per-video lists, which drops objects missing from any file; lvsbench keeps 
 
 `annotations="unsupervised"` (default) pairs the text obj_ids with `Annotations_unsupervised`, ReferFormer's
 protocol (scored by Hungarian matching); `annotations="semi"` uses `Annotations/480p`, where object id = text
-obj_id (URVOS-style loaders).
+obj_id (URVOS-style loaders). Without an explicit `annotations`, the protocol picks the set it is defined on
+(`davis-semi` reads `Annotations/480p`; see `lvsbench.scoring.protocols.Protocol.annotations`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
-
-from lvsbench.codecs import read_image_rgb, read_palette_png
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.ryvos import probe_size
+from lvsbench.datasets.davis import SPLITS, DAVISDataset, read_image_set
 from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.records import Expression, FrameSource, Video
+from lvsbench.records import Expression
 
-SPLITS: tuple[str, ...] = ("train", "val")
-SPLIT_ALIASES = {"valid": "val", "validation": "val"}
-DEFAULT_SPLIT = "val"
 TEXT_FILES: tuple[tuple[str, str], ...] = (
     ("Davis17_annot1.txt", "utf-8"),
     ("Davis17_annot1_full_video.txt", "utf-8"),
@@ -57,7 +51,6 @@ TEXT_FILES: tuple[tuple[str, str], ...] = (
 )
 """The four text files in ReferFormer's order: index = annotator setting (anno_0..anno_3), with encodings."""
 VIDEO_NAME_FIXES = {"clasic-car": "classic-car", "dog-scale": "dogs-scale", "motor-bike": "motorbike"}
-ANNOTATION_DIRS = {"unsupervised": "Annotations_unsupervised", "semi": "Annotations"}
 
 
 @dataclass(frozen=True)
@@ -108,35 +101,20 @@ def parse_text_file(path: Path, encoding: str, known_videos: set[str] | None) ->
     return out
 
 
-def read_image_set(path: Path) -> list[str]:
-    if not path.is_file():
-        raise DataFormatError(path, "missing: the split's sequence list")
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    if len(set(names)) != len(names):
-        raise DataFormatError(path, "duplicate sequence names")
-    return names
-
-
-class RDAVISDataset(Dataset):
-    """A split ("train" 60 / "val" 30 sequences) of Refer-DAVIS17 read from the native DAVIS layout.
+class RDAVISDataset(DAVISDataset):
+    """A split ("train" 60 / "val" 30 sequences) of Refer-DAVIS17 read from the native DAVIS layout: the DAVIS-2017
+    reader (`lvsbench.datasets.davis`) plus the referring expressions of the text files.
 
     Options: `annotator` (None = all four settings, or 0..3 = anno_0..anno_3) and `annotations`
-    ("unsupervised", the ReferFormer protocol, or "semi").
+    ("unsupervised", the ReferFormer protocol and the default, or "semi"). When `annotations` is not given, a
+    protocol defined on the semi-supervised masks (`davis-semi`) reads those instead.
     """
 
     name = "rdavis"
-    splits = SPLITS
-    default_split = DEFAULT_SPLIT
+    default_annotations = "unsupervised"
 
     def __init__(self, root: str | Path, split: str | None = None, *, annotator: int | str | None = None,
-                 annotations: str = "unsupervised") -> None:
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise ConfigError(f"rdavis: root {self.root} is not a directory")
-        split = split or DEFAULT_SPLIT
-        self.split = SPLIT_ALIASES.get(split, split)
-        if self.split not in SPLITS:
-            raise ConfigError(f"rdavis: unknown split {split!r}; choose one of {', '.join(SPLITS)} (or 'valid')")
+                 annotations: str | None = None) -> None:
         if annotator is not None and str(annotator).lower() not in ("", "none", "all"):
             try:
                 annotator = int(annotator)
@@ -147,14 +125,9 @@ class RDAVISDataset(Dataset):
         else:
             annotator = None
         self.annotator: int | None = annotator
-        if annotations not in ANNOTATION_DIRS:
-            raise ConfigError(f"rdavis: annotations must be one of {', '.join(ANNOTATION_DIRS)}, got {annotations!r}")
-        self.annotations = annotations
-        self.davis = self.root / "DAVIS" if (self.root / "DAVIS").is_dir() else self.root
+        super().__init__(root, split, annotations=annotations)
         self.text_dir = next((d for d in (self.root / "davis_text_annotations", self.davis / "davis_text_annotations")
                               if d.is_dir()), self.root / "davis_text_annotations")
-        image_sets = self.davis / "ImageSets" / "2017"
-        self.sequences = {s: read_image_set(image_sets / f"{s}.txt") for s in SPLITS}
         self._all_videos = {v for names in self.sequences.values() for v in names}
         self.text_lines: dict[int, list[TextLine]] = {}
         for a, (fname, enc) in enumerate(TEXT_FILES):
@@ -162,27 +135,10 @@ class RDAVISDataset(Dataset):
             if p.is_file():
                 self.text_lines[a] = parse_text_file(p, enc, self._all_videos)
 
-    # ------------------------------------------------------------------ metadata
-
-    @property
-    def annotation_root(self) -> Path:
-        return self.davis / ANNOTATION_DIRS[self.annotations] / "480p"
-
-    @cached_property
-    def _videos(self) -> dict[str, Video]:
-        out = {}
-        for seq in self.sequences[self.split]:
-            img_dir = self.davis / "JPEGImages" / "480p" / seq
-            # Frames = JPEGs and masks together, so that a frame missing from either is listed and reported.
-            names = {p.stem for p in img_dir.glob("*.jpg")}
-            names |= {p.stem for p in (self.annotation_root / seq).glob("*.png")}
-            frames = tuple(sorted(names))
-            h, w = probe_size(img_dir / f"{f}.jpg" for f in frames)
-            out[seq] = Video(seq, frames, h, w, FrameSource("images", img_dir, "{name}.jpg"))
-        return out
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
+    def _read_sequences(self) -> dict[str, list[str]]:
+        """Both lists: a text line naming a video of neither split is an error."""
+        image_sets = self.davis / "ImageSets" / "2017"
+        return {s: read_image_set(image_sets / f"{s}.txt") for s in SPLITS}
 
     @cached_property
     def _expressions(self) -> list[Expression]:
@@ -203,49 +159,11 @@ class RDAVISDataset(Dataset):
     def expressions(self) -> list[Expression]:
         return self._expressions
 
-    @cached_property
-    def _semantics(self) -> dict[str, dict[int, str]]:
-        for p in (self.davis / "davis_semantics.json", self.root / "davis_semantics.json"):
-            if p.is_file():
-                try:
-                    doc = json.loads(p.read_bytes())
-                    return {seq: {int(k): str(v) for k, v in objs.items()} for seq, objs in doc.items()}
-                except (json.JSONDecodeError, AttributeError, ValueError) as exc:
-                    raise DataFormatError(p, f"expected {{seq: {{obj_id: category}}}}: {exc}") from exc
-        return {}
-
-    def object_categories(self, video_id: str) -> dict[int, str]:
-        return dict(self._semantics.get(video_id, {}))
-
-    # ------------------------------------------------------------------ pixels
-
-    def frame_path(self, video_id: str, frame: str) -> Path:
-        return self.davis / "JPEGImages" / "480p" / video_id / f"{frame}.jpg"
-
-    def annotation_path(self, video_id: str, frame: str) -> Path:
-        return self.annotation_root / video_id / f"{frame}.png"
-
-    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        p = self.frame_path(video_id, frame)
-        if not p.is_file():
-            raise DataFormatError(p, "frame missing", f"{video_id}/{frame}")
-        return read_image_rgb(p)
-
-    def annotated_frames(self, video_id: str) -> tuple[str, ...]:
-        """Every frame: DAVIS-2017 train/val annotate all frames (both annotation sets)."""
-        return self._videos[video_id].frames
-
-    def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
-        p = self.annotation_path(video_id, frame)
-        if not p.is_file():
-            raise DataFormatError(p, f"{self.annotations} annotation missing", f"{video_id}/{frame}")
-        return read_palette_png(p)
+    def counts(self) -> dict[str, int]:
+        return Dataset.counts(self)
 
     def missing(self) -> list[Problem]:
-        out = []
-        for d in (self.davis / "JPEGImages" / "480p", self.annotation_root):
-            if not d.is_dir():
-                out.append(Problem(str(d), "missing"))
+        out = super().missing()
         for a, (fname, _) in enumerate(TEXT_FILES):
             if a not in self.text_lines and (self.annotator is None or self.annotator == a):
                 out.append(Problem(str(self.text_dir / fname), "missing"))

@@ -1,6 +1,6 @@
 """Dataset names -> readers, where a dataset's root is, and the library side of `lvsbench datasets|convert`.
 
-`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos" or "rdavis", or our layout
+`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos", "rdavis" or "davis", or our layout
 ("layout", or any name whose root holds `meta_expressions.json` + card, e.g. a built "a2d-plus-m").
 `resolve_root(name, root)` finds a root: the explicit one, else `$LVSBENCH_<NAME>_ROOT`, else `[roots]` in the user
 config file (`~/.config/lvsbench/config.toml`, or `$LVSBENCH_CONFIG`).
@@ -44,6 +44,9 @@ DATASETS: dict[str, DatasetSpec] = {
     "rdavis": DatasetSpec("rdavis", "Refer-DAVIS17 (Khoreva et al. ACCV'18)",
                           "lvsbench.datasets.rdavis:RDAVISDataset", "val", ("train", "val"), ("train", "val"),
                           "rdavis"),
+    "davis": DatasetSpec("davis", "DAVIS 2016/2017 semi-supervised VOS (Pont-Tuset et al. arXiv:1704.00675)",
+                         "lvsbench.datasets.davis:DAVISDataset", "val", ("train", "val"), ("train", "val"),
+                         "davis-semi"),
 }
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
@@ -207,5 +210,7 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
     protocol = spec.default_protocol if spec else getattr(ds, "card", {}).get("default_protocol", "ryvos")
     card = write_dataset(ds, out, source=f"{key} native layout, split {ds.split}", default_protocol=protocol,
                          force=force, frame_ext=frame_ext, progress=progress,
-                         extra_card={"native_dataset": key, "native_split": ds.split})
+                         extra_card={"native_dataset": key, "native_split": ds.split,
+                                     **({"native_annotations": ds.annotations}
+                                        if getattr(ds, "annotations", None) else {})})
     return {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lvsbench.leaderboard.reported import ReportedValue
+from lvsbench.metrics.names import METRICS
 
 PRIMARY_METRIC: dict[str, str] = {
     "a2d": "mean_iou",
@@ -29,21 +30,15 @@ PRIMARY_METRIC: dict[str, str] = {
 things (COCO AP, LBDT's prec_mAP, Locater's mean of P@K), so tables sort by mean IoU, which every seed paper reports
 under one definition; all the mAPs are still shown, each under its own name."""
 
-METRIC_ORDER: tuple[str, ...] = (
-    "J&F", "J", "F", "J&F-Mean", "J-Mean", "F-Mean", "J-Recall", "F-Recall", "J-Decay", "F-Decay",
-    "mean_iou", "overall_iou", "coco mAP 0.5:0.95", "coco AP 0.5", "coco AP 0.75", "coco_mAP", "coco_AP50",
-    "coco_AP75", "prec_mAP", "locater_mAP", "P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9",
-    "coco AP 0.5:0.95 S", "coco AP 0.5:0.95 M", "coco AP 0.5:0.95 L", "coco_AP_small", "coco_AP_medium",
-    "coco_AP_large",
-)
-"""Column order of the tables (metrics not listed follow, alphabetically)."""
+METRIC_ORDER: tuple[str, ...] = tuple(METRICS)
+"""Column order of the tables: the metric-name table's order (metrics not listed follow, alphabetically)."""
 
 
 def shown_in_markdown(metric: str) -> bool:
-    """The Markdown tables leave out COCO's per-area APs and its recalls (AR@k) to stay readable; the CSV has
-    every metric."""
-    m = metric.lower()
-    return not (m.startswith(("coco ar", "coco_ar")) or m.endswith((" s", " m", " l", "_small", "_medium", "_large")))
+    """The Markdown tables leave out COCO's per-area APs and its recalls (AR@k) to stay readable
+    (`Metric.in_markdown`); the CSV has every metric."""
+    m = METRICS.get(metric)
+    return m is None or m.in_markdown
 
 
 def defined(metric: str, value: float | str | None) -> bool:

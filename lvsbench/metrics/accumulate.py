@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from lvsbench.metrics.functional import _check, _j_f, _resolve_radius
-from lvsbench.metrics.statistics import DecayMode, db_statistics
+from lvsbench.metrics.names import DAVIS_METRICS
+from lvsbench.metrics.statistics import DEFAULT_DECAY, DecayMode, db_statistics
 
 __all__ = ["GLOBAL_MEASURES", "SequenceAccumulator", "summarize"]
 
 #: davis2017 `evaluation_method.py` global columns, in its order.
-GLOBAL_MEASURES: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+GLOBAL_MEASURES: tuple[str, ...] = DAVIS_METRICS
 
 
 class _Track:
@@ -119,7 +120,7 @@ class SequenceAccumulator:
                 for fr, j, f in zip(t.frames, t.j, t.f, strict=True)]
         return pd.DataFrame(rows, columns=["sequence", "object", "frame", "J", "F"])
 
-    def statistics(self, decay: DecayMode = "compat") -> pd.DataFrame:
+    def statistics(self, decay: DecayMode = DEFAULT_DECAY) -> pd.DataFrame:
         """One row per object: n_frames and J/F mean, recall, decay (`db_statistics`)."""
         rows = []
         for obj in self._tracks:
@@ -130,7 +131,8 @@ class SequenceAccumulator:
                                            "F-Mean", "F-Recall", "F-Decay"])
 
 
-def summarize(stats: pd.DataFrame | Iterable[SequenceAccumulator], decay: DecayMode = "compat") -> dict[str, float]:
+def summarize(stats: pd.DataFrame | Iterable[SequenceAccumulator],
+              decay: DecayMode = DEFAULT_DECAY) -> dict[str, float]:
     """davis2017 global figures: plain `np.mean` over rows (objects or expressions, pooled across sequences) of
     each statistic, and J&F-Mean = (mean J-Mean + mean F-Mean) / 2. NaN decays propagate, as in the anchor."""
     if not isinstance(stats, pd.DataFrame):

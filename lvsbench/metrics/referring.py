@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from lvsbench.metrics.functional import as_mask
+from lvsbench.metrics.names import COCO_STAT_NAMES
 
 __all__ = [
     "COCO_STAT_NAMES",
@@ -42,22 +43,6 @@ __all__ = [
     "mttr_iou",
     "top1",
 ]
-
-#: Names of COCOeval.stats[0..11]; the first six are MTTR's `ap_labels`.
-COCO_STAT_NAMES: tuple[str, ...] = (
-    "mAP 0.5:0.95",
-    "AP 0.5",
-    "AP 0.75",
-    "AP 0.5:0.95 S",
-    "AP 0.5:0.95 M",
-    "AP 0.5:0.95 L",
-    "AR@1 0.5:0.95",
-    "AR@10 0.5:0.95",
-    "AR@100 0.5:0.95",
-    "AR@100 0.5:0.95 S",
-    "AR@100 0.5:0.95 M",
-    "AR@100 0.5:0.95 L",
-)
 
 #: P@K thresholds of MTTR / ReferFormer / Locater.
 PK_THRESHOLDS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)

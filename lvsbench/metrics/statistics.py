@@ -13,6 +13,9 @@ an index >= 256 wraps modulo 256, and `uint8(255) + 1` wraps to 0, so sequences 
 or NaN decay (NaN for the golden ramps of 256 and 300 frames). This is numpy-version independent here: the cast is
 emulated on Python integers. `decay="fixed"` uses the same bins with exact integer indices; it equals "compat"
 for every n < 256.
+
+`DEFAULT_DECAY` ("fixed") is the one default of the Python API, `lvsbench score --decay` and leaderboard recipes
+(`[score] options = { decay = "compat" }` selects the official behaviour); every result records the mode used.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["DecayMode", "DECAY_MODES", "db_statistics", "decay_bins"]
+__all__ = ["DEFAULT_DECAY", "DECAY_MODES", "DecayMode", "db_statistics", "decay_bins"]
 
 DecayMode = Literal["compat", "fixed"]
 DECAY_MODES: tuple[str, ...] = ("compat", "fixed")
+DEFAULT_DECAY: DecayMode = "fixed"
+"""Correct bins for any length; identical to the official "compat" below 256 scored frames."""
 
 
-def decay_bins(n: int, decay: DecayMode = "compat") -> list[tuple[int, int]]:
+def decay_bins(n: int, decay: DecayMode = DEFAULT_DECAY) -> list[tuple[int, int]]:
     """The four (start, stop) slice bounds of the decay bins for `n` frames (stop exclusive, as in `v[start:stop]`)."""
     if decay not in DECAY_MODES:
         raise ValueError(f"decay must be one of {DECAY_MODES}, got {decay!r}")
@@ -47,7 +52,7 @@ def _nanmean(x: np.ndarray) -> float:
         return float(np.nanmean(x)) if x.size else math.nan
 
 
-def db_statistics(values: np.ndarray | list[float], decay: DecayMode = "compat") -> tuple[float, float, float]:
+def db_statistics(values: np.ndarray | list[float], decay: DecayMode = DEFAULT_DECAY) -> tuple[float, float, float]:
     """(mean, recall, decay) of one object's per-frame J or F values (davis2017 `db_statistics`)."""
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 1:

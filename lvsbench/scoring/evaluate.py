@@ -35,22 +35,12 @@ from lvsbench import __version__
 from lvsbench.codecs import rle_encode
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed
+from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS
+from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
 from lvsbench.records import VOID_LABEL, Expression, expression_mask
-from lvsbench.scoring.protocols import (
-    DAVIS_METRICS,
-    JF_METRICS,
-    LOCATER_METRICS,
-    TOP1_METRICS,
-    Protocol,
-    default_protocol_for,
-    get_protocol,
-)
+from lvsbench.scoring.protocols import Protocol, default_protocol_for, get_protocol
 from lvsbench.scoring.validate import MissingItem, Plan, annotator_of, build_plan, check_inventory
-
-COCO_PREFIX = "coco "
-"""COCOeval stats are reported as `coco <MTTR label>` (e.g. "coco mAP 0.5:0.95"), never as a bare "mAP"."""
-
 
 # ============================================================================ results
 
@@ -73,6 +63,10 @@ class ScoreResult:
         lines = [f"protocol {p.name}: {p.title}" + ("  [OFFLINE PROXY]" if p.proxy else "")]
         c = self.results["counts"]
         lines.append("  " + ", ".join(f"{k} {v}" for k, v in c.items()))
+        if p.family == "davis":
+            ds = self.results["dataset"]
+            where = f"; annotations {ds['annotations']}" if ds.get("annotations") else ""
+            lines.append(f"  decay {self.results['options']['decay']}{where}")
         width = max(len(k) for k in self.values) if self.values else 0
         for k, v in self.values.items():
             lines.append(f"  {k:<{width}}  {_fmt(v)}")
@@ -452,7 +446,7 @@ def aggregate(protocol: Protocol, rows: pd.DataFrame, gt_rles: dict[str, dict[st
 
     fam = protocol.family
     if rows.empty:
-        return {m: math.nan for m in _metric_names(protocol)}
+        return dict.fromkeys(protocol.metrics, math.nan)
     if fam == "jf":
         j = float(np.mean(rows["J"].to_numpy(dtype=np.float64)))
         f = float(np.mean(rows["F"].to_numpy(dtype=np.float64)))
@@ -478,18 +472,6 @@ def aggregate(protocol: Protocol, rows: pd.DataFrame, gt_rles: dict[str, dict[st
         stats = coco_map(gt, dets)
         out = {**{COCO_PREFIX + k: v for k, v in stats.items()}, **out}
     return out
-
-
-def _metric_names(protocol: Protocol) -> tuple[str, ...]:
-    from lvsbench.metrics.referring import COCO_STAT_NAMES
-
-    if protocol.family == "jf":
-        return JF_METRICS
-    if protocol.family == "davis":
-        return DAVIS_METRICS
-    if protocol.family == "locater":
-        return LOCATER_METRICS
-    return tuple(COCO_PREFIX + n for n in COCO_STAT_NAMES) + TOP1_METRICS
 
 
 # ============================================================================ checksums
@@ -551,6 +533,30 @@ def _resolve_protocol(dataset: Dataset, protocol: str | Protocol | None) -> Prot
     return get_protocol(protocol) if protocol else default_protocol_for(dataset)
 
 
+def _select_annotations(dataset: Dataset, proto: Protocol) -> Dataset:
+    """The dataset read with the annotation set `proto` is defined on (DAVIS readers: `with_annotations`).
+
+    davis2017-evaluation picks the folder from its task (`davis.py`: Annotations for semi-supervised,
+    Annotations_unsupervised for unsupervised), so a protocol does too; an explicit contrary choice is refused."""
+    need = proto.annotations
+    have = getattr(dataset, "annotations", None)
+    card = getattr(dataset, "card", None)
+    if have is None and isinstance(card, dict) and card.get("native_annotations"):
+        have = card["native_annotations"]  # a layout converted from a DAVIS reader: its masks are fixed
+        if need is not None and have != need:
+            raise ConfigError(f"protocol {proto.name} is defined on the {need!r} annotations, but {dataset.root} "
+                              f"was converted from {card.get('native_dataset')} with annotations={have}; convert "
+                              f"again with -o annotations={need}, or choose a protocol for the {have!r} set")
+    if need is None or have is None or have == need:
+        return dataset
+    if getattr(dataset, "annotations_chosen", True):
+        raise ConfigError(f"protocol {proto.name} is defined on the {need!r} annotations, but {dataset.name} was "
+                          f"opened with annotations={have}; drop that option (or pass --dataset-option "
+                          f"annotations={need}), or choose a protocol for the {have!r} set"
+                          + (" (rdavis-aligned reads either)" if dataset.name == "rdavis" else ""))
+    return dataset.with_annotations(need)  # type: ignore[attr-defined, no-any-return]
+
+
 def _bin_objects(n: Any) -> str | None:
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return None
@@ -603,7 +609,7 @@ def _json_safe(v: Any) -> Any:
 
 def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Protocol | None = None,
           allow_missing: bool = False, workers: int = 1, by: str | None = None, *, allow_extra: bool = False,
-          format: str | None = None, decay: str = "fixed", progress: bool = False) -> ScoreResult:
+          format: str | None = None, decay: str = DEFAULT_DECAY, progress: bool = False) -> ScoreResult:
     """Score predictions on a dataset under a named protocol.
 
     - `preds`: a path (format auto-detected, or `format`) or an opened `Predictions`.
@@ -614,17 +620,23 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     - `workers`: processes, parallel over videos; results do not depend on it.
     - `by`: a per-sample column to group by (e.g. `num_objects_bin`, `category`, `num_words_bin`, `subset`).
     - `decay`: "fixed" (default; correct bins for any length) or "compat" (davis2017's uint8 index cast, NaN or
-      wrong from 256 scored frames on); identical below 256 frames.
+      wrong from 256 scored frames on); identical below 256 frames. Recorded in `results["options"]["decay"]`.
+
+    A DAVIS-family protocol defined on one annotation set (`Protocol.annotations`) reads that set from a DAVIS
+    reader opened without an explicit `annotations` option, and refuses (`ConfigError`) a reader explicitly opened
+    on the other set.
 
     Raises `ValidationFailed` listing every problem (missing items, unexpected items, undecodable files, size
     mismatches, out-of-range ids), each with its path.
     """
-    if decay not in ("fixed", "compat"):
-        raise ConfigError(f"decay must be 'fixed' or 'compat', got {decay!r}")
+    if decay not in DECAY_MODES:
+        raise ConfigError(f"decay must be one of {', '.join(DECAY_MODES)} ('compat' = the official davis2017 "
+                          f"value), got {decay!r}")
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     p = preds if isinstance(preds, Predictions) else open_predictions(preds, format)
     proto = _resolve_protocol(dataset, protocol)
+    dataset = _select_annotations(dataset, proto)
     plan = build_plan(dataset, proto, p)
     rep = check_inventory(p, dataset, plan)
     problems = list(rep.problems)
@@ -689,7 +701,9 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
         "values": values,
         "counts": counts,
         "dataset": {"name": dataset.name, "split": getattr(dataset, "split", None), "root": str(dataset.root),
-                    "checksum": ds_sum, "checksum_kind": ds_kind},
+                    "checksum": ds_sum, "checksum_kind": ds_kind,
+                    **({"annotations": dataset.annotations} if proto.family == "davis"
+                       and getattr(dataset, "annotations", None) else {})},
         "predictions": {"path": str(p.path), "format": p.format, "checksum": p.checksum()},
         "options": {"allow_missing": allow_missing, "allow_extra": allow_extra, "workers": workers, "by": by,
                     "decay": decay},

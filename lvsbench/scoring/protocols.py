@@ -10,18 +10,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from lvsbench.errors import ConfigError
+from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 
 Family = Literal["referring", "jf", "locater", "davis"]
-
-TOP1_METRICS: tuple[str, ...] = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9", "overall_iou", "mean_iou",
-                                 "prec_mAP", "locater_mAP")
-COCO_METRICS: tuple[str, ...] = ("coco_mAP", "coco_AP50", "coco_AP75", "coco_AP_small", "coco_AP_medium",
-                                 "coco_AP_large")
-DAVIS_METRICS: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
-JF_METRICS: tuple[str, ...] = ("J&F", "J", "F")
-LOCATER_METRICS: tuple[str, ...] = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9", "overall_iou", "mean_iou",
-                                    "locater_mAP")
-
 
 @dataclass(frozen=True)
 class Protocol:
@@ -33,6 +24,7 @@ class Protocol:
     reproduces: str
     formats: tuple[str, ...]
     metrics: tuple[str, ...]
+    """The keys of the results' `values`, in order (names from `lvsbench.metrics.names.METRICS`)."""
     frames: str
     """Which frames are scored: "expression" (the expression's scored frames), "all" (every annotated frame),
     "inner" (every annotated frame but the first and the last)."""
@@ -44,6 +36,10 @@ class Protocol:
     aggregate: str = "samples"
     """"expressions": mean over expressions; "objects": mean over objects, averaged over annotator runs;
     "samples": per (expression, frame) sample."""
+    annotations: str | None = None
+    """DAVIS family: the annotation set the protocol is defined on ("semi" = Annotations/, "unsupervised" =
+    Annotations_unsupervised/); a reader opened without an explicit choice is switched to it, an explicit other
+    choice is refused. None: either set."""
     proxy: bool = False
     """True when no official local evaluator exists and the protocol is an offline stand-in."""
     notes: str = ""
@@ -121,6 +117,7 @@ RDAVIS = _register(Protocol(
     void=True,
     matching="hungarian",
     aggregate="objects",
+    annotations="unsupervised",
     notes=("GT objects 1..max id of the first annotated frame; up to 20 predicted ids per video; predictions "
            "zero-padded to the GT count; assignment by scipy linear_sum_assignment on -(mean_t J + mean_t F)/2. "
            "Surplus proposals are not penalised and swapped referents are not detected (see rdavis-aligned)."),
@@ -153,7 +150,9 @@ DAVIS_SEMI = _register(Protocol(
     void=False,
     matching="none",
     aggregate="objects",
-    notes=("First and last annotated frames dropped; void pixels are background (the official code does not pass "
+    annotations="semi",
+    notes=("Reads Annotations/ (the semi-supervised masks), also on a Ref-DAVIS root. "
+           "First and last annotated frames dropped; void pixels are background (the official code does not pass "
            "void masks in this mode, so a prediction over void is a false positive); predicted id i is GT object "
            "i; an id above the GT count is an error."),
 ))
@@ -178,6 +177,7 @@ DEFAULT_PROTOCOL: dict[str, str] = {
     "jhmdb": "jhmdb",
     "ryvos": "ryvos",
     "rdavis": "rdavis",
+    "davis": "davis-semi",
     "a2d-plus": "a2d-plus",
 }
 """Default protocol per dataset name (a layout dataset's card may name its own `default_protocol`)."""

@@ -100,6 +100,24 @@ def plan(videos: int = 12, seed: int = 0, height: int = 64, width: int = 112,
     return out
 
 
+def write_davis_tree(davis: Path, seqs: list[SynthDAVISVideo], annotation_dirs: tuple[str, ...],
+                     labels: list[list[np.ndarray]], years: tuple[str, ...] = ("2017",)) -> None:
+    """JPEGImages/480p, the palette PNGs `labels[k]` of `seqs[k]` in each of `annotation_dirs`/480p, and
+    ImageSets/<year>/{train,val}.txt (2017: every sequence of the split; 2016: every other one)."""
+    for v, labs in zip(seqs, labels, strict=True):
+        for t, (name, lab) in enumerate(zip(v.frame_names, labs, strict=True)):
+            atomic_write_bytes(davis / "JPEGImages" / "480p" / v.name / f"{name}.jpg",
+                               encode_jpeg(v.scene.frames[t], quality=90))
+            png = encode_palette_png(lab, DAVIS_PALETTE)
+            for ann in annotation_dirs:
+                atomic_write_bytes(davis / ann / "480p" / v.name / f"{name}.png", png)
+    for split in ("train", "val"):
+        names = [v.name for v in seqs if v.split == split]
+        for year in years:
+            listed = names if year == "2017" else names[::2]
+            atomic_write_text(davis / "ImageSets" / year / f"{split}.txt", "".join(f"{n}\n" for n in listed))
+
+
 def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
                     width: int = 112, frames: int = 6) -> Path:
     """Write the dataset of `plan(videos, seed, height, width, frames)` under `out` (atomically) and return it."""
@@ -107,16 +125,7 @@ def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: boo
     seqs = sorted(plan(videos, seed, height, width, frames), key=lambda v: v.name)
     with atomic_dir(out, force=force) as tmp:
         davis = tmp / "DAVIS"
-        for v in seqs:
-            for t, name in enumerate(v.frame_names):
-                atomic_write_bytes(davis / "JPEGImages" / "480p" / v.name / f"{name}.jpg",
-                                   encode_jpeg(v.scene.frames[t], quality=90))
-                png = encode_palette_png(v.scene.labels[t], DAVIS_PALETTE)
-                for ann in ("Annotations", "Annotations_unsupervised"):
-                    atomic_write_bytes(davis / ann / "480p" / v.name / f"{name}.png", png)
-        for split in ("train", "val"):
-            names = [v.name for v in seqs if v.split == split]
-            atomic_write_text(davis / "ImageSets" / "2017" / f"{split}.txt", "".join(f"{n}\n" for n in names))
+        write_davis_tree(davis, seqs, ("Annotations", "Annotations_unsupervised"), [v.scene.labels for v in seqs])
         semantics = {v.name: {str(a.object_id): v.category(a.object_id) for a in v.scene.actors} for v in seqs}
         atomic_write_text(davis / "davis_semantics.json", json.dumps(semantics))
         for anno, (fname, encoding) in enumerate(TEXT_FILES):

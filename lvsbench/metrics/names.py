@@ -1,0 +1,115 @@
+"""The one table of metric names: each name is printed as it is, is the key of `values` in `lvsbench score` results,
+the `metric` of leaderboard and published-number CSVs, and a column of the leaderboards (in this order).
+
+A name stands for one definition with its unit, direction and source; `P@K` is the one name whose comparison
+depends on the protocol (strict `>` in MTTR's A2D / J-HMDB code, `>=` in Locater's A2D-S+ code), which the
+protocol record in every results JSON states. docs/metrics.md carries `markdown_table()` (a test checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric name and what it means."""
+
+    name: str
+    """Printed name = key of `values` = leaderboard column."""
+    unit: str
+    """"fraction" (0..1, leaderboards print x100) or "difference" (of two fractions, -1..1)."""
+    direction: Direction
+    description: str
+    defined_by: str
+    """The paper (and code at a commit) whose definition this is."""
+    in_markdown: bool = True
+    """Shown in the Markdown leaderboards (COCO's per-area APs and its recalls are in the CSV only)."""
+
+
+_DAVIS_CODE = "davis2017-evaluation @ac7c43f (Pont-Tuset et al. arXiv:1704.00675)"
+_DAVIS_PAPER = "Perazzi et al. CVPR'16 (DAVIS)"
+_COCO = ("Lin et al. ECCV'14 (COCO), pycocotools COCOeval segm with useCats=0, as MTTR (Botach et al. CVPR'22) "
+         "trainer.py @2cc35ab")
+_MTTR = "Gavrilyuk et al. CVPR'18 (A2D-Sentences); MTTR metrics.py @2cc35ab"
+
+
+def _davis(stat: str) -> list[Metric]:
+    src = f"{_DAVIS_PAPER}; {_DAVIS_CODE}"
+    text = {"Mean": "mean over objects of the per-object mean {w}",
+            "Recall": "mean over objects of the fraction of scored frames with {l} > 0.5",
+            "Decay": "mean over objects of mean {l} on the first quarter of scored frames minus the last quarter "
+                     "(4 inclusive bins; the decay option says how bins are indexed from 256 frames on)"}[stat]
+    return [Metric(f"{letter}-{stat}", "difference" if stat == "Decay" else "fraction",
+                   "lower" if stat == "Decay" else "higher", text.format(w=w, l=letter), src)
+            for letter, w in (("J", "region similarity J (IoU)"), ("F", "boundary F-measure"))]
+
+
+_COCO_LABELS: tuple[tuple[str, str, bool], ...] = (
+    ("mAP 0.5:0.95", "AP averaged over IoU .50:.05:.95 (COCOeval stats[0]; the A2D papers' 'mAP')", True),
+    ("AP 0.5", "AP at IoU 0.5 (stats[1])", True),
+    ("AP 0.75", "AP at IoU 0.75 (stats[2])", True),
+    ("AP 0.5:0.95 S", "AP, small objects (stats[3]; -1 = no GT of that size)", False),
+    ("AP 0.5:0.95 M", "AP, medium objects (stats[4])", False),
+    ("AP 0.5:0.95 L", "AP, large objects (stats[5])", False),
+    ("AR@1 0.5:0.95", "AR with 1 detection per image (stats[6])", False),
+    ("AR@10 0.5:0.95", "AR with 10 detections (stats[7])", False),
+    ("AR@100 0.5:0.95", "AR with 100 detections (stats[8])", False),
+    ("AR@100 0.5:0.95 S", "AR@100, small objects (stats[9])", False),
+    ("AR@100 0.5:0.95 M", "AR@100, medium objects (stats[10])", False),
+    ("AR@100 0.5:0.95 L", "AR@100, large objects (stats[11])", False),
+)
+COCO_STAT_NAMES: tuple[str, ...] = tuple(label for label, _, _ in _COCO_LABELS)
+"""Names of COCOeval.stats[0..11]; the first six are MTTR's `ap_labels`."""
+COCO_PREFIX = "coco "
+"""COCOeval stats are reported as `coco <MTTR label>` (e.g. "coco mAP 0.5:0.95"), never as a bare "mAP"."""
+
+_TABLE: list[Metric] = [
+    Metric("J&F", "fraction", "higher", "(J + F) / 2, J and F averaged over each expression's frames, then over "
+           "expressions", "Seo et al. ECCV'20 (Refer-YouTube-VOS); MeViS tools/eval_mevis.py @7c0620b"),
+    Metric("J", "fraction", "higher", "region similarity (IoU, 1 when both masks are empty), mean over frames then "
+           "over expressions", "Seo et al. ECCV'20; MeViS tools/eval_mevis.py @7c0620b (db_eval_iou)"),
+    Metric("F", "fraction", "higher", "boundary F-measure (radius ceil(0.008 x diagonal)), mean over frames then "
+           "over expressions", "Seo et al. ECCV'20; MeViS tools/eval_mevis.py @7c0620b (db_eval_boundary)"),
+    Metric("J&F-Mean", "fraction", "higher", "(J-Mean + F-Mean) / 2", f"{_DAVIS_PAPER}; {_DAVIS_CODE}"),
+    *_davis("Mean"), *_davis("Recall"), *_davis("Decay"),
+    Metric("mean_iou", "fraction", "higher", "mean over samples of the top-1 IoU", _MTTR),
+    Metric("overall_iou", "fraction", "higher", "sum of intersections / sum of unions over samples (top-1)", _MTTR),
+    *[Metric(COCO_PREFIX + label, "fraction", "higher", text, _COCO, md) for label, text, md in _COCO_LABELS[:3]],
+    Metric("prec_mAP", "fraction", "higher", "mean over t in .50:.05:.95 of the fraction of samples with top-1 "
+           "IoU >= t", "LBDT (Ding et al. CVPR'22) eval.py @f361af5"),
+    Metric("locater_mAP", "fraction", "higher", "mean of P@0.5..P@0.9 (printed 'mAP.5:.95' by Locater)",
+           "Locater (Liang et al. TPAMI'23) tools/evaluate.py @5da6daa"),
+    *[Metric(f"P@{k}", "fraction", "higher", f"fraction of samples whose top-1 IoU is > {k} (a2d, jhmdb: MTTR) or "
+             f">= {k} (a2d-plus: Locater)", f"{_MTTR}; Locater tools/evaluate.py @5da6daa")
+      for k in ("0.5", "0.6", "0.7", "0.8", "0.9")],
+    *[Metric(COCO_PREFIX + label, "fraction", "higher", text, _COCO, md)
+      for label, text, md in (*_COCO_LABELS[3:6], *sorted(_COCO_LABELS[6:]))],
+]
+
+METRICS: dict[str, Metric] = {m.name: m for m in _TABLE}
+"""Every metric name lvsbench reports, in leaderboard column order (CSV-only COCO columns last, ARs sorted)."""
+
+COCO_METRICS: tuple[str, ...] = tuple(COCO_PREFIX + n for n in COCO_STAT_NAMES)
+PK_METRICS: tuple[str, ...] = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9")
+TOP1_METRICS: tuple[str, ...] = (*PK_METRICS, "overall_iou", "mean_iou", "prec_mAP", "locater_mAP")
+DAVIS_METRICS: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+JF_METRICS: tuple[str, ...] = ("J&F", "J", "F")
+LOCATER_METRICS: tuple[str, ...] = (*PK_METRICS, "overall_iou", "mean_iou", "locater_mAP")
+"""The names each protocol family writes into `values`, in that order."""
+
+
+def metric(name: str) -> Metric | None:
+    """The table entry of a name (None for a name lvsbench does not define)."""
+    return METRICS.get(name)
+
+
+def markdown_table() -> str:
+    """The table as Markdown (docs/metrics.md holds this text; tests/test_metric_names.py checks it)."""
+    lines = ["| name | unit | better | definition | defined by |", "|---|---|---|---|---|"]
+    for m in _TABLE:
+        lines.append(f"| `{m.name}` | {m.unit} | {m.direction} | {m.description} | {m.defined_by} |")
+    return "\n".join(lines) + "\n"
