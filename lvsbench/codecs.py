@@ -8,12 +8,13 @@ which silently changes object ids). Binary PNG reading treats any non-zero value
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as coco_mask
 
 from lvsbench.errors import DataFormatError
@@ -230,8 +231,8 @@ def decode_png_fast(data: bytes) -> np.ndarray | None:
     direct = decode_png_inflate(data)
     if direct is not None:
         return direct
-    if len(data) < 33 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
-        return None
+    if len(data) < 45 or data[:8] != _PNG_SIGNATURE or _png_chunks(data) is None:
+        return None  # damaged or unusual: Pillow names the problem (OpenCV would only print a warning)
     bit_depth, colour_type = data[24], data[25]
     if bit_depth != 8 or colour_type not in (0, 3):
         return None
@@ -268,8 +269,12 @@ def _open(data: bytes, where: str | Path | None) -> Image.Image:
         img = Image.open(io.BytesIO(data))
         img.load()
         return img
+    except UnidentifiedImageError as exc:
+        raise DataFormatError(where, "not an image file (no PNG or JPEG content that Pillow recognises); "
+                                     "write it again as a PNG") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise DataFormatError(where, f"cannot decode image: {exc}") from exc
+        detail = re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", str(exc))  # no object reprs in user messages
+        raise DataFormatError(where, f"cannot decode image: {detail}") from exc
 
 
 def read_binary_png(src: str | Path | bytes, where: str | Path | None = None) -> np.ndarray:

@@ -164,3 +164,16 @@ def test_other_layouts_fall_back() -> None:
     Image.fromarray(np.zeros((3, 4, 3), np.uint8)).save(rgb, format="PNG")
     assert decode_png_inflate(rgb.getvalue()) is None
     assert decode_png_inflate(b"not a png at all, just bytes long enough to be looked at") is None
+
+
+@pytest.mark.parametrize("data", [b"hello world" * 10, b"\x89PNG\r\n\x1a\n" + b"x" * 100, b"GIF89a" + bytes(60)])
+def test_unreadable_files_give_one_clean_message(data: bytes, capfd: pytest.CaptureFixture[str]) -> None:
+    """The message names the file and says what is wrong, with no library object reprs or OpenCV warnings."""
+    from lvsbench.errors import DataFormatError
+
+    with pytest.raises(DataFormatError) as info:
+        read_binary_png(data, where="preds/v1/0/00000.png")
+    text = str(info.value)
+    assert text.startswith("preds/v1/0/00000.png") and "0x" not in text and "<_io" not in text
+    out, err = capfd.readouterr()
+    assert "[ WARN" not in out + err
