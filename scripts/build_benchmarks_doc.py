@@ -7,7 +7,7 @@ Edit the section files and the summary, then run `python scripts/build_benchmark
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-ORDER = ["metrics", "scoring", "datasets-a2d", "hardsplit", "runner", "leaderboards", "models"]
+ORDER = ["metrics", "decoding", "scoring", "datasets-a2d", "hardsplit", "runner", "leaderboards", "models"]
 
 
 def main() -> None:

@@ -88,7 +88,6 @@ def expected_labels(plan: PlannedVideo, frame: int) -> np.ndarray:
 def write_plan(out: Path, plans: list[PlannedVideo]) -> None:
     """Write planned videos into `out` in the released J-HMDB-Sentences layout."""
     import cv2
-    import scipy.io
 
     samples = []
     for p in plans:
@@ -101,13 +100,30 @@ def write_plan(out: Path, plans: list[PlannedVideo]) -> None:
             if not cv2.imwrite(str(fdir / f"{t + 1:05d}.png"), np.ascontiguousarray(s.frames[t][..., ::-1])):
                 raise RuntimeError(f"cannot write {fdir}")
         part = (s.labels[: p.num_masks] == 1).astype(np.uint8).transpose(1, 2, 0)  # (H, W, T)
-        scipy.io.savemat(str(mdir / "puppet_mask.mat"), {"part_mask": part})
+        _write_mat(mdir / "puppet_mask.mat", {"part_mask": part})
         for t in p.eval_frames:
             samples.append([p.vid, f"./jhmdb_sentences/Rename_Images/{p.cls}/{p.vid}/{t:05d}.png",
                             f"./jhmdb_sentences/puppet_mask/{p.cls}/{p.vid}/puppet_mask.mat", p.usable, p.query])
     rows = ["video_id,query"] + [f"{p.vid},{p.query}" for p in plans]
     (out / "jhmdb_annotation.txt").write_text("\n".join(rows) + "\n")
     (out / "jhmdb_sentences_samples_metadata.json").write_text(json.dumps(samples))
+
+
+_MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: posix, Created on: Mon Jun  1 12:00:00 2015"
+
+
+def _write_mat(path: Path, variables: dict[str, np.ndarray]) -> None:
+    """`scipy.io.savemat` with a fixed creation date: savemat writes the current time into the 116-byte text
+    header of every MATLAB v5 file, which would make the same seed give different bytes a second later."""
+    import io
+
+    import scipy.io
+
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, variables)
+    data = bytearray(buf.getvalue())
+    data[:116] = _MAT_HEADER.ljust(116)
+    path.write_bytes(bytes(data))
 
 
 def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 120,
