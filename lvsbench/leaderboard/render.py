@@ -282,7 +282,11 @@ COMPARABILITY: dict[str, str] = {
                "DAVIS-2017 mode they used, and pre-train on other data (see the notes): read their rows as the "
                "paper's own numbers, not as scores under this protocol."),
 }
-COMPARABILITY["jhmdb"] = COMPARABILITY["a2d"].replace("A2D-Sentences test split", "J-HMDB-Sentences frames")
+COMPARABILITY["jhmdb"] = (
+    "As on A2D: `coco_mAP`, `prec_mAP` and `locater_mAP` are three different definitions, in separate columns. "
+    "All reported J-HMDB-Sentences rows are models trained on A2D-Sentences and evaluated without fine-tuning. "
+    "lvsbench's `jhmdb` scores MTTR's frozen 2,784 frames (3 per video); the papers copied here do not say which "
+    "frames the older methods scored, so small differences in the frame set are possible.")
 
 
 def reported_table_lines(name: str, protocol: str, rows: list[Row], primary: str | None) -> list[str]:
