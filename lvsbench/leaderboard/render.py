@@ -268,10 +268,10 @@ COMPARABILITY: dict[str, str] = {
     "a2d": ("Three different \"mAP\" definitions are printed in the papers, each in its own column, never ranked "
             "together: `coco_mAP` (COCO AP over scored candidates, pycocotools; MTTR / ReferFormer rows), `prec_mAP` "
             "(mean over IoU .50:.05:.95 of the top-1 precision; the older methods and the papers' own rows) and "
-            "`locater_mAP` (mean of P@0.5..0.9, Locater's released code; no published table uses it). P@K: "
+            "`locater_mAP` (mean of P@0.5..0.9, Locater's released code; no table copied here uses it). P@K: "
             "lvsbench counts IoU > K as MTTR and Locater's text do; LBDT / MMVT count IoU >= K. Reported rows score "
-            "the full A2D-Sentences test split; reproduced rows score the data named above. FPS depends on the GPU "
-            "and input size named in the note and is not comparable across papers."),
+            "the full A2D-Sentences test split; reproduced rows score the data named above. `FPS` is frames per "
+            "second (not a percentage), measured on the GPU named in the note; it is not comparable across papers."),
     "ryvos": ("Reported Refer-YouTube-VOS rows are scored on the `valid` split by the challenge server (Locater "
               "Table V) or as the URVOS paper states; lvsbench's `ryvos` is an offline proxy on held-out training "
               "videos (split `train-heldout-v1`): the two never score the same videos, so a reproduced and a "
