@@ -163,3 +163,22 @@ def test_a2d_plus_stats_render_next_to_table_ii(tmp_path: Path) -> None:
     (tmp_path / STATS_FILE).write_text(json.dumps({"format": "other"}))
     with pytest.raises(Exception, match="scripts/update_a2d_plus_stats.py"):
         load_stats(tmp_path)
+
+
+def test_stats_file_is_regenerated_by_the_documented_command(tmp_path: Path) -> None:
+    """scripts/update_a2d_plus_stats.py on a synthetic A2D-Sentences root writes a file the A2D page renders."""
+    import subprocess
+    import sys
+
+    from lvsbench.synth.a2d import write_synthetic
+
+    root = write_synthetic(tmp_path / "a2d", videos=12, seed=3, height=32, width=48, frames=6)
+    out = tmp_path / "reported" / STATS_FILE
+    subprocess.run([sys.executable, str(REPO / "scripts" / "update_a2d_plus_stats.py"), "--a2d-root", str(root),
+                    "--out", str(out)], check=True, capture_output=True)
+    doc = load_stats(out.parent)
+    assert doc is not None and doc["srl_backend"] == "rules" and doc["projected"] is True
+    assert doc["command"].startswith("lvsbench build-hard-split --a2d-root <A2D root>")
+    n = doc["table_ii"]["A2D-S test"]
+    assert n["videos"] > 0 and n["queries"] >= n["videos"]
+    assert any(line.startswith("| A2D-S test | 737 | 1,295 | 1.76 | ") for line in hard_split_stats_lines(out.parent))
