@@ -167,14 +167,42 @@ def test_real_root_runs_when_configured_then_is_carried(built: dict[str, Path], 
 def test_reported_rows_are_merged(built: dict[str, Path], tmp_path: Path) -> None:
     rdir = tmp_path / "reported"
     rdir.mkdir()
-    (rdir / "paper.csv").write_text("# test\nleaderboard,protocol,split,method,metric,value,paper,table,note\n"
-                                    "synth-a2d,a2d,test,Paper net,mean_iou,50.5,Doe et al. 2030,Table 9,\n"
-                                    "a2d,a2d,test,Paper net,prec_mAP,47.2,Doe et al. 2030,Table 9,prec_mAP-like\n")
+    (rdir / "paper.csv").write_text("# test\nleaderboard,protocol,split,method,backbone,metric,value,paper,table,"
+                                    "cited_from,note\n"
+                                    "synth-a2d,a2d,test,Paper net,R50,mean_iou,50.5,Doe et al. 2030,Table 9,,\n"
+                                    "a2d,a2d,test,Paper net,R50,prec_mAP,47.2,Doe et al. 2030,Table 9,,mean prec\n")
     build(BuildOptions(built["recipes"], tmp_path / "out", Cache(built["cache"]), reported_dir=rdir, progress=False))
     md = (tmp_path / "out" / "leaderboards" / "synth-a2d.md").read_text()
-    assert "| 2 | Paper net | reported | test | 50.5 |" in md and "Doe et al. 2030, Table 9" in md
+    assert "| 2 | Paper net | reported | R50 | test | 50.5 |" in md and "Doe et al. 2030, Table 9" in md
+    assert "| 1 | oracle | reproduced | – | test | 100.00 |" in md  # reproduced rows beside the reported ones
     a2d = (tmp_path / "out" / "leaderboards" / "a2d.md").read_text()
-    assert "| 1 | Paper net | reported | test | 47.2 | Doe et al. 2030, Table 9 (prec_mAP-like) |" in a2d
+    assert "| 1 | Paper net | reported | R50 | test | 47.2 | Doe et al. 2030, Table 9 [1] |  |" in a2d
+    assert "1. mean prec" in a2d and "Comparability: Three different" in a2d
+
+
+def test_planted_inconsistent_row_is_kept_flagged_and_counted(built: dict[str, Path], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    rdir = tmp_path / "reported"
+    rdir.mkdir()
+    (rdir / "readme.csv").write_text("leaderboard,protocol,split,method,backbone,metric,value,paper,table,cited_from,"
+                                     "note\n" + "".join(f"ryvos,ryvos,valid,Net,Swin-B,{m},{v},README,Table 1,,\n"
+                                                        for m, v in (("J&F", "62.6"), ("J", "59.9"), ("F", "63.3"))))
+    out = tmp_path / "out"
+    args = ["leaderboard", "build", str(built["recipes"]), "--out", str(out), "--reported", str(rdir),
+            "--cache", str(built["cache"]), "--no-progress"]
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "reported numbers: 3, flagged by the audit: 1" in text
+    assert "readme.csv:2: ryvos/ryvos/valid Net J&F=62.6 [J&F]" in text
+    md = (out / "leaderboards" / "ryvos.md").read_text()
+    assert "| 1 | Net | reported | Swin-B | valid | 62.6 | 59.9 | 63.3 | README, Table 1 | FLAGGED `J&F` (A1) |" in md
+    assert "- A1: Net (Swin-B, README, Table 1) `J&F`: [J&F] J&F 62.6 != (J 59.9 + F 63.3) / 2 = 61.600" in md
+    with pytest.raises(SystemExit):
+        main([*args, "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["reported"] == 3 and doc["flagged"] == 1 and doc["flags"][0]["check"] == "J&F"
 
 
 def test_different_data_in_one_table_is_refused(built: dict[str, Path], tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from lvsbench.errors import ConfigError, DataFormatError
 from lvsbench.leaderboard.cache import Cache, CacheKey, current_version
 from lvsbench.leaderboard.recipes import expand_env, load_recipes, parse_recipe
 from lvsbench.leaderboard.render import Row, format_percent, render_csv, render_markdown, reported_rows, sort_rows
-from lvsbench.leaderboard.reported import load_reported, parse_reported
+from lvsbench.leaderboard.reported import parse_reported
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,26 +130,32 @@ def test_cache_key_changes_with_every_part(tmp_path: Path, monkeypatch: pytest.M
 # ------------------------------------------------------------------------------------------------ reported
 
 
-HEADER = "leaderboard,protocol,split,method,metric,value,paper,table,note\n"
+HEADER = "leaderboard,protocol,split,method,backbone,metric,value,paper,table,cited_from,note\n"
 
 
 def test_parse_reported_and_group(tmp_path: Path) -> None:
     p = tmp_path / "x.csv"
     p.write_text("# notes\n# more notes\n" + HEADER
-                 + "a2d,a2d,test,M (R50),mean_iou,62.10,Doe et al. CVPR'22,Table 1,\n"
-                 + "a2d,a2d,test,M (R50),prec_mAP,47.2,Doe et al. CVPR'22,Table 1,prec_mAP-like\n")
+                 + "a2d,a2d,test,M,R50,mean_iou,62.10,Doe et al. CVPR'22,Table 1,,\n"
+                 + "a2d,a2d,test,M,R50,prec_mAP,47.2,Doe et al. CVPR'22,Table 1,,mean precision\n"
+                 + "a2d,a2d,test,N,R50,mean_iou,50.0,Doe et al. CVPR'22,Table 1,\"Roe et al., ICCV'21\",\n")
     vals = parse_reported(p)
     rows = reported_rows(vals)
-    assert len(rows) == 1 and rows[0].values == {"mean_iou": "62.10", "prec_mAP": "47.2"}
+    assert len(rows) == 2 and rows[0].values == {"mean_iou": "62.10", "prec_mAP": "47.2"}
     assert rows[0].reference == "Doe et al. CVPR'22, Table 1" and rows[0].source == "reported"
+    assert rows[0].backbone == "R50" and rows[0].note == "prec_mAP: mean precision"
     assert rows[0].shown("mean_iou") == "62.10"  # verbatim, trailing zero kept
+    assert rows[1].reference == "Doe et al. CVPR'22, Table 1, from Roe et al., ICCV'21"
+    assert vals[2].where == "x.csv:6"
 
 
 @pytest.mark.parametrize(("line", "message"), [
-    ("a2d,a2d,test,M,mAP,47.2,P,Table 1,", "bare 'mAP'"),
-    ("a2d,a2d,test,M,mean_iou,abc,P,Table 1,", "not a number"),
-    ("a2d,a2d,test,M,mean_iou,,P,Table 1,", "empty 'value'"),
-    ("a2d,a2d,test,M,mean_iou,1,P,Table 1", "expected 9 fields"),
+    ("a2d,a2d,test,M,,mAP,47.2,P,Table 1,,", "bare 'mAP'"),
+    ("a2d,a2d,test,M,,MAP,47.2,P,Table 1,,", "bare 'MAP'"),
+    ("a2d,a2d,test,M,,mean_iou,abc,P,Table 1,,", "not a number"),
+    ("a2d,a2d,test,M,,mean_iou,,P,Table 1,,", "empty 'value' needs a 'note'"),
+    ("a2d,a2d,test,,,mean_iou,1,P,Table 1,,", "empty 'method'"),
+    ("a2d,a2d,test,M,,mean_iou,1,P,Table 1", "expected 11 fields"),
 ])
 def test_reported_errors_name_line(tmp_path: Path, line: str, message: str) -> None:
     p = tmp_path / "bad.csv"
@@ -159,14 +165,13 @@ def test_reported_errors_name_line(tmp_path: Path, line: str, message: str) -> N
     assert message in str(exc.value) and "line 2" in str(exc.value) and "bad.csv" in str(exc.value)
 
 
-def test_committed_reported_files_parse() -> None:
-    d = REPO / "leaderboards" / "reported"
-    files = sorted(d.glob("*.csv"))
-    assert {f.stem for f in files} >= {"locater-tpami", "lbdt-cvpr22", "multilevel-cvpr22", "mmvt-cvpr22",
-                                       "urvos-eccv20"}
-    for f in files:
-        assert f.read_text().startswith("#"), f"{f} must start with its header notes"
-    load_reported(d)
+def test_empty_value_with_a_note_is_kept_and_not_shown(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text(HEADER + "a2d,a2d,test,M,,mean_iou,,P,Table 1,,value lost in the extracted text\n")
+    (v,) = parse_reported(p)
+    assert v.number is None
+    (row,) = reported_rows([v])
+    assert row.values == {} and row.note == "value lost in the extracted text"
 
 
 # ------------------------------------------------------------------------------------------------ render
@@ -192,5 +197,5 @@ def test_markdown_sorts_by_primary_and_merges_reported() -> None:
     assert "`coco AP 0.5:0.95 S`" not in md.split("| #")[1]  # per-area AP: CSV only; -1 means undefined
     csv_text = render_csv(rows)
     assert "coco AP 0.5:0.95 S" not in csv_text  # undefined (-1) values are left out
-    assert "a2d,1,theirs,reported,paper,test,mean_iou,62.1," in csv_text
+    assert 'a2d,1,theirs,reported,paper,test,mean_iou,62.1,"X et al., Table 2",,,' in csv_text
     assert "a2d,2,mine,reproduced,model,test,P@0.5,60.00," in csv_text

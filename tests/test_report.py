@@ -193,3 +193,19 @@ def test_report_renders_in_headless_chromium(runs_dir: dict[str, Path], tmp_path
     img = np.asarray(Image.open(png).convert("RGB"))
     assert img.shape == (2400, 1200, 3)
     assert (img < 250).any(axis=2).mean() > 0.05  # the page is drawn, not blank
+
+
+def test_report_lists_published_rows_of_the_covered_datasets(runs_dir: dict[str, Path]) -> None:
+    """`--reported`: the papers' rows for the runs' datasets and protocols (a2d here; the a2d runs' dataset is
+    synthetic A2D, so the rows sit beside them with the caveat), audited, never mixing mAP definitions."""
+    reported = Path(__file__).resolve().parents[1] / "leaderboards" / "reported"
+    results = sorted((runs_dir["out"] / "results").glob("*.json"))
+    runs = load_runs(results, runs_dir["cache"])
+    html = render_report(runs, ReportOptions(replicates=50, reported_dir=reported))
+    assert "id=reported" in html and "<a href=#reported>Published</a>" in html
+    assert "<h3>a2d · a2d</h3>" in html and "<h3>jhmdb · jhmdb</h3>" not in html  # only what the runs cover
+    assert "<h3>rdavis · rdavis</h3>" in html  # the synth-rdavis runs
+    section = html.split("id=reported")[1].split("<h2")[0]
+    assert "<code>coco_mAP</code>" in section and "<code>prec_mAP</code>" in section
+    assert "<code>mAP</code>" not in section and "Video-Swin-T" in section and "46.1" in section
+    assert "id=reported" not in render_report(runs, ReportOptions(replicates=50))

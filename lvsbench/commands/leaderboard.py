@@ -66,7 +66,10 @@ def build_cmd(recipes_dir: Path, out: Path | None, reported_dir: Path | None, on
     payload = {"counts": report.counts(),
                "recipes": [{"recipe": o.recipe.name, "status": o.status, "reason": o.reason}
                            for o in report.outcomes],
-               "written": [str(p) for p in report.written], "removed": [str(p) for p in report.removed]}
+               "written": [str(p) for p in report.written], "removed": [str(p) for p in report.removed],
+               "reported": report.reported, "flagged": report.flagged,
+               "flags": [{"file": f.value.source_file, "line": f.value.line, "check": f.check, "reason": f.reason}
+                         for f in report.flags]}
     emit(payload, as_json, lambda: summary_text(report, out))
 
 

@@ -24,9 +24,13 @@ from lvsbench.commands.common import force_option
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Cache folder that `cache:` pointers of leaderboard results refer to (default: $LVSBENCH_CACHE, "
                    "else ~/.cache/lvsbench).")
+@click.option("--reported", "reported_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None, help="Also list the papers' published numbers (leaderboards/reported) for the datasets "
+                                 "and protocols of these runs, audited, under their exact metric names.")
 @force_option
 def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str], ...], strips: int,
-               replicates: int, seed: int, title: str, cache_dir: Path | None, force: bool) -> None:
+               replicates: int, seed: int, title: str, cache_dir: Path | None, reported_dir: Path | None,
+               force: bool) -> None:
     """Write an HTML report of RESULTS (results JSON files of `lvsbench score --out` or of `leaderboard build`).
 
     Per-protocol tables and charts; breakdowns by objects per video, actor class, expression length and subset;
@@ -38,7 +42,7 @@ def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str
     from lvsbench.report import ReportOptions, build_report
 
     opts = ReportOptions(pairs=[tuple(p) for p in pairs], strips=strips, replicates=replicates, seed=seed,
-                         title=title)
+                         title=title, reported_dir=reported_dir)
     path = build_report(results, out, cache_root=cache_dir or default_cache_dir(), options=opts, force=force)
     click.echo(f"report {path}")
 

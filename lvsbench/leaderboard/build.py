@@ -24,10 +24,12 @@ from typing import Any
 from lvsbench.errors import ConfigError, LvsbenchError
 from lvsbench.io import atomic_write_bytes, atomic_write_text, json_dumps_canonical, sha256_file, sha256_tree
 from lvsbench.leaderboard import engine
+from lvsbench.leaderboard.audit import Flag, audit
 from lvsbench.leaderboard.cache import Cache, CacheKey, current_version
 from lvsbench.leaderboard.recipes import Recipe, canonical_hash, env_vars, expand_env, load_recipes
 from lvsbench.leaderboard.render import Row, Skipped, render_csv, render_markdown, reported_rows
 from lvsbench.leaderboard.reported import load_reported
+from lvsbench.leaderboard.stats_page import hard_split_stats_lines
 
 RESULT_FORMAT = "lvsbench-leaderboard-result"
 RESULT_FORMAT_VERSION = 1
@@ -68,6 +70,15 @@ class BuildReport:
     outcomes: list[Outcome]
     written: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    reported: int = 0
+    """Published numbers read from the reported CSVs."""
+    flags: list[Flag] = field(default_factory=list)
+    """Audit flags on those numbers (each flagged number is kept and marked in its leaderboard)."""
+
+    @property
+    def flagged(self) -> int:
+        """Published numbers with at least one audit flag."""
+        return len({id(f.value) for f in self.flags})
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -373,11 +384,17 @@ def _check_comparable(rows: list[Row]) -> None:
                               "`leaderboard` names")
 
 
-def render_all(outcomes: list[Outcome], reported_dir: Path | None) -> dict[str, tuple[str, str]]:
-    """{leaderboard name: (markdown, csv)} from the outcomes and the reported numbers."""
+def render_all(outcomes: list[Outcome], reported_dir: Path | None,
+               audit_out: list[Flag] | None = None) -> dict[str, tuple[str, str]]:
+    """{leaderboard name: (markdown, csv)} from the outcomes and the audited reported numbers (`audit_out`, when
+    given, receives the audit flags)."""
     rows = [result_row(o) for o in outcomes if o.result is not None]
     _check_comparable(rows)
-    rows += reported_rows(load_reported(reported_dir))
+    reported = load_reported(reported_dir)
+    flags = audit(reported)
+    if audit_out is not None:
+        audit_out.extend(flags)
+    rows += reported_rows(reported, flags)
     skipped = [o for o in outcomes if o.status == "skipped"]
     names = sorted({r.leaderboard for r in rows} | {o.recipe.leaderboard for o in skipped})
     pages: dict[str, tuple[str, str]] = {}
@@ -386,7 +403,8 @@ def render_all(outcomes: list[Outcome], reported_dir: Path | None) -> dict[str, 
         sk = [Skipped(o.recipe.name, o.recipe.entry, o.recipe.protocol, o.reason)
               for o in skipped if o.recipe.leaderboard == name]
         datas = sorted({str(r.extra.get("data")) for r in lrows if r.source == "reproduced" and r.extra.get("data")})
-        pages[name] = (render_markdown(name, lrows, sk, datas), render_csv(lrows))
+        appendix = hard_split_stats_lines(reported_dir) if name == "a2d" and reported_dir is not None else []
+        pages[name] = (render_markdown(name, lrows, sk, datas, appendix), render_csv(lrows))
     return pages
 
 
@@ -421,7 +439,8 @@ def build(opts: BuildOptions) -> BuildReport:
         extra = f" ({o.reason})" if o.reason else f" ({o.seconds:.1f} s)"
         _log(f"[{i}/{len(recipes)}] {recipe.name}: {o.status}{extra}")
     report = BuildReport(outcomes)
-    pages = render_all(outcomes, opts.reported_dir)
+    pages = render_all(outcomes, opts.reported_dir, report.flags)
+    report.reported = len(load_reported(opts.reported_dir))
     lb_dir = out / "leaderboards"
     for name, (md, csv_text) in pages.items():
         for path, text in ((lb_dir / f"{name}.md", md), (lb_dir / f"{name}.csv", csv_text)):
@@ -485,6 +504,10 @@ def summary_text(report: BuildReport, out: Path) -> str:
     for o in report.outcomes:
         if o.status == "skipped":
             buf.write(f"  skipped {o.recipe.name}: {o.reason}\n")
+    buf.write(f"reported numbers: {report.reported}, flagged by the audit: {report.flagged} (kept, marked in the "
+              "leaderboards)\n")
+    for f in report.flags:
+        buf.write(f"  flagged {f.text()}\n")
     pages = sorted({p for p in report.written if p.parent.name == "leaderboards" and p.suffix == ".md"})
     for p in pages:
         buf.write(f"leaderboard {p}\n")

@@ -7,14 +7,22 @@ metric definition the paper used). Columns:
 | column | meaning |
 |---|---|
 | `leaderboard` | our leaderboard the number belongs to (`a2d`, `jhmdb`, `ryvos`, `rdavis`, `a2d-plus-m`, ...) |
-| `protocol` | the lvsbench protocol whose definition the paper's numbers follow |
-| `split` | split the paper scored (`test`, `valid`, ...) |
-| `method` | the row label, as the paper names the method (variant in parentheses) |
-| `metric` | exact lvsbench metric name (never a bare "mAP": `coco mAP 0.5:0.95`, `prec_mAP`, `locater_mAP`) |
-| `value` | the number as printed in the paper (percent), kept verbatim |
-| `paper` | short citation (authors, venue, year) |
-| `table` | table of the paper the number is copied from |
-| `note` | anything needed to read the number (backbone, extra training data, metric caveat) |
+| `protocol` | the lvsbench protocol whose definition the paper's numbers follow most closely |
+| `split` | split the paper scored (`test`, `valid`, `val`, ...) |
+| `method` | the row label (variant in parentheses); a method cited from another paper keeps one name across papers |
+| `backbone` | visual backbone as printed (empty when the table does not say) |
+| `metric` | exact lvsbench metric name, as the scorer writes it in results `values` (`mean_iou`, `P@0.5`, ...) |
+| `value` | the number as printed (percent), verbatim; empty only where the text lost it (`note` says so) |
+| `paper` | short citation of the paper the table is in |
+| `table` | table of that paper |
+| `cited_from` | the original paper when the table cites another paper's row, else empty |
+| `note` | anything needed to read the number (GPU of an FPS, pre-training, metric caveat) |
+
+Never a bare "mAP" (refused): `coco_mAP` (COCO AP), `prec_mAP` (mean precision over IoU .50:.05:.95),
+`locater_mAP` (mean of P@0.5..0.9); `FPS` for speed, with the GPU in `note`.
+
+Parsing refuses malformed files (exit 2, file and line named); consistency of the numbers themselves is checked
+by `lvsbench.leaderboard.audit`, which flags a row instead of refusing it (published tables contain errors).
 """
 
 from __future__ import annotations
@@ -26,7 +34,12 @@ from pathlib import Path
 
 from lvsbench.errors import DataFormatError
 
-COLUMNS = ("leaderboard", "protocol", "split", "method", "metric", "value", "paper", "table", "note")
+COLUMNS = ("leaderboard", "protocol", "split", "method", "backbone", "metric", "value", "paper", "table", "cited_from",
+           "note")
+REQUIRED = ("leaderboard", "protocol", "split", "method", "metric", "paper", "table")
+AMBIGUOUS_METRICS = frozenset({"map", "mean ap", "m ap", "ap"})
+"""Names that mean different things in different papers (COCO AP, mean precision over IoU thresholds, mean of
+P@0.5..0.9): refused, the row must say which."""
 
 
 @dataclass(frozen=True)
@@ -35,16 +48,28 @@ class ReportedValue:
     protocol: str
     split: str
     method: str
+    backbone: str
     metric: str
     value: str
     paper: str
     table: str
+    cited_from: str
     note: str
     source_file: str
+    line: int = 0
 
     @property
     def citation(self) -> str:
-        return f"{self.paper}, {self.table}"
+        base = f"{self.paper}, {self.table}"
+        return f"{base}, from {self.cited_from}" if self.cited_from else base
+
+    @property
+    def where(self) -> str:
+        return f"{self.source_file}:{self.line}"
+
+    @property
+    def number(self) -> float | None:
+        return float(self.value) if self.value else None
 
 
 def parse_reported(path: str | Path, text: str | None = None) -> list[ReportedValue]:
@@ -60,28 +85,29 @@ def parse_reported(path: str | Path, text: str | None = None) -> list[ReportedVa
     if tuple(c.strip() for c in cols) != COLUMNS:
         raise DataFormatError(path, f"header must be {','.join(COLUMNS)}, got {header!r}", f"line {header_line}")
     out: list[ReportedValue] = []
-    seen: dict[tuple[str, ...], int] = {}
     for lineno, line in body[1:]:
         fields = next(csv.reader(io.StringIO(line)))
         if len(fields) != len(COLUMNS):
             raise DataFormatError(path, f"expected {len(COLUMNS)} fields, got {len(fields)}", f"line {lineno}")
         rec = dict(zip(COLUMNS, (f.strip() for f in fields), strict=True))
-        for col in COLUMNS[:-1]:
+        for col in REQUIRED:
             if not rec[col]:
                 raise DataFormatError(path, f"empty '{col}'", f"line {lineno}")
-        if rec["metric"].lower() == "map":
-            raise DataFormatError(path, "bare 'mAP' is ambiguous: use 'coco mAP 0.5:0.95' (COCO AP), 'prec_mAP' "
-                                        "(LBDT) or 'locater_mAP' (Locater)", f"line {lineno}")
-        try:
-            float(rec["value"])
-        except ValueError as exc:
-            raise DataFormatError(path, f"value {rec['value']!r} is not a number", f"line {lineno}") from exc
-        key = (rec["leaderboard"], rec["protocol"], rec["split"], rec["method"], rec["paper"], rec["table"],
-               rec["metric"])
-        if key in seen:
-            raise DataFormatError(path, f"duplicate number (same as line {seen[key]})", f"line {lineno}")
-        seen[key] = lineno
-        out.append(ReportedValue(**rec, source_file=path.name))
+        if rec["metric"].lower() in AMBIGUOUS_METRICS:
+            raise DataFormatError(path, f"bare {rec['metric']!r} is ambiguous: use 'coco_mAP' (COCO AP), 'prec_mAP' "
+                                        "(mean precision over IoU .50:.05:.95) or 'locater_mAP' (mean of P@0.5..0.9)",
+                                  f"line {lineno}")
+        if not rec["value"]:
+            if not rec["note"]:
+                raise DataFormatError(path, "empty 'value' needs a 'note' saying why (e.g. lost in the extracted "
+                                            "text)", f"line {lineno}")
+        else:
+            try:
+                float(rec["value"])
+            except ValueError as exc:
+                raise DataFormatError(path, f"value {rec['value']!r} is not a number (copy it as printed, without "
+                                            "'%')", f"line {lineno}") from exc
+        out.append(ReportedValue(**rec, source_file=path.name, line=lineno))
     return out
 
 

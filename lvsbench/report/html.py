@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,9 @@ class ReportOptions:
     replicates: int = 2000
     seed: int = 0
     title: str = "lvsbench report"
+    reported_dir: Path | None = None
+    """Folder of published-number CSVs (`leaderboards/reported`): when given, the report lists the papers' rows
+    for the datasets and protocols its runs cover."""
 
 
 def _pct(v: float | None) -> str:
@@ -495,6 +499,11 @@ def render_report(runs: list[Run], opts: ReportOptions | None = None) -> str:
         section_comparisons(pairs, opts),
         section_qualitative(choose_qualitative(groups), opts),
     ]
+    if opts.reported_dir is not None:
+        from lvsbench.report.published import section_reported
+
+        body.insert(5, section_reported(runs, opts.reported_dir, _table))
+        body[2] = body[2].replace("</nav>", "<a href=#reported>Published</a></nav>")
     return ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width, initial-scale=1'><title>{escape(opts.title)}</title>"
             f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
