@@ -66,7 +66,7 @@ def test_map_definitions_are_checked_against_the_printed_precisions(tmp_path: Pa
     assert not audit(write(tmp_path, *pk_lines("m", p, "locater_mAP,46.5")))
     flags = audit(write(tmp_path, *pk_lines("m", p, "prec_mAP,39.0")))
     assert [f.check for f in flags] == ["prec_mAP"] and "[39.43, 46.52]" in flags[0].reason
-    assert not audit(write(tmp_path, *pk_lines("m", p, "coco_mAP,39.0")))  # COCO AP: no such relation
+    assert not audit(write(tmp_path, *pk_lines("m", p, "coco mAP 0.5:0.95,39.0")))  # COCO AP: no such relation
 
 
 def test_range_metric_and_protocol(tmp_path: Path) -> None:

@@ -206,6 +206,6 @@ def test_report_lists_published_rows_of_the_covered_datasets(runs_dir: dict[str,
     assert "<h3>a2d · a2d</h3>" in html and "<h3>jhmdb · jhmdb</h3>" not in html  # only what the runs cover
     assert "<h3>rdavis · rdavis</h3>" in html  # the synth-rdavis runs
     section = html.split("id=reported")[1].split("<h2")[0]
-    assert "<code>coco_mAP</code>" in section and "<code>prec_mAP</code>" in section
+    assert "<code>coco mAP 0.5:0.95</code>" in section and "<code>prec_mAP</code>" in section
     assert "<code>mAP</code>" not in section and "Video-Swin-T" in section and "46.1" in section
     assert "id=reported" not in render_report(runs, ReportOptions(replicates=50))

@@ -18,7 +18,7 @@ metric definition the paper used). Columns:
 | `cited_from` | the original paper when the table cites another paper's row, else empty |
 | `note` | anything needed to read the number (GPU of an FPS, pre-training, metric caveat) |
 
-Never a bare "mAP" (refused): `coco_mAP` (COCO AP), `prec_mAP` (mean precision over IoU .50:.05:.95),
+Never a bare "mAP" (refused): `coco mAP 0.5:0.95` (COCO AP), `prec_mAP` (mean precision over IoU .50:.05:.95),
 `locater_mAP` (mean of P@0.5..0.9); `FPS` for speed, with the GPU in `note`.
 
 Parsing refuses malformed files (exit 2, file and line named); consistency of the numbers themselves is checked
@@ -94,7 +94,7 @@ def parse_reported(path: str | Path, text: str | None = None) -> list[ReportedVa
             if not rec[col]:
                 raise DataFormatError(path, f"empty '{col}'", f"line {lineno}")
         if rec["metric"].lower() in AMBIGUOUS_METRICS:
-            raise DataFormatError(path, f"bare {rec['metric']!r} is ambiguous: use 'coco_mAP' (COCO AP), 'prec_mAP' "
+            raise DataFormatError(path, f"bare {rec['metric']!r} is ambiguous: use 'coco mAP 0.5:0.95' (COCO AP), 'prec_mAP' "
                                         "(mean precision over IoU .50:.05:.95) or 'locater_mAP' (mean of P@0.5..0.9)",
                                   f"line {lineno}")
         if not rec["value"]:
