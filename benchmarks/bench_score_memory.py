@@ -66,8 +66,8 @@ def child_streaming(frames: int, n_obj: int, h: int, w: int) -> dict:
 
 
 def child_official(frames: int, n_obj: int, h: int, w: int) -> dict:
-    """The official loader's footprint as the spec describes it: per side (GT, prediction) a float64 (T,H,W) label
-    stack and a float64 (n_obj,T,H,W) per-object stack, all held at once."""
+    """The official loader's footprint (davis2017-evaluation @ ac7c43f `get_all_masks` / `read_masks`): per side
+    (GT, prediction) a float64 (T,H,W) label stack and a float64 (n_obj,T,H,W) per-object stack, all held at once."""
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     held = []
     for pred in (False, True):

@@ -104,9 +104,9 @@ def decode_png_fast(data: bytes) -> np.ndarray | None:
     PNG (other depths or colour types, transparency) or when OpenCV cannot decode it, so that the caller falls back
     to PIL, which raises the error that names the file.
 
-    Why: PNG decoding dominates scoring time (metrics.md §5). OpenCV's libpng/zlib decode is about 1.5x faster than
-    PIL's, but OpenCV expands palette images to colour; re-labelling the header as grayscale keeps the indices
-    exact (the pixel data is not touched). Equality with PIL is tested on random label maps.
+    Why: PNG decoding dominates scoring time (`docs/benchmarks.md`). OpenCV's libpng/zlib decode is about 1.5x
+    faster than PIL's, but OpenCV expands palette images to colour; re-labelling the header as grayscale keeps the
+    indices exact (the pixel data is not touched). Equality with PIL is tested on random label maps.
     """
     if len(data) < 33 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
         return None
