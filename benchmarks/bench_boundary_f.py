@@ -1,6 +1,7 @@
 """Benchmark: DAVIS boundary F per frame-object at 480x854, lvsbench vs a straightforward implementation of the
 official algorithm (full-frame boundary map + full-frame cv2.dilate with skimage disk, per frame and object, as
-davis2017-evaluation `db_eval_boundary` does; written here from shared/specs/metrics.md §3.2).
+davis2017-evaluation @ ac7c43f `db_eval_boundary` does; written here from its documented behaviour, see
+docs/metrics.md).
 
 Asserts bit-identical F on every pair, then prints per-frame-object medians and the speed-up ratio.
 Single thread (cv2.setNumThreads(1)). Usage:

@@ -26,7 +26,8 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LVSBENCH_SHARED", REPO.parent / "shared"))
+# The official A2D-Sentences text files (tests/data/PROVENANCE.md): the SRL benchmark labels their 1,295 test queries.
+A2D_TEXT = REPO / "tests" / "data" / "real-annotations" / "a2d_sentences"
 
 
 def make_synthetic_test_split(out: Path, videos: int, seed: int = 0) -> Path:
@@ -136,7 +137,7 @@ def bench_srl(workdir: Path, threads: int) -> dict:
     from lvsbench.hardsplit.srl.allennlp_archive import AllennlpArchiveBackend
 
     torch.set_num_threads(threads)
-    ds = load_a2d(SHARED / "data" / "real-annotations" / "a2d_sentences")
+    ds = load_a2d(A2D_TEXT)
     tok, finder = Tokenizer(), HeuristicPredicates()
     sentences = [tok(e.text) for e in ds.expressions()]
     preds = [finder.find(w) for w in sentences]

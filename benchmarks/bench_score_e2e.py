@@ -1,7 +1,7 @@
 """End-to-end `lvsbench score` on a Refer-YouTube-VOS-like workload vs a straightforward implementation of the
 official algorithm, measured in the same run.
 
-Workload (metrics.md §5): 30 videos x 80 frames at 480x854, 1-3 moving, rotating filled ellipses per video (one
+Workload: 30 videos x 80 frames at 480x854, 1-3 moving, rotating filled ellipses per video (one
 expression per object), written in the lvsbench layout (palette GT PNGs); predictions are drifting, jittered copies
 written as a 0/255 PNG tree, with a 3% chance of a missed object per frame. Everything below is timed from the files
 on disk: PNG decoding is included.

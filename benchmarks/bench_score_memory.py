@@ -3,7 +3,8 @@
 
 Each measurement runs in a fresh subprocess and reports its peak RSS (`resource.getrusage(...).ru_maxrss`) and the
 tracemalloc peak of the scoring loop. The official loader's footprint, about (2 + 2 * n_obj) * 8 * T * H * W bytes
-(shared/specs/metrics.md §5: float64 (T,H,W) label stacks plus float64 (n_obj,T,H,W) per-object stacks for GT and
+(davis2017-evaluation @ ac7c43f: `davis2017/davis.py:get_all_masks` and `results.py:read_masks` build float64
+(T,H,W) label stacks plus float64 (n_obj,T,H,W) per-object stacks for GT and
 predictions), is measured for a few frames with that allocation pattern and extrapolated to the full video.
 Usage:
 
@@ -65,8 +66,8 @@ def child_streaming(frames: int, n_obj: int, h: int, w: int) -> dict:
 
 
 def child_official(frames: int, n_obj: int, h: int, w: int) -> dict:
-    """The official loader's footprint as the spec describes it: per side (GT, prediction) a float64 (T,H,W) label
-    stack and a float64 (n_obj,T,H,W) per-object stack, all held at once."""
+    """The official loader's footprint (davis2017-evaluation @ ac7c43f `get_all_masks` / `read_masks`): per side
+    (GT, prediction) a float64 (T,H,W) label stack and a float64 (n_obj,T,H,W) per-object stack, all held at once."""
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     held = []
     for pred in (False, True):

@@ -1,7 +1,8 @@
 """The official DAVIS boundary F written straightforwardly, the baseline the benchmarks measure lvsbench against:
 full-frame boundary map (`_seg2bmap`: a pixel differs from its right, lower or lower-right neighbour) and a
 full-frame `cv2.dilate` with skimage's disk, per frame and object, as davis2017-evaluation `db_eval_boundary` does
-(written from shared/specs/metrics.md §3.2, not copied). Shared by bench_boundary_f.py and bench_score_e2e.py.
+(davis2017-evaluation @ ac7c43f, written from its documented behaviour in docs/metrics.md, not copied). Shared by
+bench_boundary_f.py and bench_score_e2e.py.
 """
 
 from __future__ import annotations

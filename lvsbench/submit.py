@@ -3,9 +3,9 @@
 Refer-YouTube-VOS (CodaLab, competition 13520 on codalab.lisn.upsaclay.fr): the server scores
 `Annotations/<video_id>/<exp_id>/<frame>.png` for every valid video (202), every expression and every frame listed in
 `meta_expressions/valid/meta_expressions.json` (22,046 PNGs), single-channel at the JPEG's size, zipped with the
-`Annotations/` directory at the top (ReferFormer `inference_ytvos.py`, MTTR `trainer.evaluate_refer_youtube_vos`;
-datasets.md §3.4). A partial or mis-sized upload is only discovered after the server run, so everything is checked
-here first and every problem is listed with its path.
+`Annotations/` directory at the top (ReferFormer `inference_ytvos.py`, MTTR `trainer.evaluate_refer_youtube_vos`).
+A partial or mis-sized upload is only discovered after the server run, so everything is checked here first and every
+problem is listed with its path.
 
 PNGs that are already 8-bit L-mode 0/255 are copied byte for byte; other binary encodings (0/1, palette with one
 object, 1-bit) are re-encoded as 0/255 L-mode, the format the reference repositories write. Masks with more than

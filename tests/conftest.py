@@ -1,28 +1,25 @@
-"""Shared fixtures: the `shared/` folder beside the repository (real annotations, golden values, specs)."""
+"""Shared fixtures: the real-annotation files and golden values committed under `tests/data/`.
+
+Every file there is listed with its public source, sha256, licence and any trimming in `tests/data/PROVENANCE.md`;
+the repository needs nothing beside it.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LVSBENCH_SHARED", REPO.parent / "shared"))
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"shared/ folder not found at {SHARED} (set LVSBENCH_SHARED)")
-    return SHARED
+def real_annotations() -> Path:
+    """Public annotation text files of A2D-Sentences, J-HMDB-Sentences, Refer-YouTube-VOS and DAVIS 2017 ImageSets."""
+    return DATA / "real-annotations"
 
 
 @pytest.fixture(scope="session")
-def real_annotations(shared_dir: Path) -> Path:
-    return shared_dir / "data" / "real-annotations"
-
-
-@pytest.fixture(scope="session")
-def golden_dir(shared_dir: Path) -> Path:
-    return shared_dir / "golden"
+def golden_dir() -> Path:
+    """Numbers from the reference evaluators, the mask builders that rebuild their inputs, and the SRL fixtures."""
+    return DATA / "golden"

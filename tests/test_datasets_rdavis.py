@@ -155,8 +155,15 @@ def test_synthetic_layout_is_the_release_layout(synth: Path, truth: dict) -> Non
         assert any(f"{wrong} ".encode() in b for b in raw.values())
 
 
-def test_synthetic_is_deterministic(tmp_path: Path, synth: Path) -> None:
-    assert sha256_tree(write_synthetic(tmp_path / "again", **SMALL)) == sha256_tree(synth)
+def test_synthetic_is_deterministic(tmp_path: Path, synth: Path, truth: dict) -> None:
+    again = write_synthetic(tmp_path / "again", **SMALL)
+    # the checksums below cover every frame, both annotation trees and the text files, not two empty trees
+    files = [p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file()]
+    n_frames = sum(len(t.frame_names) for t in truth.values())
+    assert n_frames > 0 and sum(f.endswith(".jpg") for f in files) == n_frames
+    assert sum(f.endswith(".png") for f in files) == 2 * n_frames  # Annotations and Annotations_unsupervised
+    assert {name for name, _ in TEXT_FILES} <= {Path(f).name for f in files}
+    assert sha256_tree(again) == sha256_tree(synth)
 
 
 @pytest.mark.parametrize("annotations", ["unsupervised", "semi"])

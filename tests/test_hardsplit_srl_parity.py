@@ -1,4 +1,4 @@
-"""Parity of the native SRL-BERT backend with real allennlp 2.10.1 (`shared/golden/srl`, README §5)."""
+"""Parity of the native SRL-BERT backend with real allennlp 2.10.1 on the fixtures in `tests/data/golden/srl`."""
 
 from __future__ import annotations
 

@@ -45,6 +45,20 @@ def tree(d: Path) -> dict[str, bytes]:
     return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
+COMPUTED = ("synth-a2d-empty", "synth-a2d-oracle", "synth-a2d-random", "synth-rdavis-empty", "synth-rdavis-oracle")
+
+
+def built_tree(d: Path) -> dict[str, bytes]:
+    """`tree(d)` of a build of `make_project`, checked to hold every table and every computed result (so that two
+    such trees compared equal are not two empty trees)."""
+    t = tree(d)
+    want = {f"leaderboards/{b}.{x}" for b in ("a2d", "synth-a2d", "synth-rdavis") for x in ("md", "csv")}
+    want |= {f"results/{r}.json" for r in COMPUTED}
+    assert want <= set(t), sorted(want - set(t))
+    assert all(t[f"results/{r}.json"] for r in COMPUTED)
+    return t
+
+
 @pytest.fixture(autouse=True)
 def no_real_roots(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.delenv("LVSBENCH_A2D_ROOT", raising=False)
@@ -87,12 +101,12 @@ def test_two_builds_identical_and_second_is_cached(built: dict[str, Path]) -> No
     base = built["base"]
     rep = build(BuildOptions(built["recipes"], base / "out2", Cache(built["cache"]), progress=False))
     assert {o.status for o in rep.outcomes} == {"cached", "skipped"}
-    assert tree(base / "out2") == tree(built["out1"])
+    assert tree(base / "out2") == built_tree(built["out1"])
 
 
 def test_recomputation_is_byte_identical(built: dict[str, Path], tmp_path: Path) -> None:
     build(BuildOptions(built["recipes"], tmp_path / "out", Cache(built["cache"], enabled=False), progress=False))
-    assert tree(tmp_path / "out") == tree(built["out1"])
+    assert tree(tmp_path / "out") == built_tree(built["out1"])
 
 
 def test_version_change_invalidates_cache(built: dict[str, Path], tmp_path: Path,
@@ -214,17 +228,27 @@ def test_different_data_in_one_table_is_refused(built: dict[str, Path], tmp_path
 
 
 def test_committed_leaderboards_pass_check_and_an_edited_number_fails(tmp_path: Path) -> None:
-    """The repository's own recipes, results and leaderboards (what CI checks), copied so they can be edited."""
+    """The repository's own recipes, results and leaderboard for one table (synth-jhmdb), copied so they can be
+    edited: the committed files regenerate byte for byte and an edited number fails. `.ci/run` runs the full
+    `lvsbench leaderboard check` over every recipe; this test checks the mechanism on the real files cheaply."""
     repo = Path(__file__).resolve().parents[1]
     project = tmp_path / "repo"
-    for sub in ("recipes", "leaderboards", "results"):
-        shutil.copytree(repo / sub, project / sub)
+    table = "synth-jhmdb"
+    for sub, pattern in (("recipes", f"{table}-*.toml"), ("leaderboards", f"{table}.*"), ("results", f"{table}-*")):
+        (project / sub).mkdir(parents=True)
+        for f in (repo / sub).glob(pattern):
+            shutil.copy(f, project / sub / f.name)
+    (project / "reported").mkdir()  # the reported papers' rows belong to the real-data tables, not to this one
+    recipes = sorted(p.stem for p in (project / "recipes").iterdir())
+    assert recipes == [f"{table}-{e}" for e in ("empty", "full", "oracle", "random")]
     cache = Cache(tmp_path / "cache")
-    rep = check(project / "recipes", project, cache, progress=False)
+    rep = check(project / "recipes", project, cache, reported_dir=project / "reported", progress=False)
     assert rep.ok, rep.problems + rep.diffs
-    md = project / "leaderboards" / "synth-a2d.md"
+    assert sorted(o.recipe.name for o in rep.build.outcomes if o.status == "computed") == recipes
+    md = project / "leaderboards" / f"{table}.md"
     text = md.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| 1 | oracle | reproduced |"))
     md.write_text(text.replace(row, row.replace("100.00", "100.01", 1)))
-    rep = check(project / "recipes", project, cache, progress=False)
-    assert rep.problems == ["leaderboards/synth-a2d.md: differs from what the recipes produce"]
+    rep = check(project / "recipes", project, cache, reported_dir=project / "reported", progress=False)
+    assert rep.problems == [f"leaderboards/{table}.md: differs from what the recipes produce"]
+    assert {o.status for o in rep.build.outcomes} == {"cached"}

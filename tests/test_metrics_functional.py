@@ -41,7 +41,8 @@ def _ref_bmap(m: np.ndarray) -> np.ndarray:
 
 
 def _ref_f(gt: np.ndarray, pred: np.ndarray, radius: int, void: np.ndarray | None = None) -> float:
-    """Full-frame F through the exact Euclidean distance transform (spec §6.2), not through dilation."""
+    """Full-frame F through the exact Euclidean distance transform (an independent formulation of the same
+    definition), not through dilation."""
     if void is not None:
         gt, pred = gt & ~void, pred & ~void
     gb, pb = _ref_bmap(gt), _ref_bmap(pred)
@@ -148,7 +149,7 @@ def test_boundary_map_matches_reference(pair: tuple[np.ndarray, np.ndarray]) -> 
     assert np.array_equal(boundary_map(g.astype(np.uint8) * 7), b)
 
 
-# ------------------------------------------------------------------ edge cases from the spec (§3.2)
+# ------------------------------------------------------- edge cases of davis2017 `db_eval_boundary` (@ac7c43f)
 
 
 def test_boundary_map_rules() -> None:

@@ -1,6 +1,6 @@
 """Parity with the golden values of davis2017-evaluation (J, F, db_statistics) and MTTR / pycocotools (A2D).
 
-Masks are rebuilt by the generator scripts in shared/golden (loaded by path); only numbers are stored there.
+Masks are rebuilt by the generator scripts in tests/data/golden (loaded by path); only numbers are stored there.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def _mttr_iou(i: int, u: int) -> float:
 
 
 def _referring_expected(samples: list[tuple[np.ndarray, int]], full: bool) -> dict[str, float]:
-    """MTTR's P@K (strict >), overall IoU and mean IoU with float32 (I+1e-6)/(U+1e-6) (metrics.md §3.5)."""
+    """MTTR's P@K (strict >), overall IoU and mean IoU with float32 (I+1e-6)/(U+1e-6) (MTTR `metrics.py` @ 2cc35ab)."""
     inter = [int(g.sum()) if full else 0 for g, _ in samples]
     union = [n if full else int(g.sum()) for g, n in samples]
     ious = np.array([_mttr_iou(i, u) for i, u in zip(inter, union, strict=True)])

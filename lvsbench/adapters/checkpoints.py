@@ -1,6 +1,6 @@
 """Safe checkpoint loading for external models (runs inside the worker process; needs torch).
 
-The published RVOS checkpoints are pickles of different shapes (adapters.md §1.1, §4.2):
+The published RVOS checkpoints are pickles of different shapes (see `docs/adapters.md`):
 
 - MTTR: `{epoch, total_epochs, model_state_dict, optimizer_state_dict, ...}` (its hub loader also takes a raw
   state dict): weights under `model_state_dict`.

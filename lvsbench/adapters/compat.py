@@ -1,7 +1,7 @@
 """Offline and Python 3.11 / torch 2.x / transformers 5 compatibility patches for external RVOS checkouts.
 
 Applied inside the worker process (`lvsbench.adapters.worker`) before any module of the user's checkout is
-imported, by monkeypatching libraries and `sys.modules`; the checkout itself is never edited (adapters.md §1.3):
+imported, by monkeypatching libraries and `sys.modules`; the checkout itself is never edited (`docs/adapters.md`):
 
 - `from collections import Iterable` (Locater `utils/transforms.py`, LBDT): `collections.<ABC>` aliases of
   `collections.abc`.

@@ -2,7 +2,7 @@
 
 ReferFormer, SgMg and OnlineRefer import the compiled module at import time (`import MultiScaleDeformableAttention
 as MSDA` in `models/ops/functions/ms_deform_attn_func.py`), so without a successful `setup.py build install` even
-CPU inference cannot import the model (adapters.md §1.2). `install()` puts a module of that name into
+CPU inference cannot import the model (`docs/adapters.md`). `install()` puts a module of that name into
 `sys.modules` (only when the real one is not importable) whose `ms_deform_attn_forward` computes the operation with
 `grid_sample`: slower than the CUDA kernel, portable, inference only.
 

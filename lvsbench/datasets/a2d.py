@@ -9,7 +9,8 @@ ROOT/
   text_annotations/a2d_missed_videos.txt     28 videos without sentences
   text_annotations/a2d_annotation_with_instances/<vid>/<fid>.h5   instance, reMask, reBBox (+ id, reS_id)
 ```
-A flat root holding the text files directly (as in `shared/data/real-annotations/a2d_sentences`) also works.
+A flat root holding the text files directly (as the authors serve them at kgavrilyuk.github.io/actor_action/) also
+works.
 
 Conventions (see `docs/datasets-a2d-jhmdb.md`): object id = A2D instance id + 1 (label maps keep 0 for
 background); expression id = position of the row among the video's kept rows in file order ("0", "1", ...); frame

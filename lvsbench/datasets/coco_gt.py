@@ -1,6 +1,6 @@
 """COCO-format ground truth for A2D-Sentences and J-HMDB-Sentences, as MTTR/ReferFormer build it.
 
-Reproduces (from the description in `shared/specs/datasets.md` §1.3 and §2.3) MTTR's
+Reproduces (written from the behaviour, no upstream code; mttr2021/MTTR @ 2cc35ab) MTTR's
 `datasets/{a2d,jhmdb}_sentences/create_gt_in_coco_format.py`, so that files written here are interchangeable with
 theirs and existing evaluation code (pycocotools `COCO`, `loadRes`) reads them:
 

@@ -5,7 +5,7 @@ OUT/
   build.json                     what was built from what (input checksums, seed, SRL backend, options, coverage)
   srl_requests.jsonl             {"sentence": ...} per query: input for `allennlp predict` elsewhere
   srl.jsonl                      per query: words, predicates, AllenNLP-format SRL, selected frame, role phrases
-  pairs.jsonl                    per subset and query: partner or reason, shared/differing roles (pair manifest)
+  pairs.jsonl                    per subset and query: partner or reason, shared and differing roles (manifest)
   pairs_report.json              coverage and the queries without partner
   stats.json, stats.md           Table II layout and Table VII bins
   a2d-plus-m/ a2d-plus-s/ a2d-plus-t/            the subsets in the lvsbench layout     (--stage all)

@@ -16,7 +16,8 @@ from lvsbench.hardsplit.lemmatize import Lemmatizer, default_lemmatizer
 from lvsbench.hardsplit.srl.base import SrlFrame, SrlSentence
 
 MATCH_ROLES: tuple[str, ...] = ("ARG0", "V", "ARG1", "ARGM-LOC", "ARGM-TMP")
-"""Roles compared between queries (`shared/specs/hard-split.md` §5): agent, verb, patient, location, time."""
+"""Roles compared between queries (Locater, Liang et al., TPAMI 2023; `docs/hard-split.md`): agent, verb, patient,
+location, time."""
 
 KEY_ROLES = frozenset({"ARG0", "ARG1", "ARGM-LOC", "ARGM-TMP"})
 AUX_LEMMAS = frozenset({"be", "have", "do"})

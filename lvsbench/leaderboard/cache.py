@@ -9,7 +9,8 @@ A result depends on four things, and the key holds all four:
   training recipe, the version and the training data's card).
 
 An entry is stored under the sha256 of its key together with the key itself, and `get` compares the stored key
-field by field before trusting it (lm-eval's stale-cache failure, `adapters.md` §2.5, is what this avoids).
+field by field before trusting it (EleutherAI/lm-evaluation-harness keys its cache on the request only, not the
+model weights, so an updated model returned stale results; that is what this avoids).
 Derived artefacts (synthetic datasets, hard splits, trained checkpoints, predictions) live in the same folder under
 their own keys, each built in a temporary folder and renamed into place when complete.
 """

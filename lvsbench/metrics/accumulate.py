@@ -1,8 +1,9 @@
 """Streaming per-sequence J / F accumulation.
 
 davis2017-evaluation loads whole sequences as float64 (n_obj, T, H, W) arrays (about 26 GB for a 300-frame 720p
-video with 5 objects; spec §5). Here frames are fed one at a time and only the per-frame scalars are kept, so the
-memory held is O(H*W) for the frame being scored plus 16 bytes per (object, frame), whatever the video length.
+video with 5 objects; `davis2017/davis.py:get_all_masks` @ ac7c43f). Here frames are fed one at a time and only
+the per-frame scalars are kept, so the memory held is O(H*W) for the frame being scored plus 16 bytes per (object,
+frame), whatever the video length.
 
 Keys are arbitrary hashables: DAVIS object ids, Ref-YouTube-VOS / MeViS expression ids, or (gt_object, pred_id)
 pairs for the Hungarian-matched unsupervised protocol. Frames must be added in temporal order (decay depends on it).

@@ -2,9 +2,9 @@
 
 Reproduces `davis2017.metrics.db_eval_iou` / `db_eval_boundary` (davisvideochallenge/davis2017-evaluation@ac7c43f,
 itself the DAVIS-2016/2017 definition of Perazzi et al., CVPR 2016 and Pont-Tuset et al., arXiv:1704.00675),
-written from the description in `shared/specs/metrics.md` §3.1-3.2, not from the upstream code.
+written from its documented behaviour (`docs/metrics.md`), not from the upstream code.
 
-Exactness argument for the fast formulation (spec §6):
+Exactness argument for the fast formulation:
 
 * Every boundary pixel of a mask lies in the bounding box of the union G|P grown by one pixel (a pixel is a boundary
   pixel only if it or its right / lower / lower-right neighbour is foreground). Growing the box by one pixel on the

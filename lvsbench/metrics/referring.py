@@ -1,7 +1,8 @@
 """A2D-Sentences / JHMDB-Sentences metrics as the MTTR / ReferFormer lineage computes them, plus the other
 "mAP"s of the older literature under their own names.
 
-Written from `shared/specs/metrics.md` §3.5 and `shared/specs/hard-split.md` §1.3 (no upstream code):
+Written from the behaviour of mttr2021/MTTR @ 2cc35ab and leonnnop/Locater `tools/evaluate.py` @ 5da6daa, documented
+in `docs/metrics.md` (no upstream code):
 
 * `coco_stats` / `coco_map`: pycocotools `COCOeval(iouType="segm")` with `params.useCats = 0` and default params,
   one GT annotation per sample and *every* candidate mask as a scored detection (MTTR `trainer.py`,

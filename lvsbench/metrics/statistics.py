@@ -1,7 +1,7 @@
 """Per-object sequence statistics: mean, recall and decay (DAVIS `db_statistics`).
 
 Reproduces `davis2017.utils.db_statistics` (davis2017-evaluation@ac7c43f; the same statistics as DAVIS-2016's
-`db_statistics` and TrackEval's `JAndF`), written from `shared/specs/metrics.md` §3.3:
+`db_statistics` and TrackEval's `JAndF`), written from its documented behaviour (`docs/metrics.md`):
 
 * mean   M = nanmean(v)
 * recall O = nanmean(v > 0.5): strict `>`, a NaN frame counts as a miss but stays in the denominator

@@ -1,6 +1,6 @@
 """`score()`: predictions x dataset x protocol -> numbers, per-sample and per-group tables, and a results JSON.
 
-How it stays fast and small (metrics.md §5-§6, §8.3):
+How it stays fast and small (measured in `docs/benchmarks.md`):
 
 * Work is split by video. A video's frames are streamed in order: each ground-truth label map is decoded once and
   shared by every expression / object of that frame, each prediction PNG is decoded once, and only per-frame

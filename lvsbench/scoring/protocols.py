@@ -1,7 +1,6 @@
 """Named scoring protocols: what is compared, on which frames, how it is aggregated, and which paper/code it
 reproduces. Every switch is a field, and the whole `Protocol` is written into the results JSON, so a number can
-always be traced back to its definition. Background and the anchors' quirks: `shared/specs/metrics.md` §3.4-3.5,
-`docs/protocols.md`.
+always be traced back to its definition. Background and the anchors' quirks: `docs/protocols.md`, `docs/metrics.md`.
 """
 
 from __future__ import annotations
