@@ -16,9 +16,6 @@ DATA = REPO / "tests" / "data"
 # (spelled in pieces so that this file does not match itself).
 _SHELF = "shared"
 OUTSIDE = re.compile(rf"\.\./{_SHELF}|LVSBENCH_{_SHELF.upper()}|{_SHELF}/(specs|golden|data|papers)")
-# Files being rewritten on another branch (h4: reported-number CSV headers). Strict: once they are clean this test
-# fails until the entry is removed, so the exemption cannot outlive the fix.
-PENDING_ELSEWHERE = ("leaderboards/reported/",)
 MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -32,13 +29,11 @@ def _tracked() -> list[str]:
 def test_no_tracked_file_points_outside_the_repository() -> None:
     files = [p for p in _tracked() if not p.startswith("tests/data/") and (REPO / p).is_file()]
     assert len(files) > 100  # the listing really covers the repository
-    hits, pending = [], []
+    hits = []
     for rel in files:
         text = (REPO / rel).read_bytes().decode("utf-8", errors="replace")
-        found = [f"{rel}:{n}: {line.strip()}" for n, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
-        (pending if rel.startswith(PENDING_ELSEWHERE) else hits).extend(found)
+        hits += [f"{rel}:{n}: {line.strip()}" for n, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
     assert not hits, "cite the public source (paper, repository at a commit) or docs/ instead:\n" + "\n".join(hits)
-    assert not PENDING_ELSEWHERE or pending, f"{PENDING_ELSEWHERE} are clean now: empty PENDING_ELSEWHERE"
 
 
 def test_the_pattern_catches_what_it_must() -> None:

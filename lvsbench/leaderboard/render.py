@@ -261,8 +261,9 @@ def is_ablation(row: Row) -> bool:
 
 COMPARABILITY: dict[str, str] = {
     "a2d": ("Three different \"mAP\" definitions are printed in the papers, each in its own column, never ranked "
-            "together: `coco mAP 0.5:0.95` (COCO AP over scored candidates, pycocotools; MTTR / ReferFormer rows), `prec_mAP` "
-            "(mean over IoU .50:.05:.95 of the top-1 precision; the older methods and the papers' own rows) and "
+            "together: `coco mAP 0.5:0.95` (COCO AP over scored candidates, pycocotools; MTTR / ReferFormer rows), "
+            "`prec_mAP` (mean over IoU .50:.05:.95 of the top-1 precision; the older methods and the papers' own "
+            "rows) and "
             "`locater_mAP` (mean of P@0.5..0.9, Locater's released code; no table copied here uses it). P@K: "
             "lvsbench counts IoU > K as MTTR and Locater's text do; LBDT / MMVT count IoU >= K. Reported rows score "
             "the full A2D-Sentences test split; reproduced rows score the data named above. `FPS` is frames per "
@@ -278,7 +279,8 @@ COMPARABILITY: dict[str, str] = {
                "paper's own numbers, not as scores under this protocol."),
 }
 COMPARABILITY["jhmdb"] = (
-    "As on A2D: `coco mAP 0.5:0.95`, `prec_mAP` and `locater_mAP` are three different definitions, in separate columns. "
+    "As on A2D: `coco mAP 0.5:0.95`, `prec_mAP` and `locater_mAP` are three different definitions, in separate "
+    "columns. "
     "All reported J-HMDB-Sentences rows are models trained on A2D-Sentences and evaluated without fine-tuning. "
     "lvsbench's `jhmdb` scores MTTR's frozen 2,784 frames (3 per video); the papers copied here do not say which "
     "frames the older methods scored, so small differences in the frame set are possible.")

@@ -94,8 +94,9 @@ def parse_reported(path: str | Path, text: str | None = None) -> list[ReportedVa
             if not rec[col]:
                 raise DataFormatError(path, f"empty '{col}'", f"line {lineno}")
         if rec["metric"].lower() in AMBIGUOUS_METRICS:
-            raise DataFormatError(path, f"bare {rec['metric']!r} is ambiguous: use 'coco mAP 0.5:0.95' (COCO AP), 'prec_mAP' "
-                                        "(mean precision over IoU .50:.05:.95) or 'locater_mAP' (mean of P@0.5..0.9)",
+            raise DataFormatError(path, f"bare {rec['metric']!r} is ambiguous: use 'coco mAP 0.5:0.95' (COCO AP), "
+                                        "'prec_mAP' (mean precision over IoU .50:.05:.95) or 'locater_mAP' "
+                                        "(mean of P@0.5..0.9)",
                                   f"line {lineno}")
         if not rec["value"]:
             if not rec["note"]:
