@@ -1,0 +1,124 @@
+"""Parity with MTTR's own A2D evaluation on instances whose masks overlap (riders on horses, an adult holding a baby).
+
+`tests/data/a2d_overlap/make_a2d_overlap.py` writes a tiny A2D-Sentences release (h5 files, text files) and a COCO
+results file; `a2d_overlap.json` holds the numbers MTTR @ 2cc35ab computed on exactly those files
+(`create_gt_in_coco_format.py`, COCOeval segm useCats=0, `metrics.py`), and on a flattened copy (`flattened`).
+Here the files go through lvsbench's real path: native reader -> COCO ground truth / scorer, and the lvsbench
+layout (`Overlaps/`) -> scorer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from lvsbench.datasets.a2d import A2DDataset
+from lvsbench.layout import LayoutDataset, LayoutWriter, validate_layout
+from lvsbench.metrics.referring import COCO_STAT_NAMES
+from lvsbench.scoring import score
+
+DATA = Path(__file__).parent / "data" / "a2d_overlap"
+
+
+def _builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_a2d_overlap", DATA / "make_a2d_overlap.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = _builder().write(tmp_path_factory.mktemp("a2d_overlap"))
+    ref = json.loads((DATA / "a2d_overlap.json").read_text())
+    assert hashlib.sha256((out / "preds.json").read_bytes()).hexdigest() == ref["preds_sha256"]  # same inputs
+    return out, ref
+
+
+def _assert_equal_numbers(r, ref: dict, same_order: bool = True) -> None:  # noqa: ANN001
+    for name, want in zip(COCO_STAT_NAMES, ref["coco_stats"], strict=True):
+        assert abs(r.values[f"coco {name}"] - want) <= 1e-12, name
+    for k, want in ref["precision_at_k"].items():
+        assert r.values[f"P@{k}"] == want, k
+    assert r.values["overall_iou"] == ref["overall_iou"]
+    assert r.values["mean_iou"] == ref["mean_iou"]
+    per = r.per_sample.set_index("image_id")
+    want_ids = [row["image_id"] for row in ref["per_image_top1"]]
+    got_ids = list(r.per_sample["image_id"])
+    assert (got_ids == want_ids) if same_order else (sorted(got_ids) == sorted(want_ids))  # MTTR COCO image order
+    for row in ref["per_image_top1"]:
+        got = per.loc[row["image_id"]]
+        assert (got["iou"], got["inter"], got["union"]) == (row["iou"], row["inter"], row["union"]), row["image_id"]
+
+
+def test_fixture_has_overlaps_that_change_every_headline_number(case: tuple[Path, dict]) -> None:
+    """Flattening the instances (what a label-map reader scores) changes mAP, P@K and per-sample IoUs."""
+    _, ref = case
+    flat = ref["flattened"]
+    assert abs(flat["coco_stats"][0] - ref["coco_stats"][0]) > 0.05
+    assert flat["precision_at_k"]["0.8"] != ref["precision_at_k"]["0.8"]
+    assert flat["mean_iou"] != ref["mean_iou"]
+    changed = [a["image_id"] for a, b in zip(ref["per_image_top1"], flat["per_image_top1"], strict=True)
+               if a["iou"] != b["iou"]]
+    assert len(changed) >= 5
+    ds = A2DDataset(case[0] / "a2d", "test")
+    over = [(v, f) for v in ds.videos() for f in ds.annotated_frames(v) if ds.read_masks(v, f).overlapping]
+    assert len(over) == 5 and len(ds.annotated_frames("AdultBaby02")) == 3
+
+
+def test_native_reader_equals_mttr(case: tuple[Path, dict]) -> None:
+    """files -> A2DDataset -> score(): every MTTR number, and MTTR's COCO ground truth byte for byte."""
+    from lvsbench.datasets.coco_gt import build_coco_gt
+
+    root, ref = case
+    ds = A2DDataset(root / "a2d", "test")
+    gt = build_coco_gt(ds)
+    assert hashlib.sha256(json.dumps(gt).encode()).hexdigest() == ref["coco_gt_sha256"]
+    r = score(root / "preds.json", ds)
+    assert r.protocol.name == "a2d"
+    _assert_equal_numbers(r, ref)
+
+
+def test_held_baby_keeps_its_pixels(case: tuple[Path, dict]) -> None:
+    """Frame 9: the baby (instance 0, listed first) lies inside the adult (instance 1): flattened it has no pixel."""
+    ds = A2DDataset(case[0] / "a2d", "test")
+    fm = ds.read_masks("AdultBaby02", "00009")
+    baby, adult = fm.mask((1,)), fm.mask((2,))
+    assert baby.sum() > 200 and (baby & ~adult).sum() == 0
+    assert not (ds.read_labels("AdultBaby02", "00009") == 1).any()
+    assert np.array_equal(fm.labels, ds.read_labels("AdultBaby02", "00009"))
+    mat = A2DDataset(case[0] / "a2d", "test")
+    ann = mat.read_annotation("AdultBaby02", "00009")
+    assert np.array_equal(ann.masks[0].astype(bool), baby)
+
+
+def _layout(ds: A2DDataset, out: Path, flattened: bool) -> LayoutDataset:
+    w = LayoutWriter(out, name="a2d-overlap", split="test", source="test", default_protocol="a2d")
+    for vid, video in ds.videos().items():
+        gt = {f: (ds.read_labels(vid, f) if flattened else ds.read_masks(vid, f)) for f in ds.annotated_frames(vid)}
+        frames = ((n, np.zeros((video.height, video.width, 3), np.uint8)) for n in video.frames)
+        w.add_video(video, frames, gt, ds.video_expressions(vid))
+    w.finish(order=list(ds.videos()))
+    return LayoutDataset(out)
+
+
+def test_layout_round_trip_keeps_overlaps(case: tuple[Path, dict], tmp_path: Path) -> None:
+    """The lvsbench layout stores the overlapping instances (`Overlaps/`, format version 2) and scores the same;
+    a layout of flattened label maps (format version 1) gives exactly MTTR's numbers on the flattened release."""
+    root, ref = case
+    ds = A2DDataset(root / "a2d", "test")
+    exact = _layout(ds, tmp_path / "exact", flattened=False)
+    assert validate_layout(exact.root) == []
+    assert exact.card["format_version"] == 2 and exact.card["counts"]["overlap_masks"] == 10
+    assert sorted(p.name for p in (exact.root / "Overlaps" / "AdultBaby02" / "00009").iterdir()) == ["1.png", "2.png"]
+    _assert_equal_numbers(score(root / "preds.json", exact), ref, same_order=False)  # the layout sorts videos
+    flat = _layout(ds, tmp_path / "flat", flattened=True)
+    assert flat.card["format_version"] == 1 and not (flat.root / "Overlaps").exists()
+    _assert_equal_numbers(score(root / "preds.json", flat), ref["flattened"], same_order=False)
