@@ -17,10 +17,13 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lvsbench.datasets.a2d import A2DDataset
 from lvsbench.layout import LayoutDataset, LayoutWriter, validate_layout
 from lvsbench.metrics.referring import COCO_STAT_NAMES
+from lvsbench.records import FrameMasks
 from lvsbench.scoring import score
 
 DATA = Path(__file__).parent / "data" / "a2d_overlap"
@@ -168,3 +171,61 @@ def test_synth_a2d_writes_overlapping_instances(tmp_path: Path) -> None:
         r = score(tmp_path / "oracle.json", ds)
         assert r.values["coco mAP 0.5:0.95"] == 1.0 and r.values["mean_iou"] == 1.0
         assert score(tmp_path / "flat.json", ds).values["mean_iou"] < 1.0  # flattened masks are not the truth
+
+
+# ---------------------------------------------------------------------------------------------- FrameMasks
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 2**31 - 1))
+def test_frame_masks_keep_every_object(n: int, seed: int) -> None:
+    """Any list of (possibly overlapping) object masks: each object's target is its own mask, unions are unions,
+    the label map is the flattened one (later wins), and only objects sharing a pixel carry a full mask."""
+    rng = np.random.RandomState(seed)
+    ids = [int(i) for i in rng.choice(np.arange(1, 255), n, replace=False)]
+    masks = [rng.rand(7, 9) < 0.4 for _ in ids]
+    fm = FrameMasks.from_instances(ids, masks)
+    flat = np.zeros((7, 9), np.uint8)
+    for o, m in zip(ids, masks, strict=True):
+        flat[m] = o
+    assert np.array_equal(fm.labels, flat)
+    for o, m in zip(ids, masks, strict=True):
+        assert np.array_equal(fm.mask((o,)), m)
+    assert np.array_equal(fm.mask(tuple(ids)), np.logical_or.reduce(masks))
+    shared = np.sum(masks, axis=0) > 1
+    assert set(fm.overlapping) == {o for o, m in zip(ids, masks, strict=True) if (m & shared).any()}
+    assert fm.object_ids() == tuple(sorted(o for o, m in zip(ids, masks, strict=True) if m.any()))
+
+
+def test_composition_keeps_overlaps() -> None:
+    """A2D-S+ composition (offset, nearest resize, side by side) transforms every object's own mask."""
+    from lvsbench.hardsplit.compose import hconcat, hconcat_masks, offset_masks, resize_labels, resize_masks
+
+    a, b = np.zeros((8, 10), bool), np.zeros((8, 10), bool)
+    a[1:6, 1:7], b[3:8, 4:9] = True, True
+    fm = FrameMasks.from_instances([1, 2], [a, b])
+    other = FrameMasks(np.full((8, 5), 3, np.uint8))
+    for got, want in ((offset_masks(fm, 100), {101: a, 102: b}),):
+        assert all(np.array_equal(got.mask((o,)), m) for o, m in want.items())
+    r = resize_masks(fm, (16, 20))
+    for o, m in ((1, a), (2, b)):
+        assert np.array_equal(r.mask((o,)), resize_labels(m.astype(np.uint8), (16, 20)).astype(bool))
+    for left, right, pad_a in ((fm, other, lambda m: hconcat(m, np.zeros((8, 5), bool))),
+                               (other, fm, lambda m: hconcat(np.zeros((8, 5), bool), m))):
+        c = hconcat_masks(left, right)
+        assert np.array_equal(c.mask((1,)), pad_a(a)) and np.array_equal(c.mask((2,)), pad_a(b))
+        assert c.mask((3,)).sum() == 40
+
+
+def test_layout_validate_names_bad_overlap_masks(case: tuple[Path, dict], tmp_path: Path) -> None:
+    from lvsbench.codecs import encode_palette_png
+
+    ds = A2DDataset(case[0] / "a2d", "test")
+    lay = _layout(ds, tmp_path / "lay", flattened=False)
+    d = lay.root / "Overlaps" / "AdultBaby02" / "00009"
+    (d / "1.png").write_bytes(encode_palette_png(np.full((4, 4), 2, np.uint8)))
+    (d / "x.png").write_bytes(b"")
+    (lay.root / "Overlaps" / "AdultBaby02" / "00042").mkdir()
+    msgs = {(Path(p.path).relative_to(lay.root).as_posix(), p.message.split(" ")[0]) for p in validate_layout(lay.root)}
+    assert msgs >= {("Overlaps/AdultBaby02/00009/1.png", "mask"), ("Overlaps/AdultBaby02/00009/1.png", "an"),
+                    ("Overlaps/AdultBaby02/00009/x.png", "expected"), ("Overlaps/AdultBaby02/00042", "overlap")}
