@@ -367,18 +367,15 @@ def read_frame_masks(path: str | Path, expect_hw: tuple[int, int] | None = None)
         return frame_masks(read_frame_annotation(path, expect_hw))
     inst, masks = raw
     lab_t = np.zeros(masks.shape[1:], dtype=np.uint8)
-    count_t = np.zeros(masks.shape[1:], dtype=np.uint8)
+    area = 0
     for k, i in enumerate(inst):
         m = masks[k] != 0
         lab_t[m] = int(i) + 1
-        count_t += m
+        area += int(np.count_nonzero(m))
     labels = np.ascontiguousarray(lab_t.T)
-    if count_t.max(initial=0) <= 1:
+    if area == np.count_nonzero(lab_t):  # no pixel belongs to two instances (the common case: one cheap count)
         return FrameMasks(labels)
-    shared = count_t > 1
-    over = {int(i) + 1: np.ascontiguousarray((masks[k] != 0).T) for k, i in enumerate(inst)
-            if (shared & (masks[k] != 0)).any()}
-    return FrameMasks(labels, over)
+    return FrameMasks.from_instances([int(i) + 1 for i in inst], [m.T for m in masks])
 
 
 def label_map(ann: FrameAnnotation) -> np.ndarray:
