@@ -30,8 +30,10 @@ from lvsbench.synth.scene import SceneVideo, render_video
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 MAT_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: %s HDF5 schema 1.00 ."
 CARRY_ORDER: tuple[str, ...] = ("holding", "riding")
-"""Carried pairs (their two instance masks overlap, as in the release): in each split, the first video shows an
-adult holding a baby and, when the split has 3 videos or more, the second a baby riding a dog."""
+"""Carried pairs (their two instance masks overlap, as in the release): in each split, the first video with two
+actors or more shows an adult holding a baby and, when the split has 3 videos or more, the next one a baby riding a
+dog. Such a video is re-rendered from its own generator with the same number of actors, so every other video is the
+one an unchanged generator would draw."""
 
 
 @dataclass
@@ -82,18 +84,17 @@ def generate(videos: int = 12, seed: int = 0, height: int = 160, width: int = 24
     n_test = max(1, round(videos * 0.25)) if videos >= 2 else 0
     subsets = [1] * n_test + [0] * (videos - n_test)
     subsets = [subsets[int(i)] for i in rng.permutation(videos)]
-    carry_of: dict[int, str] = {}
-    for flag in (1, 0):
-        idx = [i for i in range(videos) if subsets[i] == flag]
-        for kind, i in zip(CARRY_ORDER[:1 if len(idx) < 3 else 2], idx, strict=False):
-            carry_of[i] = kind
+    kinds = {flag: list(CARRY_ORDER[:1 if subsets.count(flag) < 3 else 2]) for flag in (0, 1)}
     plans: list[PlannedVideo] = []
     for i in range(videos):
         prefix = "--" if i == 0 else "-" if i == 1 else ""
         vid = _video_id(rng, taken, prefix)
         w = width if rng.random() < 0.6 else max(32, int(round(width * 0.75 / 2)) * 2)
         t = max(4, frames - int(rng.integers(0, max(1, frames // 4))))
-        scene = render_video(rng, vid, t, height, w, similar=None, carry=carry_of.get(i))
+        scene = render_video(rng, vid, t, height, w, similar=None)
+        if videos >= 3 and kinds[subsets[i]] and len(scene.actors) >= 2:
+            scene = render_video(np.random.default_rng([seed, i]), vid, t, height, w,
+                                 num_actors=len(scene.actors), carry=kinds[subsets[i]].pop(0))
         plans.append(PlannedVideo(scene, subsets[i], False, _annotated_frames(rng, t)))
     # Missed videos: one train (and one test from 12 videos on) among those after the first two.
     if videos >= 6:
