@@ -6,12 +6,15 @@ DIR/
   meta_expressions.json              {"videos": {vid: {"frames": [...], "expressions": {exp_id: {"exp", "obj_id"}}}}}
   JPEGImages/<vid>/<frame>.jpg|.png  frames
   Annotations/<vid>/<frame>.png      palette PNGs of object ids (0 background, 255 void), annotated frames only
+  Overlaps/<vid>/<frame>/<obj>.png   complete 0/1 mask of each object that shares pixels with another (A2D)
 ```
 
 `obj_id` is a string for a single object (as ReferFormer's `int(exp["obj_id"])` reads it) and a list of ints for
 several (MeViS style). Optional extensions that ReferFormer-style code ignores: an expression's `frames` (frames to
 score when not every annotated frame is), a video's `objects` ({id: {"category": ...}}) and `size` ([H, W]).
-The specification is `docs/layout.md`.
+A label map cannot hold a pixel of two objects, so where objects overlap (A2D instances: a rider and a horse) each
+involved object's complete mask is stored in `Overlaps/` and replaces `label == obj` for it (`FrameMasks`); such
+layouts are format version 2, all others stay version 1. The specification is `docs/layout.md`.
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ from lvsbench.codecs import (
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, Problem
 from lvsbench.io import atomic_write_bytes, atomic_write_json, check_overwrite, sha256_file, sha256_tree
-from lvsbench.records import Expression, FrameSource, Video
+from lvsbench.records import Expression, FrameMasks, FrameSource, Video
 
 CARD_NAME = "lvsbench.json"
 META_NAME = "meta_expressions.json"
 FORMAT_NAME = "lvsbench-layout"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 adds `Overlaps/`; a layout without overlapping objects is written as version 1 (unchanged)."""
+OVERLAPS_DIR = "Overlaps"
 PARTS_DIR = ".lvsbench-parts"
 FRAME_EXTS = (".jpg", ".png")
 
@@ -89,6 +94,10 @@ class LayoutDataset(Dataset):
         if not isinstance(self.meta, dict) or not isinstance(self.meta.get("videos"), dict):
             raise DataFormatError(meta_path, "top-level key 'videos' (an object) is missing")
         self.meta_path = meta_path
+        version = self.card.get("format_version", 1)
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise DataFormatError(card_path, f"format_version {version} is newer than this lvsbench reads "
+                                             f"({FORMAT_VERSION}); upgrade lvsbench", "format_version")
 
     @cached_property
     def _videos(self) -> dict[str, Video]:
@@ -161,6 +170,40 @@ class LayoutDataset(Dataset):
             return None
         return read_palette_png(p)
 
+    @cached_property
+    def _overlap_index(self) -> dict[str, dict[str, tuple[int, ...]]]:
+        return {}
+
+    def overlap_objects(self, video_id: str) -> dict[str, tuple[int, ...]]:
+        """{frame: ids of objects with a complete mask in `Overlaps/`} of a video (listed once, cached)."""
+        got = self._overlap_index.get(video_id)
+        if got is None:
+            got = {}
+            d = self.root / OVERLAPS_DIR / video_id
+            if d.is_dir():
+                for fd in sorted(d.iterdir()):
+                    ids = sorted(int(p.stem) for p in fd.glob("*.png") if p.stem.isdigit())
+                    if ids:
+                        got[fd.name] = tuple(ids)
+            self._overlap_index[video_id] = got
+        return got
+
+    def read_masks(self, video_id: str, frame: str) -> FrameMasks | None:
+        """Label map plus the complete masks of overlapping objects (`Overlaps/`); None on an unannotated frame."""
+        lab = self.read_labels(video_id, frame)
+        if lab is None:
+            return None
+        ids = self.overlap_objects(video_id).get(frame, ())
+        over = {}
+        for o in ids:
+            p = overlap_path(self.root, video_id, frame, o)
+            m = read_palette_png(p)
+            if m.shape != lab.shape:
+                raise DataFormatError(p, f"mask size {m.shape[1]}x{m.shape[0]} != label map size "
+                                         f"{lab.shape[1]}x{lab.shape[0]}")
+            over[o] = m != 0
+        return FrameMasks(lab, over)
+
     def object_categories(self, video_id: str) -> dict[int, str]:
         objs = self.meta["videos"][video_id].get("objects", {})
         return {int(k): str(v.get("category", "")) for k, v in objs.items()}
@@ -199,11 +242,16 @@ class LayoutWriter:
         """Remove one video (finished or half-written): its frames, annotations and fragment."""
         remove_video(self.out, video_id)
 
-    def add_video(self, video: Video, frames: Iterable[tuple[str, np.ndarray]], labels: dict[str, np.ndarray],
-                  expressions: list[Expression], objects: dict[int, dict[str, Any]] | None = None) -> None:
-        """Write one video: its frames (name, RGB), label maps of its annotated frames, its expressions."""
+    def add_video(self, video: Video, frames: Iterable[tuple[str, np.ndarray]],
+                  labels: dict[str, np.ndarray | FrameMasks], expressions: list[Expression],
+                  objects: dict[int, dict[str, Any]] | None = None) -> None:
+        """Write one video: its frames (name, RGB), the ground truth of its annotated frames (label maps, or
+        `FrameMasks` whose overlapping objects go to `Overlaps/`), its expressions."""
         vid = video.id
         img_dir, ann_dir = self.out / "JPEGImages" / vid, self.out / "Annotations" / vid
+        over_dir = self.out / OVERLAPS_DIR / vid
+        if over_dir.exists():
+            shutil.rmtree(over_dir)
         for d in (img_dir, ann_dir):
             if d.exists():
                 shutil.rmtree(d)
@@ -217,10 +265,16 @@ class LayoutWriter:
             seen.append(name)
         if tuple(seen) != video.frames:
             raise ValueError(f"video {vid}: frames written {len(seen)} differ from the video's {video.num_frames}")
-        for name, lab in labels.items():
+        for name, gt in labels.items():
             if name not in video.frames:
                 raise ValueError(f"video {vid}: label map for unknown frame {name}")
-            atomic_write_bytes(ann_dir / f"{name}.png", encode_palette_png(lab))
+            fm = gt if isinstance(gt, FrameMasks) else FrameMasks(gt)
+            atomic_write_bytes(ann_dir / f"{name}.png", encode_palette_png(fm.labels))
+            for o, m in sorted(fm.overlapping.items()):
+                if m.shape != fm.shape:
+                    raise ValueError(f"video {vid} frame {name}: mask of object {o} is {m.shape}, label map "
+                                     f"{fm.shape}")
+                atomic_write_bytes(overlap_path(self.out, vid, name, o), encode_palette_png(m.astype(np.uint8)))
         entry: dict[str, Any] = {
             "frames": list(video.frames),
             "size": [video.height, video.width],
@@ -262,9 +316,15 @@ def fragment_path(out: str | Path, video_id: str) -> Path:
     return Path(out) / PARTS_DIR / f"{video_id.replace('/', '%2F')}.json"
 
 
+def overlap_path(root: str | Path, video_id: str, frame: str, object_id: int) -> Path:
+    """`Overlaps/<video>/<frame>/<object id>.png`: complete 0/1 mask of an object that overlaps another."""
+    return Path(root) / OVERLAPS_DIR / video_id / frame / f"{int(object_id)}.png"
+
+
 def remove_video(out: str | Path, video_id: str) -> None:
     """Remove one video of an unfinished `LayoutWriter` output (frames, annotations, fragment)."""
-    for d in (Path(out) / "JPEGImages" / video_id, Path(out) / "Annotations" / video_id):
+    for d in (Path(out) / "JPEGImages" / video_id, Path(out) / "Annotations" / video_id,
+              Path(out) / OVERLAPS_DIR / video_id):
         if d.exists():
             shutil.rmtree(d)
     fragment_path(out, video_id).unlink(missing_ok=True)
@@ -274,17 +334,23 @@ def build_card(root: Path, fields: dict[str, Any]) -> dict[str, Any]:
     ds = LayoutDataset(root, fields.get("name"), fields.get("split"))
     counts = ds.counts()
     counts["objects"] = sum(len(ds.object_ids(v)) for v in ds.videos())
+    checksums = {
+        META_NAME: sha256_file(root / META_NAME),
+        "Annotations": sha256_tree(root / "Annotations"),
+        "JPEGImages": sha256_tree(root / "JPEGImages"),
+    }
+    overlaps = root / OVERLAPS_DIR
+    has_overlaps = overlaps.is_dir() and any(overlaps.rglob("*.png"))
+    if has_overlaps:
+        counts["overlap_masks"] = sum(1 for _ in overlaps.rglob("*.png"))
+        checksums[OVERLAPS_DIR] = sha256_tree(overlaps)
     return {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if has_overlaps else 1,
         **fields,
         "counts": counts,
         "created_by": f"lvsbench {__version__}",
-        "checksums": {
-            META_NAME: sha256_file(root / META_NAME),
-            "Annotations": sha256_tree(root / "Annotations"),
-            "JPEGImages": sha256_tree(root / "JPEGImages"),
-        },
+        "checksums": checksums,
     }
 
 
@@ -316,7 +382,7 @@ def write_dataset(ds: Dataset, out: str | Path, *, source: str, default_protocol
             continue
         labels = {}
         for f in ds.annotated_frames(vid):
-            lab = ds.read_labels(vid, f)
+            lab = ds.read_masks(vid, f)  # overlapping objects keep their complete masks (Overlaps/)
             if lab is not None:
                 labels[f] = lab
         cats = ds.object_categories(vid)
@@ -397,6 +463,7 @@ def validate_layout(root: str | Path) -> list[Problem]:
                 if size is not None and lab.shape != size:
                     add(p, f"mask size {lab.shape[1]}x{lab.shape[0]} != frame size {size[1]}x{size[0]}")
                 present_ids.update(int(i) for i in np.unique(lab))
+        _validate_overlaps(root / OVERLAPS_DIR / vid, ann_dir, frames, sizes, present_ids, add)
         exps = entry.get("expressions", {})
         for eid, e in exps.items():
             ekey = f"{key}.expressions.{eid}"
@@ -414,6 +481,34 @@ def validate_layout(root: str | Path) -> list[Problem]:
                 if str(f) not in frames:
                     add(f"{meta_path} [{ekey}]", f"scored frame {f} is not a frame of the video")
     return problems
+
+
+def _validate_overlaps(over_dir: Path, ann_dir: Path, frames: list[str], sizes: dict[str, tuple[int, int]],
+                       present_ids: set[int], add: Any) -> None:
+    """Problems of one video's `Overlaps/<frame>/<obj>.png` masks; adds the ids found to `present_ids`."""
+    if not over_dir.is_dir():
+        return
+    for fd in sorted(over_dir.iterdir()):
+        if fd.name not in frames:
+            add(fd, "overlap masks of a frame not listed in meta_expressions.json")
+        if not (ann_dir / f"{fd.name}.png").is_file():
+            add(fd, "overlap masks of a frame that has no Annotations PNG")
+        for p in sorted(fd.iterdir()):
+            if p.suffix != ".png" or not p.stem.isdigit() or not 0 < int(p.stem) < 255:
+                add(p, "expected <object id 1..254>.png")
+                continue
+            try:
+                m = read_palette_png(p)
+            except DataFormatError as exc:
+                add(p, exc.detail)
+                continue
+            size = sizes.get(fd.name)
+            if size is not None and m.shape != size:
+                add(p, f"mask size {m.shape[1]}x{m.shape[0]} != frame size {size[1]}x{size[0]}")
+            if m.size and int(m.max()) > 1:
+                add(p, f"an object mask holds 0/1, found value {int(m.max())}")
+            if m.any():
+                present_ids.add(int(p.stem))
 
 
 class _DuplicateKey(Exception):

@@ -14,7 +14,6 @@ from fixtures.runner_support import load_synthetic, make_synthetic
 from scipy.optimize import linear_sum_assignment
 
 from lvsbench.adapters.registry import create_adapter
-from lvsbench.records import expression_mask
 from lvsbench.runner import RunOptions, run
 from lvsbench.scoring.evaluate import score
 
@@ -74,9 +73,9 @@ def _samples(ds: object) -> list[tuple[np.ndarray, int]]:
     out = []
     for e in ds.expressions():
         for f in ds.expression_frames(e):
-            lab = ds.read_labels(e.video_id, f)
-            assert lab is not None and not (lab == 255).any(), "synthetic GT has no void (derivations assume it)"
-            out.append((expression_mask(lab, e.object_ids), lab.size))
+            lab = ds.read_masks(e.video_id, f)  # each instance's own mask (A2D instances may overlap)
+            assert lab is not None and not (lab.labels == 255).any(), "synthetic GT has no void (derivations assume it)"
+            out.append((lab.mask(e.object_ids), lab.labels.size))
     return out
 
 
@@ -118,7 +117,7 @@ def _jf_expected(ds: object, full: bool) -> dict[str, float]:
     for e in ds.expressions():
         jj, ff = [], []
         for f in ds.expression_frames(e):
-            g = expression_mask(ds.read_labels(e.video_id, f), e.object_ids)
+            g = ds.read_masks(e.video_id, f).mask(e.object_ids)
             absent = not g.any()
             jj.append(g.sum() / g.size if full else float(absent))
             ff.append(float(absent))

@@ -22,7 +22,7 @@ import numpy as np
 
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext
 from lvsbench.errors import ConfigError
-from lvsbench.records import Expression, expression_mask
+from lvsbench.records import Expression
 
 
 def derived_seed(seed: int, *keys: str) -> np.random.SeedSequence:
@@ -96,13 +96,13 @@ class OracleAdapter(Adapter):
 
     def predict(self, clip: Clip, queries: Sequence[Query], states: Sequence[Expression]) -> list[Prediction]:
         h, w = clip.video.height, clip.video.width
-        labels = [self.dataset.read_labels(clip.video.id, name) for name in clip.names]
+        labels = [self.dataset.read_masks(clip.video.id, name) for name in clip.names]
         out = []
         for expr in states:
             masks = np.zeros((len(clip), h, w), dtype=bool)
             for i, lab in enumerate(labels):
                 if lab is not None:
-                    masks[i] = expression_mask(lab, expr.object_ids)
+                    masks[i] = lab.mask(expr.object_ids)
             out.append(Prediction(masks=masks, scores=np.ones(len(clip), dtype=np.float32)))
         return out
 

@@ -14,8 +14,10 @@ works.
 
 Conventions (see `docs/datasets-a2d-jhmdb.md`): object id = A2D instance id + 1 (label maps keep 0 for
 background); expression id = position of the row among the video's kept rows in file order ("0", "1", ...); frame
-names are `%05d`, 1-based (frame `00001` is decode index 0). An expression is scored on the annotated frames whose
-h5 `instance` field contains its instance, as MTTR's `get_text_annotations` / `create_gt_in_coco_format` do.
+names are `%05d`, 1-based (frame `00001` is decode index 0). An expression is scored on the annotated frames
+whose h5 `instance` field contains its instance, as MTTR's `get_text_annotations` / `create_gt_in_coco_format` do.
+Instance masks may overlap (riders and horses, adults holding babies): `read_masks` keeps every instance's own
+mask, as MTTR's COCO ground truth does; `read_labels` is a flattened map for display only.
 The row with instance id `1 (copy)` is dropped (MTTR does so explicitly); missed videos are excluded.
 """
 
@@ -37,7 +39,7 @@ import numpy as np
 from lvsbench.codecs import read_image_rgb
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem
-from lvsbench.records import Expression, FrameSource, Video
+from lvsbench.records import Expression, FrameMasks, FrameSource, Video
 
 SPLITS: dict[str, int | None] = {"train": 0, "test": 1, "all": None}
 """Split name -> value of videoset.csv column 9 (MTTR: `{'train': 0, 'test': 1}`)."""
@@ -312,16 +314,13 @@ def _strong_close_fapl() -> h5py.h5p.PropFAID:
 _FAPL = _strong_close_fapl()
 
 
-def read_label_map(path: str | Path, expect_hw: tuple[int, int] | None = None) -> np.ndarray:
-    """(H, W) label map of an h5 frame file (instance i -> i + 1), reading only `instance` and `reMask`.
-
-    The fast path of `read_labels`: h5py's low-level API and one transpose of the finished map instead of copies
-    of every mask. Any irregularity falls back to `read_frame_annotation`, which names the file and key.
-    """
+def _read_raw(path: str | Path, expect_hw: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(instance ids, reMask as stored: (N, W, H) uint8) of an h5 frame file through h5py's low-level API, or
+    None on any irregularity (the caller then goes through `read_frame_annotation`, which names file and key)."""
     try:
         fid = h5py.h5f.open(str(path).encode(), h5py.h5f.ACC_RDONLY, fapl=_FAPL)
     except (OSError, KeyError):
-        return label_map(read_frame_annotation(path, expect_hw))
+        return None
     try:
         d = h5py.h5d.open(fid, b"instance")
         inst = np.empty(d.shape, dtype=np.float64)
@@ -330,21 +329,54 @@ def read_label_map(path: str | Path, expect_hw: tuple[int, int] | None = None) -
         masks = np.empty(d.shape, dtype=np.uint8)
         d.read(h5py.h5s.ALL, h5py.h5s.ALL, masks)
     except (KeyError, OSError, TypeError, ValueError):
-        masks = None
+        return None
     finally:
         fid.close()
-    inst = inst.reshape(-1) if masks is not None else inst
-    if masks is None or masks.ndim not in (2, 3) or (masks.ndim == 2 and inst.size != 1) or (
+    inst = inst.reshape(-1)
+    if masks.ndim not in (2, 3) or (masks.ndim == 2 and inst.size != 1) or (
             masks.ndim == 3 and masks.shape[0] != inst.size) or (
             expect_hw is not None and masks.shape[-1:-3:-1] != tuple(expect_hw)) or (
             not np.all(inst == np.round(inst))) or len(np.unique(inst)) != inst.size:
+        return None
+    return inst, (masks[None] if masks.ndim == 2 else masks)
+
+
+def read_label_map(path: str | Path, expect_hw: tuple[int, int] | None = None) -> np.ndarray:
+    """(H, W) label map of an h5 frame file (instance i -> i + 1), reading only `instance` and `reMask`.
+
+    Flattened: where instances overlap the later one wins, so use `read_frame_masks` for ground truth. The fast
+    path of `read_labels`: one transpose of the finished map instead of copies of every mask.
+    """
+    raw = _read_raw(path, expect_hw)
+    if raw is None:
         return label_map(read_frame_annotation(path, expect_hw))
-    if masks.ndim == 2:
-        masks = masks[None]
+    inst, masks = raw
     lab_t = np.zeros(masks.shape[1:], dtype=np.uint8)
     for k, i in enumerate(inst):
         lab_t[masks[k] != 0] = int(i) + 1
     return np.ascontiguousarray(lab_t.T)
+
+
+def read_frame_masks(path: str | Path, expect_hw: tuple[int, int] | None = None) -> FrameMasks:
+    """Ground truth of an h5 frame file with every instance's own mask (object id = instance + 1), overlaps kept.
+
+    MTTR's `create_gt_in_coco_format.py` encodes `reMask[idx]` of the referred instance, which may share pixels
+    with other instances (a rider and a horse, an adult holding a baby).
+    """
+    raw = _read_raw(path, expect_hw)
+    if raw is None:
+        return frame_masks(read_frame_annotation(path, expect_hw))
+    inst, masks = raw
+    lab_t = np.zeros(masks.shape[1:], dtype=np.uint8)
+    area = 0
+    for k, i in enumerate(inst):
+        m = masks[k] != 0
+        lab_t[m] = int(i) + 1
+        area += int(np.count_nonzero(m))
+    labels = np.ascontiguousarray(lab_t.T)
+    if area == np.count_nonzero(lab_t):  # no pixel belongs to two instances (the common case: one cheap count)
+        return FrameMasks(labels)
+    return FrameMasks.from_instances([int(i) + 1 for i in inst], [m.T for m in masks])
 
 
 def label_map(ann: FrameAnnotation) -> np.ndarray:
@@ -354,6 +386,11 @@ def label_map(ann: FrameAnnotation) -> np.ndarray:
     for k, inst in enumerate(ann.instances):
         lab_t[ann.masks[k].T != 0] = inst + 1
     return np.ascontiguousarray(lab_t.T)
+
+
+def frame_masks(ann: FrameAnnotation) -> FrameMasks:
+    """Ground truth of a frame annotation: object id = instance + 1, each instance's own mask (overlaps kept)."""
+    return FrameMasks.from_instances([i + 1 for i in ann.instances], list(ann.masks))
 
 
 # ------------------------------------------------------------------------------------------ dataset
@@ -594,12 +631,23 @@ class A2DDataset(Dataset):
                                      instance_field=self.annotation_source == "h5", read_masks=read_masks)
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
+        """Flattened label map (the later instance wins where instances overlap): for display; `read_masks` is
+        the ground truth."""
         if frame not in self._annotated_sets[video_id]:
             return None
         v = self._videos[video_id]
         if self.annotation_source == "h5":
             return read_label_map(self.annotation_file(video_id, frame), (v.height, v.width))
         return label_map(self.read_annotation(video_id, frame))
+
+    def read_masks(self, video_id: str, frame: str) -> FrameMasks | None:
+        """Every instance's own mask (object id = instance + 1); overlapping instances keep their shared pixels."""
+        if frame not in self._annotated_sets[video_id]:
+            return None
+        v = self._videos[video_id]
+        if self.annotation_source == "h5":
+            return read_frame_masks(self.annotation_file(video_id, frame), (v.height, v.width))
+        return frame_masks(self.read_annotation(video_id, frame))
 
     @cached_property
     def _annotated_sets(self) -> dict[str, frozenset[str]]:

@@ -16,14 +16,15 @@ import numpy as np
 import pandas as pd
 
 from lvsbench.errors import LvsbenchError, Problem
-from lvsbench.records import Expression, Video
+from lvsbench.records import Expression, FrameMasks, Video
 
 
 class Dataset(abc.ABC):
     """A split of a dataset: videos, expressions, frames and label maps.
 
     Label maps are uint8 (H, W): 0 background, 1..254 object ids, 255 void. `read_labels` returns None on a frame
-    without annotation.
+    without annotation. A label map cannot hold overlapping objects (A2D instances): ground truth for scoring,
+    training and conversion comes from `read_masks`, which readers of such datasets override.
     """
 
     name: str
@@ -51,6 +52,15 @@ class Dataset(abc.ABC):
         """Frames of a video that carry ground truth, in video order."""
 
     # ------------------------------------------------------------------ derived, overridable
+
+    def read_masks(self, video_id: str, frame: str) -> FrameMasks | None:
+        """Per-object ground truth of one frame (objects may overlap), or None when the frame is not annotated.
+
+        The default wraps `read_labels` (no overlaps); A2D and our layout return the overlapping objects' full
+        masks too. Every consumer of ground-truth masks uses this, never `read_labels` directly.
+        """
+        lab = self.read_labels(video_id, frame)
+        return None if lab is None else FrameMasks(lab)
 
     def iter_frames(self, video_id: str, frames: tuple[str, ...] | None = None) -> Iterator[tuple[str, np.ndarray]]:
         """Yield (frame name, RGB) in video order; readers of video containers override this to decode once."""

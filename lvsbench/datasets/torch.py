@@ -17,7 +17,7 @@ import numpy as np
 
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import MissingDependencyError
-from lvsbench.records import Expression, expression_mask
+from lvsbench.records import Expression
 
 
 def _torch() -> Any:
@@ -72,9 +72,9 @@ class TorchClips:
         valid = np.zeros(len(names), dtype=bool)
         for k, n in enumerate(names):
             if n in scored:
-                lab = self.ds.read_labels(e.video_id, n)
+                lab = self.ds.read_masks(e.video_id, n)
                 if lab is not None:
-                    masks[k] = expression_mask(lab, e.object_ids)
+                    masks[k] = lab.mask(e.object_ids)
                     valid[k] = True
         return {
             "frames": torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous(),

@@ -28,7 +28,7 @@ import numpy as np
 
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import DataFormatError, LvsbenchError
-from lvsbench.records import VOID_LABEL, Expression, Video
+from lvsbench.records import VOID_LABEL, Expression, FrameMasks, Video
 
 PARTNER_OFFSET = 100
 """Object ids of the partner video's actors in composed videos: A2D instance ids are 0..15, so ids 101..116."""
@@ -86,6 +86,26 @@ def offset_labels(lab: np.ndarray, offset: int) -> np.ndarray:
         raise LvsbenchError(f"object id {int(out[objs].max())} + offset {offset} does not fit a uint8 label map")
     out[objs] += offset
     return out.astype(np.uint8)
+
+
+def offset_masks(fm: FrameMasks, offset: int) -> FrameMasks:
+    """`offset_labels` of a frame's ground truth, overlapping objects' full masks included."""
+    return FrameMasks(offset_labels(fm.labels, offset), {o + offset: m for o, m in fm.overlapping.items()})
+
+
+def resize_masks(fm: FrameMasks, hw: tuple[int, int]) -> FrameMasks:
+    """`resize_labels` (nearest) of a frame's ground truth; full masks are sampled at the same positions."""
+    if fm.shape == hw:
+        return fm
+    return FrameMasks(resize_labels(fm.labels, hw),
+                      {o: resize_labels(m.astype(np.uint8), hw).astype(bool) for o, m in fm.overlapping.items()})
+
+
+def hconcat_masks(left: FrameMasks, right: FrameMasks) -> FrameMasks:
+    """Side-by-side ground truth; an overlapping object's full mask is padded with background on the other side."""
+    over = {o: hconcat(m, np.zeros(right.shape, dtype=bool)) for o, m in left.overlapping.items()}
+    over.update({o: hconcat(np.zeros(left.shape, dtype=bool), m) for o, m in right.overlapping.items()})
+    return FrameMasks(hconcat(left.labels, right.labels), over)
 
 
 def resize_rgb(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -153,12 +173,18 @@ class PlannedVideo:
     """Geometry and labels of a composed video, computed before any frame is read."""
 
     video: Video
-    labels: dict[str, np.ndarray]
+    masks: dict[str, FrameMasks]
+    """Ground truth per annotated output frame (label map + full masks of overlapping objects)."""
     expressions: list[Expression]
     objects: dict[int, dict[str, Any]]
     frame_plan: list[tuple[str, int | None, int | None]]
     """Per output frame: (source, query index, partner index); source is "query", "partner" or "both"."""
     partner_hw: tuple[int, int] | None = None
+
+    @property
+    def labels(self) -> dict[str, np.ndarray]:
+        """Label maps of the annotated output frames (where objects overlap they hold one of them)."""
+        return {f: m.labels for f, m in self.masks.items()}
 
 
 def _objects(ds: Dataset, vid: str, offset: int, role: str) -> dict[int, dict[str, Any]]:
@@ -175,12 +201,13 @@ def _check_ids(ds: Dataset, vid: str) -> None:
         raise LvsbenchError(f"video {vid}: object ids {big} collide with the partner offset {PARTNER_OFFSET}")
 
 
-def _labels(ds: Dataset, vid: str, frames: Sequence[str]) -> dict[str, np.ndarray]:
-    """Label maps of a source video's annotated frames; a failure names the video (`SourceError`)."""
+def _labels(ds: Dataset, vid: str, frames: Sequence[str]) -> dict[str, FrameMasks]:
+    """Ground truth of a source video's annotated frames (overlapping A2D instances keep their own masks); a
+    failure names the video (`SourceError`)."""
     out = {}
     try:
         for f in frames:
-            lab = ds.read_labels(vid, f)
+            lab = ds.read_masks(vid, f)
             if lab is not None:
                 out[f] = lab
     except (LvsbenchError, OSError, ValueError, KeyError) as exc:
@@ -210,19 +237,19 @@ def plan_composition(ds: Dataset, spec: CompositionSpec) -> PlannedVideo:
     p_index = {f: i for i, f in enumerate(p.frames)}
     fmap = partner_frame_map(t, p.num_frames, [p_index[f] for f in p_ann if f in p_index])
     q_labels = {q_index[f]: lab for f, lab in _labels(ds, q.id, q_ann).items() if f in q_index}
-    p_labels = {p_index[f]: offset_labels(lab, PARTNER_OFFSET) for f, lab in _labels(ds, p.id, p_ann).items()
+    p_labels = {p_index[f]: offset_masks(lab, PARTNER_OFFSET) for f, lab in _labels(ds, p.id, p_ann).items()
                 if f in p_index}
     objects = {**_objects(ds, q.id, 0, "query"), **_objects(ds, p.id, PARTNER_OFFSET, "partner")}
     query_first = spec.order == "query-first"
-    labels: dict[str, np.ndarray] = {}
+    labels: dict[str, FrameMasks] = {}
     if spec.subset == "spatial":
         pw = partner_width((q.height, q.width), (p.height, p.width))
         phw = (q.height, pw)
         width = q.width + pw
         for qi, qlab in q_labels.items():
             plab = p_labels.get(fmap[qi])
-            right = resize_labels(plab, phw) if plab is not None else np.zeros(phw, dtype=np.uint8)
-            labels[frame_name(qi)] = hconcat(qlab, right) if query_first else hconcat(right, qlab)
+            right = resize_masks(plab, phw) if plab is not None else FrameMasks(np.zeros(phw, dtype=np.uint8))
+            labels[frame_name(qi)] = hconcat_masks(qlab, right) if query_first else hconcat_masks(right, qlab)
         exps = [Expression(s.exp_id, spec.video_id, s.text, s.object_ids,
                            tuple(frame_name(q_index[f]) for f in s.frames if f in q_index)) for s in spec.queries]
         plan = [("both", i, fmap[i]) for i in range(t)]
@@ -239,7 +266,7 @@ def plan_composition(ds: Dataset, spec: CompositionSpec) -> PlannedVideo:
     for k, pi in enumerate(fmap):
         if pi in p_labels and pi not in seen:  # a padded (repeated) last frame is labelled once
             seen.add(pi)
-            labels[frame_name(p_off + k)] = resize_labels(p_labels[pi], phw)
+            labels[frame_name(p_off + k)] = resize_masks(p_labels[pi], phw)
             partner_scored.append(frame_name(p_off + k))
     exps = []
     for s in spec.queries:
@@ -311,7 +338,7 @@ def compose_one(ds: Dataset, spec: CompositionSpec, writer: Any) -> None:
     removed before the error propagates, so an output is never half-written."""
     try:
         plan = plan_composition(ds, spec)
-        writer.add_video(plan.video, iter_composed_frames(ds, spec, plan), plan.labels, plan.expressions,
+        writer.add_video(plan.video, iter_composed_frames(ds, spec, plan), plan.masks, plan.expressions,
                          plan.objects)
     except BaseException:
         writer.remove_video(spec.video_id)

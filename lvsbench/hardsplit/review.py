@@ -93,9 +93,9 @@ def _thumb(ds: Dataset, video_id: str, object_ids: Sequence[int], height: int = 
         frames = ds.annotated_frames(video_id)
         chosen, mask = None, None
         for f in frames:
-            lab = ds.read_labels(video_id, f)
-            if lab is not None and np.isin(lab, list(object_ids)).any():
-                chosen, mask = f, np.isin(lab, list(object_ids))
+            lab = ds.read_masks(video_id, f)
+            if lab is not None and lab.mask(object_ids).any():
+                chosen, mask = f, lab.mask(object_ids)
                 break
         if chosen is None:
             chosen = ds.videos()[video_id].frames[0]

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import DataFormatError
 from lvsbench.models.text import Tokenizer
-from lvsbench.records import Expression, expression_mask
+from lvsbench.records import Expression, FrameMasks
 
 
 def resize_uint8(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -119,7 +119,7 @@ class FrameCache:
             self._load_targets()
 
     def _load_targets(self) -> None:
-        labels_cache: dict[tuple[str, str], np.ndarray | None] = {}
+        labels_cache: dict[tuple[str, str], FrameMasks | None] = {}
         for ei, e in enumerate(self.expressions):
             cv = self.videos.get(e.video_id)
             if cv is None:
@@ -127,11 +127,11 @@ class FrameCache:
             for name in self.dataset.expression_frames(e):
                 key = (e.video_id, name)
                 if key not in labels_cache:
-                    labels_cache[key] = self.dataset.read_labels(*key)
+                    labels_cache[key] = self.dataset.read_masks(*key)
                 lab = labels_cache[key]
                 if lab is None or name not in cv.index:
                     continue
-                self.targets.append(resize_mask(expression_mask(lab, e.object_ids), self.size))
+                self.targets.append(resize_mask(lab.mask(e.object_ids), self.size))
                 s = Sample(ei, e.video_id, cv.index[name], len(self.targets) - 1)
                 self.sample_index[(ei, s.frame)] = len(self.samples)
                 self.frames_of_expression.setdefault(ei, []).append(s.frame)

@@ -25,7 +25,6 @@ from lvsbench.datasets.base import Dataset
 from lvsbench.models.data import normalise, resize_uint8
 from lvsbench.models.locater import Locater, global_indices
 from lvsbench.models.urvos import Urvos, confidence
-from lvsbench.records import expression_mask
 
 
 def texts_for(bundle: Any, texts: Sequence[str]) -> list[str]:
@@ -108,12 +107,12 @@ def evaluate(bundle: Any, dataset: Dataset, device: str = "cpu", progress: bool 
         h, w = frames.shape[1:3]
         for bi, e in enumerate(exps):
             for fname in dataset.expression_frames(e):
-                lab = dataset.read_labels(vid, fname)
+                lab = dataset.read_masks(vid, fname)
                 if lab is None or fname not in index:
                     continue
                 p = probs[bi, index[fname]][None, None].float()
                 up = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].cpu().numpy() > 0.5
-                inter, union, iou = iou_a2d(up, expression_mask(lab, e.object_ids))
+                inter, union, iou = iou_a2d(up, lab.mask(e.object_ids))
                 res.samples.append({"video": vid, "exp_id": e.id, "frame": fname, "I": inter, "U": union,
                                     "iou": iou})
     return res

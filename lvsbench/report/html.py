@@ -376,7 +376,6 @@ def _pred_mask(run: Run, preds: Any, row: dict[str, Any], frame: str, image_id: 
 
 
 def _strip_for(run: Run, ds: Any, preds: Any, row: dict[str, Any], opts: ReportOptions) -> tuple[str, str] | None:
-    from lvsbench.records import expression_mask
 
     vid = str(row["video_id"])
     if vid not in ds.videos():
@@ -400,8 +399,8 @@ def _strip_for(run: Run, ds: Any, preds: Any, row: dict[str, Any], opts: ReportO
     for i in pick:
         f = str(frames[i])
         rgb = ds.read_frame(vid, f)
-        lab = ds.read_labels(vid, f)
-        gt = expression_mask(lab, ids) if lab is not None else None
+        lab = ds.read_masks(vid, f)
+        gt = lab.mask(ids) if lab is not None else None
         try:
             pred = _pred_mask(run, preds, row, f, image_ids[i] if i < len(image_ids) else None, rgb.shape[:2])
         except Exception:  # noqa: BLE001 - a missing prediction frame leaves the tile empty

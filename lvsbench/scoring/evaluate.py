@@ -38,7 +38,7 @@ from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem
 from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
-from lvsbench.records import VOID_LABEL, Expression, expression_mask
+from lvsbench.records import VOID_LABEL, Expression
 from lvsbench.scoring.protocols import Protocol, default_protocol_for, get_protocol
 from lvsbench.scoring.validate import MissingItem, Plan, annotator_of, build_plan, check_inventory
 
@@ -173,7 +173,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
     proto = plan.protocol
     fam = proto.family
     res = _VideoResult(vid)
-    read_labels = ds.read_labels
+    read_masks = ds.read_masks  # per-object masks: overlapping A2D instances keep their shared pixels
     video = ds.videos()[vid]
     items = plan.exp_frames[vid]
     pos = {f: i for i, f in enumerate(video.frames)}
@@ -191,7 +191,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
     vshape = (video.height, video.width)
     for f in order:
         try:
-            lab = read_labels(vid, f)
+            lab = read_masks(vid, f)
         except LvsbenchError as exc:
             _gt_problem(res, vid, f, exc)
             for k, _ in at[f]:
@@ -209,7 +209,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
                 shape = vshape
                 gt = np.zeros(shape, dtype=bool) if shape[0] else None
             else:
-                gt = expression_mask(lab, e.object_ids)
+                gt = lab.mask(e.object_ids)
                 shape = gt.shape
             if proto.name == "a2d" and not e.frames and gt is not None and not gt.any():
                 # frames not listed by the reader: a frame where the instance is not annotated is not a sample

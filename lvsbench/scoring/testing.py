@@ -21,7 +21,7 @@ from lvsbench.predictions import (
     write_palette_prediction,
     write_png_prediction,
 )
-from lvsbench.records import Expression, Video, expression_mask
+from lvsbench.records import Expression, Video
 
 
 @dataclass
@@ -78,9 +78,9 @@ def scored(ds: LayoutDataset) -> Iterable[tuple[Expression, str, np.ndarray]]:
     """(expression, frame, GT mask) for every scored frame of every expression."""
     for e in ds.expressions():
         for f in ds.expression_frames(e):
-            lab = ds.read_labels(e.video_id, f)
+            lab = ds.read_masks(e.video_id, f)
             if lab is not None:
-                yield e, f, expression_mask(lab, e.object_ids)
+                yield e, f, lab.mask(e.object_ids)
 
 
 def write_oracle_png(ds: LayoutDataset, out: str | Path, transform=None) -> Path:

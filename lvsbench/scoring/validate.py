@@ -206,19 +206,19 @@ def _check_coco(preds: CocoPredictions, dataset: Dataset, plan: Plan) -> Invento
 
 def _a2d_real_samples(missing: list[MissingItem], dataset: Dataset, plan: Plan) -> list[MissingItem]:
     """A2D samples exist only where the referred instance is annotated (MTTR skips other frames, following
-    CMPC-V). When a reader does not list an expression's frames, drop candidate samples whose label map lacks the
-    instance (reads only their label maps)."""
+    CMPC-V). When a reader does not list an expression's frames, drop candidate samples whose ground truth lacks
+    the instance (reads only their masks)."""
     exprs = {(vid, e.id): e for vid in plan.videos for e, _ in plan.exp_frames[vid]}
     keep = []
     for m in missing:
         assert m.video_id is not None and m.frame is not None
         try:
-            lab = dataset.read_labels(m.video_id, m.frame)
+            lab = dataset.read_masks(m.video_id, m.frame)
         except LvsbenchError:
             keep.append(m)  # the scorer reports the GT problem
             continue
         e = exprs[(m.video_id, str(m.exp_id))]
-        if e.frames or (lab is not None and any((lab == o).any() for o in e.object_ids)):
+        if e.frames or (lab is not None and lab.mask(e.object_ids).any()):
             keep.append(m)
     return keep
 

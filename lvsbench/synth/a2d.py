@@ -9,7 +9,8 @@ MATLAB userblock, arrays transposed, N == 1 squeezed) and `Release/Annotations/c
 
 It reproduces the release's quirks: video ids starting with `-`, a `1 (copy)` row, missed videos (clips and .mat
 but no sentences or .h5), an instance left out of one annotated frame, 1-5 sparse annotated frames, two frame
-widths. `generate()` returns the plan (scenes, splits, annotated frames, omissions) that the writer writes, so tests
+widths, and overlapping instance masks (`CARRY_ORDER`: an adult holding a baby, a baby riding a dog).
+`generate()` returns the plan (scenes, splits, annotated frames, omissions) that the writer writes, so tests
 compare what a reader returns with the generator's labels pixel for pixel (`expected_labels`).
 """
 
@@ -23,10 +24,16 @@ import h5py
 import numpy as np
 
 from lvsbench.io import atomic_dir
+from lvsbench.records import FrameMasks
 from lvsbench.synth.scene import SceneVideo, render_video
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 MAT_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: %s HDF5 schema 1.00 ."
+CARRY_ORDER: tuple[str, ...] = ("holding", "riding")
+"""Carried pairs (their two instance masks overlap, as in the release): in each split, the first video with two
+actors or more shows an adult holding a baby and, when the split has 3 videos or more, the next one a baby riding a
+dog. Such a video is re-rendered from its own generator with the same number of actors, so every other video is the
+one an unchanged generator would draw."""
 
 
 @dataclass
@@ -45,9 +52,9 @@ class PlannedVideo:
         return self.scene.video_id
 
     def instances(self, frame: int) -> tuple[int, ...]:
-        """A2D instance ids annotated in a frame: actors visible there, minus omissions."""
-        lab = self.scene.labels[frame - 1]
-        present = [a.object_id - 1 for a in self.scene.actors if (lab == a.object_id).any()]
+        """A2D instance ids annotated in a frame: actors whose instance mask is not empty, minus omissions."""
+        s = self.scene
+        present = [a.object_id - 1 for a in s.actors if s.instance_mask(frame - 1, a.object_id).any()]
         return tuple(i for i in present if i not in self.omitted.get(frame, ()))
 
 
@@ -77,6 +84,7 @@ def generate(videos: int = 12, seed: int = 0, height: int = 160, width: int = 24
     n_test = max(1, round(videos * 0.25)) if videos >= 2 else 0
     subsets = [1] * n_test + [0] * (videos - n_test)
     subsets = [subsets[int(i)] for i in rng.permutation(videos)]
+    kinds = {flag: list(CARRY_ORDER[:1 if subsets.count(flag) < 3 else 2]) for flag in (0, 1)}
     plans: list[PlannedVideo] = []
     for i in range(videos):
         prefix = "--" if i == 0 else "-" if i == 1 else ""
@@ -84,6 +92,9 @@ def generate(videos: int = 12, seed: int = 0, height: int = 160, width: int = 24
         w = width if rng.random() < 0.6 else max(32, int(round(width * 0.75 / 2)) * 2)
         t = max(4, frames - int(rng.integers(0, max(1, frames // 4))))
         scene = render_video(rng, vid, t, height, w, similar=None)
+        if videos >= 3 and kinds[subsets[i]] and len(scene.actors) >= 2:
+            scene = render_video(np.random.default_rng([seed, i]), vid, t, height, w,
+                                 num_actors=len(scene.actors), carry=kinds[subsets[i]].pop(0))
         plans.append(PlannedVideo(scene, subsets[i], False, _annotated_frames(rng, t)))
     # Missed videos: one train (and one test from 12 videos on) among those after the first two.
     if videos >= 6:
@@ -124,11 +135,17 @@ def generate(videos: int = 12, seed: int = 0, height: int = 160, width: int = 24
     return plans
 
 
+def expected_masks(plan: PlannedVideo, frame: int) -> FrameMasks:
+    """The ground truth a reader must return for an annotated frame: each instance's own mask (overlaps kept),
+    object id = instance + 1."""
+    inst = plan.instances(frame)
+    return FrameMasks.from_instances([i + 1 for i in inst],
+                                     [plan.scene.instance_mask(frame - 1, i + 1) for i in inst])
+
+
 def expected_labels(plan: PlannedVideo, frame: int) -> np.ndarray:
-    """The label map a reader must return for an annotated frame: object id = instance + 1."""
-    lab = plan.scene.labels[frame - 1]
-    keep = np.asarray([i + 1 for i in plan.instances(frame)], dtype=np.uint8)
-    return np.where(np.isin(lab, keep), lab, 0).astype(np.uint8)
+    """The flattened label map a reader must return for an annotated frame (later instance wins)."""
+    return expected_masks(plan, frame).labels
 
 
 # ------------------------------------------------------------------------------------------ writers
@@ -147,7 +164,7 @@ def write_frame_h5(path: Path, plan: PlannedVideo, frame: int, with_instance: bo
     """One annotated frame as the release stores it: MATLAB (H, W) arrays appear transposed in HDF5."""
     inst = plan.instances(frame)
     lab = plan.scene.labels[frame - 1]
-    masks = np.stack([(lab == i + 1) for i in inst]).astype(np.uint8)  # (N, H, W)
+    masks = np.stack([plan.scene.instance_mask(frame - 1, i + 1) for i in inst]).astype(np.uint8)  # (N, H, W)
     actors = {a.object_id - 1: a for a in plan.scene.actors}
     ids = np.asarray([[actors[i].a2d_id for i in inst]], dtype=np.float64)  # (1, N)
     boxes = np.asarray([_bbox(m) for m in masks], dtype=np.float64).T  # (4, N)

@@ -9,12 +9,18 @@ at best guess among them.
 
 Everything is drawn with numpy on small bounding boxes, deterministically from one `numpy.random.Generator`.
 The label map is exact: pixel (t, y, x) carries the id of the front-most actor drawn there (0 background).
+
+A scene may carry one actor on another (`carry="holding"`: an adult holding a baby; `carry="riding"`: a baby riding
+a dog, A2D's closest stand-in for a rider on a horse). Their annotated instance masks overlap, as in A2D
+(`SceneVideo.instance_mask`): the holder's mask includes the baby it holds, the ridden animal's mask includes the
+part hidden behind its rider.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +81,12 @@ HORIZONTAL = frozenset({"running", "walking", "crawling", "rolling", "flying"})
 SIMILAR_FRACTION = 0.4
 """Share of videos with several same-class, same-colour actors when `similar=None`."""
 
+CARRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "holding": ("adult", "baby", ("walking", "none")),
+    "riding": ("dog", "baby", ("walking", "running")),
+}
+"""Carried pairs: (carrier class, carried class, carrier actions); the carried actor's action is "none"."""
+
 
 def valid_actions(cls: str) -> tuple[str, ...]:
     """Actions that form a valid A2D actor-action pair with `cls`."""
@@ -125,6 +137,8 @@ class SceneVideo:
     labels: np.ndarray
     actors: tuple[Actor, ...]
     expressions: tuple[tuple[str, tuple[int, ...]], ...]
+    carried: tuple[tuple[int, int, str], ...] = ()
+    """(carrier id, carried id, "holding" | "riding"); the carrier's id is the lower one (drawn behind)."""
 
     @property
     def num_frames(self) -> int:
@@ -143,6 +157,27 @@ class SceneVideo:
 
     def mask(self, t: int, object_id: int) -> np.ndarray:
         return self.labels[t] == object_id
+
+    def silhouette(self, t: int, object_id: int) -> np.ndarray:
+        """Complete (amodal) mask of an actor at frame t, occluded parts included (redrawn from its path)."""
+        out = np.zeros((self.height, self.width), dtype=bool)
+        win = _window(self.actor(object_id), t, self.height, self.width)
+        if win is not None:
+            out[win[0]:win[1], win[2]:win[3]] = win[4]
+        return out
+
+    def instance_mask(self, t: int, object_id: int) -> np.ndarray:
+        """The annotated instance mask: the visible pixels, except for carried pairs, whose masks overlap (the
+        holder's mask includes the held baby, the ridden animal's the part hidden behind its rider). Flattening
+        the instance masks in id order (later wins) gives back `labels[t]` because the carrier has the lower id."""
+        m = self.labels[t] == object_id
+        for carrier, rider, kind in self.carried:
+            if carrier == object_id:
+                if kind == "holding":
+                    m = m | self.instance_mask(t, rider)
+                else:
+                    m = m | (self.silhouette(t, carrier) & self.silhouette(t, rider))
+        return m
 
 
 # ---------------------------------------------------------------------------------------------- trajectories
@@ -252,6 +287,24 @@ def _shape(cls: str, dx: np.ndarray, dy: np.ndarray, s: float, f: int) -> tuple[
 
 _EXTENT = {"adult": 1.35, "baby": 0.9, "ball": 0.8, "bird": 0.95, "car": 1.05, "cat": 1.1, "dog": 1.25}
 """Half-extent of each silhouette in units of scale (bounds the drawing window)."""
+
+
+def _window(a: Actor, f: int, height: int, width: int) -> tuple[Any, ...] | None:
+    """(y0, y1, x0, x1, silhouette, dark part, dx, dy) of an actor at frame f on its drawing window (dx, dy: body
+    coordinates); None when the window is off-frame."""
+    cx, cy, ang = a.path[f]
+    ext = _EXTENT[a.cls] * a.scale * (1.42 if a.motion == "rolling" else 1.0) + 1
+    x0, x1 = max(0, int(cx - ext)), min(width, int(math.ceil(cx + ext)) + 1)
+    y0, y1 = max(0, int(cy - ext)), min(height, int(math.ceil(cy + ext)) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    gy, gx = np.ogrid[y0:y1, x0:x1]
+    dx, dy = gx + 0.5 - cx, gy + 0.5 - cy
+    if ang:
+        c, s_ = math.cos(ang), math.sin(ang)
+        dx, dy = c * dx + s_ * dy, -s_ * dx + c * dy
+    m, dark = _shape(a.cls, dx, dy, a.scale, a.direction)
+    return y0, y1, x0, x1, m, dark, dx, dy
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -398,12 +451,16 @@ def _pick_actors(rng: np.random.Generator, n: int, similar: bool,
 
 def render_video(rng: np.random.Generator, video_id: str, num_frames: int, height: int, width: int,
                  num_actors: int | None = None, similar: bool | None = False,
-                 primary: tuple[str, str] | None = None, expressions_per_actor: int = 1) -> SceneVideo:
+                 primary: tuple[str, str] | None = None, expressions_per_actor: int = 1,
+                 carry: str | None = None) -> SceneVideo:
     """Render one video with exact labels and one or more expressions per actor.
 
     `similar=None` draws it with probability `SIMILAR_FRACTION`. `primary=(class, action)` fixes actor 1
-    (J-HMDB: the annotated person). `num_actors=None` draws 1-4 actors (2-4 in similar videos).
+    (J-HMDB: the annotated person). `num_actors=None` draws 1-4 actors (2-4 in similar videos). `carry` ("holding"
+    or "riding", see `CARRY`) makes actor 1 carry actor 2, whose instance masks then overlap.
     """
+    if carry is not None and carry not in CARRY:
+        raise ValueError(f"carry must be one of {sorted(CARRY)}, got {carry!r}")
     if num_frames < 1 or height < 16 or width < 16:
         raise ValueError("need at least 1 frame of at least 16x16 pixels")
     if similar is None:
@@ -412,7 +469,11 @@ def render_video(rng: np.random.Generator, video_id: str, num_frames: int, heigh
         num_actors = int(rng.integers(2, 5)) if similar else int(rng.integers(1, 5))
     if similar and num_actors < 2:
         num_actors = 2
+    if carry is not None:
+        similar, num_actors = False, max(2, num_actors)
     specs = _pick_actors(rng, num_actors, similar, primary)
+    if carry is not None:
+        specs = _carry_specs(rng, specs, carry)
     t = np.arange(num_frames, dtype=float)
     base_scale = 0.15 * min(height, width * 0.75)
     sides = ["left", "right", "center"]
@@ -427,6 +488,8 @@ def render_video(rng: np.random.Generator, video_id: str, num_frames: int, heigh
         path = tuple((float(a), float(b), float(c)) for a, b, c in zip(x, y, ang, strict=True))
         depth = int(rng.integers(100)) + (100 if motion == "flying" else 0)
         actors.append(Actor(i + 1, cls, colour, motion, side, float(s), direction, depth, path))
+    if carry is not None:
+        actors[1] = _carried_actor(actors[0], actors[1], carry)
 
     bg = _background(rng, height, width)
     frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
@@ -437,18 +500,10 @@ def render_video(rng: np.random.Generator, video_id: str, num_frames: int, heigh
         img = bg + rng.normal(0.0, 3.0, size=bg.shape).astype(np.float32)
         lab = labels[f]
         for a in drawing:
-            cx, cy, ang = a.path[f]
-            ext = _EXTENT[a.cls] * a.scale * (1.42 if a.motion == "rolling" else 1.0) + 1
-            x0, x1 = max(0, int(cx - ext)), min(width, int(math.ceil(cx + ext)) + 1)
-            y0, y1 = max(0, int(cy - ext)), min(height, int(math.ceil(cy + ext)) + 1)
-            if x0 >= x1 or y0 >= y1:
+            win = _window(a, f, height, width)
+            if win is None:
                 continue
-            gy, gx = np.ogrid[y0:y1, x0:x1]
-            dx, dy = gx + 0.5 - cx, gy + 0.5 - cy
-            if ang:
-                c, s_ = math.cos(ang), math.sin(ang)
-                dx, dy = c * dx + s_ * dy, -s_ * dx + c * dy
-            m, dark = _shape(a.cls, dx, dy, a.scale, a.direction)
+            y0, y1, x0, x1, m, dark, dx, dy = win
             if not m.any():
                 continue
             col = np.asarray(COLOURS[a.colour], dtype=np.float32)
@@ -475,4 +530,54 @@ def render_video(rng: np.random.Generator, video_id: str, num_frames: int, heigh
                 text = describe(rng, actors, a.object_id, extra=0.8)
             seen.add(text)
             exps.append((text, (a.object_id,)))
-    return SceneVideo(video_id, frames, labels, tuple(actors), tuple(exps))
+    carried: tuple[tuple[int, int, str], ...] = ()
+    if carry is not None:
+        carried = ((1, 2, carry),)
+        exps = _carry_expressions(exps, actors[0], actors[1], carry)
+    return SceneVideo(video_id, frames, labels, tuple(actors), tuple(exps), carried)
+
+
+def _carry_specs(rng: np.random.Generator, specs: list[tuple[str, str, str]], carry: str
+                 ) -> list[tuple[str, str, str]]:
+    """Actor 1 becomes the carrier, actor 2 the carried baby; other actors keep distinct (class, colour)."""
+    carrier_cls, carried_cls, motions = CARRY[carry]
+    out = [(carrier_cls, specs[0][1], str(rng.choice(motions)))]
+    colour2 = next(c for c in COLOURS if c != out[0][1] and c != specs[1][1]) if specs[1][1] == out[0][1] \
+        else specs[1][1]
+    out.append((carried_cls, colour2, "none"))
+    for cls, colour, motion in specs[2:]:
+        if any(c == cls and col == colour for c, col, _ in out):
+            colour = next(c for c in COLOURS if not any(x == cls and col == c for x, col, _ in out))
+        out.append((cls, colour, motion))
+    return out
+
+
+def _carried_actor(carrier: Actor, carried: Actor, carry: str) -> Actor:
+    """The carried actor follows its carrier: held at the chest, or sitting on the back; drawn just in front."""
+    s = carrier.scale
+    if carry == "holding":
+        dx, dy, scale = 0.35 * carrier.direction * s, 0.05 * s, 0.5 * s
+    else:
+        dx, dy, scale = -0.15 * carrier.direction * s, -0.75 * s, 0.55 * s
+    path = tuple((x + dx, y + dy, 0.0) for x, y, _ in carrier.path)
+    return Actor(carried.object_id, carried.cls, carried.colour, "none", carrier.start_side, scale,
+                 carrier.direction, carrier.depth + 1, path)
+
+
+def _carry_expressions(exps: list[tuple[str, tuple[int, ...]]], carrier: Actor, carried: Actor, carry: str
+                       ) -> list[tuple[str, tuple[int, ...]]]:
+    """The first expression of each actor of a carried pair says what it does (the class noun is unique)."""
+    noun = "person" if carrier.cls == "adult" else carrier.cls
+    if carry == "holding":
+        texts = {carrier.object_id: f"the {carrier.colour} {noun} holding a baby",
+                 carried.object_id: f"the baby held by the {carrier.colour} {noun}"}
+    else:
+        texts = {carrier.object_id: f"the {carrier.colour} {noun} carrying a baby on its back",
+                 carried.object_id: f"the baby riding the {carrier.colour} {noun}"}
+    out, done = [], set()
+    for text, ids in exps:
+        if ids[0] in texts and ids[0] not in done:
+            done.add(ids[0])
+            text = texts[ids[0]]
+        out.append((text, ids))
+    return out
