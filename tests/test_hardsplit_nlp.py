@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.hardsplit.clean import clean, select_frame
+from lvsbench.hardsplit.clean import clean, select_frames
 from lvsbench.hardsplit.lemmatize import Lemmatizer
 from lvsbench.hardsplit.predicates import HeuristicPredicates, Tokenizer, get_predicate_finder
 from lvsbench.hardsplit.srl import RULES_WARNING, get_backend
@@ -143,14 +143,32 @@ def test_lemmatizer_corrects_known_lookup_errors() -> None:
     assert lem.lemma("dogs") == "dog" and lem.lemma("children") == "child"
 
 
-def test_clean_selects_main_frame_and_drops_unroled_words() -> None:
+def test_clean_keeps_the_union_of_predicate_frames() -> None:
     words = ["a", "man", "wearing", "a", "hat", "is", "running", "on", "the", "ground"]
     s = RulesBackend().label([words], [[2, 5, 6]])[0]
-    k = select_frame(s)
-    assert s.frames[k].verb == "running"
+    assert [s.frames[k].verb for k in select_frames(s)] == ["wearing", "running"]  # "is" (verb only) dropped
     c = clean(s)
-    assert c.role_set() == {("ARG0", "man wear hat"), ("V", "run"), ("ARGM-LOC", "on ground")}
+    assert c.role_set() == {("ARG0", "man"), ("V", "wear"), ("ARG1", "hat"), ("ARG0", "man wear hat"),
+                            ("V", "run"), ("ARGM-LOC", "on ground")}
     assert c.dropped_words == ("is",)
+
+
+def test_table_i_sentence_through_the_offline_backend() -> None:
+    """Locater (TPAMI 2023) Table I: the SRL frames and the semantic-role-labeled description of its example,
+    through the offline path (tokeniser, heuristic predicates, rules backend, cleaning)."""
+    text = "A boy is skiing on the snow and suddenly falling to the ground."
+    words = Tokenizer()(text)
+    preds = HeuristicPredicates().find(words)
+    s = RulesBackend().label([words], [preds])[0]
+    assert [make_srl_string(list(words), list(f.tags)) for f in s.frames] == [
+        "A boy [V: is] skiing on the snow and suddenly falling to the ground .",
+        "[ARG0: A boy] is [V: skiing] [ARGM-LOC: on the snow] and suddenly falling to the ground .",
+        "[ARG0: A boy] is skiing on the snow and [ARGM-TMP: suddenly] [V: falling] [ARG2: to the ground] .",
+    ]
+    c = clean(s)
+    assert c.role_set() == {("ARG0", "boy"), ("V", "ski"), ("ARGM-LOC", "on snow"), ("ARGM-TMP", "suddenly"),
+                            ("V", "fall"), ("ARG2", "to ground")}
+    assert c.dropped_words == ("is", "and", ".")
 
 
 def test_clean_no_roles() -> None:
@@ -161,7 +179,7 @@ def test_clean_no_roles() -> None:
 def test_copula_be_is_not_a_shared_property() -> None:
     words = ["green", "ball", "is", "on", "the", "floor"]
     c = clean(RulesBackend().label([words], [[2]])[0])
-    assert c.role_set() == {("ARG1", "green ball")}
+    assert c.role_set() == {("ARG1", "green ball"), ("ARG2", "on floor")}
 
 
 # ------------------------------------------------------------------------------------------ backends

@@ -328,7 +328,8 @@ def _load_srl_cache(out: Path, key: str, queries: Sequence[TestQuery]) -> tuple[
         s = SrlSentence.from_allennlp(o["srl"])
         roles = tuple((r["role"], r["surface"], r["lemma"]) for r in o["roles"])
         records.append(SrlRecord(q, tuple(o["words"]), tuple(o["predicates"]), s,
-                                 CleanedQuery(tuple(o["words"]), o["frame_index"], roles, tuple(o["dropped_words"]))))
+                                 CleanedQuery(tuple(o["words"]), tuple(o["frame_indices"]), roles,
+                                              tuple(o["dropped_words"]))))
     return records, meta["info"]
 
 
