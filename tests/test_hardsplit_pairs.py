@@ -129,7 +129,7 @@ def test_review_csv_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "pairs.csv"
     write_csv(path, pairs)
     lines = path.read_text().splitlines()
-    assert lines[0].startswith("subset,query_video,query_exp")
+    assert lines[0].startswith("rank,risk,subset,query_video,query_exp")
     lines[1] = lines[1].replace(",paired,,", ",paired,resample,")
     path.write_text("\n".join(lines) + "\n")
     ds = read_decisions(path)
@@ -185,3 +185,24 @@ def test_real_a2d_pairs_cover_1290_queries_without_near_duplicates(real_annotati
                     or _content(p.partner.text) <= _content(p.query.text))]
     assert subsets == []
     assert len({p.query.key for p in pairs if p.partner is not None}) >= 1290
+
+
+def test_review_sheet_puts_the_riskiest_pairs_first() -> None:
+    from lvsbench.hardsplit.review import review_rows
+
+    q = QueryRoles("a", "0", (1,), "a man running on the grass", frozenset({("ARG0", "man"), ("V", "run"),
+                                                                            ("LOC", "on grass")}))
+    close = QueryRoles("b", "0", (1,), "a man walking on the grass", frozenset({("ARG0", "man"), ("V", "walk"),
+                                                                             ("LOC", "on grass")}))
+    far = QueryRoles("c", "0", (1,), "dog running on the road with a ball", frozenset({("ARG0", "dog"),
+                                                                                     ("V", "run"),
+                                                                                     ("LOC", "on road")}))
+    lone = QueryRoles("d", "0", (1,), "a small dog on the left", frozenset())  # fallback partner: c
+    pairs = PairSampler([q, close, far, lone], seed=0).sample_all(["spatial"])
+    rows = review_rows(pairs)
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    assert rows[0]["risk"].startswith("fallback") and rows[0]["query_video"] == "d"
+    paired = [r for r in rows if r["partner_video"]]
+    overlaps = [float(r["risk"].split("content overlap ")[1].split(";")[0]) for r in paired[1:]]
+    assert overlaps == sorted(overlaps, reverse=True)
+    assert all(r["decision"] == "" for r in rows)  # nothing is human-checked until decisions are loaded
