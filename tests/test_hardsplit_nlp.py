@@ -4,6 +4,7 @@ lemmatisation corrections, cleaning, and the precomputed backend."""
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -234,3 +235,26 @@ def test_predicate_finder_auto_is_heuristic_without_tagger() -> None:
         assert f.name == "heuristic"
     with pytest.raises(ConfigError):
         get_predicate_finder("bogus")
+
+
+@pytest.mark.skipif(not (os.environ.get("LVSBENCH_SRL_ARCHIVE") and os.environ.get("LVSBENCH_BERT_VOCAB")),
+                    reason="set LVSBENCH_SRL_ARCHIVE and LVSBENCH_BERT_VOCAB to the real SRL-BERT files")
+def test_rules_agreement_with_the_archive_backend(capsys: pytest.CaptureFixture[str]) -> None:  # pragma: no cover
+    """Where both backends run: role-level agreement of the rules backend with SRL-BERT on the hand-labelled A2D
+    sentences (gold predicates), and of both with the hand labels; printed for docs/hard-split.md."""
+    from lvsbench.hardsplit.srl.allennlp_archive import AllennlpArchiveBackend
+
+    rows = hand_labelled()
+    words = [r["words"] for r in rows]
+    preds = [[v["index"] for v in r["verbs"]] for r in rows]
+    archive = AllennlpArchiveBackend(os.environ["LVSBENCH_SRL_ARCHIVE"], os.environ["LVSBENCH_BERT_VOCAB"])
+    a_res, r_res = archive.label(words, preds), RulesBackend().label(words, preds)
+    gold, arch, rules = [], [], []
+    for r, a, b in zip(rows, a_res, r_res, strict=True):
+        for g, fa, fb in zip(r["verbs"], a.frames, b.frames, strict=True):
+            gold.append(_spans(g["tags"]))
+            arch.append(_spans(list(fa.tags)))
+            rules.append(_spans(list(fb.tags)))
+    with capsys.disabled():
+        print(f"\nrules vs archive P/R/F1 {role_prf(arch, rules)}; archive vs hand labels {role_prf(gold, arch)}")
+    assert role_prf(gold, arch)[2] >= 0.8

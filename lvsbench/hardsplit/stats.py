@@ -25,8 +25,7 @@ PAPER_TABLE_II = {
     "A2D-S_s": {"videos": 1290, "queries": 1295, "objects_per_video": 5.02},
     "A2D-S_t": {"videos": 1293, "queries": 1295, "objects_per_video": 5.13},
 }
-"""Locater (TPAMI 2023) Table II as read in `shared/specs/hard-split.md` §1.4 (S_s/S_t video counts: 1,290 / 1,293
-distinct videos for 1,295 queries)."""
+"""Locater (TPAMI 2023) Table II (S_s/S_t video counts: 1,290 / 1,293 distinct videos for 1,295 queries)."""
 
 ROW_NAMES = {"multi": "A2D-S_m", "spatial": "A2D-S_s", "temporal": "A2D-S_t"}
 BINS = ("1", "2", "3", "4", ">=5")
