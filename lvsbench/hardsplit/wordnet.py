@@ -37,6 +37,23 @@ POS = {"n": "noun", "v": "verb", "a": "adj"}
 TABLE_PATH = Path(__file__).resolve().parents[1] / "data" / "wordnet_a2d.json.gz"
 WNDB_PATHS = ("/usr/share/wordnet", "/usr/local/WordNet-3.0/dict", "/usr/share/WordNet-3.0/dict")
 HYPERNYM_POINTERS = frozenset({"@", "@i"})
+WORDNET_LICENCE = (
+    "WordNet Release 3.0. This software and database is being provided to you, the LICENSEE, by Princeton "
+    "University under the following license. By obtaining, using and/or copying this software and database, you "
+    "agree that you have read, understood, and will comply with these terms and conditions.: Permission to use, "
+    "copy, modify and distribute this software and database and its documentation for any purpose and without fee "
+    "or royalty is hereby granted, provided that you agree to comply with the following copyright notice and "
+    "statements, including the disclaimer, and that the same appear on ALL copies of the software, database and "
+    "documentation, including modifications that you make for internal use or for distribution. WordNet 3.0 "
+    "Copyright 2006 by Princeton University. All rights reserved. THIS SOFTWARE AND DATABASE IS PROVIDED \"AS IS\" "
+    "AND PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES, EXPRESS OR IMPLIED. BY WAY OF EXAMPLE, BUT "
+    "NOT LIMITATION, PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES OF MERCHANT- ABILITY OR FITNESS "
+    "FOR ANY PARTICULAR PURPOSE OR THAT THE USE OF THE LICENSED SOFTWARE, DATABASE OR DOCUMENTATION WILL NOT "
+    "INFRINGE ANY THIRD PARTY PATENTS, COPYRIGHTS, TRADEMARKS OR OTHER RIGHTS. The name of Princeton University or "
+    "Princeton may not be used in advertising or publicity pertaining to distribution of the software and/or "
+    "database. Title to copyright in this software, database and any associated documentation shall at all times "
+    "remain with Princeton University and LICENSEE agrees to preserve same.")
+"""Shipped inside the exported table, as the licence asks of every copy of the database or a modification."""
 
 
 class WordNet:
@@ -109,7 +126,7 @@ class WordNet:
             ups = list(self.hypernyms.get(s, ()))
             edges[s] = ups
             todo.extend(ups)
-        return {"source": "WordNet 3.0", "licence": "WordNet 3.0 licence, Copyright 2006 by Princeton University",
+        return {"source": "WordNet 3.0", "licence": WORDNET_LICENCE,
                 "senses": senses, "hypernyms": {k: v for k, v in sorted(edges.items()) if v}}
 
     # ------------------------------------------------------------------------------------------ queries
