@@ -39,7 +39,8 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.option("--per-sample", type=click.Path(path_type=Path), default=None, help="Write the per-sample CSV here.")
 @click.option("--by", default=None, metavar="COLUMN",
               help="Group per-sample results by a column (num_objects_bin, num_objects_in_video, category, "
-                   "num_words_bin, subset, ...).")
+                   "num_words_bin, subset, ...) or by table_vii_group: Locater's Table VII grouping (three clusters "
+                   "of objects per composed video for A2D-S+ S_s / S_t, the single-actor videos of A2D-S test).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes (parallel over videos).")
 @click.option("--allow-missing", is_flag=True,
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
