@@ -1,7 +1,7 @@
 """Dataset names -> readers, where a dataset's root is, and the library side of `lvsbench datasets|convert`.
 
-`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos" or "rdavis", or our layout
-("layout", or any name whose root holds `meta_expressions.json` + card, e.g. a built "a2d-plus-m").
+`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos", "rdavis", "mevis" or "revos", or
+our layout ("layout", or any name whose root holds `meta_expressions.json` + card, e.g. a built "a2d-plus-m").
 `resolve_root(name, root)` finds a root: the explicit one, else `$LVSBENCH_<NAME>_ROOT`, else `[roots]` in the user
 config file (`~/.config/lvsbench/config.toml`, or `$LVSBENCH_CONFIG`).
 """
@@ -44,6 +44,10 @@ DATASETS: dict[str, DatasetSpec] = {
     "rdavis": DatasetSpec("rdavis", "Refer-DAVIS17 (Khoreva et al. ACCV'18)",
                           "lvsbench.datasets.rdavis:RDAVISDataset", "val", ("train", "val"), ("train", "val"),
                           "rdavis"),
+    "mevis": DatasetSpec("mevis", "MeViS v1/v2 (Ding et al. ICCV'23, TPAMI'25)", "lvsbench.datasets.mevis:MeViSDataset",
+                         "valid_u", ("train", "valid_u", "valid"), ("train", "valid_u", "valid"), "mevis"),
+    "revos": DatasetSpec("revos", "ReVOS (Yan et al. ECCV'24, VISA)", "lvsbench.datasets.revos:ReVOSDataset",
+                         "valid", ("valid", "train", "train_sub"), ("train", "valid"), "revos"),
 }
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
@@ -203,6 +207,8 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
         raise ConfigError(f"--to must be layout or coco, got {to!r}")
     if key == "a2d":
         options.setdefault("drop_unlocated", True)
+    if key in ("mevis", "revos"):
+        options.setdefault("no_target", "drop")  # the layout cannot hold an expression without objects
     ds = load(key, path, split, **options)
     protocol = spec.default_protocol if spec else getattr(ds, "card", {}).get("default_protocol", "ryvos")
     card = write_dataset(ds, out, source=f"{key} native layout, split {ds.split}", default_protocol=protocol,
