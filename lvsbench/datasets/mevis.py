@@ -324,14 +324,16 @@ class MaskDictDataset(Dataset):
         return out
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
-        """Label map of all objects of the video (obj_id + 1; where objects overlap the later obj_id wins).
-        Overlaps are kept by `read_object_masks` / `read_masks` / `target_sum`, not here."""
+        """Label map of all objects of the video (label obj_id + 1). A label map cannot hold overlapping objects:
+        larger objects are painted first, so an object lying inside another stays visible, and a shared pixel
+        goes to the smaller one. Exact per-object ground truth: `read_object_masks` / `read_masks` / `target_sum`."""
         if not self.has_ground_truth:
             return None
         video = self._videos[video_id]
         lab = np.zeros((video.height, video.width), dtype=np.uint8)
-        for label, m in self.read_object_masks(video_id, frame).items():
-            lab[m] = label
+        masks = self.read_object_masks(video_id, frame)
+        for label in sorted(masks, key=lambda o: (-int(np.count_nonzero(masks[o])), o)):
+            lab[masks[label]] = label
         return lab
 
     def read_masks(self, video_id: str, frame: str) -> Any:

@@ -214,4 +214,7 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
     card = write_dataset(ds, out, source=f"{key} native layout, split {ds.split}", default_protocol=protocol,
                          force=force, frame_ext=frame_ext, progress=progress,
                          extra_card={"native_dataset": key, "native_split": ds.split})
-    return {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}
+    summary = {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}
+    if getattr(ds, "notes", None):
+        summary["notes"] = list(ds.notes)
+    return summary

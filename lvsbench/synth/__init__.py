@@ -1,4 +1,4 @@
-"""Synthetic datasets in the native layouts of the four RVOS datasets, rendered procedurally (`scene`).
+"""Synthetic datasets in the native layouts of the RVOS datasets, rendered procedurally (`scene`).
 
 `WRITERS` maps a dataset name to the import string of its writer, `write_synthetic(out, videos=12, seed=0,
 force=False, **size) -> Path`; `get_writer(name)` imports it. Writers live in `lvsbench.synth.<name>`.
@@ -18,6 +18,8 @@ WRITERS: dict[str, str] = {
     "jhmdb": "lvsbench.synth.jhmdb:write_synthetic",
     "ryvos": "lvsbench.synth.ryvos:write_synthetic",
     "rdavis": "lvsbench.synth.rdavis:write_synthetic",
+    "mevis": "lvsbench.synth.mevis:write_synthetic",
+    "revos": "lvsbench.synth.revos:write_synthetic",
 }
 
 
