@@ -215,3 +215,28 @@ def test_read_masks_keeps_overlaps(mevis_root: Path) -> None:
     for e in ds.expressions():
         for f in e.frames:
             assert np.array_equal(ds.read_masks(e.video_id, f).mask(e.object_ids), ds.target_sum(e, f) > 0)
+
+
+def test_submit_mevis_layout_and_completeness(mevis_root: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import zipfile
+
+    ds = MeViSDataset(mevis_root, "valid")
+    first = ds.expressions()[0]
+    for e in ds.expressions():
+        for f in e.frames:
+            if e.key == first.key and f == e.frames[-1]:
+                continue
+            write_png_prediction(tmp_path / "preds", e.video_id, e.id, f, np.zeros((KW["height"], KW["width"])))
+    with pytest.raises(SystemExit) as exc:
+        main(["submit", "mevis", str(tmp_path / "preds"), "--out", str(tmp_path / "s.zip"), "--root",
+              str(mevis_root)])
+    assert exc.value.code == 2 and f"{first.video_id}/{first.id}/{first.frames[-1]}.png" in capsys.readouterr().err
+    assert not (tmp_path / "s.zip").exists()
+    write_png_prediction(tmp_path / "preds", first.video_id, first.id, first.frames[-1],
+                         np.zeros((KW["height"], KW["width"])))
+    report = json.loads(run(["submit", "mevis", str(tmp_path / "preds"), "--out", str(tmp_path / "s.zip"),
+                             "--root", str(mevis_root), "--json"], capsys))
+    names = zipfile.ZipFile(tmp_path / "s.zip").namelist()
+    want = sorted(f"{e.video_id}/{e.id}/{f}.png" for e in ds.expressions() for f in e.frames)
+    assert sorted(names) == want and report["files"] == len(want)  # bare video folders, no Annotations/

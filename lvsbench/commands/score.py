@@ -104,4 +104,33 @@ def submit_ryvos_cmd(preds: Path, out: Path, root: Path | None, split: str, as_j
                  + "".join(f"\nnote: {n}" for n in report.notes))
 
 
+@submit_group.command("mevis")
+@click.argument("preds", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The submission zip to write.")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="MeViS root (else $LVSBENCH_MEVIS_ROOT or the config file).")
+@click.option("--split", default="valid", show_default=True,
+              help="Split whose expressions and frames must all be present (valid = the server split).")
+@click.option("--meta", default="meta_expressions.json", show_default=True,
+              help="Meta file name inside the split folder (v2 challenge releases may name it differently).")
+@json_option
+@force_option
+def submit_mevis_cmd(preds: Path, out: Path, root: Path | None, split: str, meta: str, as_json: bool,
+                     force: bool) -> None:
+    """Zip PREDS (PNG tree or zip) as a MeViS (v1 or v2) server submission.
+
+    The same checks as `submit ryvos` (every video, expression and meta frame present, binary single-channel
+    PNGs, nothing unexpected; all problems listed, exit 2), but the zip holds <video>/<exp_id>/<frame>.png at its
+    root, without an Annotations/ folder, as the MeViS README prescribes.
+    """
+    from lvsbench.submit import build_mevis_submission
+
+    ds = _load_dataset("mevis", root, split, (f"meta={meta}",))
+    report = build_mevis_submission(preds, ds, out, force=force)
+    emit(report.as_dict(), as_json,
+         lambda: f"{out}: {report.files} masks, {report.expressions} expressions, {report.videos} videos"
+                 + (f" ({report.reencoded} re-encoded as 0/255 L-mode)" if report.reencoded else "")
+                 + "".join(f"\nnote: {n}" for n in report.notes))
+
+
 commands = [score_cmd, submit_group]
