@@ -161,3 +161,32 @@ def test_missing_as_empty_scores_and_still_lists(inputs: Path) -> None:
     for k in nt:  # an empty prediction on a no-target expression is perfect (the official script says 0)
         assert res.scored[k] == {"J": 1.0, "F": 1.0}
     assert np.isfinite(res.aggregate()["JF"])
+
+
+@pytest.mark.parametrize(("bench", "run", "pred", "protocol"),
+                         [("mevis", None, "pred", "mevis")] + [("revos", *r) for r in REVOS_RUNS])
+def test_cli_score_reports_the_official_numbers(inputs: Path, gold: dict, tmp_path: Path, bench: str,
+                                                run: str | None, pred: str, protocol: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`lvsbench score --allow-missing`: the CSV rows equal the official per-expression output where the official
+    script scored the expression from the files, and `official_equivalent` equals the official aggregates."""
+    import pandas as pd
+
+    from lvsbench.cli import main
+
+    split = ["--split", "valid_u"] if bench == "mevis" else []
+    with pytest.raises(SystemExit) as exc:
+        main(["score", str(inputs / bench / pred), "--dataset", bench, "--root", str(inputs / bench), *split,
+              "--protocol", protocol, "--allow-missing", "--out", str(tmp_path / "r.json"), "--per-sample",
+              str(tmp_path / "s.csv")])
+    assert exc.value.code in (0, None), capsys.readouterr().err
+    res = json.loads((tmp_path / "r.json").read_text())
+    g = gold[bench] if run is None else gold[bench][run]
+    assert res["official_equivalent"]["values"] == g["aggregate_meta_order"]
+    df = pd.read_csv(tmp_path / "s.csv", dtype={"exp_id": str}, keep_default_na=False)
+    cols = ("J", "F") if run is None else ("J", "F", "JF", "A", "R")
+    for row in df.itertuples(index=False):
+        want = g["per_expression"][f"{row.video_id}_{row.exp_id}"]
+        if row.missing:
+            continue
+        assert all(float(getattr(row, c)) == want[c] for c in cols), row

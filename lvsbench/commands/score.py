@@ -21,15 +21,18 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.command("score")
 @click.argument("preds", type=click.Path(path_type=Path))
 @click.option("--dataset", "dataset_name", required=True,
-              help="Dataset name: a2d, jhmdb, ryvos, rdavis, or any dataset in the lvsbench layout (e.g. a2d-plus).")
+              help="Dataset name: a2d, jhmdb, ryvos, rdavis, mevis, revos, or any dataset in the lvsbench layout "
+                   "(e.g. a2d-plus).")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Ground-truth root (else $LVSBENCH_<NAME>_ROOT, else [roots] in the user config file).")
 @click.option("--split", default=None, help="Dataset split (default: the reader's).")
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Reader option, repeatable (e.g. annotator=0, urvos_release=PATH).")
 @click.option("--protocol", default=None,
-              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus (default: the dataset's).")
-@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno"]), default=None,
+              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus; per expression: mevis, "
+                   "mevis-v2, revos, revos-visa-png (default: the dataset's).")
+@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno", "rle-json"]),
+              default=None,
               help="Prediction format (default: auto-detected).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the results JSON here.")
 @click.option("--per-sample", type=click.Path(path_type=Path), default=None, help="Write the per-sample CSV here.")
@@ -67,9 +70,38 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
         if target is not None:
             check_overwrite(target, force)
     ds = _load_dataset(dataset_name, root, split, dataset_options)
+    if _per_expression(ds, protocol):
+        _score_per_expression(preds, ds, protocol, fmt, out, per_sample, allow_missing, ignore_extra, as_json, force)
+        return
     result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
                    by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
+    emit(result.results, as_json, result.table)
+
+
+def _per_expression(ds: Dataset, protocol: str | None) -> bool:
+    """MeViS / ReVOS splits and their protocols go to `lvsbench.scoring.modern` (per-expression evaluators)."""
+    from lvsbench.scoring.protocols import MODERN_PROTOCOLS
+
+    return protocol in MODERN_PROTOCOLS or (protocol is None and ds.name in ("mevis", "revos")
+                                            and hasattr(ds, "meta"))
+
+
+def _score_per_expression(preds: Path, ds: Dataset, protocol: str | None, fmt: str | None, out: Path | None,
+                          per_sample: Path | None, allow_missing: bool, ignore_extra: bool, as_json: bool,
+                          force: bool) -> None:
+    from lvsbench.datasets.mevis import MaskDictDataset
+    from lvsbench.errors import ConfigError
+    from lvsbench.io import atomic_write_json, atomic_write_text
+    from lvsbench.scoring.modern import score_modern
+
+    if not isinstance(ds, MaskDictDataset):
+        raise ConfigError(f"protocol {protocol} needs the native mevis or revos reader, not {ds.name!r}")
+    result = score_modern(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, fmt=fmt)
+    if out is not None:
+        atomic_write_json(out, result.results)
+    if per_sample is not None:
+        atomic_write_text(per_sample, result.per_sample.to_csv(index=False))
     emit(result.results, as_json, result.table)
 
 

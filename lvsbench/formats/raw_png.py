@@ -48,7 +48,9 @@ class RawPngTree:
     def has_video(self, video_id: str) -> bool:
         return (self.tree.base / video_id).is_dir()
 
-    def frames(self, video_id: str, exp_id: str, frames: Sequence[str]) -> list[np.ndarray]:
+    def frames(self, video_id: str, exp_id: str, frames: Sequence[str], missing_ok: bool = False
+               ) -> list[np.ndarray | None]:
+        """One array per frame; a missing frame raises `MissingPrediction`, or is None with `missing_ok`."""
         if not self.has_video(video_id):
             raise MissingPrediction("video", f"{self.tree.base / video_id}: video folder missing")
         if not (self.tree.base / video_id / exp_id).is_dir():
@@ -58,6 +60,9 @@ class RawPngTree:
             data = self.tree.raw_bytes(video_id, exp_id, f)
             where = self.tree.file(video_id, exp_id, f)
             if data is None:
-                raise MissingPrediction("frame", f"{where}: frame missing")
+                if not missing_ok:
+                    raise MissingPrediction("frame", f"{where}: frame missing")
+                out.append(None)
+                continue
             out.append(decode_gray(data, where))
         return out

@@ -78,13 +78,18 @@ class RleResultsPredictions:
             raise DataFormatError(self.path, "no 'prediction_masks' list", f"{video_id}.{exp_id}")
         return rles
 
-    def frames(self, video_id: str, exp_id: str, frames: Sequence[str]) -> list[np.ndarray]:
+    def frames(self, video_id: str, exp_id: str, frames: Sequence[str], missing_ok: bool = False
+               ) -> list[np.ndarray | None]:
+        """One 0/1 mask per frame position; too few masks raise `MissingPrediction` (None with `missing_ok`)."""
         rles = self.masks(video_id, exp_id)
-        if len(rles) < len(frames):
+        if len(rles) < len(frames) and not missing_ok:
             raise MissingPrediction("frame", f"{self.path}: {video_id}/{exp_id} has {len(rles)} masks for "
                                              f"{len(frames)} frames")
-        out = []
+        out: list[np.ndarray | None] = []
         for t in range(len(frames)):
+            if t >= len(rles):
+                out.append(None)
+                continue
             try:
                 out.append(rle_decode(rles[t]).view(np.uint8))
             except (KeyError, TypeError, ValueError) as exc:
