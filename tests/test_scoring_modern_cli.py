@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,3 +118,30 @@ def test_valid_split_without_masks_is_refused(mevis: tuple[Path, Path], capsys: 
     root, preds = mevis
     rc, _, err = run(["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid"], capsys)
     assert rc == 2 and "no public masks" in err and "submit mevis" in err
+
+
+def test_converted_layout_points_to_the_native_protocol(mevis: tuple[Path, Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    root, preds = mevis
+    rc, _, err = run(["convert", "mevis", "--root", str(root), "--split", "valid_u", "--out", str(tmp_path / "lay")],
+                     capsys)
+    assert rc == 0, err
+    args = ["score", str(preds), "--dataset", "layout", "--root", str(tmp_path / "lay"), "--ignore-extra"]
+    rc, _, err = run(args, capsys)
+    assert rc == 2 and "--dataset mevis --root NATIVE_ROOT" in err and "--protocol ryvos" in err
+    rc, out, err = run([*args, "--protocol", "ryvos", "--json", "--per-sample", str(tmp_path / "s.csv")], capsys)
+    assert rc == 0, err
+    ds = MeViSDataset(root, "valid_u")
+    assert len(json.loads(out)["ignored_extra"]) == ds.counts()["no_target_expressions"]
+    df = pd.read_csv(tmp_path / "s.csv", dtype={"exp_id": str})
+    n_exact = 0
+    for e in ds.expressions():
+        if ds.no_target(e):
+            continue
+        overlap = any((np.add.reduce([m.view(np.uint8) for m in ds.read_object_masks(e.video_id, f).values()]) > 1)
+                      .any() for f in e.frames)
+        rows = df[(df.video_id == e.video_id) & (df.exp_id == e.id)]
+        if not overlap:  # a label map is exact without overlaps (with them, the layout needs per-object masks)
+            assert len(rows) == 1 and rows["J"].iloc[0] == 1.0, e.key
+            n_exact += 1
+    assert n_exact >= 3

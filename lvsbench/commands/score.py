@@ -81,10 +81,16 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
 
 def _per_expression(ds: Dataset, protocol: str | None) -> bool:
     """MeViS / ReVOS splits and their protocols go to `lvsbench.scoring.modern` (per-expression evaluators)."""
+    from lvsbench.datasets.mevis import MaskDictDataset
+    from lvsbench.errors import ConfigError
     from lvsbench.scoring.protocols import MODERN_PROTOCOLS
 
-    return protocol in MODERN_PROTOCOLS or (protocol is None and ds.name in ("mevis", "revos")
-                                            and hasattr(ds, "meta"))
+    if not isinstance(ds, MaskDictDataset):
+        return False  # get_protocol explains where a per-expression protocol applies
+    if protocol is not None and protocol not in MODERN_PROTOCOLS:
+        choices = ", ".join(n for n, p in MODERN_PROTOCOLS.items() if p.dataset == ds.name)
+        raise ConfigError(f"the native {ds.name} reader is scored per expression: --protocol {choices}")
+    return True
 
 
 def _score_per_expression(preds: Path, ds: Dataset, protocol: str | None, fmt: str | None, out: Path | None,

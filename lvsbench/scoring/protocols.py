@@ -188,7 +188,14 @@ def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}") from None
+        modern = MODERN_PROTOCOLS.get(name)
+        if modern is not None:
+            raise ConfigError(f"protocol {name} scores the native {modern.dataset} release per expression (lvsbench "
+                              f"score PRED --dataset {modern.dataset} --root NATIVE_ROOT); a copy converted to the "
+                              "lvsbench layout is scored with --protocol ryvos (J and F, the MeViS convention; "
+                              "no-target expressions are not in the layout)") from None
+        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}, "
+                          f"{', '.join(MODERN_PROTOCOLS)}") from None
 
 
 def default_protocol_for(dataset: Any) -> Protocol:
