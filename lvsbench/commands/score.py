@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -116,6 +117,13 @@ def submit_group() -> None:
     """Check predictions completely and package them for an evaluation server."""
 
 
+def _emit_submission(report: Any, out: Path, as_json: bool) -> None:
+    emit(report.as_dict(), as_json,
+         lambda: f"{out}: {report.files} masks, {report.expressions} expressions, {report.videos} videos"
+                 + (f" ({report.reencoded} re-encoded as 0/255 L-mode)" if report.reencoded else "")
+                 + "".join(f"\nnote: {n}" for n in report.notes))
+
+
 @submit_group.command("ryvos")
 @click.argument("preds", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The submission zip to write.")
@@ -135,11 +143,7 @@ def submit_ryvos_cmd(preds: Path, out: Path, root: Path | None, split: str, as_j
     from lvsbench.submit import build_ryvos_submission
 
     ds = _load_dataset("ryvos", root, split, ())
-    report = build_ryvos_submission(preds, ds, out, force=force)
-    emit(report.as_dict(), as_json,
-         lambda: f"{out}: {report.files} masks, {report.expressions} expressions, {report.videos} videos"
-                 + (f" ({report.reencoded} re-encoded as 0/255 L-mode)" if report.reencoded else "")
-                 + "".join(f"\nnote: {n}" for n in report.notes))
+    _emit_submission(build_ryvos_submission(preds, ds, out, force=force), out, as_json)
 
 
 @submit_group.command("mevis")
@@ -164,11 +168,7 @@ def submit_mevis_cmd(preds: Path, out: Path, root: Path | None, split: str, meta
     from lvsbench.submit import build_mevis_submission
 
     ds = _load_dataset("mevis", root, split, (f"meta={meta}",))
-    report = build_mevis_submission(preds, ds, out, force=force)
-    emit(report.as_dict(), as_json,
-         lambda: f"{out}: {report.files} masks, {report.expressions} expressions, {report.videos} videos"
-                 + (f" ({report.reencoded} re-encoded as 0/255 L-mode)" if report.reencoded else "")
-                 + "".join(f"\nnote: {n}" for n in report.notes))
+    _emit_submission(build_mevis_submission(preds, ds, out, force=force), out, as_json)
 
 
 commands = [score_cmd, submit_group]

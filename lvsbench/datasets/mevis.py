@@ -35,7 +35,7 @@ import pandas as pd
 
 from lvsbench.codecs import read_image_rgb, rle_decode
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.ryvos import load_json, probe_size
+from lvsbench.datasets.ryvos import _videos_object, load_json, meta_video_fields, probe_size
 from lvsbench.errors import ConfigError, DataFormatError, Problem
 from lvsbench.records import VOID_LABEL, Expression, FrameSource, Video
 
@@ -77,22 +77,10 @@ def _int_list(value: Any, path: Path, key: str) -> tuple[int, ...]:
 
 def read_mask_dict_meta(path: Path, *, with_type: bool = False, with_size: bool = False) -> dict[str, MetaVideo]:
     """Read a MeViS / ReVOS `meta_expressions*.json`; every structural problem names the file and the key."""
-    doc = load_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("videos"), dict):
-        raise DataFormatError(path, "top-level key 'videos' (an object) is missing", "videos")
     out: dict[str, MetaVideo] = {}
-    for vid, entry in doc["videos"].items():
+    for vid, entry in _videos_object(load_json(path), path).items():
         key = f"videos.{vid}"
-        if not isinstance(entry, dict):
-            raise DataFormatError(path, "video entry is not an object", key)
-        frames = entry.get("frames")
-        if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
-            raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
-        if len(set(frames)) != len(frames):
-            raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
-        exps = entry.get("expressions")
-        if not isinstance(exps, dict):
-            raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
+        frames, exps = meta_video_fields(path, vid, entry)
         rows = []
         obj_of_anno: dict[str, int] = {}
         for eid, e in exps.items():

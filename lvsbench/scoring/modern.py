@@ -64,19 +64,6 @@ class ModernResult:
     no_target: dict[str, bool] = field(default_factory=dict)
     pred_empty: dict[str, bool] = field(default_factory=dict)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per scored expression (video_id, exp_id, then each metric under its name), meta order."""
-        out = []
-        for k in self.order:
-            if k in self.scored:
-                vid, eid = self.keys[k]
-                vals = self.scored[k]
-                if self.protocol.subsets:
-                    vals = {**vals, **{f"{m}_rounded": v for m, v in revos_rounded(vals).items()},
-                            "type_id": self.type_id[k]}
-                out.append({"video_id": vid, "exp_id": eid, **vals})
-        return out
-
     def aggregate(self, per_expression: dict[str, dict[str, float] | None] | None = None) -> dict[str, Any]:
         """Aggregates over `per_expression` (default: the scored expressions), meta order."""
         per = per_expression if per_expression is not None else {k: v for k, v in self.scored.items()}
