@@ -64,8 +64,10 @@ class ModernResult:
     no_target: dict[str, bool] = field(default_factory=dict)
     pred_empty: dict[str, bool] = field(default_factory=dict)
 
-    def aggregate(self, per_expression: dict[str, dict[str, float] | None] | None = None) -> dict[str, Any]:
-        """Aggregates over `per_expression` (default: the scored expressions), meta order."""
+    def aggregate(self, per_expression: dict[str, dict[str, float] | None] | None = None, *,
+                  count_missing: bool = True) -> dict[str, Any]:
+        """Aggregates over `per_expression` (default: the scored expressions), meta order. `count_missing=False`
+        leaves expressions with missing predictions out of the MeViS v2 no-target counts."""
         per = per_expression if per_expression is not None else {k: v for k, v in self.scored.items()}
         rows = [(k, per[k]) for k in self.order if per.get(k) is not None]
         if self.protocol.subsets:
@@ -73,7 +75,8 @@ class ModernResult:
                                     dict(self.protocol.subsets), self.protocol.metrics)
         out = mevis_aggregate([v for _, v in rows], n_meta=len(self.order))
         if self.protocol.name == "mevis-v2":
-            flags = [(self.no_target[k], self.pred_empty[k]) for k, _ in rows if k in self.pred_empty]
+            flags = [(self.no_target[k], self.pred_empty[k]) for k, _ in rows
+                     if k in self.pred_empty and (count_missing or k not in self.missing)]
             out.update(mevis_v2_scores(out["JF"], no_target_counts(flags)))
         return out
 
@@ -81,7 +84,7 @@ class ModernResult:
         """What the official script would report on these predictions (zeros / drops for missing ones)."""
         eq = official_equivalent(self.order, self.scored, self.missing, self.protocol.missing_rule,
                                  self.protocol.metrics)
-        eq["aggregate"] = self.aggregate(eq["per_expression"])
+        eq["aggregate"] = self.aggregate(eq["per_expression"], count_missing=False)
         return eq
 
 
