@@ -30,7 +30,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 def test_metadata() -> None:
     assert {k: v.default_protocol for k, v in DATASETS.items()} == {
-        "a2d": "a2d", "jhmdb": "jhmdb", "ryvos": "ryvos", "rdavis": "rdavis", "davis": "davis-semi", "mevis": "mevis", "revos": "revos"}
+        "a2d": "a2d", "jhmdb": "jhmdb", "ryvos": "ryvos", "rdavis": "rdavis", "davis": "davis-semi",
+        "mevis": "mevis", "revos": "revos"}
     assert DATASETS["a2d"].default_split == "test" and DATASETS["jhmdb"].splits == ("test",)
     for spec in DATASETS.values():
         cls = _import(spec.loader)

@@ -23,8 +23,8 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.command("score")
 @click.argument("preds", type=click.Path(path_type=Path))
 @click.option("--dataset", "dataset_name", required=True,
-              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, or any dataset in the lvsbench layout "
-                   "(e.g. a2d-plus).")
+              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, or any dataset in the lvsbench "
+                   "layout (e.g. a2d-plus).")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Ground-truth root (else $LVSBENCH_<NAME>_ROOT, else [roots] in the user config file).")
 @click.option("--split", default=None, help="Dataset split (default: the reader's).")

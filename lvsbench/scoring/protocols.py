@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from lvsbench.errors import ConfigError
-from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 from lvsbench.metrics.modern import V2_NOTE
+from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 
 Family = Literal["referring", "jf", "locater", "davis"]
 
