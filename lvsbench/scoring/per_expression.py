@@ -1,0 +1,231 @@
+"""Per-expression evaluation of Ref-SAV, Long-RVOS and ReasonVOS: dataset + predictions -> one row per expression,
+the benchmark figures, every missing item, and what the official script would have reported.
+
+Each `evaluate_*` streams one frame at a time (the official scripts build (T, H, W) stacks; per-frame values are
+identical) and walks the expressions in meta order, which is the order aggregates are taken in. Missing input is
+refused with the full list unless `allow_missing=True`; then missing prediction frames are scored as empty masks,
+recorded as `MissingItem`s, and `official_equivalent` says what the official script does with them
+(`lvsbench.metrics.official_missing`).
+
+Predictions: Ref-SAV reads Sa2VA's results JSON (`Sa2VAResults`, `{video: {exp_id: {"prediction_masks": [RLE per
+frame of the meta order], ...}}}` as `projects/sa2va/evaluation/sa2va_eval_ref_vos.py` @ 9832e1a writes it);
+Long-RVOS and ReasonVOS read PNG trees (`lvsbench.predictions.PngTreePredictions`; any non-zero pixel is
+foreground, so 0/255 and 0/1 PNGs score alike, as with the official `cv2` grayscale reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lvsbench.codecs import rle_decode
+from lvsbench.datasets.long_rvos import LongRVOSDataset
+from lvsbench.datasets.reasonvos import ReasonVOSDataset
+from lvsbench.datasets.refsav import RefSAVDataset
+from lvsbench.datasets.ryvos import load_json
+from lvsbench.errors import DataFormatError, Problem, ValidationFailed
+from lvsbench.metrics import long_rvos as lr
+from lvsbench.metrics import reasonvos as rv
+from lvsbench.metrics import refsav as rs
+from lvsbench.metrics.official_missing import MissingItem
+from lvsbench.predictions import PngTreePredictions
+
+
+class Sa2VAResults:
+    """Sa2VA's per-expression RLE results JSON, `{video: {exp_id: {"prediction_masks": [RLE, ...], ...}}}`."""
+
+    format = "sa2va-rle-json"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        doc = load_json(self.path)
+        if not isinstance(doc, dict):
+            raise DataFormatError(self.path, "top level must be an object {video: {exp_id: {prediction_masks}}}")
+        self.doc: dict[str, Any] = doc
+
+    def masks(self, video_id: str, exp_id: str) -> list[Any] | None:
+        """The per-frame RLE list of an expression, or None where the video or the expression is absent."""
+        entry = self.doc.get(video_id)
+        item = entry.get(exp_id) if isinstance(entry, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("prediction_masks"), list):
+            return None
+        return item["prediction_masks"]
+
+
+@dataclass
+class ExpressionResults:
+    """Rows (video_id, exp_id, key, [subset], metrics...) in meta order, figures, missing items, official view."""
+
+    protocol: str
+    rows: pd.DataFrame
+    aggregates: dict[str, Any]
+    missing: list[MissingItem] = field(default_factory=list)
+    official_equivalent: dict[str, Any] = field(default_factory=dict)
+
+    def per_sample_frame(self) -> pd.DataFrame:
+        """The `--per-sample` CSV: video_id, exp_id, then each metric under its name."""
+        metric_cols = [c for c in self.rows.columns if c not in ("key", "type", "type_id", "subset")]
+        return self.rows[metric_cols]
+
+
+def _refuse(missing: list[MissingItem], allow_missing: bool, what: str) -> None:
+    if missing and not allow_missing:
+        raise ValidationFailed([Problem(m.key, f"{m.kind} missing" + (f" (frames {', '.join(m.frames[:10])}"
+                                                                       f"{' ...' if len(m.frames) > 10 else ''})"
+                                                                       if m.frames else ""))
+                                for m in missing],
+                               f"{what}: predictions incomplete (pass allow_missing to score them as empty masks)")
+
+
+def _frame_missing(key: str, frames: tuple[str, ...], absent: list[str]) -> list[MissingItem]:
+    out = []
+    if absent and absent[0] == frames[0]:
+        out.append(MissingItem(key, "first_frame", (frames[0],)))
+        absent = absent[1:]
+    if absent:
+        out.append(MissingItem(key, "frames", tuple(absent)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- Ref-SAV
+
+
+def evaluate_refsav(ds: RefSAVDataset, preds: Sa2VAResults, allow_missing: bool = False) -> ExpressionResults:
+    """Ref-SAV as `tools/eval/eval_ref_sav.py` (Sa2VA @ 9832e1a): J, F, A, rounded, long/short/overall."""
+    acc = rs.RefSAVAccumulator()
+    missing: list[MissingItem] = []
+    rows = []
+    videos = ds.videos()
+    for e in ds.expressions():
+        key = f"{e.video_id}_{e.id}"
+        video = videos[e.video_id]
+        shape = (video.height, video.width)
+        rles = preds.masks(e.video_id, e.id)
+        if rles is None:
+            missing.append(MissingItem(key, "video" if e.video_id not in preds.doc else "expression"))
+        absent, wrong = [], []
+        per_frame = []
+        for t, frame in enumerate(e.frames):
+            pred = np.zeros(shape, dtype=np.uint8)
+            rle = rles[t] if rles is not None and t < len(rles) else None
+            if rle:
+                m = rle_decode(rle)
+                if m.shape == shape:
+                    pred = m.view(np.uint8)
+                else:
+                    wrong.append(frame)
+            elif rles is not None:
+                absent.append(frame)
+            per_frame.append(rs.frame_scores(ds.target_sum(e, frame), pred))
+        missing += _frame_missing(key, e.frames, absent)
+        if wrong:
+            missing.append(MissingItem(key, "size", tuple(wrong)))
+        raw = rs.expression_scores(per_frame)
+        acc.update(key, ds.type_id(e), raw)
+        rows.append({"video_id": e.video_id, "exp_id": e.id, "key": key, "type_id": ds.type_id(e),
+                     "subset": ds.subset(e), **rs.rounded(raw),
+                     "J_raw": raw.J, "F_raw": raw.F, "A_raw": raw.A})
+    _refuse(missing, allow_missing, "refsav")
+    order = [r["key"] for r in rows]
+    return ExpressionResults("refsav", pd.DataFrame(rows), acc.compute(order), missing,
+                             acc.official_equivalent(order, missing))
+
+
+# ---------------------------------------------------------------------------------------------------- PNG trees
+
+
+def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, frames: tuple[str, ...],
+                    shape: tuple[int, int], key: str, gt_of: Callable[[str], np.ndarray],
+                    score: Callable[[np.ndarray, np.ndarray], Any]) -> tuple[list[Any], list[MissingItem]]:
+    """Per-frame scores of one expression from a PNG tree (missing or wrongly sized frames scored as empty)."""
+    missing: list[MissingItem] = []
+    if not (preds.base / pred_video).is_dir():
+        missing.append(MissingItem(key, "video"))
+    elif not (preds.base / pred_video / exp_id).is_dir():
+        missing.append(MissingItem(key, "expression"))
+    have = not missing
+    absent, wrong, out = [], [], []
+    empty = np.zeros(shape, dtype=bool)
+    for frame in frames:
+        pred = preds.mask(pred_video, exp_id, frame) if have else None
+        if pred is None:
+            if have:
+                absent.append(frame)
+            pred = empty
+        elif pred.shape != shape:
+            wrong.append(frame)
+            pred = empty
+        out.append(score(gt_of(frame), pred))
+    missing += _frame_missing(key, frames, absent)
+    if wrong:
+        missing.append(MissingItem(key, "size", tuple(wrong)))
+    return out, missing
+
+
+def evaluate_long_rvos(ds: LongRVOSDataset, preds: PngTreePredictions,
+                       allow_missing: bool = False) -> ExpressionResults:
+    """Long-RVOS as `eval/eval_long_rvos/eval_{static,dynamic,hybrid,overall}.py` (Long_RVOS @ 447682a)."""
+    acc = lr.LongRVOSAccumulator()
+    missing: list[MissingItem] = []
+    rows = []
+    videos = ds.videos()
+    untyped = [f"{e.video_id}_{e.id}" for e in ds.expressions() if ds.expression_type(e) is None]
+    if untyped:
+        raise ValidationFailed([Problem(k, "expression has no 'type' (static/dynamic/static+dynamic)")
+                                for k in untyped], "long-rvos")
+    for e in ds.expressions():
+        key = f"{e.video_id}_{e.id}"
+        video = videos[e.video_id]
+        label = e.object_ids[0]
+        frame_scores, miss = _png_expression(
+            preds, e.video_id, e.id, e.frames, (video.height, video.width), key,
+            lambda f, v=e.video_id, lab=label: ds.read_object_mask(v, lab, f), lr.frame_scores)
+        missing += miss
+        scores = lr.expression_scores(frame_scores)
+        typ = ds.expression_type(e)
+        assert typ is not None
+        acc.update(key, typ, scores)
+        rows.append({"video_id": e.video_id, "exp_id": e.id, "key": key, "type": typ,
+                     "J": scores.J, "F": scores.F, "JF": (scores.J + scores.F) / 2, "tIoU": scores.tIoU,
+                     "vIoU": scores.vIoU})
+    _refuse(missing, allow_missing, "long-rvos")
+    order = [r["key"] for r in rows]
+    return ExpressionResults("long-rvos", pd.DataFrame(rows), acc.compute(order), missing,
+                             acc.official_equivalent(order, missing))
+
+
+def evaluate_reasonvos(ds: ReasonVOSDataset, preds: PngTreePredictions,
+                       allow_missing: bool = False) -> ExpressionResults:
+    """ReasonVOS as `evaluation/reason_vos/eval_reason_vos.py` (VideoLISA @ 146f2bc)."""
+    acc = rv.ReasonVOSAccumulator()
+    missing: list[MissingItem] = []
+    rows = []
+    videos = ds.videos()
+    for e in ds.expressions():
+        key = ds.official_key(e)
+        video = videos[e.video_id]
+        shape = (video.height, video.width)
+        label = e.object_ids[0]
+        if not ds.has_ground_truth(e):
+            missing.append(MissingItem(key, "ground_truth"))
+
+        def gt_of(f: str, v: str = e.video_id, lab: int = label, hw: tuple[int, int] = shape) -> np.ndarray:
+            m = ds.read_object_mask(v, lab, f)
+            return np.zeros(hw, dtype=bool) if m is None else m
+
+        frame_scores, miss = _png_expression(preds, ds.prediction_video(e), e.id, e.frames, shape, key, gt_of,
+                                             rv.frame_scores)
+        missing += miss
+        scores = rv.expression_scores(frame_scores)
+        acc.update(key, scores)
+        rows.append({"video_id": e.video_id, "exp_id": e.id, "key": key, "J": scores[0], "F": scores[1],
+                     "JF": (scores[0] + scores[1]) / 2})
+    _refuse(missing, allow_missing, "reasonvos")
+    order = [r["key"] for r in rows]
+    return ExpressionResults("reasonvos", pd.DataFrame(rows), acc.compute(order), missing,
+                             acc.official_equivalent(order, missing))
