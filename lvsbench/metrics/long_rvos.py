@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.official_missing import MissingItem, Outcome, official_outcomes
+from lvsbench.metrics.official_missing import MissingInput, Outcome, official_outcomes
 
 TYPES: tuple[str, ...] = ("static", "dynamic", "hybrid")
 OVERALL_ORDER: tuple[str, ...] = ("dynamic", "static", "hybrid")
@@ -113,7 +113,7 @@ class LongRVOSAccumulator:
         keys = [k for k in (order or self.rows) if k in self.rows]
         return aggregate([self.rows[k] for k in keys])
 
-    def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingItem]) -> dict[str, object]:
+    def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingInput]) -> dict[str, object]:
         """What the official scripts report given the missing items: missing videos scored [0, 0, 0, 0],
         crashed expressions dropped, other missing frames as scored here (read as empty)."""
         outcomes = official_outcomes(order, missing, OFFICIAL_ON_MISSING)

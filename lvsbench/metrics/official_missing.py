@@ -28,7 +28,7 @@ MISSING_KINDS: tuple[str, ...] = ("video", "expression", "first_frame", "frames"
 
 
 @dataclass(frozen=True)
-class MissingItem:
+class MissingInput:
     """One expression with missing or unusable input: its key, the kind, and the frames concerned (if any)."""
 
     key: str
@@ -36,7 +36,7 @@ class MissingItem:
     frames: tuple[str, ...] = ()
 
 
-def official_outcomes(keys: Sequence[str], missing: Sequence[MissingItem],
+def official_outcomes(keys: Sequence[str], missing: Sequence[MissingInput],
                       table: Mapping[str, Outcome]) -> dict[str, Outcome]:
     """Outcome per expression key: "score" where nothing is missing, else `table[kind]` of the worst item.
 
@@ -44,7 +44,7 @@ def official_outcomes(keys: Sequence[str], missing: Sequence[MissingItem],
     expression; a missing video is decided before any frame is read)."""
     rank = {"score": 0, "empty": 1, "zero": 2, "skip": 3, "drop": 3}
     out: dict[str, Outcome] = {k: "score" for k in keys}
-    by_key: dict[str, list[MissingItem]] = {}
+    by_key: dict[str, list[MissingInput]] = {}
     for m in missing:
         by_key.setdefault(m.key, []).append(m)
     for key, items in by_key.items():

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.official_missing import MissingItem, Outcome, official_outcomes
+from lvsbench.metrics.official_missing import MissingInput, Outcome, official_outcomes
 
 METRICS: tuple[str, ...] = ("J", "F", "JF")
 OFFICIAL_ON_MISSING: dict[str, Outcome] = {
@@ -54,7 +54,7 @@ class ReasonVOSAccumulator:
     def compute(self, order: Sequence[str] | None = None) -> dict[str, float]:
         return aggregate([self.rows[k] for k in (order or self.rows) if k in self.rows])
 
-    def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingItem]) -> dict[str, object]:
+    def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingInput]) -> dict[str, object]:
         outcomes = official_outcomes(order, missing, OFFICIAL_ON_MISSING)
         kept = [k for k in order if k in self.rows and outcomes[k] in ("score", "empty")]
         return {"aggregates": self.compute(kept), "n_scored": len(kept),

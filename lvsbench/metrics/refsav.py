@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.official_missing import MissingItem, Outcome, official_outcomes
+from lvsbench.metrics.official_missing import MissingInput, Outcome, official_outcomes
 
 SUBSETS: dict[int, str] = {0: "long", 1: "short"}
 METRICS: tuple[str, ...] = ("J", "F", "JF", "A")
@@ -117,7 +117,7 @@ class RefSAVAccumulator:
         keys = [k for k in (order or self.rows) if k in self.rows]
         return aggregate([(self.rows[k][0], rounded(self.rows[k][1])) for k in keys])
 
-    def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingItem]) -> dict[str, object]:
+    def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingInput]) -> dict[str, object]:
         """What eval_ref_sav.py reports given the missing items: the same rows minus the dropped expressions."""
         outcomes = official_outcomes(order, missing, OFFICIAL_ON_MISSING)
         kept = [k for k in order if outcomes[k] in ("score", "empty")]

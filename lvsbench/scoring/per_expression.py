@@ -4,7 +4,7 @@ the benchmark figures, every missing item, and what the official script would ha
 Each `evaluate_*` streams one frame at a time (the official scripts build (T, H, W) stacks; per-frame values are
 identical) and walks the expressions in meta order, which is the order aggregates are taken in. Missing input is
 refused with the full list unless `allow_missing=True`; then missing prediction frames are scored as empty masks,
-recorded as `MissingItem`s, and `official_equivalent` says what the official script does with them
+recorded as `MissingInput`s, and `official_equivalent` says what the official script does with them
 (`lvsbench.metrics.official_missing`).
 
 Predictions: Ref-SAV reads Sa2VA's results JSON (`Sa2VAResults`, `{video: {exp_id: {"prediction_masks": [RLE per
@@ -32,7 +32,7 @@ from lvsbench.errors import DataFormatError, Problem, ValidationFailed
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv
 from lvsbench.metrics import refsav as rs
-from lvsbench.metrics.official_missing import MissingItem
+from lvsbench.metrics.official_missing import MissingInput
 from lvsbench.predictions import PngTreePredictions
 
 
@@ -64,7 +64,7 @@ class ExpressionResults:
     protocol: str
     rows: pd.DataFrame
     aggregates: dict[str, Any]
-    missing: list[MissingItem] = field(default_factory=list)
+    missing: list[MissingInput] = field(default_factory=list)
     official_equivalent: dict[str, Any] = field(default_factory=dict)
 
     def per_sample_frame(self) -> pd.DataFrame:
@@ -73,7 +73,7 @@ class ExpressionResults:
         return self.rows[metric_cols]
 
 
-def _refuse(missing: list[MissingItem], allow_missing: bool, what: str) -> None:
+def _refuse(missing: list[MissingInput], allow_missing: bool, what: str) -> None:
     if missing and not allow_missing:
         raise ValidationFailed([Problem(m.key, f"{m.kind} missing" + (f" (frames {', '.join(m.frames[:10])}"
                                                                        f"{' ...' if len(m.frames) > 10 else ''})"
@@ -82,13 +82,13 @@ def _refuse(missing: list[MissingItem], allow_missing: bool, what: str) -> None:
                                f"{what}: predictions incomplete (pass allow_missing to score them as empty masks)")
 
 
-def _frame_missing(key: str, frames: tuple[str, ...], absent: list[str]) -> list[MissingItem]:
+def _frame_missing(key: str, frames: tuple[str, ...], absent: list[str]) -> list[MissingInput]:
     out = []
     if absent and absent[0] == frames[0]:
-        out.append(MissingItem(key, "first_frame", (frames[0],)))
+        out.append(MissingInput(key, "first_frame", (frames[0],)))
         absent = absent[1:]
     if absent:
-        out.append(MissingItem(key, "frames", tuple(absent)))
+        out.append(MissingInput(key, "frames", tuple(absent)))
     return out
 
 
@@ -98,7 +98,7 @@ def _frame_missing(key: str, frames: tuple[str, ...], absent: list[str]) -> list
 def evaluate_refsav(ds: RefSAVDataset, preds: Sa2VAResults, allow_missing: bool = False) -> ExpressionResults:
     """Ref-SAV as `tools/eval/eval_ref_sav.py` (Sa2VA @ 9832e1a): J, F, A, rounded, long/short/overall."""
     acc = rs.RefSAVAccumulator()
-    missing: list[MissingItem] = []
+    missing: list[MissingInput] = []
     rows = []
     videos = ds.videos()
     for e in ds.expressions():
@@ -107,7 +107,7 @@ def evaluate_refsav(ds: RefSAVDataset, preds: Sa2VAResults, allow_missing: bool 
         shape = (video.height, video.width)
         rles = preds.masks(e.video_id, e.id)
         if rles is None:
-            missing.append(MissingItem(key, "video" if e.video_id not in preds.doc else "expression"))
+            missing.append(MissingInput(key, "video" if e.video_id not in preds.doc else "expression"))
         absent, wrong = [], []
         per_frame = []
         for t, frame in enumerate(e.frames):
@@ -124,7 +124,7 @@ def evaluate_refsav(ds: RefSAVDataset, preds: Sa2VAResults, allow_missing: bool 
             per_frame.append(rs.frame_scores(ds.target_sum(e, frame), pred))
         missing += _frame_missing(key, e.frames, absent)
         if wrong:
-            missing.append(MissingItem(key, "size", tuple(wrong)))
+            missing.append(MissingInput(key, "size", tuple(wrong)))
         raw = rs.expression_scores(per_frame)
         acc.update(key, ds.type_id(e), raw)
         rows.append({"video_id": e.video_id, "exp_id": e.id, "key": key, "type_id": ds.type_id(e),
@@ -141,13 +141,13 @@ def evaluate_refsav(ds: RefSAVDataset, preds: Sa2VAResults, allow_missing: bool 
 
 def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, frames: tuple[str, ...],
                     shape: tuple[int, int], key: str, gt_of: Callable[[str], np.ndarray],
-                    score: Callable[[np.ndarray, np.ndarray], Any]) -> tuple[list[Any], list[MissingItem]]:
+                    score: Callable[[np.ndarray, np.ndarray], Any]) -> tuple[list[Any], list[MissingInput]]:
     """Per-frame scores of one expression from a PNG tree (missing or wrongly sized frames scored as empty)."""
-    missing: list[MissingItem] = []
+    missing: list[MissingInput] = []
     if not (preds.base / pred_video).is_dir():
-        missing.append(MissingItem(key, "video"))
+        missing.append(MissingInput(key, "video"))
     elif not (preds.base / pred_video / exp_id).is_dir():
-        missing.append(MissingItem(key, "expression"))
+        missing.append(MissingInput(key, "expression"))
     have = not missing
     absent, wrong, out = [], [], []
     empty = np.zeros(shape, dtype=bool)
@@ -163,7 +163,7 @@ def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, fra
         out.append(score(gt_of(frame), pred))
     missing += _frame_missing(key, frames, absent)
     if wrong:
-        missing.append(MissingItem(key, "size", tuple(wrong)))
+        missing.append(MissingInput(key, "size", tuple(wrong)))
     return out, missing
 
 
@@ -171,7 +171,7 @@ def evaluate_long_rvos(ds: LongRVOSDataset, preds: PngTreePredictions,
                        allow_missing: bool = False) -> ExpressionResults:
     """Long-RVOS as `eval/eval_long_rvos/eval_{static,dynamic,hybrid,overall}.py` (Long_RVOS @ 447682a)."""
     acc = lr.LongRVOSAccumulator()
-    missing: list[MissingItem] = []
+    missing: list[MissingInput] = []
     rows = []
     videos = ds.videos()
     untyped = [f"{e.video_id}_{e.id}" for e in ds.expressions() if ds.expression_type(e) is None]
@@ -203,7 +203,7 @@ def evaluate_reasonvos(ds: ReasonVOSDataset, preds: PngTreePredictions,
                        allow_missing: bool = False) -> ExpressionResults:
     """ReasonVOS as `evaluation/reason_vos/eval_reason_vos.py` (VideoLISA @ 146f2bc)."""
     acc = rv.ReasonVOSAccumulator()
-    missing: list[MissingItem] = []
+    missing: list[MissingInput] = []
     rows = []
     videos = ds.videos()
     for e in ds.expressions():
@@ -212,7 +212,7 @@ def evaluate_reasonvos(ds: ReasonVOSDataset, preds: PngTreePredictions,
         shape = (video.height, video.width)
         label = e.object_ids[0]
         if not ds.has_ground_truth(e):
-            missing.append(MissingItem(key, "ground_truth"))
+            missing.append(MissingInput(key, "ground_truth"))
 
         def gt_of(f: str, v: str = e.video_id, lab: int = label, hw: tuple[int, int] = shape) -> np.ndarray:
             m = ds.read_object_mask(v, lab, f)

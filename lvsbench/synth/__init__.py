@@ -18,6 +18,9 @@ WRITERS: dict[str, str] = {
     "jhmdb": "lvsbench.synth.jhmdb:write_synthetic",
     "ryvos": "lvsbench.synth.ryvos:write_synthetic",
     "rdavis": "lvsbench.synth.rdavis:write_synthetic",
+    "refsav": "lvsbench.synth.refsav:write_synthetic",
+    "long-rvos": "lvsbench.synth.long_rvos:write_synthetic",
+    "reasonvos": "lvsbench.synth.reasonvos:write_synthetic",
 }
 
 
