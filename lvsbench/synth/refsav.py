@@ -10,7 +10,7 @@ OUT/ref_sav_eval/videos/<video>/<frame>.jpg
 
 Every object gets a short expression (type 1: appearance only) and a long one (type 0: every true attribute,
 motion included); every other video with two or more objects also has a two-object long expression. In the first
-video object 2's mask also covers part of object 1 (`lvsbench.synth.objects`), so its two-object target has
+video (three objects) object 2's mask also covers part of object 1 (`lvsbench.synth.objects`), so its two-object target has
 overlap pixels (value 2 in the official uint8 sum). Ref-SAV has no no-target expressions. Everything is a pure
 function of (videos, seed, sizes); the same seed gives the same bytes.
 """
@@ -42,7 +42,8 @@ def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: boo
     with atomic_dir(out, force=force) as tmp:
         base = tmp / "ref_sav_eval"
         for i, vid in enumerate(names):
-            scene = render_video(rng, vid, frames, height, width, similar=None)
+            scene = render_video(rng, vid, frames, height, width, num_actors=3 if i == 0 else None,
+                                 similar=None)
             frame_names = [f"{t:05d}" for t in range(frames)]
             for t, name in enumerate(frame_names):
                 atomic_write_bytes(base / "videos" / vid / f"{name}.jpg", encode_jpeg(scene.frames[t], quality=90))
