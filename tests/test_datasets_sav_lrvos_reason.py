@@ -94,7 +94,7 @@ def test_refsav_oracle_scores_100_except_accuracy_on_overlaps(tmp_path: Path, ro
         e.id for e in ds.expressions() if len(e.object_ids) > 1)
     assert res.aggregates["overall"]["J"] == 100.0
     assert list(res.per_sample_frame().columns) == ["video_id", "exp_id", "J", "F", "JF", "A", "J_raw", "F_raw",
-                                                    "A_raw"]
+                                                    "A_raw", "type_id", "subset"]
 
 
 def test_refsav_missing_expression_refused_then_dropped_officially(tmp_path: Path, roots: dict[str, Path]) -> None:

@@ -183,3 +183,57 @@ def test_accuracy_counts_overlap_pixels_as_wrong() -> None:
     assert rs.frame_accuracy(gt, pred) == 19 / 20
     j, f, a = rs.frame_scores(gt, pred)
     assert (j, f) == (1.0, 1.0) and a == 19 / 20
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from lvsbench.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return int(exc.value.code or 0), out.out, out.err
+
+
+@pytest.mark.parametrize("name,preds,root", [
+    ("refsav", "refsav/pred_rle/results.json", "refsav"),
+    ("long-rvos", "long_rvos/pred/Annotations", "long_rvos"),
+    ("reasonvos", "reasonvos/pred", "reasonvos"),
+])
+def test_score_cli_per_expression_csv_and_official_equivalent(inputs: Path, gold: dict, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str], name: str,
+                                                               preds: str, root: str) -> None:
+    """`lvsbench score --per-sample` writes one row per expression (video_id, exp_id, metrics) that compares row by
+    row with the official per-expression output; the results JSON carries the official-equivalent figures."""
+    import csv
+
+    args = ["score", str(inputs / preds), "--dataset", name, "--root", str(inputs / root)]
+    rc, _, err = _cli(args, capsys)
+    assert rc == 2 and "--allow-missing" in err  # incomplete predictions are refused with the list
+    out, csv_path = tmp_path / "r.json", tmp_path / "s.csv"
+    rc, _, err = _cli(args + ["--allow-missing", "--out", str(out), "--per-sample", str(csv_path)], capsys)
+    assert rc == 0, err
+    with csv_path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0])[:2] == ["video_id", "exp_id"]
+    results = json.loads(out.read_text())
+    assert results["protocol"]["name"] == name and results["missing"]
+    key_gold = {"refsav": "refsav", "long-rvos": "long_rvos", "reasonvos": "reasonvos"}[name]
+    g = gold[key_gold]
+    per_exp = g["per_expression"]
+    oe = results["official_equivalent"]["aggregates"]
+    if name == "refsav":
+        assert oe == json.loads(json.dumps(g["aggregate_meta_order"]))
+        for r in rows:
+            v = per_exp[f"{r['video_id']}_{r['exp_id']}"]
+            if not v.get("dropped"):
+                assert [float(r[m]) for m in ("J", "F", "JF", "A")] == [v[m] for m in ("J", "F", "JF", "A")]
+    elif name == "long-rvos":
+        assert oe == g["aggregate_meta_order"]
+        for r in rows:
+            v = per_exp[f"{r['video_id']}_{r['exp_id']}"]
+            if not v.get("dropped") and v["python_types"][0] == "float":
+                assert [float(r[m]) for m in ("J", "F", "tIoU", "vIoU")] == [v[m] for m in ("J", "F", "tIoU", "vIoU")]
+    else:
+        agg = g["aggregate_meta_order"]
+        assert (oe["J"], oe["F"], oe["JF"], oe["n"]) == (agg["J"], agg["F"], agg["JF"], agg["n_scored"])
+        assert len(rows) == agg["n_meta"]

@@ -29,6 +29,7 @@ from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.datasets.ryvos import load_json
 from lvsbench.errors import DataFormatError, Problem, ValidationFailed
+from lvsbench.io import sha256_file
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv
 from lvsbench.metrics import refsav as rs
@@ -68,18 +69,21 @@ class ExpressionResults:
     official_equivalent: dict[str, Any] = field(default_factory=dict)
 
     def per_sample_frame(self) -> pd.DataFrame:
-        """The `--per-sample` CSV: video_id, exp_id, then each metric under its name."""
-        metric_cols = [c for c in self.rows.columns if c not in ("key", "type", "type_id", "subset")]
-        return self.rows[metric_cols]
+        """The `--per-sample` CSV: video_id, exp_id, then each metric under its name, then the subset."""
+        tail = [c for c in ("type", "type_id", "subset") if c in self.rows.columns]
+        head = [c for c in self.rows.columns if c not in ("key", *tail)]
+        return self.rows[head + tail]
 
 
 def _refuse(missing: list[MissingInput], allow_missing: bool, what: str) -> None:
     if missing and not allow_missing:
-        raise ValidationFailed([Problem(m.key, f"{m.kind} missing" + (f" (frames {', '.join(m.frames[:10])}"
-                                                                       f"{' ...' if len(m.frames) > 10 else ''})"
-                                                                       if m.frames else ""))
-                                for m in missing],
-                               f"{what}: predictions incomplete (pass allow_missing to score them as empty masks)")
+        def frames(m: MissingInput) -> str:
+            more = " ..." if len(m.frames) > 10 else ""
+            return f" (frames {', '.join(m.frames[:10])}{more})" if m.frames else ""
+
+        problems = [Problem(m.key, f"{m.kind} missing{frames(m)}") for m in missing]
+        raise ValidationFailed(problems, f"{what}: predictions incomplete (--allow-missing scores them as empty "
+                                         "masks and records them)")
 
 
 def _frame_missing(key: str, frames: tuple[str, ...], absent: list[str]) -> list[MissingInput]:
@@ -229,3 +233,72 @@ def evaluate_reasonvos(ds: ReasonVOSDataset, preds: PngTreePredictions,
     order = [r["key"] for r in rows]
     return ExpressionResults("reasonvos", pd.DataFrame(rows), acc.compute(order), missing,
                              acc.official_equivalent(order, missing))
+
+
+# ---------------------------------------------------------------------------------------------------- lvsbench score
+
+EVALUATORS: dict[str, tuple[type, Callable[..., ExpressionResults]]] = {
+    "refsav": (RefSAVDataset, evaluate_refsav),
+    "long-rvos": (LongRVOSDataset, evaluate_long_rvos),
+    "reasonvos": (ReasonVOSDataset, evaluate_reasonvos),
+}
+"""Per-expression protocol -> (native reader it needs, evaluation function)."""
+
+
+def _flat_values(protocol: str, aggregates: dict[str, Any]) -> dict[str, float]:
+    """Headline values: the overall figures under the metric names, subsets as `<subset>.<metric>`."""
+    if protocol == "reasonvos":
+        return {m: aggregates[m] for m in rv.METRICS}
+    names = rs.METRICS if protocol == "refsav" else lr.METRICS
+    out = {m: aggregates["overall"][m] for m in names}
+    for subset, figs in aggregates.items():
+        if subset != "overall":
+            out.update({f"{subset}.{m}": figs[m] for m in names})
+    return out
+
+
+def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_missing: bool = False) -> Any:
+    """`lvsbench score` for the per-expression protocols (refsav, long-rvos, reasonvos): a `ScoreResult` whose
+    results JSON also carries `official_equivalent` and whose per-sample table has one row per expression."""
+    from lvsbench import __version__
+    from lvsbench.errors import ConfigError
+    from lvsbench.scoring.evaluate import ScoreResult, _json_safe, dataset_checksum
+    from lvsbench.scoring.protocols import get_protocol
+
+    proto = get_protocol(protocol)
+    if protocol not in EVALUATORS:
+        raise ConfigError(f"protocol {protocol!r} is not a per-expression protocol ({', '.join(EVALUATORS)})")
+    reader, evaluate = EVALUATORS[protocol]
+    if not isinstance(dataset, reader):
+        raise ConfigError(f"protocol {protocol} needs the native {reader.name} reader (--dataset {reader.name}), "
+                          f"got dataset {getattr(dataset, 'name', '?')!r}")
+    path = Path(preds)
+    p: Any = Sa2VAResults(path) if protocol == "refsav" else PngTreePredictions(path)
+    res = evaluate(dataset, p, allow_missing=allow_missing)
+    values = _flat_values(protocol, res.aggregates)
+    ds_kind, ds_sum = dataset_checksum(dataset)
+    checksum = p.checksum() if isinstance(p, PngTreePredictions) else sha256_file(path)
+    results: dict[str, Any] = {
+        "lvsbench_version": __version__,
+        "protocol": proto.header(),
+        "values": values,
+        "aggregates": res.aggregates,
+        "counts": {"videos": int(res.rows["video_id"].nunique()), "expressions": len(res.rows),
+                   "missing_scored": len(res.missing)},
+        "dataset": {"name": dataset.name, "split": dataset.split, "root": str(dataset.root), "checksum": ds_sum,
+                    "checksum_kind": ds_kind},
+        "predictions": {"path": str(path), "format": proto.formats[0], "checksum": checksum},
+        "options": {"allow_missing": allow_missing},
+        "missing": [{"key": m.key, "kind": m.kind, "frames": list(m.frames)} for m in res.missing],
+        "official_equivalent": {"reproduces": proto.reproduces, **res.official_equivalent},
+    }
+    summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
+    return ScoreResult(proto, values, summary, res.per_sample_frame(), None, _json_safe(results), [])
+
+
+def per_expression_protocol(dataset: Any, protocol: str | None) -> bool:
+    """Whether `lvsbench score` takes the per-expression path: the protocol (or, when none is given, the native
+    dataset) is refsav, long-rvos or reasonvos."""
+    if protocol:
+        return protocol in EVALUATORS
+    return any(isinstance(dataset, reader) for reader, _ in EVALUATORS.values())

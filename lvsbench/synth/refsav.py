@@ -9,10 +9,10 @@ OUT/ref_sav_eval/videos/<video>/<frame>.jpg
 ```
 
 Every object gets a short expression (type 1: appearance only) and a long one (type 0: every true attribute,
-motion included); every other video with two or more objects also has a two-object long expression. In the first
-video (three objects) object 2's mask also covers part of object 1 (`lvsbench.synth.objects`), so its two-object target has
-overlap pixels (value 2 in the official uint8 sum). Ref-SAV has no no-target expressions. Everything is a pure
-function of (videos, seed, sizes); the same seed gives the same bytes.
+motion included); every other video with two or more objects also has a two-object long expression. In the
+first video (three objects) object 2's mask also covers part of object 1 (`lvsbench.synth.objects`), so its
+two-object target has overlap pixels (value 2 in the official uint8 sum). Ref-SAV has no no-target expressions.
+Everything is a pure function of (videos, seed, sizes); the same seed gives the same bytes.
 """
 
 from __future__ import annotations
