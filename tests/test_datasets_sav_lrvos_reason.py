@@ -215,3 +215,16 @@ def test_official_outcomes_table() -> None:
     assert got == {"a": "empty", "b": "zero", "c": "drop", "d": "score"}
     with pytest.raises(KeyError):
         official_outcomes(["a"], [MissingInput("z", "video")], table)
+
+
+@pytest.mark.parametrize("name", ["refsav", "long-rvos", "reasonvos"])
+def test_torch_clips(roots: dict[str, Path], name: str) -> None:
+    pytest.importorskip("torch")
+    from lvsbench.datasets.torch import TorchClips
+
+    ds = load(name, roots[name])
+    clips = TorchClips(ds, window=None)
+    assert len(clips) == len(ds.expressions())
+    item = clips[0]
+    e = ds.expressions()[0]
+    assert item["frames"].shape[0] == len(ds.videos()[e.video_id].frames) and item["masks"].any()

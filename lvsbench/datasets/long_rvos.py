@@ -27,9 +27,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvsbench.codecs import read_binary_png, read_image_rgb
+from lvsbench.codecs import read_binary_png
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.ryvos import load_json, probe_size
+from lvsbench.datasets.per_object import (
+    flatten_object_masks,
+    meta_frames,
+    meta_videos,
+    metadata_only_problems,
+    read_listed_frame,
+)
+from lvsbench.datasets.ryvos import probe_size
 from lvsbench.errors import ConfigError, DataFormatError, Problem
 from lvsbench.records import VOID_LABEL, Expression, FrameSource, Video
 
@@ -83,18 +90,11 @@ class LongRVOSDataset(Dataset):
     def _read_meta(self) -> dict[str, tuple[tuple[str, ...], list[tuple[str, str, str, str | None]]]]:
         """video -> (frames, [(exp_id, text, obj_id, type or None)]) in file order."""
         path = self.meta_path
-        doc = load_json(path)
-        if not isinstance(doc, dict) or not isinstance(doc.get("videos"), dict):
-            raise DataFormatError(path, "top-level key 'videos' (an object) is missing", "videos")
         out = {}
         untyped = 0
-        for vid, entry in doc["videos"].items():
+        for vid, entry in meta_videos(path).items():
             key = f"videos.{vid}"
-            frames = entry.get("frames") if isinstance(entry, dict) else None
-            if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
-                raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
-            if len(set(frames)) != len(frames):
-                raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
+            frames = meta_frames(entry, path, key)
             exps = entry.get("expressions")
             if not isinstance(exps, dict):
                 raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
@@ -111,7 +111,7 @@ class LongRVOSDataset(Dataset):
                 elif typ not in TYPES:
                     raise DataFormatError(path, f"type must be one of {', '.join(TYPES)}, got {typ!r}", f"{ekey}.type")
                 rows.append((str(eid), e["exp"], str(e["obj_id"]), typ))
-            out[vid] = (tuple(frames), rows)
+            out[vid] = (frames, rows)
         if untyped:
             self.notes.append(f"{untyped} expressions have no 'type' (the official per-type scripts stop on them "
                               "with KeyError)")
@@ -210,10 +210,7 @@ class LongRVOSDataset(Dataset):
         if not self.has_masks():
             return None
         video = self._videos[video_id]
-        lab = np.zeros((video.height, video.width), dtype=np.uint8)
-        for label, m in self.read_object_masks(video_id, frame).items():
-            lab[m] = label
-        return lab
+        return flatten_object_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
 
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
         """Every frame (a missing PNG is an empty mask) when the split has annotations, else none."""
@@ -222,18 +219,10 @@ class LongRVOSDataset(Dataset):
     # ------------------------------------------------------------------ frames
 
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        p = self._videos[video_id].source.frame_path(frame)
-        if not p.is_file():
-            raise DataFormatError(p, "frame listed in meta_expressions.json is missing", f"{video_id}/{frame}")
-        return read_image_rgb(p)
+        return read_listed_frame(self._videos[video_id].source.frame_path(frame), video_id, frame)
 
     def missing(self) -> list[Problem]:
-        out = []
-        if not (self.split_dir / "JPEGImages").is_dir():
-            out.append(Problem(str(self.split_dir / "JPEGImages"), "missing (metadata-only: no frames)"))
-        if not self.has_masks():
-            out.append(Problem(str(self.annotations_dir), "missing (metadata-only: no masks)"))
-        return out
+        return metadata_only_problems(self.split_dir / "JPEGImages", self.annotations_dir)
 
     def check(self, progress: bool = False) -> list[Problem]:
         problems = super().check(progress)

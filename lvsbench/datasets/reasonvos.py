@@ -26,9 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvsbench.codecs import read_binary_png, read_image_rgb
+from lvsbench.codecs import read_binary_png
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.ryvos import load_json, probe_size
+from lvsbench.datasets.per_object import (
+    flatten_object_masks,
+    meta_frames,
+    meta_videos,
+    metadata_only_problems,
+    read_listed_frame,
+)
+from lvsbench.datasets.ryvos import probe_size
 from lvsbench.errors import ConfigError, DataFormatError, Problem
 from lvsbench.records import VOID_LABEL, Expression, FrameSource, Video
 
@@ -54,18 +61,13 @@ class ReasonVideo:
 
 def read_meta(path: Path) -> dict[str, ReasonVideo]:
     """Read `meta_expressions.json`; every structural problem names the file and the key."""
-    doc = load_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("videos"), dict):
-        raise DataFormatError(path, "top-level key 'videos' (an object) is missing", "videos")
     out: dict[str, ReasonVideo] = {}
     seen: dict[str, str] = {}
-    for vid, entry in doc["videos"].items():
+    for vid, entry in meta_videos(path).items():
         key = f"videos.{vid}"
         if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
             raise DataFormatError(path, "video entry has no 'source' string", key)
-        frames = entry.get("frames")
-        if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
-            raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
+        frames = meta_frames(entry, path, key)
         exps = entry.get("expressions")
         if not isinstance(exps, list):
             raise DataFormatError(path, "'expressions' must be a list", f"{key}.expressions")
@@ -85,7 +87,7 @@ def read_meta(path: Path) -> dict[str, ReasonVideo]:
                 raise DataFormatError(path, f"exp_id {eid} already used in video {seen[eid]}", ekey)
             seen[eid] = vid
             rows.append(ReasonExpression(eid, e["exp_text"], obj, bool(e.get("is_sent", False))))
-        out[vid] = ReasonVideo(vid, entry["source"], tuple(frames), tuple(rows))
+        out[vid] = ReasonVideo(vid, entry["source"], frames, tuple(rows))
     return out
 
 
@@ -223,10 +225,7 @@ class ReasonVOSDataset(Dataset):
         if not masks:
             return None
         video = self._videos[video_id]
-        lab = np.zeros((video.height, video.width), dtype=np.uint8)
-        for label, m in masks.items():
-            lab[m] = label
-        return lab
+        return flatten_object_masks(masks, (video.height, video.width))
 
     @cached_property
     def _annotated(self) -> dict[str, tuple[str, ...]]:
@@ -246,18 +245,10 @@ class ReasonVOSDataset(Dataset):
     # ------------------------------------------------------------------ frames
 
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        p = self._videos[video_id].source.frame_path(frame)
-        if not p.is_file():
-            raise DataFormatError(p, "frame listed in meta_expressions.json is missing", f"{video_id}/{frame}")
-        return read_image_rgb(p)
+        return read_listed_frame(self._videos[video_id].source.frame_path(frame), video_id, frame)
 
     def missing(self) -> list[Problem]:
-        out = []
-        if not (self.root / "JPEGImages").is_dir():
-            out.append(Problem(str(self.root / "JPEGImages"), "missing (metadata-only: no frames)"))
-        if not self.has_masks():
-            out.append(Problem(str(self.annotations_dir), "missing (metadata-only: no masks)"))
-        return out
+        return metadata_only_problems(self.root / "JPEGImages", self.annotations_dir)
 
     def check(self, progress: bool = False) -> list[Problem]:
         problems = super().check(progress)

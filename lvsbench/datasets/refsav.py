@@ -32,8 +32,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lvsbench.codecs import read_image_rgb, rle_decode
+from lvsbench.codecs import rle_decode
 from lvsbench.datasets.base import Dataset
+from lvsbench.datasets.per_object import (
+    flatten_object_masks,
+    meta_frames,
+    meta_videos,
+    metadata_only_problems,
+    read_listed_frame,
+)
 from lvsbench.datasets.ryvos import load_json
 from lvsbench.errors import ConfigError, DataFormatError, Problem
 from lvsbench.records import VOID_LABEL, Expression, FrameSource, Video
@@ -76,19 +83,10 @@ def _ints(value: Any, path: Path, key: str) -> tuple[int, ...]:
 
 def read_meta(path: Path) -> dict[str, SavVideo]:
     """Read `meta_expressions_valid.json`; every structural problem names the file and the key."""
-    doc = load_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("videos"), dict):
-        raise DataFormatError(path, "top-level key 'videos' (an object) is missing", "videos")
     out: dict[str, SavVideo] = {}
-    for vid, entry in doc["videos"].items():
+    for vid, entry in meta_videos(path).items():
         key = f"videos.{vid}"
-        if not isinstance(entry, dict):
-            raise DataFormatError(path, "video entry is not an object", key)
-        frames = entry.get("frames")
-        if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
-            raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
-        if len(set(frames)) != len(frames):
-            raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
+        frames = meta_frames(entry, path, key)
         try:
             h, w = int(entry["height"]), int(entry["width"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -116,7 +114,7 @@ def read_meta(path: Path) -> dict[str, SavVideo]:
                 raise DataFormatError(path, f"type_id must be 0 (long) or 1 (short), got {e.get('type_id')!r}",
                                       f"{ekey}.type_id")
             rows.append(SavExpression(str(eid), e["exp"], objs, annos, int(e["type_id"])))
-        out[vid] = SavVideo(vid, tuple(frames), h, w, tuple(rows))
+        out[vid] = SavVideo(vid, frames, h, w, tuple(rows))
     return out
 
 
@@ -291,10 +289,7 @@ class RefSAVDataset(Dataset):
         """Label map of the video's objects (obj_id + 1; where objects overlap the larger obj_id wins).
         Overlaps are kept by `read_object_masks` and `target_sum`, not here."""
         video = self._videos[video_id]
-        lab = np.zeros((video.height, video.width), dtype=np.uint8)
-        for label, m in self.read_object_masks(video_id, frame).items():
-            lab[m] = label
-        return lab
+        return flatten_object_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
 
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
         return self._videos[video_id].frames if self.has_masks() else ()
@@ -304,10 +299,7 @@ class RefSAVDataset(Dataset):
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
         video = self._videos[video_id]
         if video.source.kind == "images":
-            p = video.source.frame_path(frame)
-            if not p.is_file():
-                raise DataFormatError(p, "frame listed in the meta file is missing", f"{video_id}/{frame}")
-            return read_image_rgb(p)
+            return read_listed_frame(video.source.frame_path(frame), video_id, frame)
         frames = self._decoded.get(video_id)
         if frames is None:
             frames = list(decode_container(video.source.path))
@@ -321,12 +313,7 @@ class RefSAVDataset(Dataset):
         return frames[i]
 
     def missing(self) -> list[Problem]:
-        out = []
-        if not (self.root / "videos").is_dir():
-            out.append(Problem(str(self.root / "videos"), "missing (metadata-only: no frames)"))
-        if not self.has_masks():
-            out.append(Problem(str(self.mask_dict_path), "missing (metadata-only: no masks)"))
-        return out
+        return metadata_only_problems(self.root / "videos", self.mask_dict_path)
 
     def check(self, progress: bool = False) -> list[Problem]:
         problems = super().check(progress)
