@@ -228,3 +228,18 @@ def test_torch_clips(roots: dict[str, Path], name: str) -> None:
     item = clips[0]
     e = ds.expressions()[0]
     assert item["frames"].shape[0] == len(ds.videos()[e.video_id].frames) and item["masks"].any()
+
+
+def test_read_masks_keeps_overlaps_when_frame_masks_exist(roots: dict[str, Path]) -> None:
+    """With the per-object ground-truth API (`lvsbench.records.FrameMasks`), the overlap pixels of the Ref-SAV pair
+    stay in both objects' masks."""
+    from lvsbench import records
+
+    if not hasattr(records, "FrameMasks"):
+        pytest.skip("lvsbench.records.FrameMasks (per-object ground truth) is not in this tree yet")
+    ds = RefSAVDataset(roots["refsav"])
+    e = next(e for e in ds.expressions() if len(e.object_ids) > 1)
+    for f in e.frames:
+        fm = ds.read_masks(e.video_id, f)
+        for o in e.object_ids:
+            assert np.array_equal(fm.mask([o]), ds.read_object_masks(e.video_id, f)[o])

@@ -31,6 +31,7 @@ from lvsbench.codecs import read_binary_png
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.per_object import (
     flatten_object_masks,
+    frame_masks,
     meta_frames,
     meta_videos,
     metadata_only_problems,
@@ -203,6 +204,13 @@ class LongRVOSDataset(Dataset):
     def read_object_masks(self, video_id: str, frame: str) -> dict[int, np.ndarray]:
         """Each object's own bool mask on a frame (label id -> mask)."""
         return {lab: self.read_object_mask(video_id, lab, frame) for lab in self.object_ids(video_id)}
+
+    def read_masks(self, video_id: str, frame: str) -> object:
+        """Per-object `FrameMasks` of a frame: overlapping objects keep their own full masks."""
+        if not self.has_masks():
+            return None
+        video = self._videos[video_id]
+        return frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         """Label map of the video's objects (where objects overlap the larger label wins; per-object masks are in

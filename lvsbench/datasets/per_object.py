@@ -56,3 +56,15 @@ def meta_frames(entry: object, path: Path, key: str) -> tuple[str, ...]:
     if len(set(frames)) != len(frames):
         raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
     return tuple(frames)
+
+
+def frame_masks(masks: Mapping[int, np.ndarray], shape: tuple[int, int]) -> object:
+    """Per-object ground truth of one frame as `lvsbench.records.FrameMasks` (objects that overlap keep their full
+    masks), for the scorer's per-object API; `FrameMasks` is looked up when called, so this module does not
+    depend on it at import time."""
+    from lvsbench import records
+
+    cls = records.FrameMasks  # type: ignore[attr-defined]
+    if not masks:
+        return cls(np.zeros(shape, dtype=np.uint8))
+    return cls.from_instances(list(masks), list(masks.values()))

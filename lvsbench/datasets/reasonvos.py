@@ -30,6 +30,7 @@ from lvsbench.codecs import read_binary_png
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.per_object import (
     flatten_object_masks,
+    frame_masks,
     meta_frames,
     meta_videos,
     metadata_only_problems,
@@ -219,6 +220,11 @@ class ReasonVOSDataset(Dataset):
             if m is not None:
                 out[lab] = m
         return out
+
+    def read_masks(self, video_id: str, frame: str) -> object:
+        """Per-object `FrameMasks` of a frame: overlapping objects keep their own full masks."""
+        video = self._videos[video_id]
+        return frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         masks = self.read_object_masks(video_id, frame)

@@ -36,6 +36,7 @@ from lvsbench.codecs import rle_decode
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.per_object import (
     flatten_object_masks,
+    frame_masks,
     meta_frames,
     meta_videos,
     metadata_only_problems,
@@ -284,6 +285,11 @@ class RefSAVDataset(Dataset):
             if m is not None:
                 out += m.view(np.uint8)
         return out
+
+    def read_masks(self, video_id: str, frame: str) -> object:
+        """Per-object `FrameMasks` of a frame: overlapping objects keep their own full masks."""
+        video = self._videos[video_id]
+        return frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         """Label map of the video's objects (obj_id + 1; where objects overlap the larger obj_id wins).
