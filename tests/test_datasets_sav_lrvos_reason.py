@@ -243,3 +243,25 @@ def test_read_masks_keeps_overlaps_when_frame_masks_exist(roots: dict[str, Path]
         fm = ds.read_masks(e.video_id, f)
         for o in e.object_ids:
             assert np.array_equal(fm.mask([o]), ds.read_object_masks(e.video_id, f)[o])
+
+
+def test_score_refuses_extra_predictions_and_unsupported_options(tmp_path: Path, roots: dict[str, Path]) -> None:
+    from lvsbench.errors import ConfigError, ValidationFailed
+    from lvsbench.scoring.per_expression import score_per_expression
+
+    ds = ReasonVOSDataset(roots["reasonvos"])
+    pred = tmp_path / "pred"
+    for e in ds.expressions():
+        for f in e.frames:
+            write_binary_png(pred / ds.prediction_video(e) / e.id / f"{f}.png",
+                             ds.read_object_mask(e.video_id, e.object_ids[0], f))
+    write_binary_png(pred / "MOSE_nosuchvideo_0" / "999" / "00000.png", np.zeros((4, 4), bool))
+    with pytest.raises(ValidationFailed, match="MOSE_nosuchvideo_0/999: prediction folder for an expression not"):
+        score_per_expression(pred, ds, "reasonvos")
+    res = score_per_expression(pred, ds, "reasonvos", allow_extra=True)
+    assert res.values["J"] == 1.0 and len(res.results["ignored_extra"]) == 1
+    assert list(res.per_sample.columns[:2]) == ["video_id", "exp_id"]
+    with pytest.raises(ConfigError, match="--by"):
+        score_per_expression(pred, ds, "reasonvos", allow_extra=True, by="subset")
+    with pytest.raises(ConfigError, match="native"):
+        score_per_expression(pred, ds, "refsav")

@@ -69,7 +69,8 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
             check_overwrite(target, force)
     ds = _load_dataset(dataset_name, root, split, dataset_options)
     if per_expression_protocol(ds, protocol):  # refsav, long-rvos, reasonvos: lvsbench.scoring.per_expression
-        result = score_per_expression(preds, ds, protocol or ds.name, allow_missing=allow_missing)
+        result = score_per_expression(preds, ds, protocol or ds.name, allow_missing=allow_missing,
+                                      allow_extra=ignore_extra, by=by, format=fmt)
     else:
         result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
                        by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())

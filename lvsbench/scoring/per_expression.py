@@ -257,9 +257,38 @@ def _flat_values(protocol: str, aggregates: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_missing: bool = False) -> Any:
+def extra_predictions(dataset: Any, protocol: str, preds: Sa2VAResults | PngTreePredictions) -> list[Problem]:
+    """Predictions for videos, expressions or frames the split does not have (the official scripts ignore them)."""
+    out: list[Problem] = []
+    if isinstance(preds, Sa2VAResults):
+        known = {e.key: e for e in dataset.expressions()}
+        for vid, exps in preds.doc.items():
+            for eid, item in (exps.items() if isinstance(exps, dict) else ()):
+                e = known.get((vid, str(eid)))
+                n = len(item.get("prediction_masks") or []) if isinstance(item, dict) else 0
+                if e is None:
+                    out.append(Problem(f"{preds.path}:{vid}/{eid}", "prediction for an expression not in the split"))
+                elif n > len(e.frames):
+                    out.append(Problem(f"{preds.path}:{vid}/{eid}", f"{n} masks for {len(e.frames)} frames"))
+        return out
+    folder = (lambda e: dataset.prediction_video(e)) if protocol == "reasonvos" else (lambda e: e.video_id)
+    expected = {(folder(e), e.id): set(e.frames) for e in dataset.expressions()}
+    for key, frames in preds.inventory().items.items():
+        if key not in expected:
+            out.append(Problem(preds.describe(*key), "prediction folder for an expression not in the split"))
+        elif frames - expected[key]:
+            out.append(Problem(preds.describe(*key), f"{len(frames - expected[key])} frame(s) not scored: "
+                                                     f"{', '.join(sorted(frames - expected[key])[:5])}"))
+    out += [Problem(path, why) for path, why in preds.inventory().stray]
+    return out
+
+
+def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_missing: bool = False,
+                         allow_extra: bool = False, by: str | None = None, format: str | None = None) -> Any:
     """`lvsbench score` for the per-expression protocols (refsav, long-rvos, reasonvos): a `ScoreResult` whose
-    results JSON also carries `official_equivalent` and whose per-sample table has one row per expression."""
+    results JSON also carries `official_equivalent` and whose per-sample table has one row per expression.
+    Predictions for items outside the split are refused unless `allow_extra` (then listed in `ignored_extra`);
+    `by` and `format` do not apply to these protocols and are refused."""
     from lvsbench import __version__
     from lvsbench.errors import ConfigError
     from lvsbench.scoring.evaluate import ScoreResult, _json_safe, dataset_checksum
@@ -272,8 +301,15 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_m
     if not isinstance(dataset, reader):
         raise ConfigError(f"protocol {protocol} needs the native {reader.name} reader (--dataset {reader.name}), "
                           f"got dataset {getattr(dataset, 'name', '?')!r}")
+    if by is not None or format is not None:
+        raise ConfigError(f"--by / --format do not apply to the {protocol} protocol (one row per expression; "
+                          f"predictions: {proto.formats[0]})")
     path = Path(preds)
     p: Any = Sa2VAResults(path) if protocol == "refsav" else PngTreePredictions(path)
+    extra = extra_predictions(dataset, protocol, p)
+    if extra and not allow_extra:
+        raise ValidationFailed(extra, f"predictions {path} for {dataset.name} ({protocol}): unexpected items "
+                                      "(--ignore-extra ignores and records them)")
     res = evaluate(dataset, p, allow_missing=allow_missing)
     values = _flat_values(protocol, res.aggregates)
     ds_kind, ds_sum = dataset_checksum(dataset)
@@ -288,8 +324,9 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_m
         "dataset": {"name": dataset.name, "split": dataset.split, "root": str(dataset.root), "checksum": ds_sum,
                     "checksum_kind": ds_kind},
         "predictions": {"path": str(path), "format": proto.formats[0], "checksum": checksum},
-        "options": {"allow_missing": allow_missing},
+        "options": {"allow_missing": allow_missing, "allow_extra": allow_extra, "workers": 1},
         "missing": [{"key": m.key, "kind": m.kind, "frames": list(m.frames)} for m in res.missing],
+        "ignored_extra": [{"path": e.path, "message": e.message} for e in extra],
         "official_equivalent": {"reproduces": proto.reproduces, **res.official_equivalent},
     }
     summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
