@@ -208,7 +208,7 @@ def test_score_cli_per_expression_csv_and_official_equivalent(inputs: Path, gold
 
     args = ["score", str(inputs / preds), "--dataset", name, "--root", str(inputs / root)]
     rc, _, err = _cli(args, capsys)
-    assert rc == 2 and "--allow-missing" in err  # incomplete predictions are refused with the list
+    assert rc == 2 and "--allow-missing" in err and "missing" in err  # refused, everything listed
     out, csv_path = tmp_path / "r.json", tmp_path / "s.csv"
     if name == "reasonvos":  # predictions hold every meta frame; the GT of one video lacks its last frame
         rc, _, err = _cli(args + ["--allow-missing"], capsys)

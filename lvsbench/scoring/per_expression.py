@@ -75,15 +75,19 @@ class ExpressionResults:
         return self.rows[head + tail]
 
 
+def missing_problems(missing: list[MissingInput]) -> list[Problem]:
+    """One `Problem` per missing input (key, kind, the first frames concerned)."""
+    def frames(m: MissingInput) -> str:
+        more = " ..." if len(m.frames) > 10 else ""
+        return f" (frames {', '.join(m.frames[:10])}{more})" if m.frames else ""
+
+    return [Problem(m.key, f"{m.kind} missing{frames(m)}") for m in missing]
+
+
 def _refuse(missing: list[MissingInput], allow_missing: bool, what: str) -> None:
     if missing and not allow_missing:
-        def frames(m: MissingInput) -> str:
-            more = " ..." if len(m.frames) > 10 else ""
-            return f" (frames {', '.join(m.frames[:10])}{more})" if m.frames else ""
-
-        problems = [Problem(m.key, f"{m.kind} missing{frames(m)}") for m in missing]
-        raise ValidationFailed(problems, f"{what}: predictions incomplete (--allow-missing scores them as empty "
-                                         "masks and records them)")
+        raise ValidationFailed(missing_problems(missing), f"{what}: predictions incomplete (--allow-missing scores "
+                                                          "them as empty masks and records them)")
 
 
 def _frame_missing(key: str, frames: tuple[str, ...], absent: list[str]) -> list[MissingInput]:
@@ -307,10 +311,12 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_m
     path = Path(preds)
     p: Any = Sa2VAResults(path) if protocol == "refsav" else PngTreePredictions(path)
     extra = extra_predictions(dataset, protocol, p)
-    if extra and not allow_extra:
-        raise ValidationFailed(extra, f"predictions {path} for {dataset.name} ({protocol}): unexpected items "
-                                      "(--ignore-extra ignores and records them)")
-    res = evaluate(dataset, p, allow_missing=allow_missing)
+    res = evaluate(dataset, p, allow_missing=True)
+    problems = ([] if allow_missing else missing_problems(res.missing)) + ([] if allow_extra else extra)
+    if problems:
+        raise ValidationFailed(problems, f"predictions {path} for {dataset.name} ({protocol}): missing items "
+                                         "(--allow-missing scores them as empty masks) or unexpected ones "
+                                         "(--ignore-extra ignores them); both are recorded when allowed")
     values = _flat_values(protocol, res.aggregates)
     ds_kind, ds_sum = dataset_checksum(dataset)
     checksum = p.checksum() if isinstance(p, PngTreePredictions) else sha256_file(path)
