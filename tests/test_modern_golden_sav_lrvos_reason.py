@@ -242,3 +242,15 @@ def test_score_cli_per_expression_csv_and_official_equivalent(inputs: Path, gold
         assert (oe["J"], oe["F"], oe["JF"], oe["n"]) == (agg["J"], agg["F"], agg["JF"], agg["n_scored"])
         assert len(rows) == agg["n_meta"]
         assert len(results["ignored_extra"]) == 3
+
+
+def test_long_rvos_notes_when_given_the_parent_of_annotations(inputs: Path) -> None:
+    """Long_RVOS's README passes a folder above Annotations/; its evaluator then finds no video (all zeros)."""
+    from lvsbench.scoring.per_expression import score_per_expression
+
+    ds = LongRVOSDataset(inputs / "long_rvos")
+    res = score_per_expression(inputs / "long_rvos/pred", ds, "long-rvos", allow_missing=True)
+    assert any("scores every expression 0" in n for n in res.results["official_equivalent"]["notes"])
+    direct = score_per_expression(inputs / "long_rvos/pred/Annotations", ds, "long-rvos", allow_missing=True)
+    assert direct.results["official_equivalent"]["notes"] == []
+    assert direct.values == res.values

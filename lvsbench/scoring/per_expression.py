@@ -287,6 +287,24 @@ def extra_predictions(dataset: Any, protocol: str, preds: Sa2VAResults | PngTree
     return out
 
 
+def official_notes(dataset: Any, protocol: str, preds: Sa2VAResults | PngTreePredictions) -> list[str]:
+    """Where the official script, run on the same files, would see something else than lvsbench does."""
+    notes = []
+    if isinstance(preds, PngTreePredictions) and preds.base != preds.path:
+        notes.append(f"the official script needs the folder that holds the video folders ({preds.base}); given "
+                     f"{preds.path} it finds no video and scores "
+                     + ("every expression 0" if protocol == "long-rvos" else "nothing (every expression skipped)"))
+    if isinstance(preds, Sa2VAResults):
+        reordered = [f"{e.video_id}/{e.id}" for e in dataset.expressions()
+                     if isinstance((item := (preds.doc.get(e.video_id) or {}).get(e.id)), dict)
+                     and isinstance(item.get("frames"), list) and tuple(item["frames"]) != e.frames]
+        if reordered:
+            notes.append(f"{len(reordered)} expression(s) list their frames in another order than the meta file "
+                         f"(e.g. {reordered[0]}); masks are matched by position in the meta order, as "
+                         "eval_ref_sav.py does (Sa2VA's inference sorts the frames)")
+    return notes
+
+
 def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_missing: bool = False,
                          allow_extra: bool = False, by: str | None = None, format: str | None = None) -> Any:
     """`lvsbench score` for the per-expression protocols (refsav, long-rvos, reasonvos): a `ScoreResult` whose
@@ -318,6 +336,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_m
                                          "(--allow-missing scores them as empty masks) or unexpected ones "
                                          "(--ignore-extra ignores them); both are recorded when allowed")
     values = _flat_values(protocol, res.aggregates)
+    notes = official_notes(dataset, protocol, p)
     ds_kind, ds_sum = dataset_checksum(dataset)
     checksum = p.checksum() if isinstance(p, PngTreePredictions) else sha256_file(path)
     results: dict[str, Any] = {
@@ -333,7 +352,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str, allow_m
         "options": {"allow_missing": allow_missing, "allow_extra": allow_extra, "workers": 1},
         "missing": [{"key": m.key, "kind": m.kind, "frames": list(m.frames)} for m in res.missing],
         "ignored_extra": [{"path": e.path, "message": e.message} for e in extra],
-        "official_equivalent": {"reproduces": proto.reproduces, **res.official_equivalent},
+        "official_equivalent": {"reproduces": proto.reproduces, **res.official_equivalent, "notes": notes},
     }
     summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
     return ScoreResult(proto, values, summary, res.per_sample_frame(), None, _json_safe(results), [])
