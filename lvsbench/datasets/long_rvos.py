@@ -73,7 +73,7 @@ class LongRVOSDataset(Dataset):
             raise ConfigError(f"long-rvos: unknown split {self.split!r}; choose one of {', '.join(SPLITS)}")
         self.root = next((r for r in (root, root / "data" / "long_rvos", root / "long_rvos")
                           if (r / self.split / "meta_expressions.json").is_file()), root)
-        self.notes: list[str] = []
+        self._notes: list[str] = []
         self._meta = self._read_meta()
 
     @property
@@ -114,7 +114,7 @@ class LongRVOSDataset(Dataset):
                 rows.append((str(eid), e["exp"], str(e["obj_id"]), typ))
             out[vid] = (frames, rows)
         if untyped:
-            self.notes.append(f"{untyped} expressions have no 'type' (the official per-type scripts stop on them "
+            self._notes.append(f"{untyped} expressions have no 'type' (the official per-type scripts stop on them "
                               "with KeyError)")
         return out
 
@@ -232,12 +232,14 @@ class LongRVOSDataset(Dataset):
     def missing(self) -> list[Problem]:
         return metadata_only_problems(self.split_dir / "JPEGImages", self.annotations_dir)
 
-    def check(self, progress: bool = False) -> list[Problem]:
-        problems = super().check(progress)
+    @property
+    def notes(self) -> list[str]:
+        """Facts `datasets info` reports: expressions without type, objects without any annotation folder."""
+        out = list(self._notes)
         if self.has_masks():
-            for vid in self._meta:
-                for obj in self._labels[vid]:
-                    if not (self.annotations_dir / vid / obj).is_dir():
-                        problems.append(Problem(str(self.annotations_dir / vid / obj),
-                                                "no annotation folder: the object is empty in every frame"))
-        return problems
+            empty = [f"{vid}/{obj}" for vid in self._meta for obj in self._labels[vid]
+                     if not (self.annotations_dir / vid / obj).is_dir()]
+            if empty:
+                out.append(f"{len(empty)} object(s) have no annotation folder and are empty in every frame, as the "
+                           f"official evaluator reads them (e.g. {empty[0]})")
+        return out
