@@ -31,13 +31,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_metadata() -> None:
     assert {k: v.default_protocol for k, v in DATASETS.items()} == {
         "a2d": "a2d", "jhmdb": "jhmdb", "ryvos": "ryvos", "rdavis": "rdavis", "davis": "davis-semi",
-        "mevis": "mevis", "revos": "revos"}
+        "mevis": "mevis", "revos": "revos", "refsav": "refsav", "long-rvos": "long-rvos", "reasonvos": "reasonvos"}
     assert DATASETS["a2d"].default_split == "test" and DATASETS["jhmdb"].splits == ("test",)
     for spec in DATASETS.values():
         cls = _import(spec.loader)
         assert cls.__name__.endswith("Dataset")
         assert spec.default_split in spec.splits
-    assert set(WRITERS) == {"a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos"}
+    assert set(WRITERS) == {"a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos", "refsav", "long-rvos",
+                            "reasonvos"}
     for name in WRITERS:
         assert callable(get_writer(name))
     with pytest.raises(ConfigError):
@@ -93,7 +94,8 @@ def test_datasets_list_and_env_root(clean_env: Path, monkeypatch: pytest.MonkeyP
     runner = CliRunner()
     res = runner.invoke(cli, ["datasets", "list", "--json"])
     assert res.exit_code == 0
-    assert [d["name"] for d in json.loads(res.stdout)] == ["a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos"]
+    assert [d["name"] for d in json.loads(res.stdout)] == ["a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos",
+                                                         "refsav", "long-rvos", "reasonvos"]
     monkeypatch.setenv("LVSBENCH_JHMDB_ROOT", str(real_annotations / "jhmdb_sentences"))
     res = runner.invoke(cli, ["datasets", "info", "jhmdb"])
     assert res.exit_code == 0, res.output

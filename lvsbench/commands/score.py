@@ -73,6 +73,7 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     """
     from lvsbench.io import check_overwrite
     from lvsbench.scoring import score, write_results
+    from lvsbench.scoring.per_expression import per_expression_protocol, score_per_expression
 
     for target in (out, per_sample):
         if target is not None:
@@ -81,8 +82,12 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     if _per_expression(ds, protocol):
         _score_per_expression(preds, ds, protocol, fmt, out, per_sample, allow_missing, ignore_extra, as_json, force)
         return
-    result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
-                   by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
+    if per_expression_protocol(ds, protocol):  # refsav, long-rvos, reasonvos: lvsbench.scoring.per_expression
+        result = score_per_expression(preds, ds, protocol or ds.name, allow_missing=allow_missing,
+                                      allow_extra=ignore_extra, by=by, format=fmt)
+    else:
+        result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
+                       by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
     emit(result.results, as_json, result.table)
 

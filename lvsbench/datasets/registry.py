@@ -52,7 +52,18 @@ DATASETS: dict[str, DatasetSpec] = {
                          "valid_u", ("train", "valid_u", "valid"), ("train", "valid_u", "valid"), "mevis"),
     "revos": DatasetSpec("revos", "ReVOS (Yan et al. ECCV'24, VISA)", "lvsbench.datasets.revos:ReVOSDataset",
                          "valid", ("valid", "train", "train_sub"), ("train", "valid"), "revos"),
+    "refsav": DatasetSpec("refsav", "Ref-SAV (Sa2VA, Yuan et al. 2025)", "lvsbench.datasets.refsav:RefSAVDataset",
+                          "valid", ("valid",), ("valid",), "refsav"),
+    "long-rvos": DatasetSpec("long-rvos", "Long-RVOS (Liang et al. CVPR'26)",
+                             "lvsbench.datasets.long_rvos:LongRVOSDataset", "valid", ("valid", "train", "test"),
+                             ("valid",), "long-rvos"),
+    "reasonvos": DatasetSpec("reasonvos", "ReasonVOS (VideoLISA, Bai et al. NeurIPS'24)",
+                             "lvsbench.datasets.reasonvos:ReasonVOSDataset", "test", ("test",), ("test",),
+                             "reasonvos"),
 }
+
+NATIVE_META_AT_ROOT: frozenset[str] = frozenset({"reasonvos"})
+"""Native datasets whose release root holds a `meta_expressions.json`, like our layout does."""
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
 
@@ -107,7 +118,7 @@ def _import(target: str) -> Any:
 
 def load(name: str, root: str | Path, split: str | None = None, **options: Any) -> Dataset:
     """Open a dataset split: a native reader by name, or our layout ("layout" or a root holding one)."""
-    from lvsbench.layout import LayoutDataset, is_layout
+    from lvsbench.layout import CARD_NAME, LayoutDataset, is_layout
 
     root = Path(root).expanduser()
     if not root.exists():
@@ -116,7 +127,9 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
     if key == "layout":
         return LayoutDataset(root, split=split, **options)
     spec = DATASETS.get(key)
-    if spec is not None and not (is_layout(root) and not options):
+    # A native root may itself hold a meta_expressions.json (ReasonVOS): only a root with our card is our layout.
+    ours = is_layout(root) and (key not in NATIVE_META_AT_ROOT or (root / CARD_NAME).is_file())
+    if spec is not None and not (ours and not options):
         if split is not None and split not in spec.splits and key in ("a2d", "jhmdb"):
             raise ConfigError(f"{key}: unknown split {split!r}; choose one of {', '.join(spec.splits)}")
         cls = _import(spec.loader)
