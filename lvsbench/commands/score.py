@@ -36,7 +36,9 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.option("--by", default=None, metavar="COLUMN",
               help="Group per-sample results by a column (num_objects_bin, num_objects_in_video, category, "
                    "num_words_bin, subset, ...).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes (parallel over videos).")
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes, parallel over videos; 'auto' = the cores this process may use (CPU affinity, "
+                   "cgroup quota).")
 @click.option("--allow-missing", is_flag=True,
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
 @click.option("--ignore-extra", is_flag=True,
@@ -47,7 +49,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @force_option
 def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | None, dataset_options: tuple[str, ...],
               protocol: str | None, fmt: str | None, out: Path | None, per_sample: Path | None, by: str | None,
-              workers: int, allow_missing: bool, ignore_extra: bool, decay: str, as_json: bool, force: bool) -> None:
+              workers: str, allow_missing: bool, ignore_extra: bool, decay: str, as_json: bool, force: bool) -> None:
     """Score predictions PREDS (PNG tree or zip, COCO results JSON, or anno_k/ label-map tree) on a dataset.
 
     Predictions are validated first: missing videos / expressions / frames / images, unexpected ids, sizes and
