@@ -161,8 +161,16 @@ class ProcessGroup:
     go through it). gloo on CPU; nccl when this rank runs on CUDA."""
 
     def __init__(self, launch: Launch, device: str, timeout_h: float = DEFAULT_TIMEOUT_H) -> None:
-        import torch
-        import torch.distributed as dist
+        try:
+            import torch
+            import torch.distributed as dist
+        except ImportError:
+            from lvsbench.errors import MissingDependencyError
+
+            raise MissingDependencyError("torch", "models", f"a {launch.launcher} launch (torch.distributed)") from None
+        if not dist.is_available():
+            raise ConfigError("this torch build has no torch.distributed; unset MASTER_ADDR to let the last srun "
+                              "task merge instead")
 
         self.dist = dist
         self.owned = not dist.is_initialized()
@@ -255,6 +263,33 @@ def check_merged_out(out: Path, force: bool) -> None:
     raise OutputExistsError(out)
 
 
+def check_other_shards(out: Path, world_size: int, force: bool) -> None:
+    """Refuse to start when `<OUT>.shards` holds unfinished shards of another world size: the same command under
+    another launch shape (a Slurm array resubmitted as `--array=3`, which is one task and no launch at all, or
+    `--array=3-4`, which is 2 tasks) would otherwise split the videos differently and compute everything again.
+    `--force` goes ahead (the other shards are left as they are)."""
+    root = shards_root(out)
+    if force or not root.is_dir():
+        return
+    counts = set()
+    for d in root.iterdir():
+        rank, _, n = d.name.partition("-of-")
+        if d.is_dir() and rank.isdigit() and n.isdigit() and int(n) != world_size:
+            counts.add(int(n))
+    other: dict[int, list[str]] = {}
+    for n in sorted(counts):
+        unfinished = [f"{r}-of-{n} ({st})" for r, st in enumerate(shard_statuses(out, n)) if st not in FINISHED]
+        if unfinished:
+            other[n] = unfinished
+    if other:
+        n, dirs = sorted(other.items())[0]
+        raise ConfigError(f"{root} holds unfinished shards of a {n}-rank launch ({', '.join(dirs)}) but this process "
+                          f"is {'one process' if world_size == 1 else f'a {world_size}-rank launch'}. Finish them "
+                          f"with the original launch (e.g. `scontrol requeue` of an array task), or by hand with "
+                          f"`lvsbench run ... --shard I/{n} --out {root}/I-of-{n} --resume` and `lvsbench merge`; "
+                          "--force starts this launch anyway (docs/scale-out.md)")
+
+
 def shard_statuses(out: Path, world_size: int) -> list[str]:
     """Status in each shard's run.json ("missing" when the shard has not started)."""
     statuses = []
@@ -295,6 +330,7 @@ def run_launch(adapter: Any, dataset: Any, opts: Any, launch: Launch, adapter_na
 
     out = Path(opts.out)
     check_merged_out(out, opts.force)
+    check_other_shards(out, launch.world_size, opts.force)
     requested = opts.device
     resolved = adapter.resolve_device(requested) or resolve_device(requested, adapter.capabilities)
     device = rank_device(requested, resolved, launch.local_rank)
@@ -386,4 +422,4 @@ def score_run(predictions: Path, dataset: Any, target: Path) -> dict[str, Any]:
 
 
 __all__ = ["Launch", "LaunchResult", "detect_launch", "rank_device", "run_launch", "shard_dir", "shards_root",
-           "check_merged_out", "shard_statuses", "score_run"]
+           "check_merged_out", "check_other_shards", "shard_statuses", "score_run"]

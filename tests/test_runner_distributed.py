@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from lvsbench.adapters.registry import create_adapter
 from lvsbench.cli import cli
-from lvsbench.distributed import Launch, detect_launch, shard_dir
+from lvsbench.distributed import Launch, detect_launch, rank_device, shard_dir
 from lvsbench.errors import ConfigError
 from lvsbench.runner import (
     RunOptions,
@@ -171,6 +171,12 @@ def test_launch_detection_from_slurm_and_torchrun_variables() -> None:
         detect_launch({"RANK": "x", "WORLD_SIZE": "2"})
 
 
+def test_rank_device_keeps_cpu_and_explicit_devices() -> None:
+    assert rank_device("auto", "cpu", 3) == "cpu"  # an adapter on CPU stays there whatever LOCAL_RANK is
+    assert rank_device("cpu", "cpu", 1) == "cpu"
+    assert rank_device("cuda:2", "cuda:2", 0) == "cuda:2"  # explicit index: the user's choice
+
+
 def test_shards_are_balanced_by_frames_not_video_count() -> None:
     frames = {"long": 300, "a": 40, "b": 40, "c": 40, "d": 40, "e": 40, "f": 40, "g": 40}
     owner = assign_videos(frames, 2)
@@ -210,6 +216,10 @@ def test_slurm_array_tasks_take_their_shards_and_the_last_one_merges(tmp_path: P
     assert r1["launch"] == {"launcher": "slurm-array", "rank": 1, "world_size": 2, "local_rank": 0,
                             "process_group": False}
     assert r1["merged"] is None and r1["waiting_for"] == [0] and not out.exists()
+    for env in ({}, {**base, "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_MAX": "0", "SLURM_ARRAY_TASK_COUNT": "1"}):
+        # shard 0 resubmitted as a lone task (--array=0) is no launch: refused, it would run everything
+        lone = CliRunner().invoke(cli, cmd, env=env)
+        assert isinstance(lone.exception, ConfigError) and "0-of-2 (missing)" in str(lone.exception), lone.output
     second = CliRunner().invoke(cli, cmd, env={**base, "SLURM_ARRAY_TASK_ID": "0"})
     assert second.exit_code == 0, second.output
     r0 = json.loads(second.output)

@@ -75,7 +75,7 @@ def run_cmd(adapter: str, dataset_name: str, root: str | None, split: str | None
 
     \b
     Several GPUs or machines (docs/scale-out.md): launch the same command with
-      torchrun --nproc-per-node 8 -m lvsbench.cli run ...      (or srun, or an sbatch --array)
+      torchrun --standalone --nproc-per-node 8 --no-python lvsbench run ...   (or srun, or sbatch --array)
     Each rank writes shard RANK/WORLD_SIZE to <OUT>.shards/<RANK>-of-<N>/ on cuda:LOCAL_RANK; rank 0 (for an
     array: the last task to finish) merges into --out, identical to one process. Rerunning the same command after
     a rank died computes only the missing expressions.
@@ -95,6 +95,10 @@ def run_cmd(adapter: str, dataset_name: str, root: str | None, split: str | None
                       dataset_root=resolved, dataset_options=ds_opts)
     score_hint = f"lvsbench score {{}} --dataset {dataset_name} --root {resolved}" + (
         f" --split {split}" if split else "") + "".join(f" --dataset-option {o}" for o in dataset_options)
+    if shard is None and not launch.distributed:
+        from lvsbench.distributed import check_other_shards
+
+        check_other_shards(out, 1, force)
     if launch.distributed:
         _run_launched(adapter_obj, dataset, opts, launch, adapter, do_score, dist_timeout, score_hint, as_json)
         return
