@@ -136,6 +136,21 @@ def test_killed_rank_is_completed_by_rerunning_the_same_command(ryvos: Path, tmp
     assert (out / "frame_scores.csv").read_bytes() == (ref.out / "frame_scores.csv").read_bytes()
 
 
+def test_a_failing_rank_is_named_and_nothing_is_merged(ryvos: Path, tmp_path: Path) -> None:
+    """Rank 1 finds a shard directory made with other settings and fails; it still reports to rank 0, which names
+    it and does not merge (no hang until the timeout, no half merge)."""
+    out = tmp_path / "dist"
+    stale = run(create_adapter("random", {"p": "0.3"}), load_synthetic("ryvos", ryvos),
+                RunOptions(out=shard_dir(out, 1, 2), shard=(1, 2), progress=False))
+    assert stale.status == "complete"
+    proc = subprocess.run(_torchrun(["run", "random", "--root", str(ryvos), "--out", str(out), *RYVOS]),
+                          env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "not merged, 1 rank(s) did not finish: rank 1" in proc.stderr and "different settings" in proc.stderr
+    assert not out.exists()
+    assert json.loads((shard_dir(out, 0, 2) / "run.json").read_text())["status"] == "complete"
+
+
 # ============================================================================================ Slurm
 
 
