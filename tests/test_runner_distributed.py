@@ -257,6 +257,26 @@ def test_slurm_array_tasks_take_their_shards_and_the_last_one_merges(tmp_path: P
     assert set(_done(tmp_path / "m1")) == set(_done(shard_dir(out, 1, 2)))
 
 
+def test_merge_lock_is_exclusive_and_a_dead_holder_on_this_host_is_taken_over(tmp_path: Path) -> None:
+    import socket
+
+    from lvsbench.distributed import MERGE_LOCK, merge_lock
+
+    with merge_lock(tmp_path) as first:
+        with merge_lock(tmp_path) as second:  # a second task finishing at the same moment
+            assert first and not second
+    assert not (tmp_path / MERGE_LOCK).exists()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / MERGE_LOCK).write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid}))
+    with merge_lock(tmp_path) as held:
+        assert held
+    (tmp_path / MERGE_LOCK).write_text(json.dumps({"host": "some-other-node", "pid": dead.pid}))
+    with merge_lock(tmp_path) as held:
+        assert not held  # cannot tell whether a process on another node is alive: reported, not broken
+    assert (tmp_path / MERGE_LOCK).exists()
+
+
 def test_launch_refuses_to_replace_an_unrelated_output(tmp_path: Path) -> None:
     root = make_synthetic("a2d", tmp_path / "a2d", seed=2)
     out = tmp_path / "mine"
