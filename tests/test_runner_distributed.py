@@ -277,6 +277,18 @@ def test_merge_lock_is_exclusive_and_a_dead_holder_on_this_host_is_taken_over(tm
     assert (tmp_path / MERGE_LOCK).exists()
 
 
+def test_single_process_run_with_score(ryvos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "one"
+    res = CliRunner().invoke(cli, ["run", "oracle", "--root", str(ryvos), "--out", str(out), "--score", "--json",
+                                   *RYVOS], env={})
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.output)
+    assert payload["score"]["values"]["J&F"] == 1.0 and payload["score"]["path"] == str(out / "score.json")
+    doc = json.loads((out / "score.json").read_text())
+    assert doc["values"]["J&F"] == 1.0 and doc["options"]["workers"] >= 1
+    assert not (tmp_path / "one.shards").exists()
+
+
 def test_launch_refuses_to_replace_an_unrelated_output(tmp_path: Path) -> None:
     root = make_synthetic("a2d", tmp_path / "a2d", seed=2)
     out = tmp_path / "mine"
