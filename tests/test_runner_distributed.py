@@ -227,7 +227,7 @@ def test_slurm_array_tasks_take_their_shards_and_the_last_one_merges(tmp_path: P
             "SLURM_ARRAY_TASK_COUNT": "2"}
     first = CliRunner().invoke(cli, cmd, env={**base, "SLURM_ARRAY_TASK_ID": "1"})
     assert first.exit_code == 0, first.output
-    r1 = json.loads(first.output)
+    r1 = json.loads(first.stdout)
     assert r1["launch"] == {"launcher": "slurm-array", "rank": 1, "world_size": 2, "local_rank": 0,
                             "process_group": False}
     assert r1["merged"] is None and r1["waiting_for"] == [0] and not out.exists()
@@ -237,7 +237,7 @@ def test_slurm_array_tasks_take_their_shards_and_the_last_one_merges(tmp_path: P
         assert isinstance(lone.exception, ConfigError) and "0-of-2 (missing)" in str(lone.exception), lone.output
     second = CliRunner().invoke(cli, cmd, env={**base, "SLURM_ARRAY_TASK_ID": "0"})
     assert second.exit_code == 0, second.output
-    r0 = json.loads(second.output)
+    r0 = json.loads(second.stdout)
     assert r0["merged"]["status"] == "complete" and r0["waiting_for"] == []
 
     units = build_units(ds, "coco-json")
@@ -249,7 +249,7 @@ def test_slurm_array_tasks_take_their_shards_and_the_last_one_merges(tmp_path: P
 
     again = CliRunner().invoke(cli, cmd, env={**base, "SLURM_ARRAY_TASK_ID": "0"})  # a requeued task: no work
     assert again.exit_code == 0, again.output
-    assert json.loads(again.output)["shard"]["units_done"] == 0
+    assert json.loads(again.stdout)["shard"]["units_done"] == 0
     # an explicit --shard turns detection off and keeps its meaning
     manual = CliRunner().invoke(cli, [*cmd[:-4], "--out", str(tmp_path / "m1"), "--shard", "1/2", "--json"],
                                 env={**base, "SLURM_ARRAY_TASK_ID": "0"})

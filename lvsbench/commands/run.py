@@ -132,8 +132,10 @@ def _run_single(adapter_obj: Any, dataset: Any, opts: Any, adapter: str, do_scor
 
 def _run_launched(adapter_obj: Any, dataset: Any, opts: Any, launch: Any, adapter: str, do_score: bool,
                   timeout_h: float, score_hint: str, as_json: bool) -> None:
-    from lvsbench.distributed import run_launch
+    from lvsbench.distributed import run_launch, shard_dir
 
+    click.echo(f"lvsbench run: rank {launch.rank} of {launch.world_size} ({launch.launcher}, local rank "
+               f"{launch.local_rank}) -> {shard_dir(opts.out, launch.rank, launch.world_size)}", err=True)
     res = run_launch(adapter_obj, dataset, opts, launch, adapter_name=adapter, score=do_score, timeout_h=timeout_h)
     sh = res.shard
     payload: dict[str, Any] = {
