@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=None, help="keep/reuse the generated workload here")
     args = ap.parse_args()
     videos, exps, frames = (12, 6, 4) if args.quick else (100, 20, 8)
-    from lvsbench.scoring.evaluate import cgroup_cpu_limit, cpu_count
+    from lvsbench.scoring.evaluate import cgroup_cpu_limit, cpu_count, resolve_workers
 
     tmp = Path(tempfile.mkdtemp(prefix="lvsbench-bench-workers-"))
     data = args.data or tmp
@@ -99,7 +99,7 @@ def main() -> None:
               f"({videos * exps} expressions); cpus: affinity {len(os.sched_getaffinity(0))}, cgroup quota "
               f"{cgroup_cpu_limit()}, --workers auto = {cpu_count()}; load average before "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        runs = {w: run_isolated("lvsbench", ds_dir, pred_dir, w) for w in (1, 2, "auto")}
+        runs = {w: run_isolated("lvsbench", ds_dir, pred_dir, resolve_workers(w)) for w in (1, 2, "auto")}
         one = runs[1]
         n = one["frame_objects"]
         for w, r in runs.items():

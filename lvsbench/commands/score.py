@@ -64,12 +64,14 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     """
     from lvsbench.io import check_overwrite
     from lvsbench.scoring import score, write_results
+    from lvsbench.scoring.evaluate import resolve_workers
 
     for target in (out, per_sample):
         if target is not None:
             check_overwrite(target, force)
     ds = _load_dataset(dataset_name, root, split, dataset_options)
-    result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
+    result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra,
+                   workers=resolve_workers(workers),
                    by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
     emit(result.results, as_json, result.table)

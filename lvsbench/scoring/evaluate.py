@@ -602,7 +602,7 @@ def _json_safe(v: Any) -> Any:
 
 
 def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Protocol | None = None,
-          allow_missing: bool = False, workers: int | str = 1, by: str | None = None, *, allow_extra: bool = False,
+          allow_missing: bool = False, workers: int = 1, by: str | None = None, *, allow_extra: bool = False,
           format: str | None = None, decay: str = "fixed", progress: bool = False) -> ScoreResult:
     """Score predictions on a dataset under a named protocol.
 
@@ -611,8 +611,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     - `allow_missing`: score missing frames / expressions / videos / images / runs as empty predictions and record
       every missing item in the results (otherwise refuse with the full list).
     - `allow_extra`: ignore (but record) predictions for unknown videos / expressions / frames / image ids.
-    - `workers`: processes, parallel over videos, or "auto" (`cpu_count()`: affinity and cgroup quota); results do
-      not depend on it.
+    - `workers`: processes, parallel over videos; results do not depend on it.
     - `by`: a per-sample column to group by (e.g. `num_objects_bin`, `category`, `num_words_bin`, `subset`).
     - `decay`: "fixed" (default; correct bins for any length) or "compat" (davis2017's uint8 index cast, NaN or
       wrong from 256 scored frames on); identical below 256 frames.
@@ -622,7 +621,8 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     """
     if decay not in ("fixed", "compat"):
         raise ConfigError(f"decay must be 'fixed' or 'compat', got {decay!r}")
-    workers = resolve_workers(workers)
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
     p = preds if isinstance(preds, Predictions) else open_predictions(preds, format)
     proto = _resolve_protocol(dataset, protocol)
     plan = build_plan(dataset, proto, p)
