@@ -99,7 +99,7 @@ def test_killed_rank_is_completed_by_rerunning_the_same_command(ryvos: Path, tmp
     again skips every finished unit of both ranks, computes the rest and merges the same predictions."""
     out = tmp_path / "dist"
     args = _torchrun(["run", "slow-random", "--root", str(ryvos), "--out", str(out), "--batch-frames", "2",
-                      "--option", "delay=0.04", *RYVOS])
+                      "--option", "delay=0.1", *RYVOS])
     rank1 = shard_dir(out, 1, 2)
     proc = subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
