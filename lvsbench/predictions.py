@@ -43,8 +43,9 @@ FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
 
 ANNOTATIONS_PREFIX = "Annotations"
 COCO_RESULTS_NAME = "coco_results.json"
-RUN_RECORD_FILES = ("run.json", "run_log.jsonl")
-"""Files `lvsbench run` writes beside predictions that describe the run, not the predictions."""
+RUN_RECORD_FILES = ("run.json", "run_log.jsonl", "score.json")
+"""Files `lvsbench run` writes beside predictions that describe the run, not the predictions (score.json: the
+results of `lvsbench run --score`)."""
 """File name of COCO results inside an `lvsbench run` output folder (the folder itself can be scored)."""
 _ANNO_DIR = re.compile(r"^anno_(\d+)$")
 

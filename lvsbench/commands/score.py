@@ -44,7 +44,9 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
               help="Group per-sample results by a column (num_objects_bin, num_objects_in_video, category, "
                    "num_words_bin, subset, ...) or by table_vii_group: Locater's Table VII grouping (three clusters "
                    "of objects per composed video for A2D-S+ S_s / S_t, the single-actor videos of A2D-S test).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes (parallel over videos).")
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes, parallel over videos; 'auto' = the cores this process may use (CPU affinity, "
+                   "cgroup quota).")
 @click.option("--allow-missing", is_flag=True,
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
 @click.option("--ignore-extra", is_flag=True,
@@ -57,7 +59,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @force_option
 def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | None, dataset_options: tuple[str, ...],
               protocol: str | None, fmt: str | None, out: Path | None, per_sample: Path | None, by: str | None,
-              workers: int, allow_missing: bool, ignore_extra: bool, decay: str, as_json: bool, force: bool) -> None:
+              workers: str, allow_missing: bool, ignore_extra: bool, decay: str, as_json: bool, force: bool) -> None:
     """Score predictions PREDS (PNG tree or zip, COCO results JSON, or anno_k/ label-map tree) on a dataset.
 
     Predictions are validated first: missing videos / expressions / frames / images, unexpected ids, sizes and
@@ -73,6 +75,7 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     """
     from lvsbench.io import check_overwrite
     from lvsbench.scoring import score, write_results
+    from lvsbench.scoring.evaluate import resolve_workers
     from lvsbench.scoring.per_expression import per_expression_protocol, score_per_expression
 
     for target in (out, per_sample):
@@ -86,7 +89,8 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
         result = score_per_expression(preds, ds, protocol or ds.name, allow_missing=allow_missing,
                                       allow_extra=ignore_extra, by=by, format=fmt)
     else:
-        result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
+        result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra,
+                       workers=resolve_workers(workers),
                        by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
     emit(result.results, as_json, result.table)

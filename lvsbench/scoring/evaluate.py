@@ -738,7 +738,81 @@ def write_results(result: ScoreResult, out: str | Path | None = None, per_sample
 
 
 def cpu_count() -> int:
+    """Cores this process may really use: the CPU affinity mask (taskset, Slurm --cpus-per-task, docker
+    --cpuset-cpus), capped by a cgroup CPU quota rounded up (docker --cpus, Kubernetes limits: cgroup v2 `cpu.max`,
+    v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`). `os.cpu_count()` reports the host's cores instead, which
+    oversubscribes a container: 64 workers on a 4-CPU quota are throttled, not faster."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        return os.cpu_count() or 1
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        n = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    return max(1, min(n, math.ceil(quota))) if quota is not None else max(1, n)
+
+
+def cgroup_cpu_limit(proc_cgroup: str | Path = "/proc/self/cgroup", fs: str | Path = "/sys/fs/cgroup") -> float | None:
+    """CPUs allowed by the cgroup quota of this process (the smallest along its cgroup path), None if unlimited
+    or not on Linux. v2: `<fs>/<path>/cpu.max` = "max 100000" or "<quota> <period>"; v1: the `cpu` controller's
+    `cpu.cfs_quota_us` (-1 = unlimited) / `cpu.cfs_period_us`."""
+    try:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:
+        return None
+    fs = Path(fs)
+    limits: list[float] = []
+    for line in lines:
+        hid, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        rel = path.strip("/")
+        if hid == "0" and controllers == "":  # cgroup v2 (unified)
+            for d in _ancestors(fs, rel):
+                q = _read_v2(d / "cpu.max")
+                if q is not None:
+                    limits.append(q)
+        elif "cpu" in controllers.split(","):  # cgroup v1
+            for base in (fs / controllers, fs / "cpu", fs / "cpu,cpuacct"):
+                if base.is_dir():
+                    for d in _ancestors(base, rel):
+                        q = _read_v1(d)
+                        if q is not None:
+                            limits.append(q)
+                    break
+    return min(limits) if limits else None
+
+
+def _ancestors(base: Path, rel: str) -> list[Path]:
+    """`base/a/b`, `base/a`, `base` (a container often sees its own cgroup as the root)."""
+    parts = [p for p in rel.split("/") if p]
+    return [base.joinpath(*parts[:k]) for k in range(len(parts), -1, -1)]
+
+
+def _read_v2(path: Path) -> float | None:
+    try:
+        quota, period = path.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def _read_v1(d: Path) -> float | None:
+    try:
+        quota = int((d / "cpu.cfs_quota_us").read_text())
+        period = int((d / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 or period <= 0 else quota / period
+
+
+def resolve_workers(workers: int | str) -> int:
+    """`--workers`: a positive count, or `auto` = `cpu_count()` (the cores this process may use)."""
+    if isinstance(workers, str):
+        text = workers.strip().lower()
+        if text == "auto":
+            return cpu_count()
+        try:
+            workers = int(text)
+        except ValueError:
+            raise ConfigError(f"--workers {workers!r}: expected a number of processes or 'auto'") from None
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1 or 'auto', got {workers}")
+    return workers
