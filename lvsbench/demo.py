@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lvsbench.adapters.bound import BOUND_ADAPTERS
 from lvsbench.errors import ConfigError
 from lvsbench.io import atomic_write_text
 
@@ -27,7 +28,7 @@ MARKER = ".lvsbench-demo"
 """File that marks a folder as a demo output, so that --force never deletes anything else."""
 
 SUBSETS = ("a2d-plus-m", "a2d-plus-s", "a2d-plus-t")
-BOUNDS = ("oracle", "empty", "full", "random")
+BOUNDS = BOUND_ADAPTERS
 
 
 @dataclass

@@ -30,6 +30,7 @@ from lvsbench.leaderboard.recipes import Recipe, canonical_hash, env_vars, expan
 from lvsbench.leaderboard.render import Row, Skipped, render_csv, render_markdown, reported_rows
 from lvsbench.leaderboard.reported import load_reported
 from lvsbench.leaderboard.stats_page import hard_split_stats_lines
+from lvsbench.metrics.names import units_of
 
 RESULT_FORMAT = "lvsbench-leaderboard-result"
 RESULT_FORMAT_VERSION = 1
@@ -451,7 +452,8 @@ def build(opts: BuildOptions) -> BuildReport:
         if o.result is None:
             continue
         path = results_dir / f"{o.recipe.name}.json"
-        text = json_dumps_canonical(o.result)
+        # the unit of each value, from the metric table (added here, not cached, so that it always follows it)
+        text = json_dumps_canonical({**o.result, "units": units_of(o.result.get("values", {}))})
         if not path.is_file() or path.read_text() != text:
             atomic_write_text(path, text)
         report.written.append(path)
