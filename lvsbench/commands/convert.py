@@ -43,7 +43,10 @@ def convert_cmd(name: str, root: Path | None, out: Path, split: str | None, to: 
     else:
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["counts"].items())
         text = f"wrote {name} {summary['split']} in the lvsbench layout to {summary['out']} ({counts})"
-    emit(summary, as_json, text)
+    summary["next"] = (f"next: lvsbench layout validate {summary['out']}" if summary["format"] != "coco" else
+                       "next: score COCO results against it with pycocotools, or with lvsbench score --dataset "
+                       f"{name}")
+    emit(summary, as_json, f"{text}\n{summary['next']}")
 
 
 commands = [convert_cmd]

@@ -80,9 +80,27 @@ def build_hard_split(a2d_root: Path, out: Path, seed: int, stage: str, srl_backe
             lines.append(f"  unavailable source videos: {len(manifest['unavailable_videos'])}")
         if manifest.get("failed_compositions"):
             lines.append(f"  failed compositions: {len(manifest['failed_compositions'])}")
+        lines += next_steps
         return "\n".join(lines)
 
-    emit(manifest, as_json, text)
+    next_steps = _next_steps(out, stage, sorted(k for k, n in manifest.get("subsets", {}).items() if n),
+                             review_out)
+    emit({**manifest, "next": next_steps}, as_json, text)
+
+
+def _next_steps(out: Path, stage: str, subsets: list[str], review_out: Path | None) -> list[str]:
+    """The commands that come next: score predictions on each non-empty subset written (after running a model on
+    it), or finish a staged build."""
+    written = [name for name in subsets if (out / name / "meta_expressions.json").is_file()]
+    if written:
+        lines = ["next: run a model on each subset and score it (protocol a2d-plus), e.g. with the oracle:"]
+        for name in written:
+            lines.append(f"  lvsbench run oracle --dataset layout --root {out / name} --out preds/{name}")
+            lines.append(f"  lvsbench score preds/{name} --dataset layout --root {out / name}")
+        return lines
+    if review_out is not None:
+        return [f"next: review the pairs in {review_out}, then rerun with --review-in {review_out}"]
+    return [f"next: rerun with --stage all (this was --stage {stage}) to write the subsets"]
 
 
 commands = [build_hard_split]

@@ -44,7 +44,7 @@ def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str
     opts = ReportOptions(pairs=[tuple(p) for p in pairs], strips=strips, replicates=replicates, seed=seed,
                          title=title, reported_dir=reported_dir)
     path = build_report(results, out, cache_root=cache_dir or default_cache_dir(), options=opts, force=force)
-    click.echo(f"report {path}")
+    click.echo(f"report {path}\nnext: open it in a browser (one self-contained file: file://{path.resolve()})")
 
 
 commands = [report_cmd]

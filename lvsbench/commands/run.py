@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lvsbench.commands.common import emit, force_option, json_option
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lvsbench.runner import RunResult
 
 
 def _load_dataset(name: str, root: str | None, split: str | None, options: dict[str, str]) -> tuple[Any, str]:
@@ -83,12 +86,27 @@ def run_cmd(adapter: str, dataset_name: str, root: str | None, split: str | None
                "units_skipped": result.units_skipped, "frames": result.frames,
                "seconds": round(result.seconds, 3), "frames_per_s": s.get("frames_per_s"),
                "device": s.get("device"), "peak_memory": s.get("peak_memory")}
-    score_hint = f"lvsbench score {result.predictions} --dataset {dataset_name} --root {resolved}" + (
+    tail = f" --dataset {dataset_name} --root {resolved}" + (
         f" --split {split}" if split else "") + "".join(f" --dataset-option {o}" for o in dataset_options)
+    payload["next"] = next_step = _next_step(result, opts.shard, tail)
     emit(payload, as_json, lambda: (
         f"{result.out}: {result.status}; {result.units_done} unit(s) written, {result.units_skipped} skipped "
-        f"(resume), {result.frames} frames in {result.seconds:.1f}s on {s.get('device')}\n"
-        f"score with: {score_hint}"))
+        f"(resume), {result.frames} frames in {result.seconds:.1f}s on {s.get('device')}\n{next_step}"))
+
+
+def _next_step(result: RunResult, shard: tuple[int, int], score_tail: str) -> str:
+    """What the user does next: score a complete run; for one shard of several, run the others and merge them
+    (scoring one shard would report an incomplete run); for an unfinished run, resume it."""
+    status = result.status
+    if status not in ("complete", "partial"):
+        return f"next: continue it with the same command plus --resume (status {status})"
+    i, n = shard
+    if n > 1:
+        others = ", ".join(f"{j}/{n}" for j in range(n) if j != i)
+        return (f"shard {i}/{n} of this run is {status}; still missing: shard(s) {others} (same command with "
+                f"--shard J/{n} and its own --out).\nnext: when every shard is complete: lvsbench merge "
+                f"<the {n} shard folders> --out MERGED, then: lvsbench score MERGED{score_tail}")
+    return f"next: lvsbench score {result.predictions}{score_tail}"
 
 
 @click.command("merge")
@@ -104,8 +122,14 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, force: bool, allow_incomplete
     merged = merge_runs(list(shards), out, force=force, allow_incomplete=allow_incomplete)
     payload = {"out": str(out), "status": merged["status"], "units": merged["shard"]["units"],
                "predictions": str(prediction_path(out, merged["format"]))}
+    pred = payload["predictions"]
+    ds = merged.get("dataset") if isinstance(merged.get("dataset"), dict) else {}
+    where = f" --dataset {ds.get('name', 'NAME')} --root {ds.get('root') or 'ROOT'}" + (
+        f" --split {ds['split']}" if ds.get("split") else "")
+    payload["next"] = (f"next: lvsbench score {pred}{where}" if merged["status"] == "complete"
+                       else "next: run the shard(s) still missing or unfinished, then merge again")
     emit(payload, as_json, f"{out}: merged {len(shards)} shard(s), {merged['shard']['units']} unit(s), "
-                           f"status {merged['status']}")
+                           f"status {merged['status']}\n{payload['next']}")
 
 
 @click.command("import-preds")

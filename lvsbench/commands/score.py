@@ -77,7 +77,10 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
                    by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
-    emit(result.results, as_json, result.table)
+    nxt = (f"next: lvsbench report {out} --out report.html" if out is not None else
+           "next: add --out results.json (and --per-sample samples.csv) to keep these numbers, then lvsbench report "
+           "results.json")
+    emit(result.results, as_json, lambda: f"{result.table()}\n{nxt}")
 
 
 @click.group("submit")

@@ -28,8 +28,9 @@ def synth_cmd(name: str, out: Path, videos: int, seed: int, height: int | None, 
     """
     out_path = synthesize(name, out, videos=videos, seed=seed, force=force, height=height, width=width,
                           frames=frames)
-    emit({"dataset": name, "out": str(out_path), "videos": videos, "seed": seed}, as_json,
-         f"wrote synthetic {name} ({videos} videos, seed {seed}) to {out_path}")
+    nxt = f"next: lvsbench datasets info {name} --root {out_path}"
+    emit({"dataset": name, "out": str(out_path), "videos": videos, "seed": seed, "next": nxt}, as_json,
+         f"wrote synthetic {name} ({videos} videos, seed {seed}) to {out_path}\n{nxt}")
 
 
 def synthesize(name: str, out: Path, videos: int = 12, seed: int = 0, force: bool = False,

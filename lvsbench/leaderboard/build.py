@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import ConfigError, LvsbenchError
+from lvsbench.errors import ConfigError, LvsbenchError, did_you_mean
 from lvsbench.io import atomic_write_bytes, atomic_write_text, json_dumps_canonical, sha256_file, sha256_tree
 from lvsbench.leaderboard import engine
 from lvsbench.leaderboard.audit import Flag, audit
@@ -420,7 +420,9 @@ def build(opts: BuildOptions) -> BuildReport:
     if opts.only:
         unknown = [n for n in opts.only if n not in {r.name for r in recipes}]
         if unknown:
-            raise ConfigError(f"--only: no recipe named {', '.join(unknown)} in {opts.recipes_dir}")
+            names = sorted(r.name for r in recipes)
+            raise ConfigError(f"--only: no recipe named {', '.join(unknown)} in {opts.recipes_dir}"
+                              f"{did_you_mean(unknown[0], names)}")
     out = opts.out
     results_dir = out / "results"
     carry_dir = opts.carry_from if opts.carry_from is not None else results_dir

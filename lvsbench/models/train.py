@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from lvsbench import __version__
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError
+from lvsbench.errors import ConfigError, DataFormatError, unknown_name
 from lvsbench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, check_overwrite, sha256_bytes
 from lvsbench.models import MODELS, build_model, model_config
 from lvsbench.models.data import FrameCache, normalise
@@ -167,7 +167,7 @@ def recipe_from_dict(d: dict[str, Any], source: str = "<dict>", model: str | Non
     if model is not None and rmodel != model:
         raise ConfigError(f"{source}: recipe is for model {rmodel!r}, not {model!r}")
     if rmodel not in MODELS:
-        raise ConfigError(f"{source}: unknown model {rmodel!r}; known: {', '.join(sorted(MODELS))}")
+        raise ConfigError(f"{source}: {unknown_name('model', rmodel, sorted(MODELS))}")
     mcfg = dict(d.get("model", {}))
     if "vocab_size" in mcfg:
         raise ConfigError(f"{source} [model]: vocab_size comes from the tokeniser, do not set it")

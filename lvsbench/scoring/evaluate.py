@@ -34,7 +34,7 @@ import pandas as pd
 from lvsbench import __version__
 from lvsbench.codecs import rle_encode
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed
+from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed, did_you_mean
 from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS, format_value, units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
@@ -691,7 +691,8 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     per_group = pd.DataFrame(columns=["group", "n", *values])
     if by:
         if by not in df.columns:
-            raise ConfigError(f"--by {by!r}: no such per-sample column; available: {', '.join(map(str, df.columns))}")
+            raise ConfigError(f"--by {by!r}: no such per-sample column{did_you_mean(by, map(str, df.columns))} "
+                              f"(available: {', '.join(map(str, df.columns))})")
         grows = []
         for key, sub in df.groupby(by, sort=True, dropna=False):
             gv = aggregate(proto, sub, gt_rles if proto.family == "referring" else None, dets)

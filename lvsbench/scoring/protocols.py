@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from lvsbench.errors import ConfigError
+from lvsbench.errors import ConfigError, unknown_name
 from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 
 Family = Literal["referring", "jf", "locater", "davis"]
@@ -186,7 +186,7 @@ def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}") from None
+        raise ConfigError(unknown_name("protocol", name, PROTOCOLS)) from None
 
 
 def default_protocol_for(dataset: Any) -> Protocol:
