@@ -161,4 +161,6 @@ def run_demo(out: Path, force: bool = False, seed: int = 0, config: DemoConfig |
         report.add(f"leaderboard  {b}")
     report.add(f"report       {html}  (open it in a browser)")
     report.add(f"done in {time.perf_counter() - t0:.0f} s")
+    report.add(f"next: open {html} in a browser; the recipes in {recipes} are ordinary leaderboard recipes: edit one "
+               f"and rerun `lvsbench leaderboard build {recipes} --cache {cache.root}`")
     return report
