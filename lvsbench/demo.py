@@ -33,7 +33,8 @@ BOUNDS = BOUND_ADAPTERS
 
 @dataclass
 class DemoConfig:
-    """Sizes of the demo (the defaults fit in 5 minutes on 2 CPU cores)."""
+    """Sizes of the demo: 158 s on an idle 2-core machine, 835 s on a shared one (load average 8-10), training
+    about 85 % of it (docs/benchmarks.md, leaderboards section)."""
 
     videos: int = 96
     """Synthetic A2D videos (about a quarter are test videos)."""

@@ -75,6 +75,12 @@ def test_names_a_user_types_get_did_you_mean(a2d: Path, capfd: pytest.CaptureFix
         assert code == 2 and out == "" and hint in text and len(text.strip().splitlines()) == 1, text
 
 
+def test_choices_get_did_you_mean(capfd: pytest.CaptureFixture[str]) -> None:
+    assert "did you mean 'a2d'" in _json_error(["synth", "a2dd", "--out", "x"], capfd)["message"]
+    assert "did you mean 'locater'" in _json_error(["train", "locatr", "--dataset", "a2d", "--out", "x"],
+                                                   capfd)["message"]
+
+
 def test_recipe_names_get_did_you_mean(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     r = tmp_path / "recipes"
     r.mkdir()

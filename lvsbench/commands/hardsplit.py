@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lvsbench.commands.common import emit, json_option
+from lvsbench.commands.common import Choice, emit, json_option
 
 _path = click.Path(path_type=Path)
 
@@ -17,10 +17,10 @@ _path = click.Path(path_type=Path)
               help="A2D-Sentences root (released layout, or a folder with a2d_annotation.txt + videoset.csv).")
 @click.option("--out", required=True, type=_path, help="Output folder.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the contrasting-partner sampling.")
-@click.option("--stage", type=click.Choice(["srl", "pairs", "all"]), default="all", show_default=True,
+@click.option("--stage", type=Choice(["srl", "pairs", "all"]), default="all", show_default=True,
               help="srl: SRL + cleaning only; pairs: up to the pair manifest from the text files alone; all: "
                    "also compose the videos.")
-@click.option("--srl-backend", type=click.Choice(["auto", "allennlp-archive", "precomputed", "allennlp", "rules"]),
+@click.option("--srl-backend", type=Choice(["auto", "allennlp-archive", "precomputed", "allennlp", "rules"]),
               default="auto", show_default=True,
               help="auto: precomputed with --srl-json, allennlp-archive with --srl-archive, else rules (warns).")
 @click.option("--srl-archive", type=click.Path(path_type=Path, dir_okay=False),
@@ -35,13 +35,13 @@ _path = click.Path(path_type=Path)
 @click.option("--review-out", type=_path, help="Write pairs.csv + index.html for a human check here.")
 @click.option("--review-in", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Reviewed pairs.csv: accept / reject / resample decisions to apply.")
-@click.option("--order", type=click.Choice(["query-first", "partner-first"]), default="query-first",
+@click.option("--order", type=Choice(["query-first", "partner-first"]), default="query-first",
               show_default=True, help="Query left (S_s) / first (S_t), or the partner.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes composing videos.")
 @click.option("--min-actors", default=2, show_default=True, type=click.IntRange(1, 100),
               help="A2D-S_m: videos with at least this many described actors.")
-@click.option("--frame-ext", type=click.Choice([".jpg", ".png"]), default=".jpg", show_default=True,
+@click.option("--frame-ext", type=Choice([".jpg", ".png"]), default=".jpg", show_default=True,
               help="Frame format of the composed videos.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted build in --out (skips finished videos).")

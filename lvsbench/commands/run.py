@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from lvsbench.runner import RunResult
@@ -47,7 +47,7 @@ def _load_dataset(name: str, root: str | None, split: str | None, options: dict[
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Dataset reader option, e.g. annotator=0 for rdavis (repeatable).")
 @click.option("--checkpoint", default=None, type=click.Path(path_type=Path), help="Model weights (file or dir).")
-@click.option("--format", "fmt", default=None, type=click.Choice(["png-tree", "coco-json", "davis-anno"]),
+@click.option("--format", "fmt", default=None, type=Choice(["png-tree", "coco-json", "davis-anno"]),
               help="Output format (default: the one the dataset's protocol scores).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed handed to the adapter.")
 @click.option("--no-bf16", is_flag=True, help="Disable bf16 autocast on CUDA.")
@@ -133,7 +133,7 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, force: bool, allow_incomplete
 
 
 @click.command("import-preds")
-@click.argument("source", type=click.Choice(["referformer", "mttr", "locater"]))
+@click.argument("source", type=Choice(["referformer", "mttr", "locater"]))
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
 @click.option("--dataset", "dataset_name", required=True, help="Dataset name: a2d, jhmdb, ryvos, rdavis, layout.")
 @click.option("--root", default=None, help="Dataset root (else LVSBENCH_<NAME>_ROOT or the user config).")
@@ -141,7 +141,7 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, force: bool, allow_incomplete
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Dataset reader option (repeatable).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Output run directory.")
-@click.option("--locater-key", type=click.Choice(["auto", "exp_id", "instance"]), default="auto",
+@click.option("--locater-key", type=Choice(["auto", "exp_id", "instance"]), default="auto",
               show_default=True, help="What <obj> means in Locater's <video>_<obj>_<frame> names.")
 @force_option
 @json_option

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 from lvsbench.datasets.base import Dataset
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 
@@ -33,7 +33,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
               help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus (default: the dataset's). "
                    "A DAVIS protocol reads the annotation set it is defined on (davis-semi: Annotations/, rdavis: "
                    "Annotations_unsupervised/) unless annotations= is given, which must then agree.")
-@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno"]), default=None,
+@click.option("--format", "fmt", type=Choice(["png-tree", "png-zip", "coco-json", "davis-anno"]), default=None,
               help="Prediction format (default: auto-detected).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the results JSON here.")
 @click.option("--per-sample", type=click.Path(path_type=Path), default=None, help="Write the per-sample CSV here.")
@@ -45,7 +45,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
 @click.option("--ignore-extra", is_flag=True,
               help="Ignore (and record) predictions for videos/expressions/frames/images not in the split.")
-@click.option("--decay", type=click.Choice(DECAY_MODES), default=DEFAULT_DECAY, show_default=True,
+@click.option("--decay", type=Choice(DECAY_MODES), default=DEFAULT_DECAY, show_default=True,
               help="DAVIS decay bins: 'fixed' is correct for any length; 'compat' is the official davis2017 value "
                    "(its uint8 bin indices are wrong or NaN from 256 scored frames on); identical below 256. "
                    "The table and the results JSON (options.decay) say which was used.")

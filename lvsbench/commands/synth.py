@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 
 
 @click.command("synth")
-@click.argument("name", type=click.Choice(["a2d", "jhmdb", "ryvos", "rdavis", "davis"]))
+@click.argument("name", type=Choice(["a2d", "jhmdb", "ryvos", "rdavis", "davis"]), metavar="NAME")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--videos", type=click.IntRange(min=1), default=12, show_default=True, help="Number of videos.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same bytes).")
