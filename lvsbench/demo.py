@@ -1,4 +1,4 @@
-"""`lvsbench demo`: the whole benchmark loop on the embedded default, end to end, in a few minutes on 2 CPU cores.
+"""`lvsbench demo`: the whole benchmark loop on the embedded default, end to end (158 s on an idle 2-core machine).
 
 1. synthesise an A2D-Sentences dataset in the released layout (`lvsbench synth a2d`);
 2. build its A2D-S+ subsets (`lvsbench build-hard-split`: a2d-plus-m, a2d-plus-s, a2d-plus-t);
@@ -33,8 +33,8 @@ BOUNDS = BOUND_ADAPTERS
 
 @dataclass
 class DemoConfig:
-    """Sizes of the demo: 158 s on an idle 2-core machine, 835 s on a shared one (load average 8-10), training
-    about 85 % of it (docs/benchmarks.md, leaderboards section)."""
+    """Sizes of the demo: 158 s on an idle 2-core machine, 596-835 s on a shared one (load average 8-12), training
+    85-90 % of it (docs/benchmarks.md, leaderboards section)."""
 
     videos: int = 96
     """Synthetic A2D videos (about a quarter are test videos)."""

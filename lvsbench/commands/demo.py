@@ -29,8 +29,8 @@ def demo_cmd(out: Path, seed: int, videos: int | None, train_steps: int | None, 
     \b
     Time, measured on 2 CPU cores (docs/benchmarks.md, leaderboards section):
       idle machine:    about 2.5 minutes (158 s; `make demo` with the install: 3 min 38 s)
-      shared machine:  about 14 minutes (835 s at load average 8-10)
-    Training the tiny model (--train-steps, default 300, one thread) is about 85 % of it;
+      shared machine:  10-14 minutes (596 s and 835 s at load average 8-12)
+    Training the tiny model (--train-steps, default 300, one thread) is 85-90 % of it;
     --train-steps 100 makes a quicker, weaker model.
     """
     from lvsbench.demo import DemoConfig, run_demo
