@@ -15,7 +15,8 @@ from lvsbench.commands.common import emit, force_option, json_option
               show_default=True, help="HTML file to write.")
 @click.option("--pair", "pairs", nargs=2, multiple=True, metavar="A B",
               help="Compare run B against run A (labels as shown in the report; repeatable). Default: per "
-                   "data/protocol group, the two best models (or the model against the best non-oracle bound).")
+                   "data/protocol group, the two best models (or the model against the best non-oracle bound); two "
+                   "bound baselines (oracle, empty, full, random) are never compared.")
 @click.option("--strips", type=int, default=3, show_default=True,
               help="Best and worst samples shown as ground-truth / prediction strips per model run.")
 @click.option("--replicates", type=int, default=2000, show_default=True, help="Bootstrap replicates.")
