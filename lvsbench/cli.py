@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from lvsbench import __version__
-from lvsbench.errors import LvsbenchError, ValidationFailed
+from lvsbench.errors import LvsbenchError, ValidationFailed, did_you_mean
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -60,6 +60,18 @@ def _json_error(kind: str, message: str, code: int, **extra: Any) -> None:
                           default=str))
 
 
+def _suggest_command(exc: click.ClickException) -> None:
+    """Add "did you mean" to click's "No such command" (subcommands of any group)."""
+    ctx = getattr(exc, "ctx", None)
+    group = ctx.command if ctx is not None else None
+    if not (isinstance(group, click.Group) and exc.message.startswith("No such command")):
+        return
+    name = exc.message.split("'")[1] if exc.message.count("'") >= 2 else ""
+    if hasattr(exc, "possibilities"):
+        exc.possibilities = []  # click's own suggestion, replaced by the project's one helper
+    exc.message = exc.message.rstrip(".") + did_you_mean(name, group.commands)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors exit 2 with one message, bugs exit 1 with a traceback; with --json, the error is a
     JSON object on stdout."""
@@ -74,8 +86,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.ClickException as exc:
         code = 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
+        _suggest_command(exc)
         if as_json:
             _json_error("usage", exc.format_message(), code)
+        elif isinstance(exc, click.UsageError):  # one line, like every other error, with where to read more
+            ctx = exc.ctx
+            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            click.echo(f"error: {exc.format_message()}{where}", err=True)
         else:
             exc.show()
         sys.exit(code)

@@ -81,6 +81,12 @@ def test_choices_get_did_you_mean(capfd: pytest.CaptureFixture[str]) -> None:
                                                    capfd)["message"]
 
 
+def test_commands_get_did_you_mean_in_one_line(capfd: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["leaderbord", "build"], capfd)
+    assert code == 2 and "did you mean 'leaderboard'" in err and len(err.strip().splitlines()) == 1
+    assert "did you mean 'info'" in _json_error(["datasets", "inf", "a2d"], capfd)["message"]
+
+
 def test_recipe_names_get_did_you_mean(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     r = tmp_path / "recipes"
     r.mkdir()
