@@ -23,7 +23,8 @@ class Metric:
     name: str
     """Printed name = key of `values` = leaderboard column."""
     unit: str
-    """"fraction" (0..1, leaderboards print x100) or "difference" (of two fractions, -1..1)."""
+    """"fraction" (0..1) or "difference" (of two fractions, -1..1): stored as such, printed x100 with two decimals
+    (`format_value`: percent, percentage points for a difference)."""
     direction: Direction
     description: str
     defined_by: str
