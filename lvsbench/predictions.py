@@ -35,7 +35,7 @@ from lvsbench.codecs import (
     rle_decode,
     rle_encode,
 )
-from lvsbench.errors import DataFormatError, LvsbenchError
+from lvsbench.errors import DataFormatError, LvsbenchError, unknown_name
 from lvsbench.io import atomic_write_bytes, atomic_write_text, sha256_file, sha256_tree
 
 FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
@@ -538,7 +538,7 @@ def open_predictions(path: str | Path, format: str | None = None) -> Predictions
     """Open predictions in `format` (auto-detected when None); raises `DataFormatError` naming the path."""
     fmt = format or detect_format(path)
     if fmt not in _READERS:
-        raise LvsbenchError(f"unknown prediction format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise LvsbenchError(unknown_name("prediction format", fmt, FORMATS))
     if not Path(path).exists():
         raise DataFormatError(path, "predictions not found")
     return _READERS[fmt](path)

@@ -51,11 +51,17 @@ def test_root_resolution_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch,
         resolve_root("a2d", None)
     msg = str(err.value)
     assert "--root" in msg and "LVSBENCH_A2D_ROOT" in msg and str(clean_env) in msg
-    clean_env.write_text('[roots]\na2d = "/from/config"\na2d_plus_m = "~/hard"\n')
-    assert resolve_root("a2d", None) == Path("/from/config")
-    assert resolve_root("a2d-plus-m", None) == Path("~/hard").expanduser()
+    (tmp_path / "config-root").mkdir()
+    (tmp_path / "env-root").mkdir()
+    clean_env.write_text(f'[roots]\na2d = "{tmp_path / "config-root"}"\na2d_plus_m = "/no/such/hard"\n')
+    assert resolve_root("a2d", None) == tmp_path / "config-root"
+    with pytest.raises(ConfigError, match=r"\[roots\] a2d_plus_m = '/no/such/hard': no such folder"):
+        resolve_root("a2d-plus-m", None)  # a configured root that does not exist is named where it is set
+    monkeypatch.setenv("LVSBENCH_A2D_ROOT", str(tmp_path / "env-root"))
+    assert resolve_root("a2d", None) == tmp_path / "env-root"
     monkeypatch.setenv("LVSBENCH_A2D_ROOT", "/from/env")
-    assert resolve_root("a2d", None) == Path("/from/env")
+    with pytest.raises(ConfigError, match="^LVSBENCH_A2D_ROOT=/from/env: no such folder"):
+        resolve_root("a2d", None)
     assert resolve_root("a2d", tmp_path) == tmp_path
     clean_env.write_text("[roots\n")
     monkeypatch.delenv("LVSBENCH_A2D_ROOT")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lvsbench.runner import RunResult
 
 
 def _load_dataset(name: str, root: str | None, split: str | None, options: dict[str, str]) -> tuple[Any, str]:
@@ -47,7 +50,7 @@ def _load_dataset(name: str, root: str | None, split: str | None, options: dict[
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Dataset reader option, e.g. annotator=0 for rdavis (repeatable).")
 @click.option("--checkpoint", default=None, type=click.Path(path_type=Path), help="Model weights (file or dir).")
-@click.option("--format", "fmt", default=None, type=click.Choice(["png-tree", "coco-json", "davis-anno"]),
+@click.option("--format", "fmt", default=None, type=Choice(["png-tree", "coco-json", "davis-anno"]),
               help="Output format (default: the one the dataset's protocol scores).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed handed to the adapter.")
 @click.option("--no-bf16", is_flag=True, help="Disable bf16 autocast on CUDA.")
@@ -123,11 +126,12 @@ def _run_single(adapter_obj: Any, dataset: Any, opts: Any, adapter: str, do_scor
         payload["score"] = {k: v for k, v in scored.items() if k != "table"}
     elif do_score:
         payload["score"] = None
+    next_step = None if scored else _next_step(result, opts.shard, score_hint.split("{}", 1)[1])
+    payload["next"] = next_step
     emit(payload, as_json, lambda: (
         f"{result.out}: {result.status}; {result.units_done} unit(s) written, {result.units_skipped} skipped "
         f"(resume), {result.frames} frames in {result.seconds:.1f}s on {s.get('device')}\n"
-        + (f"{scored['table']}\nwritten to {scored['path']}" if scored else
-           f"score with: {score_hint.format(result.predictions)}")))
+        + (f"{scored['table']}\nwritten to {scored['path']}" if scored else next_step)))
 
 
 def _run_launched(adapter_obj: Any, dataset: Any, opts: Any, launch: Any, adapter: str, do_score: bool,
@@ -161,10 +165,25 @@ def _run_launched(adapter_obj: Any, dataset: Any, opts: Any, launch: Any, adapte
             payload["score"] = {k: v for k, v in res.score.items() if k != "table"}
             lines += [res.score["table"], f"written to {res.score['path']}"]
         else:
-            lines.append(f"score with: {score_hint.format(preds)}")
+            lines.append(f"next: {score_hint.format(preds)}")
     if res.note:
         lines.append(res.note)
     emit(payload, as_json, "\n".join(lines))
+
+
+def _next_step(result: RunResult, shard: tuple[int, int], score_tail: str) -> str:
+    """What the user does next: score a complete run; for one shard of several, run the others and merge them
+    (scoring one shard would report an incomplete run); for an unfinished run, resume it."""
+    status = result.status
+    if status not in ("complete", "partial"):
+        return f"next: continue it with the same command plus --resume (status {status})"
+    i, n = shard
+    if n > 1:
+        others = ", ".join(f"{j}/{n}" for j in range(n) if j != i)
+        return (f"shard {i}/{n} of this run is {status}; still missing: shard(s) {others} (same command with "
+                f"--shard J/{n} and its own --out).\nnext: when every shard is complete: lvsbench merge "
+                f"<the {n} shard folders> --out MERGED, then: lvsbench score MERGED{score_tail}")
+    return f"next: lvsbench score {result.predictions}{score_tail}"
 
 
 @click.command("merge")
@@ -180,12 +199,18 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, force: bool, allow_incomplete
     merged = merge_runs(list(shards), out, force=force, allow_incomplete=allow_incomplete)
     payload = {"out": str(out), "status": merged["status"], "units": merged["shard"]["units"],
                "predictions": str(prediction_path(out, merged["format"]))}
+    pred = payload["predictions"]
+    ds = merged.get("dataset") if isinstance(merged.get("dataset"), dict) else {}
+    where = f" --dataset {ds.get('name', 'NAME')} --root {ds.get('root') or 'ROOT'}" + (
+        f" --split {ds['split']}" if ds.get("split") else "")
+    payload["next"] = (f"next: lvsbench score {pred}{where}" if merged["status"] == "complete"
+                       else "next: run the shard(s) still missing or unfinished, then merge again")
     emit(payload, as_json, f"{out}: merged {len(shards)} shard(s), {merged['shard']['units']} unit(s), "
-                           f"status {merged['status']}")
+                           f"status {merged['status']}\n{payload['next']}")
 
 
 @click.command("import-preds")
-@click.argument("source", type=click.Choice(["referformer", "mttr", "locater"]))
+@click.argument("source", type=Choice(["referformer", "mttr", "locater"]))
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
 @click.option("--dataset", "dataset_name", required=True, help="Dataset name: a2d, jhmdb, ryvos, rdavis, layout.")
 @click.option("--root", default=None, help="Dataset root (else LVSBENCH_<NAME>_ROOT or the user config).")
@@ -193,7 +218,7 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, force: bool, allow_incomplete
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Dataset reader option (repeatable).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Output run directory.")
-@click.option("--locater-key", type=click.Choice(["auto", "exp_id", "instance"]), default="auto",
+@click.option("--locater-key", type=Choice(["auto", "exp_id", "instance"]), default="auto",
               show_default=True, help="What <obj> means in Locater's <video>_<obj>_<frame> names.")
 @force_option
 @json_option

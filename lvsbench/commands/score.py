@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 from lvsbench.datasets.base import Dataset
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 
@@ -35,7 +35,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
                    "mevis-v2, revos, revos-visa-png (default: the dataset's). "
                    "A DAVIS protocol reads the annotation set it is defined on (davis-semi: Annotations/, rdavis: "
                    "Annotations_unsupervised/) unless annotations= is given, which must then agree.")
-@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno", "rle-json"]),
+@click.option("--format", "fmt", type=Choice(["png-tree", "png-zip", "coco-json", "davis-anno", "rle-json"]),
               default=None,
               help="Prediction format (default: auto-detected).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the results JSON here.")
@@ -51,7 +51,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
 @click.option("--ignore-extra", is_flag=True,
               help="Ignore (and record) predictions for videos/expressions/frames/images not in the split.")
-@click.option("--decay", type=click.Choice(DECAY_MODES), default=DEFAULT_DECAY, show_default=True,
+@click.option("--decay", type=Choice(DECAY_MODES), default=DEFAULT_DECAY, show_default=True,
               help="DAVIS decay bins: 'fixed' is correct for any length; 'compat' is the official davis2017 value "
                    "(its uint8 bin indices are wrong or NaN from 256 scored frames on); identical below 256. "
                    "The table and the results JSON (options.decay) say which was used.")
@@ -93,7 +93,10 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
                        workers=resolve_workers(workers),
                        by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
-    emit(result.results, as_json, result.table)
+    nxt = (f"next: lvsbench report {out} --out report.html" if out is not None else
+           "next: add --out results.json (and --per-sample samples.csv) to keep these numbers, then lvsbench report "
+           "results.json")
+    emit(result.results, as_json, lambda: f"{result.table()}\n{nxt}")
 
 
 def _per_expression(ds: Dataset, protocol: str | None) -> bool:

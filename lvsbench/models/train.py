@@ -46,8 +46,9 @@ from tqdm import tqdm
 
 from lvsbench import __version__
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError
+from lvsbench.errors import ConfigError, DataFormatError, unknown_name
 from lvsbench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, check_overwrite, sha256_bytes
+from lvsbench.metrics.names import METRICS, format_value
 from lvsbench.models import MODELS, build_model, model_config
 from lvsbench.models.data import FrameCache, normalise
 from lvsbench.models.layers import dice_bce_loss
@@ -167,7 +168,7 @@ def recipe_from_dict(d: dict[str, Any], source: str = "<dict>", model: str | Non
     if model is not None and rmodel != model:
         raise ConfigError(f"{source}: recipe is for model {rmodel!r}, not {model!r}")
     if rmodel not in MODELS:
-        raise ConfigError(f"{source}: unknown model {rmodel!r}; known: {', '.join(sorted(MODELS))}")
+        raise ConfigError(f"{source}: {unknown_name('model', rmodel, sorted(MODELS))}")
     mcfg = dict(d.get("model", {}))
     if "vocab_size" in mcfg:
         raise ConfigError(f"{source} [model]: vocab_size comes from the tokeniser, do not set it")
@@ -490,7 +491,7 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
         res = evaluate(bundle, eval_dataset, device=str(dev), progress=progress)
         metrics.update({f"eval_{k}": v for k, v in res.summary().items()})
         _append_jsonl(metrics_path, {"step": final_step, "eval": res.summary()})
-        log("eval " + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+        log("eval " + ", ".join(f"{k}={format_value(k, v)} %" if k in METRICS else f"{k}={v}"
                                 for k, v in res.summary().items()))
     save_checkpoint(ckpt_path, name, model, tokenizer, recipe, final_step, extra={"metrics": metrics})
     return TrainResult(out, ckpt_path, final_step, seconds, float(last.get("loss", float("nan"))), metrics)

@@ -34,8 +34,8 @@ import pandas as pd
 from lvsbench import __version__
 from lvsbench.codecs import rle_encode
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed
-from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS
+from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed, did_you_mean
+from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS, format_value, units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
 from lvsbench.records import VOID_LABEL, Expression
@@ -53,12 +53,15 @@ class ScoreResult:
     values: dict[str, float]
     summary: pd.DataFrame
     per_sample: pd.DataFrame
-    per_group: pd.DataFrame | None
+    per_group: pd.DataFrame
+    """One row per group of `by` (columns: the `by` column, n, the metrics); empty, with the metric columns, when
+    scored without `by`."""
     results: dict[str, Any]
     missing: list[MissingItem] = field(default_factory=list)
 
     def table(self) -> str:
-        """Human-readable summary (one metric per line, exact metric names)."""
+        """Human-readable summary (one metric per line, exact metric names, percent with two decimals as papers
+        print them; `--json` and the results JSON keep full-precision fractions)."""
         p = self.protocol
         lines = [f"protocol {p.name}: {p.title}" + ("  [OFFLINE PROXY]" if p.proxy else "")]
         c = self.results["counts"]
@@ -67,19 +70,20 @@ class ScoreResult:
             ds = self.results["dataset"]
             where = f"; annotations {ds['annotations']}" if ds.get("annotations") else ""
             lines.append(f"  decay {self.results['options']['decay']}{where}")
+        lines.append("  values in percent (x100, two decimals; n/a = not defined on this data); --json gives full "
+                     "precision")
         width = max(len(k) for k in self.values) if self.values else 0
         for k, v in self.values.items():
-            lines.append(f"  {k:<{width}}  {_fmt(v)}")
+            lines.append(f"  {k:<{width}}  {format_value(k, v):>6}")
         if self.missing:
             lines.append(f"  {len(self.missing)} missing item(s) scored as empty (listed in the results JSON)")
-        if self.per_group is not None:
+        if not self.per_group.empty:
+            shown = self.per_group.copy()
+            for c in shown.columns[2:]:
+                shown[c] = [format_value(str(c), v) for v in shown[c]]
             lines.append("")
-            lines.append(self.per_group.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+            lines.append(shown.to_string(index=False))
         return "\n".join(lines)
-
-
-def _fmt(v: float) -> str:
-    return "nan" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
 
 
 # ============================================================================ per-video workers
@@ -685,14 +689,15 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     if proto.family == "davis":
         for run, sub in df.groupby("run", sort=False):
             runs_values[str(run)] = aggregate(proto, sub)
-    per_group = None
+    per_group = pd.DataFrame(columns=["group", "n", *values])
     if by == "table_vii_group" and by not in df.columns:  # a named grouping, added only when asked for
         from lvsbench.hardsplit.stats import table_vii_group
 
         df[by] = [table_vii_group(dataset, n) for n in df["num_objects_in_video"]]
     if by:
         if by not in df.columns:
-            raise ConfigError(f"--by {by!r}: no such per-sample column; available: {', '.join(map(str, df.columns))}")
+            raise ConfigError(f"--by {by!r}: no such per-sample column{did_you_mean(by, map(str, df.columns))} "
+                              f"(available: {', '.join(map(str, df.columns))})")
         grows = []
         for key, sub in df.groupby(by, sort=True, dropna=False):
             gv = aggregate(proto, sub, gt_rles if proto.family == "referring" else None, dets)
@@ -704,6 +709,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
         "lvsbench_version": __version__,
         "protocol": proto.header(),
         "values": values,
+        "units": units_of(values),
         "counts": counts,
         "dataset": {"name": dataset.name, "split": getattr(dataset, "split", None), "root": str(dataset.root),
                     "checksum": ds_sum, "checksum_kind": ds_kind,
@@ -717,7 +723,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     }
     if runs_values:
         results["runs"] = runs_values
-    if per_group is not None:
+    if by:
         results["groups"] = {"by": by, "rows": per_group.to_dict(orient="records")}
     results = _json_safe(results)
     return ScoreResult(proto, values, summary, df, per_group, results, list(rep.missing))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from lvsbench.errors import ConfigError
+from lvsbench.errors import ConfigError, unknown_name
 from lvsbench.metrics.modern import V2_NOTE
 from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 
@@ -245,8 +245,7 @@ def get_protocol(name: str) -> Protocol:
                               f"score PRED --dataset {modern.dataset} --root NATIVE_ROOT); a copy converted to the "
                               "lvsbench layout is scored with --protocol ryvos (J and F, the MeViS convention; "
                               "no-target expressions are not in the layout)") from None
-        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}, "
-                          f"{', '.join(MODERN_PROTOCOLS)}") from None
+        raise ConfigError(unknown_name("protocol", name, [*PROTOCOLS, *MODERN_PROTOCOLS])) from None
 
 
 def default_protocol_for(dataset: Any) -> Protocol:
