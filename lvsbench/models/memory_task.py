@@ -41,8 +41,9 @@ def run(memory: str, out: Path, *, recipe_path: Path = REPO_RECIPE, threads: int
     rec = load_recipe(recipe_path, "locater")
     rec = dataclasses.replace(rec, model_config={**rec.model_config, "memory": memory})
     rec = rec.replace(threads=threads, **({"steps": steps} if steps is not None else {}))
-    train_ds = EventDataset(train_videos, seed=seed, split="train")
-    test_ds = EventDataset(test_videos, seed=seed, split="test")
+    shape = {"frames": rec.data.clip, "height": rec.data.size[0], "width": rec.data.size[1]}  # a clip = a video
+    train_ds = EventDataset(train_videos, seed=seed, split="train", **shape)
+    test_ds = EventDataset(test_videos, seed=seed, split="test", **shape)
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     result = train(train_ds, out, rec, device="cpu", force=force, progress=progress, log=lambda s: None)
