@@ -160,6 +160,14 @@ class GatedWriteController(nn.Module):
     def initial(self, batch: int) -> torch.Tensor:
         return self.init.unsqueeze(0).expand(batch, -1, -1)
 
+    def first_write(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The memory after its first frame when it has room for the frame's N patches (M >= N): the normalised
+        patches themselves, the remaining M - N slots holding their mean (as the official inference code,
+        leonnnop/Locater `LocalMemoryNet`, initialises its local memory of 2 N slots)."""
+        x = self.norm_x(tokens)
+        m = self.init.shape[0]
+        return torch.cat([x, x.mean(1, keepdim=True).expand(-1, m - x.shape[1], -1)], dim=1)
+
     def write(self, mem: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """mem [B, M, d], tokens [B, N, d] -> updated mem [B, M, d]."""
         b, n, d = tokens.shape
@@ -322,9 +330,13 @@ class Locater(nn.Module):
                        / math.sqrt(self.cfg.decoder_dim) + self.aux_b[k])
         return self.cross_norm(x[:, :n]), aux
 
-    def initial_local(self, batch: int) -> torch.Tensor | None:
-        """The local memory before the first frame: the learned initial slots (None for the other kinds)."""
-        return self.local_writer.initial(batch) if self.local_writer is not None else None
+    def initial_local(self, batch: int, tokens_per_frame: int) -> torch.Tensor | None:
+        """The local memory before the first frame: the learned initial slots, or None when the memory has room
+        for a whole frame (L >= N: it starts from the first segmented frame, see `update_local`) and for the
+        other memory kinds."""
+        if self.local_writer is None or self.cfg.local_slots >= tokens_per_frame:
+            return None
+        return self.local_writer.initial(batch)
 
     def update_local(self, local_mem: torch.Tensor | None, fused: torch.Tensor, mask_logits: torch.Tensor,
                      grid: tuple[int, int]) -> torch.Tensor | None:
@@ -336,8 +348,11 @@ class Locater(nn.Module):
         if self.cfg.memory == LEGACY_MEMORY:  # the previous frame's tokens, replaced every frame
             pp = F.adaptive_avg_pool2d(p.unsqueeze(1), grid).flatten(2).transpose(1, 2).to(fused.dtype)
             return fused + self.mask_embed(pp)
-        assert self.local_writer is not None and local_mem is not None
-        return self.local_writer.write(local_mem, fused + self.mask_embed(p.to(fused.dtype), grid))
+        assert self.local_writer is not None
+        x = fused + self.mask_embed(p.to(fused.dtype), grid)
+        if local_mem is None:  # L >= N: the first frame fills the memory (GatedWriteController.first_write)
+            return self.local_writer.first_write(x)
+        return self.local_writer.write(local_mem, x)
 
     def write_global(self, fused_frames: torch.Tensor) -> torch.Tensor:
         """[B, N1, N, d] fused tokens of the sampled frames -> global memory [B, M, d] ([B, 0, d] without memory)."""
@@ -354,8 +369,9 @@ class Locater(nn.Module):
         if self.cfg.memory == "none":
             mem, mem_pos = fused, pos.expand(1, -1, -1)
         elif self.cfg.memory == "locater":
-            assert local_mem is not None
-            mem, mem_pos = torch.cat([global_mem, local_mem], dim=1), None
+            # before the first write of an L >= N memory, the frame's own tokens stand in for it (as in the
+            # official inference code)
+            mem, mem_pos = torch.cat([global_mem, fused if local_mem is None else local_mem], dim=1), None
         else:
             if local_mem is None:
                 local_mem = fused + self.local_none
@@ -379,7 +395,7 @@ class Locater(nn.Module):
             guide = self.q_ctx(c)
         else:
             zero = torch.zeros_like(c)
-            lm = local_mem.mean(1) if local_mem is not None else zero
+            lm = local_mem.mean(1) if local_mem is not None else (c if self.cfg.memory == "locater" else zero)
             gm = global_mem.mean(1) if global_mem is not None and global_mem.shape[1] else zero
             guide = self.q_ctx(torch.cat([c, lm, gm], dim=-1))
         qh = guide.reshape(b, h, d // h)
@@ -440,7 +456,7 @@ class Locater(nn.Module):
         fused, aux = self.fuse(tokens, words.repeat_interleave(rep, 0), pad.repeat_interleave(rep, 0))
         fused = fused.reshape(b, rep, *fused.shape[1:])
         global_mem = self.write_global(fused[:, s:])
-        local = self.initial_local(b)
+        local = self.initial_local(b, fused.shape[2])
         outs = []
         for t in range(s):
             ctx = self.read_memory(fused[:, t], global_mem, local, grid)
@@ -470,7 +486,7 @@ class Locater(nn.Module):
         tok = tokens.unsqueeze(0).expand(b, -1, -1, -1).reshape(b * n1, *tokens.shape[1:])
         fused, _ = self.fuse(tok, words.repeat_interleave(n1, 0), pad.repeat_interleave(n1, 0))
         mem = self.write_global(fused.reshape(b, n1, *fused.shape[1:]))
-        return LocaterState(words=words, word_pad=pad, global_mem=mem, local_mem=self.initial_local(b))
+        return LocaterState(words=words, word_pad=pad, global_mem=mem, local_mem=self.initial_local(b, fused.shape[2]))
 
     @torch.no_grad()
     def step(self, frame: torch.Tensor, state: LocaterState, with_aux: bool = False
