@@ -172,10 +172,11 @@ class FrameCache:
     def locater_batch(self, rng: np.random.Generator, clips: int, clip: int, global_frames: int,
                       frame_difference: bool, max_expressions: int = 4, hflip: float = 0.0
                       ) -> dict[str, torch.Tensor]:
-        """Clips of `clip` consecutive frames holding a sampled annotated frame (`clip_window`), plus `global_frames` frames drawn
-        one per equal segment of the whole video; expressions of the clip's video with `video_index`. Loss weights
-        are 1 on the annotated frames of the clip where the expression is scored. With probability `hflip` a clip
-        is mirrored, frames, masks and the words left/right alike (`mirror_text`)."""
+        """Clips of `clip` consecutive frames holding a sampled annotated frame (`clip_window`), plus
+        `global_frames` frames drawn one per equal segment of the whole video; expressions of the clip's video
+        with `video_index`. Loss weights are 1 on the annotated frames of the clip where the expression is scored.
+        With probability `hflip` a clip is mirrored, frames, masks and the words left/right alike
+        (`mirror_text`)."""
         from lvsbench.models.locater import global_indices
 
         fr, pf, gf, gp, tg, wt, ids, vidx = [], [], [], [], [], [], [], []
