@@ -10,9 +10,10 @@ paper's description, not from its code:
   marked by a learned token-type vector; each module's output is decoded by an auxiliary head (deep supervision);
 - a **global memory** G of M slots (learned initial states) is written once per video, before segmentation, from N1
   frames sampled across the whole video (Eq. 5);
-- a **local memory** L of `local_slots` slots (learned initial states) is written after every segmented frame from
-  that frame's tokens plus an embedding of its predicted mask (a small FCN over the mask, Eq. 6): it accumulates the
-  segmentation history with a fixed capacity;
+- a **local memory** L of `local_slots` slots (learned initial states, or the first segmented frame when it has
+  room for one, L >= N, as in the official code) is written after every segmented frame from that frame's tokens
+  plus an embedding of its predicted mask (a small FCN over the mask, Eq. 6): it accumulates the segmentation
+  history with a fixed capacity;
 - both are written by a **gated write controller** (`GatedWriteController`): each patch makes a candidate from its
   token and the pooled memory; a sigmoid gate per (patch, slot), computed from the candidate's match with that slot
   *relative to all slots* (the "uniqueness" term), decides how much of the candidate enters the slot and how much of
@@ -27,9 +28,10 @@ G and L have a fixed number of slots whatever the video length, and each frame i
 linear in time and constant in memory (the paper's claim; `tests/test_models_locater.py` checks it).
 
 `memory` selects the memory: "locater" (the above), "none" (the ablation: the read layers attend to the frame's own
-tokens, nothing is carried between frames) or "last-frame" (the design of lvsbench <= 0.x checkpoints: the local
-memory is the previous frame's N tokens, replaced every frame, and the global gate has no uniqueness term; kept so
-that the committed leaderboard checkpoint keeps loading and predicting identically, see docs/models.md).
+tokens, nothing is carried between frames) or "last-frame" (the design before the paper's memory was implemented:
+the local memory is the previous frame's N tokens, replaced every frame, and the global gate has no uniqueness
+term; kept so that the committed leaderboard checkpoint keeps loading and predicting identically, see
+docs/models.md).
 
 `frame_difference=True` feeds the patch encoder the signed difference to the previous frame as three extra planes
 (LBDT's cheap motion cue). It is off in the paper preset; see docs/models.md for when the tiny preset uses it.
@@ -102,7 +104,7 @@ class LocaterConfig(ModelConfig):
 
 
 MEMORY_KINDS = ("locater", "none", "last-frame")
-"""`LocaterConfig.memory` values: the paper's local-global memory, no memory (ablation), the pre-issue-19 design."""
+"""`LocaterConfig.memory` values: the paper's local-global memory, no memory (ablation), the earlier design."""
 
 LEGACY_MEMORY = "last-frame"
 """What a stored config without a `memory` key was trained with (checkpoints written before the key existed)."""

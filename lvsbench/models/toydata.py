@@ -82,7 +82,7 @@ class EventDataset(Dataset):
 
     Each video shows `actors` identical actors (same shape, same colour) drifting slowly over a textured background,
     never touching. On frame 0 only (the event), each actor shows its own colour; from frame 1 on they look exactly
-    alike again. Every actor has an expression naming it by its event colour ("the ball that was red at the
+    alike again (`colours`: how many of `EVENT_COLOURS` the events use). Every actor has an expression naming it by its event colour ("the ball that was red at the
     start"), and every frame is annotated. On frames 1..T-1 the current frame says nothing about which actor is
     meant: a model that sees one frame at a time can only guess (mean IoU about 1 / `actors` if it picks one actor,
     about the same if it segments all), while a model that carries what it saw on frame 0 (its memory) can follow
@@ -92,8 +92,8 @@ class EventDataset(Dataset):
     name = "event"
 
     def __init__(self, videos: int, seed: int = 0, split: str = "train", frames: int = 8, height: int = 32,
-                 width: int = 48, actors: int = 2, radius: float = 4.5, speed: tuple[float, float] = (0.6, 1.6)
-                 ) -> None:
+                 width: int = 48, actors: int = 2, radius: float = 4.5, speed: tuple[float, float] = (0.6, 1.6),
+                 colours: int = len(EVENT_COLOURS)) -> None:
         self.split = split
         self.root = None  # type: ignore[assignment]
         rng = np.random.default_rng([seed, {"train": 0, "test": 1}.get(split, 2)])
@@ -107,7 +107,7 @@ class EventDataset(Dataset):
             names = tuple(f"{k + 1:05d}" for k in range(frames))
             paths = self._paths(rng, frames, height, width, actors, radius, speed)
             base = np.array(list(BASE_COLOURS.values())[int(rng.integers(len(BASE_COLOURS)))], np.float32)
-            flash = [str(c) for c in rng.choice(list(EVENT_COLOURS), size=actors, replace=False)]
+            flash = [str(c) for c in rng.choice(list(EVENT_COLOURS)[:colours], size=actors, replace=False)]
             noun = str(rng.choice(["ball", "blob", "one"]))
             bg = self._background(rng, height, width, yy, xx)
             video = np.empty((frames, height, width, 3), np.uint8)
