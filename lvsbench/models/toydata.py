@@ -83,10 +83,11 @@ class EventDataset(Dataset):
     Each video shows `actors` identical actors (same shape, same colour) drifting slowly over a textured background,
     never touching. On frame 0 only (the event), each actor shows its own colour; from frame 1 on they look exactly
     alike again (`colours`: how many of `EVENT_COLOURS` the events use). Every actor has an expression naming it by
-    its event colour ("the ball that was red at the start"), and every frame is annotated. On frames 1..T-1 the current frame says nothing about which actor is
-    meant: a model that sees one frame at a time can only guess (mean IoU about 1 / `actors` if it picks one actor,
-    about the same if it segments all), while a model that carries what it saw on frame 0 (its memory) can follow
-    the actor. `after_event(frame)` tells which frames those are. Deterministic in `seed`.
+    its event colour ("the ball that was red at the start"), and every frame is annotated. On frames 1..T-1 the
+    current frame says nothing about which actor is meant: a model that sees one frame at a time can only guess
+    (mean IoU about 1 / `actors` if it picks one actor, about the same if it segments all), while a model that
+    carries what it saw on frame 0 (its memory) can follow the actor. `after_event(frame)` tells which frames those
+    are. Deterministic in `seed`.
     """
 
     name = "event"
