@@ -15,7 +15,24 @@ from lvsbench.records import Expression, Video
 from lvsbench.synth.scene import render_video
 
 
-class SceneDataset(Dataset):
+class _InMemory(Dataset):
+    """Videos held as arrays: `_videos`, `_frames` (video id -> [T, H, W, 3] uint8) and `_expressions`."""
+
+    _videos: dict[str, Video]
+    _frames: dict[str, np.ndarray]
+    _expressions: list[Expression]
+
+    def videos(self) -> dict[str, Video]:
+        return self._videos
+
+    def expressions(self) -> list[Expression]:
+        return self._expressions
+
+    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
+        return self._frames[video_id][self._videos[video_id].frames.index(frame)]
+
+
+class SceneDataset(_InMemory):
     name = "scene"
 
     def __init__(self, videos: int, seed: int = 0, split: str = "train", frames: int = 12, height: int = 48,
@@ -43,15 +60,6 @@ class SceneDataset(Dataset):
                 if scored:
                     self._expressions.append(Expression(str(j), vid, text, ids, scored))
 
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
-
-    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        return self._frames[video_id][self._videos[video_id].frames.index(frame)]
-
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         return self._labels[video_id].get(frame)
 
@@ -77,7 +85,7 @@ EVENT_TEMPLATES: tuple[str, ...] = ("the {noun} that was {colour} at the start",
                                     "the {noun} that was {colour} first")
 
 
-class EventDataset(Dataset):
+class EventDataset(_InMemory):
     """A task where memory is needed: the referred actor is named by an event at the start of the video.
 
     Each video shows `actors` identical actors (same shape, same colour) drifting slowly over a textured background,
@@ -167,15 +175,6 @@ class EventDataset(Dataset):
     def after_event(frame: str) -> bool:
         """True for the frames after the event (frame names are 1-based: "00001" is the event frame)."""
         return int(frame) > 1
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
-
-    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        return self._frames[video_id][self._videos[video_id].frames.index(frame)]
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         return self._labels[video_id][self._videos[video_id].frames.index(frame)]
