@@ -37,7 +37,8 @@ _path = click.Path(path_type=Path)
               help="Reviewed pairs.csv: accept / reject / resample decisions to apply.")
 @click.option("--stats-out", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the small A2D-S+ statistics file here (Table II ours and the paper's, pairing "
-                   "coverage and tiers, Table VII groups; e.g. docs/hard-split-stats.json).")
+                   "coverage and tiers, Table VII groups); the A2D leaderboard renders the committed "
+                   "leaderboards/reported/a2d-plus-stats.json.")
 @click.option("--order", type=Choice(["query-first", "partner-first"]), default="query-first",
               show_default=True, help="Query left (S_s) / first (S_t), or the partner.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
