@@ -43,7 +43,15 @@ from lvsbench import __version__
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext, VideoHandle
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError
-from lvsbench.io import atomic_write_json, atomic_write_text, sha256_file, sha256_tree, to_jsonable
+from lvsbench.io import (
+    atomic_write_json,
+    atomic_write_text,
+    mark_output_dir,
+    prepare_output_dir,
+    sha256_file,
+    sha256_tree,
+    to_jsonable,
+)
 from lvsbench.predictions import COCO_RESULTS_NAME, RUN_RECORD_FILES
 from lvsbench.records import Expression
 
@@ -881,14 +889,7 @@ def _prepare_out(opts: RunOptions) -> dict[str, Any] | None:
         if out.is_dir() and any(out.iterdir()):
             raise ConfigError(f"--resume: {out} has no {RUN_JSON}; it is not an lvsbench run directory")
         return None
-    if out.is_dir() and any(out.iterdir()):
-        if not opts.force:
-            from lvsbench.errors import OutputExistsError
-
-            raise OutputExistsError(out)
-        if not (out / RUN_JSON).is_file():
-            raise ConfigError(f"--force: {out} is not an lvsbench run directory (no {RUN_JSON}); refusing to delete it")
-        shutil.rmtree(out)
+    prepare_output_dir(out, opts.force, legacy=(RUN_JSON,))
     return None
 
 
@@ -902,7 +903,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
         raise ConfigError(f"--format coco-json needs an A2D or J-HMDB dataset (image ids), not protocol {protocol}")
     previous = _prepare_out(opts)
     out = opts.out
-    out.mkdir(parents=True, exist_ok=True)
+    mark_output_dir(out)
     (out / PARTS_DIR).mkdir(exist_ok=True)
 
     if caps.needs_torch:
@@ -1205,7 +1206,7 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False,
     incomplete = [str(s) for s, d in zip(shards, docs, strict=True) if d.get("status") != "complete"]
     if incomplete and not allow_incomplete:
         raise ConfigError(f"merge: unfinished shard(s) {', '.join(incomplete)} (rerun them with --resume)")
-    check_overwrite(out, force)
+    check_overwrite(out, force, legacy=(RUN_JSON,))
     fmt = docs[0]["identity"]["format"]
     protocol = docs[0]["identity"]["protocol"]
     tmp = out.with_name(f".{out.name}.merge.tmp")
@@ -1213,6 +1214,7 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False,
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
+        mark_output_dir(tmp)
         (tmp / PARTS_DIR).mkdir()
         seen: dict[str, Path] = {}
         logs: list[str] = []

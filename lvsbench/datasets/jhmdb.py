@@ -36,7 +36,9 @@ import numpy as np
 from lvsbench.codecs import image_size, read_image_rgb
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem
+from lvsbench.ids import check_id
 from lvsbench.records import Expression, FrameSource, Video
+from lvsbench.textfiles import read_text
 
 SAMPLES_NAME = "jhmdb_sentences_samples_metadata.json"
 DEFAULT_SIZE = (240, 320)
@@ -47,12 +49,7 @@ SPLITS = ("test", "all")
 def read_annotation_txt(path: str | Path) -> list[tuple[str, str, int]]:
     """(video_id, query, line) rows of jhmdb_annotation.txt (header `video_id,query`), queries verbatim."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError as exc:
-        raise DataFormatError(path, "missing") from exc
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, f"not UTF-8/ASCII text: {exc.reason}") from exc
+    text = read_text(path)
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or [h.strip() for h in rows[0]] != ["video_id", "query"]:
         raise DataFormatError(path, f"header must be 'video_id,query', got {rows[0] if rows else ''}", "line 1")
@@ -65,6 +62,7 @@ def read_annotation_txt(path: str | Path) -> list[tuple[str, str, int]]:
             raise DataFormatError(path, f"expected 2 comma-separated fields, got {len(row)}", f"line {lineno}")
         if not row[0]:
             raise DataFormatError(path, "empty video_id", f"line {lineno}")
+        check_id(row[0], "video id", path, f"line {lineno}")
         if row[0] in seen:
             raise DataFormatError(path, f"video {row[0]} already has a sentence on line {seen[row[0]]}",
                                   f"line {lineno}")

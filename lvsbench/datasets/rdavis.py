@@ -41,7 +41,9 @@ from pathlib import Path
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.davis import SPLITS, DAVISDataset, read_image_set
 from lvsbench.errors import ConfigError, DataFormatError, Problem
+from lvsbench.ids import check_id
 from lvsbench.records import Expression
+from lvsbench.textfiles import decode_text, read_bytes
 
 TEXT_FILES: tuple[tuple[str, str], ...] = (
     ("Davis17_annot1.txt", "utf-8"),
@@ -65,11 +67,7 @@ class TextLine:
 
 def parse_text_file(path: Path, encoding: str, known_videos: set[str] | None) -> list[TextLine]:
     """Parse one Davis17 text file; malformed lines raise `DataFormatError` with the line number."""
-    try:
-        content = path.read_bytes().decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise DataFormatError(path, f"not valid {encoding}: {exc.reason}", f"line {line}") from exc
+    content = decode_text(read_bytes(path, "Davis17 expression file"), path, encoding)
     out: list[TextLine] = []
     seen: dict[tuple[str, int], int] = {}
     # Split on newlines only, as file iteration does: str.splitlines() would also break at U+0085, which is
@@ -83,6 +81,7 @@ def parse_text_file(path: Path, encoding: str, known_videos: set[str] | None) ->
         if len(fields) < 3:
             raise DataFormatError(path, f"expected '<video> <obj_id> \"<expression>\"', got {raw.strip()!r}", where)
         video, obj = VIDEO_NAME_FIXES.get(fields[0], fields[0]), fields[1]
+        check_id(video, "video name", path, where)
         try:
             obj_id = int(obj)
         except ValueError as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.errors import ConfigError, LvsbenchError
-from lvsbench.io import atomic_write_bytes, atomic_write_text, json_dumps_canonical, sha256_file, sha256_tree
+from lvsbench.io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    json_dumps_canonical,
+    remove_output_dir,
+    sha256_file,
+    sha256_tree,
+)
 from lvsbench.leaderboard import engine
 from lvsbench.leaderboard.audit import Flag, audit
 from lvsbench.leaderboard.cache import Cache, CacheKey, current_version
@@ -279,7 +285,7 @@ def run_recipe(recipe: Recipe, opts: BuildOptions, project: Path) -> Outcome:
     ckpt_path = materialise_checkpoint(recipe, ckpt, project, prepared, opts.cache)
     preds_dir = opts.cache.root / "preds" / key.digest()[:24]
     if preds_dir.exists():  # left by an interrupted build: recompute from scratch
-        shutil.rmtree(preds_dir)
+        remove_output_dir(preds_dir, legacy=("run.json",))
     run = engine.run_adapter(recipe.adapter, recipe.adapter_options, prepared.dataset, preds_dir, ckpt_path,
                              opts.progress)
     scored = engine.score(run.predictions, prepared.dataset, recipe.protocol, recipe.score_options, opts.workers,

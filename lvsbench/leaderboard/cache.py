@@ -108,7 +108,7 @@ class Cache:
 
     def put(self, key: CacheKey, result: dict[str, Any], samples_csv: bytes | None) -> None:
         d = self._result_dir(key)
-        with atomic_dir(d, force=True) as tmp:
+        with atomic_dir(d, force=True, legacy=(KEY_FILE,)) as tmp:
             atomic_write_json(tmp / "result.json", result)
             if samples_csv is not None:
                 atomic_write_bytes(tmp / "samples.csv", samples_csv)
@@ -134,7 +134,7 @@ class Cache:
     def build_artifact(self, kind: str, spec: Any) -> Iterator[Path]:
         """Build an artefact in a temporary folder; it appears under its key only when the block succeeds."""
         d = self.artifact_dir(kind, spec)
-        with atomic_dir(d, force=True) as tmp:
+        with atomic_dir(d, force=True, legacy=(KEY_FILE,)) as tmp:
             yield tmp
             atomic_write_json(tmp / KEY_FILE, {"kind": kind, "spec": json.loads(json.dumps(spec, default=str)),
                                                "lvsbench_version": current_version()})

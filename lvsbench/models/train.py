@@ -47,7 +47,14 @@ from tqdm import tqdm
 from lvsbench import __version__
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, check_overwrite, sha256_bytes
+from lvsbench.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    check_overwrite,
+    mark_output_dir,
+    sha256_bytes,
+)
 from lvsbench.models import MODELS, build_model, model_config
 from lvsbench.models.data import FrameCache, normalise
 from lvsbench.models.layers import dice_bce_loss
@@ -410,8 +417,8 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
             raise ConfigError(f"{state_path}: was trained with recipe hash {state.get('recipe_sha256', '?')[:12]}, "
                               f"this recipe is {recipe.sha256[:12]}; resume needs the same recipe")
     else:
-        check_overwrite(out, force)
-        out.mkdir(parents=True, exist_ok=True)
+        check_overwrite(out, force, legacy=("recipe.json", "state.pt"))
+        mark_output_dir(out)
         for p in (state_path, ckpt_path, metrics_path):
             p.unlink(missing_ok=True)
     atomic_write_json(out / "recipe.json", {"recipe": recipe.to_dict(), "recipe_sha256": recipe.sha256,
