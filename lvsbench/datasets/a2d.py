@@ -459,6 +459,8 @@ class A2DDataset(Dataset):
     @cached_property
     def videoset(self) -> dict[str, VideosetRow]:
         rows = read_videoset(self.videoset_path)
+        if not rows:
+            raise DataFormatError(self.videoset_path, "no videos (empty file); restore it from the release")
         out: dict[str, VideosetRow] = {}
         for row in rows:
             if row.vid in out:

@@ -92,7 +92,8 @@ def parse_text_file(path: Path, encoding: str, known_videos: set[str] | None) ->
         if len(rest) < 2 or rest[0] != '"' or rest[-1] != '"':
             raise DataFormatError(path, f"expression must be in double quotes, got {rest!r}", where)
         if known_videos is not None and video not in known_videos:
-            raise DataFormatError(path, f"video {fields[0]!r} is in neither ImageSets/2017 list", where)
+            raise DataFormatError(path, f"video {fields[0]!r} is in neither ImageSets/2017/train.txt nor val.txt",
+                                  where)
         if (video, obj_id) in seen:
             raise DataFormatError(path, f"({video}, {obj_id}) already given on line {seen[video, obj_id]}", where)
         seen[video, obj_id] = n
@@ -131,7 +132,7 @@ class RDAVISDataset(DAVISDataset):
         self.text_lines: dict[int, list[TextLine]] = {}
         for a, (fname, enc) in enumerate(TEXT_FILES):
             p = self.text_dir / fname
-            if p.is_file():
+            if p.exists():  # a folder there is an error, not an absent file
                 self.text_lines[a] = parse_text_file(p, enc, self._all_videos)
 
     def _read_sequences(self) -> dict[str, list[str]]:
@@ -166,4 +167,10 @@ class RDAVISDataset(DAVISDataset):
         for a, (fname, _) in enumerate(TEXT_FILES):
             if a not in self.text_lines and (self.annotator is None or self.annotator == a):
                 out.append(Problem(str(self.text_dir / fname), "missing"))
+            elif a in self.text_lines and not self.text_lines[a]:
+                out.append(Problem(str(self.text_dir / fname), "no expressions (empty file)"))
         return out
+
+    def run_source(self, annotator: int) -> Path | None:
+        """The text file whose expressions make up annotator run `anno_<annotator>`."""
+        return self.text_dir / TEXT_FILES[annotator][0] if 0 <= annotator < len(TEXT_FILES) else None

@@ -430,20 +430,21 @@ def build(opts: BuildOptions) -> BuildReport:
     results_dir = out / "results"
     carry_dir = opts.carry_from if opts.carry_from is not None else results_dir
     outcomes: list[Outcome] = []
-    for i, recipe in enumerate(recipes, 1):
-        if opts.only and recipe.name not in opts.only:
-            why = unavailable_here(recipe, project)
-            outcomes.append(_carry(recipe, carry_dir, why or "not run in this partial build (--only)"))
-            continue
-        try:
-            o = run_recipe(recipe, opts, project)
-        except Skip as exc:
-            o = _carry(recipe, carry_dir, str(exc))
-        except LvsbenchError as exc:
-            raise ConfigError(f"recipe {recipe.path}: {exc}") from exc
-        outcomes.append(o)
-        extra = f" ({o.reason})" if o.reason else f" ({o.seconds:.1f} s)"
-        _log(f"[{i}/{len(recipes)}] {recipe.name}: {o.status}{extra}")
+    with opts.cache.locked():  # one build per cache; stale temp folders of killed builds are removed
+        for i, recipe in enumerate(recipes, 1):
+            if opts.only and recipe.name not in opts.only:
+                why = unavailable_here(recipe, project)
+                outcomes.append(_carry(recipe, carry_dir, why or "not run in this partial build (--only)"))
+                continue
+            try:
+                o = run_recipe(recipe, opts, project)
+            except Skip as exc:
+                o = _carry(recipe, carry_dir, str(exc))
+            except LvsbenchError as exc:
+                raise ConfigError(f"recipe {recipe.path}: {exc}") from exc
+            outcomes.append(o)
+            extra = f" ({o.reason})" if o.reason else f" ({o.seconds:.1f} s)"
+            _log(f"[{i}/{len(recipes)}] {recipe.name}: {o.status}{extra}")
     report = BuildReport(outcomes)
     pages = render_all(outcomes, opts.reported_dir, report.flags)
     report.reported = len(load_reported(opts.reported_dir))

@@ -30,6 +30,7 @@ from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_json
 from lvsbench.leaderboard.recipes import canonical_hash
 
 KEY_FILE = "key.json"
+LOCK_FILE = ".lock"
 
 
 def current_version() -> str:
@@ -138,6 +139,42 @@ class Cache:
             yield tmp
             atomic_write_json(tmp / KEY_FILE, {"kind": kind, "spec": json.loads(json.dumps(spec, default=str)),
                                                "lvsbench_version": current_version()})
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the cache for one build: a second `leaderboard build` on the same cache is refused (it would
+        delete the first one's prediction folders), and temporary folders that killed builds left behind are
+        removed once the lock is held (no live build can own them then)."""
+        if not self.enabled:
+            yield
+            return
+        import fcntl
+
+        from lvsbench.errors import ConfigError
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / LOCK_FILE
+        with open(lock_path, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(f"{self.root}: the cache is in use by another `leaderboard build` (lock "
+                                  f"{lock_path}); wait for it, or give this build its own --cache") from None
+            try:
+                self.clean_stale()
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def clean_stale(self) -> list[Path]:
+        """Remove `.*.tmp` / `.*.old` folders left by interrupted builds (call with the lock held)."""
+        removed = []
+        for kind_dir in (p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else ():
+            for p in kind_dir.iterdir():
+                if p.name.startswith(".") and (p.name.endswith(".tmp") or p.name.endswith(".old")):
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+        return removed
 
     def clear(self) -> None:
         if self.root.exists():

@@ -246,9 +246,11 @@ def _check_davis(preds: DavisAnnoPredictions, dataset: Dataset, plan: Plan) -> I
                 if f not in got:
                     rep.missing.append(MissingItem("frame", preds.describe(a, vid, f), vid, frame=f, annotator=a))
     for a in plan.extra_runs:
+        source = getattr(dataset, "run_source", lambda _a: None)(a)
+        why = f" ({source} gives no expressions: missing or empty?)" if source is not None else ""
         rep.extra.append(Problem(str(preds.runs.get(a, preds.path / f"anno_{a}")),
                                  f"unexpected annotator run anno_{a}: the dataset's expressions call for runs "
-                                 f"{', '.join(f'anno_{r}' for r in plan.expected_runs)}; it is not scored"))
+                                 f"{', '.join(f'anno_{r}' for r in plan.expected_runs)}; it is not scored{why}"))
     videos = dataset.videos()
     for (a, vid), frames in sorted(inv.items.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         if a in plan.extra_runs:
