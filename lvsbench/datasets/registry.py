@@ -1,7 +1,8 @@
 """Dataset names -> readers, where a dataset's root is, and the library side of `lvsbench datasets|convert`.
 
-`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos", "rdavis" or "davis", or our layout
-("layout", or any name whose root holds `meta_expressions.json` + card, e.g. a built "a2d-plus-m").
+`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis" or
+"revos", or our layout ("layout", or any name whose root holds `meta_expressions.json` + card, e.g. a built
+"a2d-plus-m").
 `resolve_root(name, root)` finds a root: the explicit one, else `$LVSBENCH_<NAME>_ROOT`, else `[roots]` in the user
 config file (`~/.config/lvsbench/config.toml`, or `$LVSBENCH_CONFIG`).
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, LvsbenchError, Problem
+from lvsbench.errors import ConfigError, LvsbenchError, Problem, did_you_mean, unknown_name
 from lvsbench.options import check_keywords
 
 
@@ -48,7 +49,22 @@ DATASETS: dict[str, DatasetSpec] = {
     "davis": DatasetSpec("davis", "DAVIS 2016/2017 semi-supervised VOS (Pont-Tuset et al. arXiv:1704.00675)",
                          "lvsbench.datasets.davis:DAVISDataset", "val", ("train", "val"), ("train", "val"),
                          "davis-semi"),
+    "mevis": DatasetSpec("mevis", "MeViS v1/v2 (Ding et al. ICCV'23, TPAMI'25)", "lvsbench.datasets.mevis:MeViSDataset",
+                         "valid_u", ("train", "valid_u", "valid"), ("train", "valid_u", "valid"), "mevis"),
+    "revos": DatasetSpec("revos", "ReVOS (Yan et al. ECCV'24, VISA)", "lvsbench.datasets.revos:ReVOSDataset",
+                         "valid", ("valid", "train", "train_sub"), ("train", "valid"), "revos"),
+    "refsav": DatasetSpec("refsav", "Ref-SAV (Sa2VA, Yuan et al. 2025)", "lvsbench.datasets.refsav:RefSAVDataset",
+                          "valid", ("valid",), ("valid",), "refsav"),
+    "long-rvos": DatasetSpec("long-rvos", "Long-RVOS (Liang et al. CVPR'26)",
+                             "lvsbench.datasets.long_rvos:LongRVOSDataset", "valid", ("valid", "train", "test"),
+                             ("valid",), "long-rvos"),
+    "reasonvos": DatasetSpec("reasonvos", "ReasonVOS (VideoLISA, Bai et al. NeurIPS'24)",
+                             "lvsbench.datasets.reasonvos:ReasonVOSDataset", "test", ("test",), ("test",),
+                             "reasonvos"),
 }
+
+NATIVE_META_AT_ROOT: frozenset[str] = frozenset({"reasonvos"})
+"""Native datasets whose release root holds a `meta_expressions.json`, like our layout does."""
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
 
@@ -87,12 +103,21 @@ def resolve_root(name: str, root: str | Path | None) -> Path:
         return Path(root).expanduser()
     var = env_var(name)
     if os.environ.get(var):
-        return Path(os.environ[var]).expanduser()
+        path = Path(os.environ[var]).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"{var}={os.environ[var]}: no such folder (point it at the {name} dataset root, or "
+                              "unset it and pass --root DIR)")
+        return path
     roots = configured_roots()
     for key in (name, name.replace("-", "_")):
         if key in roots:
-            return Path(roots[key]).expanduser()
-    raise ConfigError(f"no root for dataset {name!r}: pass --root DIR, or set {var}, or add "
+            path = Path(roots[key]).expanduser()
+            if not path.is_dir():
+                raise ConfigError(f"{config_path()}: [roots] {key} = {roots[key]!r}: no such folder (fix it there, "
+                                  "or pass --root DIR)")
+            return path
+    hint = "" if name.lower() in DATASETS else did_you_mean(name, DATASETS)
+    raise ConfigError(f"no root for dataset {name!r}{hint}: pass --root DIR, or set {var}, or add "
                       f"'{name} = \"/path\"' under [roots] in {config_path()} (${CONFIG_ENV} overrides that path)")
 
 
@@ -103,7 +128,7 @@ def _import(target: str) -> Any:
 
 def load(name: str, root: str | Path, split: str | None = None, **options: Any) -> Dataset:
     """Open a dataset split: a native reader by name, or our layout ("layout" or a root holding one)."""
-    from lvsbench.layout import LayoutDataset, is_layout
+    from lvsbench.layout import CARD_NAME, LayoutDataset, is_layout
 
     root = Path(root).expanduser()
     if not root.exists():
@@ -112,16 +137,18 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
     if key == "layout":
         return LayoutDataset(root, split=split, **options)
     spec = DATASETS.get(key)
-    if spec is not None and not (is_layout(root) and not options):
+    # A native root may itself hold a meta_expressions.json (ReasonVOS): only a root with our card is our layout.
+    ours = is_layout(root) and (key not in NATIVE_META_AT_ROOT or (root / CARD_NAME).is_file())
+    if spec is not None and not (ours and not options):
         if split is not None and split not in spec.splits and key in ("a2d", "jhmdb"):
-            raise ConfigError(f"{key}: unknown split {split!r}; choose one of {', '.join(spec.splits)}")
+            raise ConfigError(f"{key}: {unknown_name('split', split, spec.splits)}")
         cls = _import(spec.loader)
         check_keywords(cls, f"{key}: bad option for the reader", root, split, **options)
         return cls(root, split, **options)
     if is_layout(root):
         return LayoutDataset(root, name=None if key == "layout" else name, split=split)
-    raise ConfigError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)}, layout) and {root} holds no "
-                      "dataset in the lvsbench layout")
+    raise ConfigError(f"{unknown_name('dataset', name, [*DATASETS, 'layout'])}, and {root} holds no dataset in "
+                      "the lvsbench layout")
 
 
 def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -196,6 +223,8 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
         raise ConfigError(f"--to must be layout or coco, got {to!r}")
     if key == "a2d":
         options.setdefault("drop_unlocated", True)
+    if key in ("mevis", "revos"):
+        options.setdefault("no_target", "drop")  # the layout cannot hold an expression without objects
     ds = load(key, path, split, **options)
     protocol = spec.default_protocol if spec else getattr(ds, "card", {}).get("default_protocol", "ryvos")
     card = write_dataset(ds, out, source=f"{key} native layout, split {ds.split}", default_protocol=protocol,
@@ -203,4 +232,7 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
                          extra_card={"native_dataset": key, "native_split": ds.split,
                                      **({"native_annotations": ds.annotations}
                                         if getattr(ds, "annotations", None) else {})})
-    return {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}
+    summary = {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}
+    if getattr(ds, "notes", None):
+        summary["notes"] = list(ds.notes)
+    return summary

@@ -49,7 +49,7 @@ import numpy as np
 
 from lvsbench.codecs import image_size, read_image_rgb, read_palette_png
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, Problem
+from lvsbench.errors import ConfigError, DataFormatError, Problem, unknown_name
 from lvsbench.ids import check_id, check_ids, strict_int
 from lvsbench.records import Expression, FrameSource, Video
 from lvsbench.textfiles import load_json as _load_json
@@ -97,28 +97,38 @@ class MetaVideo:
     expressions: tuple[tuple[str, str, int | None], ...]
 
 
+def meta_video_fields(path: Path, vid: str, entry: Any) -> tuple[list[str], dict[str, Any]]:
+    """`frames` and `expressions` of one video of a `meta_expressions.json` (the Refer-YouTube-VOS format, reused
+    by MeViS and ReVOS), checked: an object with unique frame names and an expressions object; the video id, frame
+    names and expression ids are safe path components (`lvsbench.ids`)."""
+    key = f"videos.{vid}"
+    check_id(vid, "video id", path, key)
+    if not isinstance(entry, dict):
+        raise DataFormatError(path, "video entry is not an object", key)
+    frames = entry.get("frames")
+    if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
+        raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
+    if len(set(frames)) != len(frames):
+        raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
+    exps = entry.get("expressions")
+    if not isinstance(exps, dict):
+        raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
+    check_ids(frames, "frame name", path, f"{key}.frames")
+    for eid in exps:
+        check_id(eid, "expression id", path, f"{key}.expressions.{eid}")
+    return frames, exps
+
+
 def read_meta_expressions(path: Path, require_obj_id: bool) -> dict[str, MetaVideo]:
     """Read a competition `meta_expressions.json`; every structural problem names the file and the key."""
     videos = _videos_object(load_json(path), path)
     out: dict[str, MetaVideo] = {}
     for vid, entry in videos.items():
         key = f"videos.{vid}"
-        check_id(vid, "video id", path, key)
-        if not isinstance(entry, dict):
-            raise DataFormatError(path, "video entry is not an object", key)
-        frames = entry.get("frames")
-        if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
-            raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
-        if len(set(frames)) != len(frames):
-            raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
-        check_ids(frames, "frame name", path, f"{key}.frames")
-        exps = entry.get("expressions")
-        if not isinstance(exps, dict):
-            raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
+        frames, exps = meta_video_fields(path, vid, entry)
         rows: list[tuple[str, str, int | None]] = []
         for eid, e in exps.items():
             ekey = f"{key}.expressions.{eid}"
-            check_id(eid, "expression id", path, ekey)
             if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
                 raise DataFormatError(path, "expression has no 'exp' text", ekey)
             obj: int | None = None
@@ -212,7 +222,7 @@ class RYVOSDataset(Dataset):
         self.root = Path(root)
         self.split = split or DEFAULT_SPLIT
         if self.split not in SPLITS:
-            raise ConfigError(f"ryvos: unknown split {self.split!r}; choose one of {', '.join(SPLITS)}")
+            raise ConfigError(f"ryvos: {unknown_name('split', self.split, SPLITS)}")
         if not self.root.is_dir():
             raise ConfigError(f"ryvos: root {self.root} is not a directory")
         self.notes: list[str] = []

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from lvsbench.errors import ConfigError
+from lvsbench.errors import ConfigError, unknown_name
+from lvsbench.metrics.modern import V2_NOTE
 from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 
-Family = Literal["referring", "jf", "locater", "davis"]
+Family = Literal["referring", "jf", "locater", "davis", "per-expression"]
 
 @dataclass(frozen=True)
 class Protocol:
@@ -171,6 +172,55 @@ A2D_PLUS = _register(Protocol(
            "there scores 0 and adds its area to the overall-IoU denominator."),
 ))
 
+REFSAV = _register(Protocol(
+    name="refsav",
+    family="per-expression",
+    title="Ref-SAV (Sa2VA eval_ref_sav.py): J, F, A, mean of long and short",
+    reproduces=("bytedance/Sa2VA tools/eval/eval_ref_sav.py @9832e1a: per expression J, F (davis2017 kernel) and A "
+                "(pixel accuracy of the uint8 target sum vs the 0/1 prediction) averaged over all meta frames, "
+                "round(100*x, 2) with numpy rounding, subset means over type_id 0 (long) and 1 (short), "
+                "overall = mean of the two subset means"),
+    formats=("sa2va-rle-json",),
+    metrics=("J", "F", "JF", "A"),
+    frames="expression",
+    aggregate="expressions",
+    notes=("Values 0..100. Overlap pixels of multi-object targets (sum 2) never count as correct in A. "
+           "Missing predictions: refused, or with --allow-missing scored as empty; the official script drops the "
+           "expression (worker crash), see official_equivalent."),
+))
+
+LONG_RVOS = _register(Protocol(
+    name="long-rvos",
+    family="per-expression",
+    title="Long-RVOS (eval_long_rvos): J, F, tIoU, vIoU per type and overall",
+    reproduces=("iSEE-Laboratory/Long_RVOS eval/eval_long_rvos/eval_{static,dynamic,hybrid,overall}.py @447682a: "
+                "per expression J, F over all meta frames, tIoU = |G&P|/|G|P| and vIoU = sum_{G&P} J_t / |G|P| over "
+                "frames with foreground (int 1 when both are empty); per type means; overall pooled over "
+                "expressions in the order dynamic, static, hybrid"),
+    formats=("png-tree",),
+    metrics=("J", "F", "JF", "tIoU", "vIoU"),
+    frames="expression",
+    aggregate="expressions",
+    notes=("Values 0..1. Absent ground-truth PNGs are empty masks. Missing video folders score 0 officially, a "
+           "missing first frame drops the expression, other missing frames are read as empty (official_equivalent)."),
+))
+
+REASONVOS = _register(Protocol(
+    name="reasonvos",
+    family="per-expression",
+    title="ReasonVOS (VideoLISA eval_reason_vos.py): J, F, J&F",
+    reproduces=("showlab/VideoLISA evaluation/reason_vos/eval_reason_vos.py @146f2bc: per expression J, F "
+                "(davis2017 kernel) over the sorted PNG listing of the object's annotation folder; means over "
+                "expressions"),
+    formats=("png-tree",),
+    metrics=("J", "F", "JF"),
+    frames="expression",
+    aggregate="expressions",
+    notes=("Values 0..1. Predictions in <pred>/<source>_<video>_<obj_id>/<exp_id>/<frame>.png. Officially a missing "
+           "ground-truth or prediction folder skips the expression and a missing frame drops it "
+           "(official_equivalent)."),
+))
+
 DEFAULT_PROTOCOL: dict[str, str] = {
     "a2d": "a2d",
     "jhmdb": "jhmdb",
@@ -178,6 +228,9 @@ DEFAULT_PROTOCOL: dict[str, str] = {
     "rdavis": "rdavis",
     "davis": "davis-semi",
     "a2d-plus": "a2d-plus",
+    "refsav": "refsav",
+    "long-rvos": "long-rvos",
+    "reasonvos": "reasonvos",
 }
 """Default protocol per dataset name (a layout dataset's card may name its own `default_protocol`)."""
 
@@ -186,7 +239,13 @@ def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}") from None
+        modern = MODERN_PROTOCOLS.get(name)
+        if modern is not None:
+            raise ConfigError(f"protocol {name} scores the native {modern.dataset} release per expression (lvsbench "
+                              f"score PRED --dataset {modern.dataset} --root NATIVE_ROOT); a copy converted to the "
+                              "lvsbench layout is scored with --protocol ryvos (J and F, the MeViS convention; "
+                              "no-target expressions are not in the layout)") from None
+        raise ConfigError(unknown_name("protocol", name, [*PROTOCOLS, *MODERN_PROTOCOLS])) from None
 
 
 def default_protocol_for(dataset: Any) -> Protocol:
@@ -200,3 +259,44 @@ def default_protocol_for(dataset: Any) -> Protocol:
         raise ConfigError(f"no default protocol for dataset {getattr(dataset, 'name', '?')!r}; pass --protocol "
                           f"({', '.join(PROTOCOLS)})")
     return get_protocol(name)
+
+
+# ============================================================================ per-expression protocols (2023-2026)
+# Scored by `lvsbench.scoring.modern` (not by the generic scorer): multi-object uint8 ground truth, raw-value A/R,
+# numpy rounding before subset means, and each official script's handling of missing predictions.
+
+@dataclass(frozen=True)
+class ModernProtocol:
+    """Declaration of one per-expression protocol (small and data-only, for the protocol registry)."""
+
+    name: str
+    dataset: str
+    reproduces: str
+    metrics: tuple[str, ...]
+    binarize: bool = True
+    subsets: tuple[tuple[int, str], ...] = ()
+    """ReVOS-style (type_id, name) subsets averaged as a mean of subset means over rounded values."""
+    missing_rule: str = ""
+    """Key of `lvsbench.metrics.modern.MISSING_RULES` describing the official script's behaviour."""
+    notes: str = ""
+    family: str = "per-expression"
+
+    def header(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MODERN_PROTOCOLS: dict[str, ModernProtocol] = {p.name: p for p in (
+    ModernProtocol("mevis", "mevis", "henghuiding/MeViS tools/eval_mevis.py @7c0620b", ("J", "F"),
+                   missing_rule="mevis"),
+    ModernProtocol("mevis-v2", "mevis", "J, F as eval_mevis.py @7c0620b; N-acc/T-acc from GRES (ReLA "
+                   "refer_evaluation.py @3ca9551) applied to video", ("J", "F"), missing_rule="mevis",
+                   notes=V2_NOTE),
+    ModernProtocol("revos", "revos", "VISA metric definitions (tools/metrics.py @ec158fd) on binarised "
+                   "predictions = Sa2VA tools/eval/eval_revos.py @9832e1a", ("J", "F", "A", "R"), binarize=True,
+                   subsets=((0, "referring"), (1, "reason")), missing_rule="revos"),
+    ModernProtocol("revos-visa-png", "revos", "VISA tools/eval_revos.py @ec158fd on PNGs (raw values, no "
+                   "binarisation)", ("J", "F", "A", "R"), binarize=False,
+                   subsets=((0, "referring"), (1, "reason")), missing_rule="revos-visa-png",
+                   notes="A and R differ from the intended values when PNGs hold 0/255: use for comparing with "
+                         "numbers published from VISA's evaluator."),
+)}

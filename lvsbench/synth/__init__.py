@@ -19,6 +19,11 @@ WRITERS: dict[str, str] = {
     "ryvos": "lvsbench.synth.ryvos:write_synthetic",
     "rdavis": "lvsbench.synth.rdavis:write_synthetic",
     "davis": "lvsbench.synth.davis:write_synthetic",
+    "mevis": "lvsbench.synth.mevis:write_synthetic",
+    "revos": "lvsbench.synth.revos:write_synthetic",
+    "refsav": "lvsbench.synth.refsav:write_synthetic",
+    "long-rvos": "lvsbench.synth.long_rvos:write_synthetic",
+    "reasonvos": "lvsbench.synth.reasonvos:write_synthetic",
 }
 
 
