@@ -367,6 +367,8 @@ no rule reads it without guessing."""
 def check_png_header(data: bytes, where: str | Path | None) -> None:
     """Refuse what is not a PNG (a JPEG renamed .png) and a header that claims more than `MAX_MASK_PIXELS`."""
     if data[:8] != _PNG_SIGNATURE:
+        if data[:4] == _PNG_SIGNATURE[:4]:
+            raise DataFormatError(where, "cannot decode image: damaged PNG signature")
         kind = "JPEG" if data[:3] == b"\xff\xd8\xff" else "other"
         raise DataFormatError(where, f"not a PNG file (no PNG signature; {kind} content): masks must be PNG, "
                                      "write it again as a PNG")

@@ -486,7 +486,7 @@ class CocoPredictions(Predictions):
             seg = r["segmentation"]
             problem = rle_problem(seg)
             if problem is not None:
-                raise DataFormatError(self.path, problem, where)
+                raise DataFormatError(self.path, problem, f"{where} image_id {image_id}")
             score = r["score"]
             if isinstance(score, bool) or not isinstance(score, int | float) or not np.isfinite(score):
                 raise DataFormatError(self.path, f"score {score!r} is not a finite number", where)

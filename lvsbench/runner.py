@@ -944,7 +944,7 @@ def _prepare_out(opts: RunOptions) -> dict[str, Any] | None:
         return None
     if not opts.force and (out / RUN_JSON).is_file():
         status = read_run_json(out).get("status")
-        if status != "complete":
+        if status not in ("complete", "partial"):  # partial: --limit left units out on purpose
             raise ConfigError(f"{out}: holds an unfinished run (status {status}); continue it with --resume "
                               "(or start over with --force)")
     prepare_output_dir(out, opts.force, legacy=(RUN_JSON,))

@@ -100,21 +100,15 @@ def duplicate_line(p: Path) -> None:
     _write(p, b"".join([*lines, lines[k]]))
 
 
-def dotdot_id(p: Path) -> None:
-    """The first id-like token on the last data line becomes `../escape`."""
-    lines = p.read_bytes().decode("latin-1").split("\n")
-    k = max((i for i, ln in enumerate(lines) if ln.strip()), default=0)
-    first = (lines[k].replace(",", " ").split() or [""])[0]
-    lines[k] = lines[k].replace(first, "../escape", 1) if first else "../escape"
-    p.write_bytes("\n".join(lines).encode("latin-1"))
-
-
-def absolute_id(p: Path) -> None:
-    lines = p.read_bytes().decode("latin-1").split("\n")
-    k = max((i for i, ln in enumerate(lines) if ln.strip()), default=0)
-    first = (lines[k].replace(",", " ").split() or [""])[0]
-    lines[k] = lines[k].replace(first, "/tmp/escape", 1) if first else "/tmp/escape"
-    p.write_bytes("\n".join(lines).encode("latin-1"))
+def replace_first_id(new: str) -> Mutation:
+    """The first id-like token on the last data line becomes `new` (`../escape`, an absolute path)."""
+    def apply(p: Path) -> None:
+        lines = p.read_bytes().decode("latin-1").split("\n")
+        k = max((i for i, ln in enumerate(lines) if ln.strip()), default=0)
+        first = (lines[k].replace(",", " ").split() or [""])[0]
+        lines[k] = lines[k].replace(first, new, 1) if first else new
+        p.write_bytes("\n".join(lines).encode("latin-1"))
+    return apply
 
 
 def jpeg_as_png(p: Path) -> None:
@@ -188,8 +182,9 @@ def json_mutations() -> dict[str, Mutation]:
 
 TEXT_MUTATIONS: dict[str, Mutation] = {
     "delete": delete, "truncate": truncate, "empty": empty, "dir": to_directory, "garbage": garbage,
-    "cr-only": cr_only, "crlf": crlf, "latin1": latin1_byte, "dup-line": duplicate_line, "dotdot-id": dotdot_id,
-    "absolute-id": absolute_id,
+    "cr-only": cr_only, "crlf": crlf, "latin1": latin1_byte, "dup-line": duplicate_line,
+    "dotdot-id": replace_first_id("../escape"),
+    "absolute-id": replace_first_id("/tmp/escape"),
 }
 MASK_MUTATIONS: dict[str, Mutation] = {
     "delete": delete, "truncate": truncate, "empty": empty, "dir": to_directory, "garbage": garbage,

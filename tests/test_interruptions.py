@@ -102,3 +102,62 @@ def test_score_interrupted_then_rerun_byte_identical(ryvos: Path, tmp_path: Path
         assert out.read_bytes() == ref.read_bytes()
         assert per.read_bytes() == (tmp_path / "ref.csv").read_bytes()
 
+
+
+TRAIN_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_models_train import small_recipe
+from lvsbench.models.train import train
+from lvsbench.models.toydata import SceneDataset
+rec = small_recipe("urvos", steps=8).replace(checkpoint_every=1000, checkpoint_minutes=0.0)
+train(SceneDataset(6, seed=1, frames=6, height=32, width=40), {out!r}, rec, progress=False, log=lambda s: None,
+      resume={resume})
+"""
+
+
+def test_train_interrupted_at_five_points_resumes_identical(tmp_path: Path) -> None:
+    """State is saved by wall time (checkpoint_minutes=0: after every step, checkpoint_every far away), so a train
+    killed or Ctrl-C'ed at any step resumes from the last one and ends with the uninterrupted weights."""
+    torch = pytest.importorskip("torch")
+    import json as _json
+
+    from test_models_train import small_recipe
+
+    from lvsbench.models.toydata import SceneDataset
+    from lvsbench.models.train import train
+
+    tests = str(Path(__file__).resolve().parent)
+    rec = small_recipe("urvos", steps=8).replace(checkpoint_every=1000, checkpoint_minutes=0.0)
+    ds = SceneDataset(6, seed=1, frames=6, height=32, width=40)
+    ref = train(ds, tmp_path / "ref", rec, progress=False, log=lambda s: None)
+    want = torch.load(ref.checkpoint, weights_only=True)["state_dict"]
+    for i, k in enumerate((1, 2, 4, 5, 7)):
+        out = tmp_path / f"cut{i}"
+        sig = signal.SIGINT if i % 2 == 0 else signal.SIGKILL
+
+        def ready(out: Path = out, k: int = k) -> bool:
+            m = out / "metrics.jsonl"
+            try:
+                return m.is_file() and sum(1 for _ in m.read_text().splitlines()) >= k
+            except OSError:
+                return False
+
+        script = TRAIN_SCRIPT.format(tests=tests, out=str(out), resume=False)
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.01)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        proc.wait(timeout=60)
+        if (out / "state.pt").is_file():
+            got = train(ds, out, rec, progress=False, log=lambda s: None, resume=True)
+        else:  # stopped before the first step ended: nothing to resume, start over
+            got = train(ds, out, rec, progress=False, log=lambda s: None, force=True)
+        assert got.steps == 8
+        have = torch.load(got.checkpoint, weights_only=True)["state_dict"]
+        assert all(torch.equal(want[n], have[n]) for n in want), f"point {k}, signal {sig}"
+        steps = [_json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+        assert steps == list(range(1, 9)), steps
+        assert not _partials(out)
