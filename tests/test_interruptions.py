@@ -161,3 +161,28 @@ def test_train_interrupted_at_five_points_resumes_identical(tmp_path: Path) -> N
         steps = [_json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
         assert steps == list(range(1, 9)), steps
         assert not _partials(out)
+
+
+@pytest.mark.slow
+def test_build_hard_split_interrupted_at_five_points_resumes_byte_identical(tmp_path: Path) -> None:
+    from lvsbench.synth.a2d import write_synthetic
+
+    a2d = write_synthetic(tmp_path / "a2d", videos=32, seed=3, height=48, width=64, frames=10, frame_format="png")
+    base = ["build-hard-split", "--a2d-root", str(a2d), "--seed", "7", "--no-progress"]
+    ref = tmp_path / "ref"
+    assert _cli([*base, "--out", str(ref)]) == 0
+    total = sum(1 for _ in ref.rglob("*"))
+    for i, frac in enumerate((0.02, 0.2, 0.45, 0.7, 0.9)):
+        out = tmp_path / f"cut{i}"
+        sig = signal.SIGINT if i % 2 == 0 else signal.SIGKILL
+
+        def ready(out: Path = out, n: int = int(total * frac)) -> bool:
+            try:
+                return sum(1 for _ in out.rglob("*")) >= n
+            except OSError:  # a folder renamed while walking
+                return False
+
+        _interrupt([*base, "--out", str(out)], ready, sig)
+        assert _cli([*base, "--out", str(out), "--resume"]) == 0
+        assert sha256_tree(out) == sha256_tree(ref), f"fraction {frac}, signal {sig}"
+        assert not _partials(out)
