@@ -186,3 +186,44 @@ def test_build_hard_split_interrupted_at_five_points_resumes_byte_identical(tmp_
         assert _cli([*base, "--out", str(out), "--resume"]) == 0
         assert sha256_tree(out) == sha256_tree(ref), f"fraction {frac}, signal {sig}"
         assert not _partials(out)
+
+
+@pytest.mark.slow
+def test_leaderboard_build_interrupted_at_five_points_then_rerun_identical(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed or Ctrl-C'ed build leaves its cache usable: the rerun (same cache, lock taken, stale temporary
+    folders removed) writes the same tables and results as an uninterrupted build."""
+    from test_leaderboard_build import built_tree, make_project
+
+    monkeypatch.delenv("LVSBENCH_A2D_ROOT", raising=False)
+    monkeypatch.setenv("LVSBENCH_CONFIG", str(tmp_path / "no-config.toml"))
+    recipes = make_project(tmp_path / "project")
+    ref = tmp_path / "ref"
+    assert _cli(["leaderboard", "build", str(recipes), "--out", str(ref), "--cache", str(tmp_path / "ref-cache"),
+                 "--no-progress"]) == 0
+    want = built_tree(ref)
+    total = sum(1 for _ in (tmp_path / "ref-cache").rglob("*"))
+    env = {**ENV, "LVSBENCH_CONFIG": str(tmp_path / "no-config.toml")}
+    env.pop("LVSBENCH_A2D_ROOT", None)
+    for i, frac in enumerate((0.02, 0.2, 0.4, 0.6, 0.85)):
+        out, cache = tmp_path / f"out{i}", tmp_path / f"cache{i}"
+        sig = signal.SIGINT if i % 2 == 0 else signal.SIGKILL
+
+        def ready(cache: Path = cache, n: int = int(total * frac)) -> bool:
+            try:
+                return sum(1 for _ in cache.rglob("*")) >= n
+            except OSError:
+                return False
+
+        cmd = ["leaderboard", "build", str(recipes), "--out", str(out), "--cache", str(cache), "--no-progress"]
+        proc = subprocess.Popen([sys.executable, "-c", "from lvsbench.cli import main; main()", *cmd], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.01)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        proc.wait(timeout=60)
+        assert _cli(cmd) == 0
+        assert built_tree(out) == want, f"fraction {frac}, signal {sig}"
+        assert not _partials(cache) and not _partials(out)
