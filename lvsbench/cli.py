@@ -7,6 +7,7 @@ Exit codes: 0 success, 2 user error (a one-line message naming the file and the 
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import pkgutil
@@ -46,6 +47,22 @@ def _register() -> None:
 
 
 _register()
+
+
+ENVIRONMENT_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                      errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                      errno.EPERM: "operation not permitted"}
+"""OS errors caused by the machine, not by lvsbench: a full or read-only disk, missing permissions."""
+
+
+def environment_error(exc: OSError) -> str | None:
+    """One line naming the path and the cause for an `ENVIRONMENT_ERRNOS` error (None for any other OSError)."""
+    cause = ENVIRONMENT_ERRNOS.get(exc.errno or -1)
+    if cause is None:
+        return None
+    path = exc.filename if exc.filename is not None else "(unknown path)"
+    extra = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+    return f"{path}{extra}: {cause}; free space or choose a writable location, then rerun (or --resume)"
 
 
 def wants_json(argv: list[str]) -> bool:
@@ -105,6 +122,15 @@ def main(argv: list[str] | None = None) -> None:
             _json_error(type(exc).__name__, str(exc), 2, **extra)
         else:
             click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        message = environment_error(exc)
+        if message is None:
+            raise  # not the environment's fault: a bug, exit 1 with the traceback
+        if as_json:
+            _json_error("environment", message, 2)
+        else:
+            click.echo(f"error: {message}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         if as_json:

@@ -12,6 +12,7 @@ import re
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -48,8 +49,82 @@ def rle_encode(mask: np.ndarray) -> dict:
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
 
 
+MAX_MASK_PIXELS = 1 << 27
+"""Largest mask accepted (134 Mpx, 8x an 8K frame): a header or RLE claiming more is refused before any
+allocation, as Pillow refuses decompression bombs."""
+
+
+def _rle_string_runs(counts: bytes) -> list[int]:
+    """Run lengths of a compressed COCO RLE string (6-bit groups, continuation bit 0x20, sign bit 0x10, runs after
+    the second stored as differences to the run two before), as pycocotools' `rleFrString` reads it
+    (cocodataset/cocoapi, common/maskApi.c). Raises ValueError on a character outside the alphabet or a cut-off
+    group, where pycocotools would read garbage."""
+    runs: list[int] = []
+    i, n = 0, len(counts)
+    while i < n:
+        x, k, more = 0, 0, True
+        while more:
+            if i >= n:
+                raise ValueError("counts string ends inside a run length")
+            c = counts[i] - 48
+            if not 0 <= c < 64:
+                raise ValueError(f"counts character {chr(counts[i])!r} outside the RLE alphabet")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            i += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+            if k > 13:
+                raise ValueError("run length too long")
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    return runs
+
+
+def rle_problem(rle: Any) -> str | None:
+    """Why `rle` is not a valid COCO RLE of its size (None when it is): size [H, W] of non-negative ints, counts a
+    list of non-negative ints or a compressed string, whose runs cover exactly H*W pixels. pycocotools decodes
+    short, long or garbage counts without complaint (short ones padded with background), so this is checked
+    first."""
+    if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
+        return "segmentation must be an RLE {size, counts}"
+    size = rle["size"]
+    if not (isinstance(size, list | tuple) and len(size) == 2
+            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in size)):
+        return f"segmentation size {size!r} is not [H, W]"
+    h, w = size
+    if h * w > MAX_MASK_PIXELS:
+        return f"segmentation size {h}x{w} is larger than {MAX_MASK_PIXELS} pixels"
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            return "counts list must hold non-negative integers"
+        runs = counts
+    elif isinstance(counts, str | bytes):
+        try:
+            raw = counts.encode("ascii") if isinstance(counts, str) else counts
+            runs = _rle_string_runs(raw)
+        except (UnicodeEncodeError, ValueError) as exc:
+            return f"counts string is not COCO RLE: {exc}"
+        if any(r < 0 for r in runs):
+            return "counts string decodes to a negative run length"
+    else:
+        return "counts must be a string or a list"
+    total = sum(runs)
+    if total != h * w:
+        return f"counts cover {total} pixels, the size {h}x{w} has {h * w}"
+    return None
+
+
 def rle_decode(rle: dict) -> np.ndarray:
-    """Decode COCO RLE (compressed str/bytes counts or uncompressed list counts) to a bool mask (H, W)."""
+    """Decode COCO RLE (compressed str/bytes counts or uncompressed list counts) to a bool mask (H, W).
+
+    Raises ValueError naming the rule when the RLE is malformed (`rle_problem`)."""
+    problem = rle_problem(rle)
+    if problem is not None:
+        raise ValueError(problem)
     h, w = (int(x) for x in rle["size"])
     counts = rle["counts"]
     if isinstance(counts, list):
@@ -60,6 +135,9 @@ def rle_decode(rle: dict) -> np.ndarray:
 
 
 def rle_area(rle: dict) -> int:
+    problem = rle_problem(rle)
+    if problem is not None:
+        raise ValueError(problem)
     h, w = (int(x) for x in rle["size"])
     counts = rle["counts"]
     obj = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
@@ -269,6 +347,8 @@ def _open(data: bytes, where: str | Path | None) -> Image.Image:
         img = Image.open(io.BytesIO(data))
         img.load()
         return img
+    except Image.DecompressionBombError as exc:
+        raise DataFormatError(where, f"image too large to decode safely ({exc}); is the file damaged?") from exc
     except UnidentifiedImageError as exc:
         raise DataFormatError(where, "cannot decode image: not an image file (no PNG or JPEG content that Pillow "
                                      "recognises); write it again as a PNG") from exc
@@ -277,17 +357,44 @@ def _open(data: bytes, where: str | Path | None) -> Image.Image:
         raise DataFormatError(where, f"cannot decode image: {detail}") from exc
 
 
+MASK_MODES = ("1", "L", "P", "I", "I;16", "RGB")
+"""Pillow modes a mask PNG may have: one channel (bilevel, gray, palette indices, 16/32-bit gray), where a
+non-zero sample is foreground, or RGB, where a pixel with any non-zero channel is foreground. A mode with alpha
+(LA, PA, RGBA) is refused: its colour channels are often non-zero everywhere (white, transparent background), so
+no rule reads it without guessing."""
+
+
+def check_png_header(data: bytes, where: str | Path | None) -> None:
+    """Refuse what is not a PNG (a JPEG renamed .png) and a header that claims more than `MAX_MASK_PIXELS`."""
+    if data[:8] != _PNG_SIGNATURE:
+        if data[:4] == _PNG_SIGNATURE[:4]:
+            raise DataFormatError(where, "cannot decode image: damaged PNG signature")
+        kind = "JPEG" if data[:3] == b"\xff\xd8\xff" else "other"
+        raise DataFormatError(where, f"not a PNG file (no PNG signature; {kind} content): masks must be PNG, "
+                                     "write it again as a PNG")
+    if len(data) >= 24 and data[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", data[16:24])
+        if w * h > MAX_MASK_PIXELS:
+            raise DataFormatError(where, f"PNG header claims {w}x{h} pixels (more than {MAX_MASK_PIXELS}): "
+                                         "refused as a decompression bomb")
+
+
 def read_binary_png(src: str | Path | bytes, where: str | Path | None = None) -> np.ndarray:
-    """Read a mask PNG as bool (H, W): any non-zero pixel is foreground (0/255, 0/1 and palette files alike).
-    Errors name `where` (e.g. `archive.zip!member`), else the path."""
+    """Read a mask PNG as bool (H, W): any non-zero pixel is foreground (0/255, 0/1 and palette files alike;
+    see `MASK_MODES` for the rule of each mode). Errors name `where` (e.g. `archive.zip!member`), else the path."""
     data, where = _read_source(src, where)
+    check_png_header(data, where)
     fast = decode_png_fast(data)
     if fast is not None:
         return fast != 0
     img = _open(data, where)
+    if img.mode not in MASK_MODES:
+        raise DataFormatError(where, f"mask PNG of mode {img.mode} (with alpha or several channels): a mask is "
+                                     "a one-channel PNG (L, P or 1; RGB is read as any non-zero channel); "
+                                     "save it without alpha")
     arr = np.asarray(img)
     if arr.ndim == 3:
-        return arr[..., :3].any(axis=-1) if img.mode in ("RGB", "RGBA") else arr.any(axis=-1)
+        return arr.any(axis=-1)
     return arr != 0
 
 
@@ -309,6 +416,7 @@ def read_palette_png(src: str | Path | bytes, require_palette: bool = True,
     """Read an indexed PNG as uint8 indices (H, W). Raise if it is not a palette image and `require_palette`
     (otherwise 8-bit grayscale is accepted too). Errors name `where`, else the path."""
     data, where = _read_source(src, where)
+    check_png_header(data, where)
     kind = png_colour_type(data)
     if kind == 3 or (kind == 0 and not require_palette):
         fast = decode_png_fast(data)
@@ -391,7 +499,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
     try:
         with Image.open(path) as img:
             w, h = img.size
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DataFormatError(path, f"cannot read image header: {exc}") from exc
     return h, w
 

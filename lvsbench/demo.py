@@ -13,7 +13,6 @@ the same code path as the committed leaderboards, and re-running a stage reuses 
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 
 from lvsbench.adapters.bound import BOUND_ADAPTERS
 from lvsbench.errors import ConfigError
-from lvsbench.io import atomic_write_text
+from lvsbench.io import atomic_write_text, prepare_output_dir
 
 MARKER = ".lvsbench-demo"
 """File that marks a folder as a demo output, so that --force never deletes anything else."""
@@ -108,16 +107,7 @@ def write_recipes(recipes: Path, cfg: DemoConfig) -> list[Path]:
 
 
 def _prepare_out(out: Path, force: bool) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not force:
-            from lvsbench.errors import OutputExistsError
-
-            raise OutputExistsError(out)
-        if not (out / MARKER).is_file():
-            raise ConfigError(f"{out}: not an lvsbench demo output (no {MARKER}); --force only replaces an earlier "
-                              "demo output; choose another --out")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out, force, legacy=(MARKER,))
     atomic_write_text(out / MARKER, "lvsbench demo output; `lvsbench demo --force` may replace this folder\n")
 
 

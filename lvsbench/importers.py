@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from lvsbench.adapters.base import VideoHandle
 from lvsbench.codecs import read_binary_png, read_palette_png, rle_decode
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.io import atomic_write_json, check_overwrite
+from lvsbench.io import atomic_write_json, prepare_output_dir
 from lvsbench.runner import (
     PARTS_DIR,
     RUN_JSON,
@@ -379,12 +378,7 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
     if isinstance(src, CocoSource) and protocol not in ("a2d", "jhmdb"):
         raise ConfigError(f"{path}: COCO results need an A2D or J-HMDB dataset, not {dataset.name}")
     lkey = _locater_key(dataset, locater_key)
-    check_overwrite(out, force)
-    if out.exists() and force:
-        if any(out.iterdir()) and not (out / RUN_JSON).is_file():
-            raise ConfigError(f"--force: {out} is not an lvsbench run directory (no {RUN_JSON}); refusing to delete")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out, force, legacy=(RUN_JSON,))
     (out / PARTS_DIR).mkdir()
     sink = make_sink(fmt, out, protocol, 0.5)
     log = RunLog(out / RUN_LOG)

@@ -39,8 +39,17 @@ from lvsbench.codecs import (
 )
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.io import atomic_write_bytes, atomic_write_json, check_overwrite, sha256_file, sha256_tree
+from lvsbench.ids import check_id, check_ids, id_problem, strict_int
+from lvsbench.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    mark_output_dir,
+    prepare_output_dir,
+    sha256_file,
+    sha256_tree,
+)
 from lvsbench.records import Expression, FrameMasks, FrameSource, Video
+from lvsbench.textfiles import load_json, read_text
 
 CARD_NAME = "lvsbench.json"
 META_NAME = "meta_expressions.json"
@@ -60,13 +69,16 @@ def parse_obj_ids(value: Any, path: Path, key: str) -> tuple[int, ...]:
     """`obj_id` as written by Refer-YouTube-VOS ("1"), by MeViS ([1, 2]) or as an int."""
     try:
         if isinstance(value, list):
-            ids = tuple(int(v) for v in value)
+            ids = tuple(strict_int(v) for v in value)
         else:
-            ids = (int(value),)
+            ids = (strict_int(value),)
     except (TypeError, ValueError) as exc:
         raise DataFormatError(path, f"obj_id {value!r} is not an int or a list of ints", key) from exc
     if not ids:
         raise DataFormatError(path, "obj_id is an empty list", key)
+    bad = [o for o in ids if not 0 < o < 255]
+    if bad:
+        raise DataFormatError(path, f"obj_id {bad[0]} outside 1..254", key)
     return ids
 
 
@@ -80,17 +92,13 @@ class LayoutDataset(Dataset):
             raise DataFormatError(meta_path, "missing: not a dataset in the lvsbench layout")
         card_path = self.root / CARD_NAME
         self.card: dict[str, Any] = {}
-        if card_path.is_file():
-            try:
-                self.card = json.loads(card_path.read_text())
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(card_path, f"invalid JSON: {exc}") from exc
+        if card_path.exists():
+            self.card = load_json(card_path, "dataset card")
+            if not isinstance(self.card, dict):
+                raise DataFormatError(card_path, "the card must be a JSON object")
         self.name = name or self.card.get("name", self.root.name)
         self.split = split or self.card.get("split", "unknown")
-        try:
-            self.meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(meta_path, f"invalid JSON: {exc}") from exc
+        self.meta = load_json(meta_path, "meta_expressions.json")
         if not isinstance(self.meta, dict) or not isinstance(self.meta.get("videos"), dict):
             raise DataFormatError(meta_path, "top-level key 'videos' (an object) is missing")
         self.meta_path = meta_path
@@ -103,10 +111,24 @@ class LayoutDataset(Dataset):
     def _videos(self) -> dict[str, Video]:
         out = {}
         for vid, entry in self.meta["videos"].items():
-            frames = tuple(str(f) for f in entry.get("frames", []))
+            key = f"videos.{vid}"
+            check_id(vid, "video id", self.meta_path, key)
+            if not isinstance(entry, dict):
+                raise DataFormatError(self.meta_path, "video entry is not an object", key)
+            raw_frames = entry.get("frames", [])
+            if not isinstance(raw_frames, list) or not all(isinstance(f, str) for f in raw_frames):
+                raise DataFormatError(self.meta_path, "'frames' must be a list of frame names", f"{key}.frames")
+            frames = tuple(check_ids(raw_frames, "frame name", self.meta_path, f"{key}.frames"))
+            if len(set(frames)) != len(frames):
+                dup = sorted({f for f in frames if frames.count(f) > 1})
+                raise DataFormatError(self.meta_path, f"frame(s) listed twice: {', '.join(dup[:5])}", f"{key}.frames")
             size = entry.get("size")
             ext = self._frame_ext(vid, frames)
             if size is not None:
+                if (not isinstance(size, list) or len(size) != 2
+                        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+                    raise DataFormatError(self.meta_path, f"'size' must be [height, width] in pixels, got {size!r}",
+                                          f"{key}.size")
                 h, w = int(size[0]), int(size[1])
             elif frames and (self.root / "JPEGImages" / vid / f"{frames[0]}{ext}").is_file():
                 h, w = image_size(self.root / "JPEGImages" / vid / f"{frames[0]}{ext}")
@@ -132,15 +154,29 @@ class LayoutDataset(Dataset):
     @cached_property
     def _expressions(self) -> list[Expression]:
         out = []
+        videos = self._videos
         for vid, entry in self.meta["videos"].items():
-            for eid, e in entry.get("expressions", {}).items():
+            exps = entry.get("expressions", {})
+            if not isinstance(exps, dict):
+                raise DataFormatError(self.meta_path, "'expressions' must be an object", f"videos.{vid}.expressions")
+            for eid, e in exps.items():
                 key = f"videos.{vid}.expressions.{eid}"
-                if "exp" not in e:
+                check_id(eid, "expression id", self.meta_path, key)
+                if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
                     raise DataFormatError(self.meta_path, "expression has no 'exp' text", key)
                 if "obj_id" not in e:
                     raise DataFormatError(self.meta_path, "expression has no 'obj_id'", key)
                 ids = parse_obj_ids(e["obj_id"], self.meta_path, key)
-                out.append(Expression(str(eid), vid, e["exp"], ids, tuple(str(f) for f in e.get("frames", ()))))
+                frames = e.get("frames", [])
+                if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
+                    raise DataFormatError(self.meta_path, "'frames' must be a list of frame names", f"{key}.frames")
+                if len(set(frames)) != len(frames):
+                    raise DataFormatError(self.meta_path, "a frame is listed twice", f"{key}.frames")
+                unknown = [f for f in frames if f not in videos[vid].frames]
+                if unknown:
+                    raise DataFormatError(self.meta_path, f"frame {unknown[0]!r} is not a frame of video {vid}",
+                                          f"{key}.frames")
+                out.append(Expression(str(eid), vid, e["exp"], ids, tuple(frames)))
         return out
 
     def expressions(self) -> list[Expression]:
@@ -157,7 +193,11 @@ class LayoutDataset(Dataset):
         out = {}
         for vid, video in self._videos.items():
             d = self.root / "Annotations" / vid
-            present = {p.stem for p in d.glob("*.png")} if d.is_dir() else set()
+            present = set()
+            for p in d.glob("*.png") if d.is_dir() else ():
+                if not p.is_file():
+                    raise DataFormatError(p, "is a folder, expected a PNG mask")
+                present.add(p.stem)
             out[vid] = tuple(f for f in video.frames if f in present)
         return out
 
@@ -232,10 +272,8 @@ class LayoutWriter:
             raise ValueError(f"frame_ext must be one of {FRAME_EXTS}")
         parts = self.out / PARTS_DIR
         if not (resume and parts.is_dir()):
-            check_overwrite(self.out, force)
-            if force and self.out.exists():
-                shutil.rmtree(self.out)
-        self.out.mkdir(parents=True, exist_ok=True)
+            prepare_output_dir(self.out, force, legacy=(CARD_NAME, META_NAME))
+        mark_output_dir(self.out)
         parts.mkdir(exist_ok=True)
         self.parts = parts
         self.card_fields = {"name": name, "split": split, "source": source, "version": version,
@@ -411,15 +449,19 @@ def validate_layout(root: str | Path) -> list[Problem]:
 
     meta_path = root / META_NAME
     if not meta_path.is_file():
-        add(meta_path, "missing")
+        add(meta_path, "missing" if not meta_path.exists() else "is not a file")
         return problems
-    raw = meta_path.read_text()
+    try:
+        raw = read_text(meta_path, META_NAME)
+    except DataFormatError as exc:
+        add(meta_path, exc.detail)
+        return problems
     try:
         meta = json.loads(raw, object_pairs_hook=_dup_checking_pairs)
     except _DuplicateKey as exc:
         add(meta_path, f"duplicate key {exc.key!r} (duplicate video or expression id)")
         meta = json.loads(raw)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         add(meta_path, f"invalid JSON: {exc}")
         return problems
     videos = meta.get("videos") if isinstance(meta, dict) else None
@@ -427,16 +469,35 @@ def validate_layout(root: str | Path) -> list[Problem]:
         add(meta_path, "top-level key 'videos' (an object) is missing")
         return problems
     card_path = root / CARD_NAME
+    card: Any = None
     if not card_path.is_file():
         add(card_path, "missing dataset card")
     else:
         try:
-            json.loads(card_path.read_text())
-        except json.JSONDecodeError as exc:
-            add(card_path, f"invalid JSON: {exc}")
+            card = load_json(card_path, "dataset card")
+        except DataFormatError as exc:
+            add(card_path, exc.detail)
     for vid, entry in videos.items():
         key = f"videos.{vid}"
-        frames = [str(f) for f in entry.get("frames", [])]
+        bad_id = id_problem(vid)
+        if bad_id:
+            add(f"{meta_path} [{key}]", bad_id)
+            continue
+        if not isinstance(entry, dict):
+            add(f"{meta_path} [{key}]", "video entry is not an object")
+            continue
+        raw_frames = entry.get("frames", [])
+        if not isinstance(raw_frames, list) or not all(isinstance(f, str) for f in raw_frames):
+            add(f"{meta_path} [{key}.frames]", "'frames' must be a list of frame names")
+            continue
+        unsafe = [(f, id_problem(f)) for f in raw_frames if id_problem(f)]
+        if unsafe:
+            add(f"{meta_path} [{key}.frames]", str(unsafe[0][1]))
+            continue
+        frames = list(raw_frames)
+        twice = sorted({f for f in frames if frames.count(f) > 1})
+        if twice:
+            add(f"{meta_path} [{key}.frames]", f"frame(s) listed twice: {', '.join(twice[:5])}")
         if not frames:
             add(f"{meta_path} [{key}]", "video lists no frames")
         img_dir = root / "JPEGImages" / vid
@@ -451,6 +512,14 @@ def validate_layout(root: str | Path) -> list[Problem]:
                 sizes[f] = image_size(path)
             except DataFormatError as exc:
                 add(path, f"unreadable image: {exc.detail}")
+        size = entry.get("size")
+        if size is not None:
+            if (not isinstance(size, list) or len(size) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+                add(f"{meta_path} [{key}.size]", f"'size' must be [height, width] in pixels, got {size!r}")
+            elif sizes and tuple(size) != next(iter(sizes.values())):
+                fh, fw = next(iter(sizes.values()))
+                add(f"{meta_path} [{key}.size]", f"size {size[1]}x{size[0]} != frame size {fw}x{fh}")
         if img_dir.is_dir():
             listed = set(frames)
             for p in sorted(img_dir.iterdir()):
@@ -459,6 +528,9 @@ def validate_layout(root: str | Path) -> list[Problem]:
         present_ids: set[int] = set()
         if ann_dir.is_dir():
             for p in sorted(ann_dir.glob("*.png")):
+                if not p.is_file():
+                    add(p, "is a folder, expected a PNG mask")
+                    continue
                 if p.stem not in frames:
                     add(p, "annotation of a frame not listed in meta_expressions.json")
                 try:
@@ -472,9 +544,19 @@ def validate_layout(root: str | Path) -> list[Problem]:
                 present_ids.update(int(i) for i in np.unique(lab))
         _validate_overlaps(root / OVERLAPS_DIR / vid, ann_dir, frames, sizes, present_ids, add)
         exps = entry.get("expressions", {})
+        if not isinstance(exps, dict):
+            add(f"{meta_path} [{key}.expressions]", "'expressions' must be an object")
+            continue
         for eid, e in exps.items():
             ekey = f"{key}.expressions.{eid}"
-            if "exp" not in e:
+            bad_id = id_problem(eid)
+            if bad_id:
+                add(f"{meta_path} [{ekey}]", bad_id)
+                continue
+            if not isinstance(e, dict):
+                add(f"{meta_path} [{ekey}]", "expression is not an object")
+                continue
+            if not isinstance(e.get("exp"), str):
                 add(f"{meta_path} [{ekey}]", "expression has no 'exp' text")
             try:
                 ids = parse_obj_ids(e.get("obj_id"), meta_path, ekey)
@@ -484,10 +566,45 @@ def validate_layout(root: str | Path) -> list[Problem]:
             absent = [o for o in ids if o not in present_ids]
             if absent:
                 add(f"{meta_path} [{ekey}]", f"object id(s) {absent} absent from every mask of video {vid}")
-            for f in e.get("frames", []):
-                if str(f) not in frames:
+            efr = e.get("frames", [])
+            if not isinstance(efr, list) or not all(isinstance(f, str) for f in efr):
+                add(f"{meta_path} [{ekey}.frames]", "'frames' must be a list of frame names")
+                continue
+            if len(set(efr)) != len(efr):
+                add(f"{meta_path} [{ekey}.frames]", "a scored frame is listed twice")
+            for f in efr:
+                if f not in frames:
                     add(f"{meta_path} [{ekey}]", f"scored frame {f} is not a frame of the video")
+    if isinstance(card, dict) and not problems:
+        _validate_card(root, card, card_path, add)
     return problems
+
+
+def _validate_card(root: Path, card: dict[str, Any], card_path: Path, add: Any) -> None:
+    """The card's counts must describe the data beside it (a card copied from another version would not)."""
+    counts = card.get("counts")
+    if counts is None:
+        return
+    if not isinstance(counts, dict):
+        add(f"{card_path} [counts]", "'counts' must be an object")
+        return
+    try:
+        actual = LayoutDataset(root).counts()
+    except DataFormatError as exc:
+        add(exc.path or card_path, exc.detail)
+        return
+    for k, v in sorted(actual.items()):
+        if k in counts and counts[k] != v:
+            add(f"{card_path} [counts.{k}]", f"card says {counts[k]!r}, the data has {v}")
+    if counts.get("annotated_frames") not in (None, actual.get("annotated_frames")):
+        ds = LayoutDataset(root)
+        for vid, video in ds.videos().items():  # where a mask is gone: a few frames without one in a masked video
+            have = set(ds.annotated_frames(vid))
+            lacking = [f for f in video.frames if f not in have]
+            if have and len(lacking) <= 3:
+                for f in lacking:
+                    add(ds.annotation_path(vid, f), "no mask, while the other frames of the video have one (the card "
+                                                    "counts more annotated frames)")
 
 
 def _validate_overlaps(over_dir: Path, ann_dir: Path, frames: list[str], sizes: dict[str, tuple[int, int]],

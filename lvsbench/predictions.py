@@ -19,6 +19,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +35,12 @@ from lvsbench.codecs import (
     read_palette_png,
     rle_decode,
     rle_encode,
+    rle_problem,
 )
 from lvsbench.errors import DataFormatError, LvsbenchError, unknown_name
+from lvsbench.ids import check_id, id_problem
 from lvsbench.io import atomic_write_bytes, atomic_write_text, sha256_file, sha256_tree
+from lvsbench.textfiles import load_json
 
 FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
 """Names accepted by `--format` and returned by `detect_format`."""
@@ -289,6 +293,10 @@ class PngTreePredictions(Predictions):
                         frames.add(f.name[:-4])
                     elif not f.name.startswith("."):
                         inv.stray.append((f.path, "not a .png file"))
+                bad = id_problem(v.name) or id_problem(e.name)
+                if bad:
+                    inv.stray.append((e.path, bad))
+                    continue
                 inv.items[(v.name, e.name)] = frames
         self._inv = inv
         return inv
@@ -301,6 +309,50 @@ class PngTreePredictions(Predictions):
         p = self.file(video_id, exp_id, frame)
         data = _read_file(p)
         return None if data is None else read_binary_png(data, where=p)
+
+
+MAX_MEMBER_BYTES = 64 << 20
+"""Largest uncompressed zip member read: a mask PNG of the largest frame `MAX_MASK_PIXELS` allows stays far
+below it (PNG is compressed; a 4K binary mask is a few tens of KiB)."""
+MAX_MEMBERS = 2_000_000
+"""Most members in a predictions zip (the Refer-YouTube-VOS valid split has about 200,000 masks)."""
+MAX_TOTAL_BYTES = 16 << 30
+"""Most uncompressed bytes in a predictions zip."""
+MAX_RATIO = 200
+"""Largest compression ratio of a member over 1 MiB: PNGs are already deflated (ratio near 1), so a member of
+zeros compressed 1000:1 is a zip bomb, refused before it is expanded."""
+
+
+def check_zip_members(zf: zipfile.ZipFile, path: Path) -> list[zipfile.ZipInfo]:
+    """The members of a predictions zip, refused as a whole (`DataFormatError` naming the archive and member)
+    when one is unsafe to read: a name that is absolute, holds `..`, a backslash or a control character (zip slip),
+    a name given twice, too many members, or declared sizes that expand past the limits above."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise DataFormatError(path, f"{len(infos)} members (more than {MAX_MEMBERS}): not a predictions archive")
+    total = 0
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        where = f"{path}!{name}"
+        parts = name.rstrip("/").split("/")
+        if name.startswith("/") or "\\" in name or any(p in ("..", "") for p in parts) or \
+                any(ord(ch) < 32 for ch in name):
+            raise DataFormatError(where, "unsafe member name (absolute, '..', backslash or control character); "
+                                         "nothing was read")
+        if name in seen:
+            raise DataFormatError(where, "member name given twice in the archive")
+        seen.add(name)
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise DataFormatError(where, f"member expands to {info.file_size} bytes (more than "
+                                         f"{MAX_MEMBER_BYTES}): not a mask PNG; refused unread")
+        if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise DataFormatError(where, f"compression ratio {info.file_size // max(info.compress_size, 1)}:1 "
+                                         "(a zip bomb, not a PNG); refused unread")
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise DataFormatError(path, f"members expand to more than {MAX_TOTAL_BYTES} bytes; refused unread")
+    return infos
 
 
 class PngZipPredictions(Predictions):
@@ -336,7 +388,9 @@ class PngZipPredictions(Predictions):
     def _index(self) -> None:
         inv = Inventory(self.format)
         members: dict[tuple[str, str, str], str] = {}
-        for name in self._zip().namelist():
+        infos = check_zip_members(self._zip(), self.path)
+        for info in infos:
+            name = info.filename
             if name.endswith("/"):
                 continue
             parts = name.split("/")
@@ -351,6 +405,10 @@ class PngZipPredictions(Predictions):
                 inv.stray.append((f"{self.path}!{name}", "not a .png file"))
                 continue
             key = (parts[0], parts[1], parts[2][:-4])
+            bad = next((id_problem(k) for k in key if id_problem(k)), None)
+            if bad:
+                inv.stray.append((f"{self.path}!{name}", bad))
+                continue
             members[key] = name
             inv.items.setdefault((parts[0], parts[1]), set()).add(key[2])
         self._members, self._inv = members, inv
@@ -378,8 +436,12 @@ class PngZipPredictions(Predictions):
         if name is None:
             return None
         try:
-            return self._zip().read(name)
-        except (OSError, zipfile.BadZipFile, KeyError) as exc:
+            with self._zip().open(name) as f:
+                data = f.read(MAX_MEMBER_BYTES + 1)
+            if len(data) > MAX_MEMBER_BYTES:
+                raise DataFormatError(f"{self.path}!{name}", f"member expands past {MAX_MEMBER_BYTES} bytes")
+            return data
+        except (OSError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
             raise DataFormatError(f"{self.path}!{name}", f"cannot read from zip: {exc}") from exc
 
     def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
@@ -401,13 +463,7 @@ class CocoPredictions(Predictions):
         self.path = Path(path)
         if self.path.is_dir():  # an `lvsbench run` output folder holds its COCO results under a fixed name
             self.path = self.path / COCO_RESULTS_NAME
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataFormatError(self.path, f"cannot read: {exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(self.path, f"invalid JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}") \
-                from exc
+        data = load_json(self.path, "COCO results")
         if isinstance(data, dict):
             if not isinstance(data.get("annotations"), list):
                 raise DataFormatError(self.path, "expected a JSON list of results or an object with 'annotations'")
@@ -422,18 +478,19 @@ class CocoPredictions(Predictions):
             for key in ("image_id", "segmentation", "score"):
                 if key not in r:
                     raise DataFormatError(self.path, f"missing '{key}'", where)
+            image_id = r["image_id"]
+            if isinstance(image_id, bool) or not isinstance(image_id, int | str):
+                raise DataFormatError(self.path, f"image_id {image_id!r} is not a string or an integer", where)
+            if isinstance(image_id, str):
+                check_id(image_id, "image_id", self.path, where)
             seg = r["segmentation"]
-            if not (isinstance(seg, dict) and "size" in seg and "counts" in seg):
-                raise DataFormatError(self.path, "segmentation must be an RLE {size, counts}", where)
-            size = seg["size"]
-            if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and s >= 0 for s in size)):
-                raise DataFormatError(self.path, f"segmentation size {size!r} is not [H, W]", where)
-            if not isinstance(seg["counts"], str | list):
-                raise DataFormatError(self.path, "segmentation counts must be a string or a list", where)
+            problem = rle_problem(seg)
+            if problem is not None:
+                raise DataFormatError(self.path, problem, f"{where} image_id {image_id}")
             score = r["score"]
             if isinstance(score, bool) or not isinstance(score, int | float) or not np.isfinite(score):
                 raise DataFormatError(self.path, f"score {score!r} is not a finite number", where)
-            self._by_image.setdefault(str(r["image_id"]), []).append((seg, float(score)))
+            self._by_image.setdefault(str(image_id), []).append((seg, float(score)))
         self._n = len(data)
 
     def __len__(self) -> int:
@@ -459,7 +516,7 @@ class CocoPredictions(Predictions):
         for j, (seg, score) in enumerate(self._by_image.get(image_id, [])):
             try:
                 out.append((rle_decode(seg), score))
-            except Exception as exc:  # pycocotools raises bare ValueError/TypeError on bad counts
+            except ValueError as exc:  # rle_problem's rule (checked again: a result may be built in memory)
                 raise DataFormatError(self.path, f"RLE does not decode: {exc}",
                                       f"image_id {image_id} candidate {j}") from exc
         return out

@@ -44,9 +44,18 @@ from lvsbench import __version__
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext, VideoHandle
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError
-from lvsbench.io import atomic_write_json, atomic_write_text, sha256_file, sha256_tree, to_jsonable
+from lvsbench.io import (
+    atomic_write_json,
+    atomic_write_text,
+    mark_output_dir,
+    prepare_output_dir,
+    sha256_file,
+    sha256_tree,
+    to_jsonable,
+)
 from lvsbench.predictions import COCO_RESULTS_NAME, RUN_RECORD_FILES
 from lvsbench.records import Expression
+from lvsbench.textfiles import load_json, read_text
 
 RUN_JSON, RUN_LOG, SCORE_JSON = RUN_RECORD_FILES
 PARTS_DIR = "run_parts"
@@ -660,17 +669,31 @@ def read_run_log(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     out = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path, RUN_LOG).split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
+            rec = json.loads(line)
         except json.JSONDecodeError:
             if n == len(lines):
                 break  # torn final line of a killed run
             raise DataFormatError(path, "invalid JSON line", f"line {n}") from None
+        if not isinstance(rec, dict) or (rec.get("event") == "done" and not isinstance(rec.get("order"), int)):
+            raise DataFormatError(path, f"not a run-log record: {line[:60]!r}; delete the line or rerun with "
+                                        "--force", f"line {n}")
+        out.append(rec)
     return out
+
+
+def read_run_json(out: Path) -> dict[str, Any]:
+    """`run.json` of a run folder, validated enough for --resume and merge (a named error, never a traceback)."""
+    doc = load_json(out / RUN_JSON, RUN_JSON)
+    if not isinstance(doc, dict) or not isinstance(doc.get("identity"), dict):
+        raise DataFormatError(out / RUN_JSON, "not an lvsbench run record (no 'identity' object); rerun with --force")
+    return doc
 
 
 def done_units(out: Path) -> set[int]:
@@ -914,19 +937,17 @@ def _prepare_out(opts: RunOptions) -> dict[str, Any] | None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory")
     if opts.resume:
-        if (out / RUN_JSON).is_file():
-            return json.loads((out / RUN_JSON).read_text())
+        if (out / RUN_JSON).exists():
+            return read_run_json(out)
         if out.is_dir() and any(out.iterdir()):
             raise ConfigError(f"--resume: {out} has no {RUN_JSON}; it is not an lvsbench run directory")
         return None
-    if out.is_dir() and any(out.iterdir()):
-        if not opts.force:
-            from lvsbench.errors import OutputExistsError
-
-            raise OutputExistsError(out)
-        if not (out / RUN_JSON).is_file():
-            raise ConfigError(f"--force: {out} is not an lvsbench run directory (no {RUN_JSON}); refusing to delete it")
-        shutil.rmtree(out)
+    if not opts.force and (out / RUN_JSON).is_file():
+        status = read_run_json(out).get("status")
+        if status not in ("complete", "partial"):  # partial: --limit left units out on purpose
+            raise ConfigError(f"{out}: holds an unfinished run (status {status}); continue it with --resume "
+                              "(or start over with --force)")
+    prepare_output_dir(out, opts.force, legacy=(RUN_JSON,))
     return None
 
 
@@ -938,9 +959,13 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
     fmt = opts.format or default_format(dataset)
     if fmt == "coco-json" and protocol not in ("a2d", "jhmdb"):
         raise ConfigError(f"--format coco-json needs an A2D or J-HMDB dataset (image ids), not protocol {protocol}")
+    if caps.needs_ground_truth and getattr(dataset, "has_ground_truth", True) is False:
+        raise ConfigError(f"adapter {name} reads the ground truth, but {dataset.name} split "
+                          f"{getattr(dataset, 'split', '?')} has none (its masks are not public): it would write empty "
+                          "masks; run it on a split with ground truth (e.g. train, or train-heldout-v1)")
     previous = _prepare_out(opts)
     out = opts.out
-    out.mkdir(parents=True, exist_ok=True)
+    mark_output_dir(out)
     (out / PARTS_DIR).mkdir(exist_ok=True)
 
     if caps.needs_torch:
@@ -1046,9 +1071,14 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
             adapter.close()
         seconds = time.perf_counter() - t0
         parts = read_parts(out)
-        with contextlib.suppress(Exception):
+        write_failed: Exception | None = None
+        try:  # a failed write must not leave a run marked complete (no suppress around writes)
             sink.finalize(parts)
             write_frame_scores(out, parts)
+        except Exception as exc:
+            write_failed = exc
+            if status == "complete":
+                status, error = "failed", f"writing predictions: {type(exc).__name__}: {exc}"
         torch_mod = sys.modules.get("torch")
         peak: dict[str, Any] = {"rss_peak_bytes": _rss_peak_bytes()}
         if torch_mod is not None and device.startswith("cuda"):
@@ -1076,6 +1106,8 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
         atomic_write_json(out / RUN_JSON, run_doc)
         log.append({"event": "session_end", "session": session_no, "status": status, "units_done": stats["units"],
                     "seconds": round(seconds, 4)})
+        if write_failed is not None and error is not None and error.startswith("writing predictions"):
+            raise write_failed
     return RunResult(out, fmt, prediction_path(out, fmt), run_doc["status"], len(units), stats["units"],
                      len(skipped), stats["frames"], seconds, session)
 
@@ -1228,7 +1260,7 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False, allow_inc
         p = Path(s) / RUN_JSON
         if not p.is_file():
             raise ConfigError(f"merge: {s} is not an lvsbench run directory (no {RUN_JSON})")
-        docs.append(json.loads(p.read_text()))
+        docs.append(read_run_json(Path(s)))
     base = {k: v for k, v in _identity(docs[0]).items() if k != "shard"}
     for s, d in zip(shards, docs, strict=True):
         ident = {k: v for k, v in _identity(d).items() if k != "shard"}
@@ -1249,7 +1281,7 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False, allow_inc
     incomplete = [str(s) for s, d in zip(shards, docs, strict=True) if d.get("status") != "complete"]
     if incomplete and not allow_incomplete:
         raise ConfigError(f"merge: unfinished shard(s) {', '.join(incomplete)} (rerun them with --resume)")
-    check_overwrite(out, force)
+    check_overwrite(out, force, legacy=(RUN_JSON,))
     fmt = docs[0]["identity"]["format"]
     protocol = docs[0]["identity"]["protocol"]
     tmp = out.with_name(f".{out.name}.merge.tmp")
@@ -1257,6 +1289,7 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False, allow_inc
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
+        mark_output_dir(tmp)
         (tmp / PARTS_DIR).mkdir()
         seen: dict[str, Path] = {}
         logs: list[str] = []

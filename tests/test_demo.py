@@ -8,6 +8,7 @@ import pytest
 
 from lvsbench.demo import BOUNDS, MARKER, SUBSETS, DemoConfig, _prepare_out, run_demo, write_recipes
 from lvsbench.errors import ConfigError, OutputExistsError
+from lvsbench.io import OUTPUT_MARKER
 from lvsbench.leaderboard.recipes import load_recipes
 
 
@@ -29,7 +30,7 @@ def test_force_never_deletes_a_folder_that_is_not_a_demo_output(tmp_path: Path) 
     (d / "thesis.tex").write_text("precious")
     with pytest.raises(OutputExistsError):
         run_demo(d)
-    with pytest.raises(ConfigError, match="not an lvsbench demo output"):
+    with pytest.raises(ConfigError, match="written by lvsbench"):
         run_demo(d, force=True)
     assert (d / "thesis.tex").read_text() == "precious"
     earlier = tmp_path / "demo"
@@ -37,7 +38,7 @@ def test_force_never_deletes_a_folder_that_is_not_a_demo_output(tmp_path: Path) 
     (earlier / MARKER).write_text("x")
     (earlier / "old.txt").write_text("old")
     _prepare_out(earlier, force=True)  # an earlier demo output is replaced
-    assert sorted(p.name for p in earlier.iterdir()) == [MARKER]
+    assert sorted(p.name for p in earlier.iterdir()) == sorted([MARKER, OUTPUT_MARKER])
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lvsbench.errors import DataFormatError, OutputExistsError, Problem, ValidationFailed
-from lvsbench.io import atomic_dir, atomic_write_json, atomic_write_text, check_overwrite, sha256_tree
+from lvsbench.io import OUTPUT_MARKER, atomic_dir, atomic_write_json, atomic_write_text, check_overwrite, sha256_tree
 from lvsbench.records import Expression, Video, expression_mask, normalize_text, void_mask
 
 
@@ -33,7 +33,7 @@ def test_atomic_dir_is_all_or_nothing(tmp_path: Path) -> None:
             pass
     with atomic_dir(target, force=True) as d:
         (d / "g.txt").write_text("2")
-    assert [p.name for p in target.iterdir()] == ["g.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [OUTPUT_MARKER, "g.txt"]
 
 
 def test_check_overwrite(tmp_path: Path) -> None:

@@ -173,9 +173,8 @@ def test_undecodable_rle_names_file_and_image(tmp_path: Path) -> None:
     p = tmp_path / "r.json"
     p.write_text(json.dumps([{"image_id": "v_x_f_1_i_0", "score": 0.3,
                               "segmentation": {"size": [4, 4], "counts": "\u00ff\u00ff"}}]))
-    preds = open_predictions(p)
-    with pytest.raises(DataFormatError) as err:
-        preds.candidates("v_x_f_1_i_0")
+    with pytest.raises(DataFormatError) as err:  # refused when read, before any scoring
+        open_predictions(p)
     assert str(p) in str(err.value) and "v_x_f_1_i_0" in str(err.value)
 
 

@@ -165,7 +165,7 @@ def test_output_guards_and_resume_identity(synthetic: dict[str, Path], tmp_path:
     assert forced.status == "complete" and forced.units_skipped == 0
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
-    with pytest.raises(ConfigError, match="not an lvsbench run directory"):
+    with pytest.raises(ConfigError, match="written by lvsbench"):
         run(create_adapter("empty"), ds, _opts(tmp_path / "mine", force=True))
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
 

@@ -438,14 +438,8 @@ def parse_dataclass_options(options_cls: type, raw: Mapping[str, Any], what: str
 
 
 def parse_key_values(items: Sequence[str]) -> dict[str, str]:
-    """`["a=1", "b=x"]` (the `--option` flags) to a dict; a flag without '=' is a ConfigError."""
-    out: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--option {item!r}: expected key=value")
-        k, v = item.split("=", 1)
-        k = k.strip()
-        if not k:
-            raise ConfigError(f"--option {item!r}: empty key")
-        out[k] = v
-    return out
+    """`["a=1", "b=x"]` (the `--option` flags) to a dict of strings; the adapter's `Options` type hints convert
+    them (`parse_dataclass_options`)."""
+    from lvsbench.options import split_key_values
+
+    return split_key_values(items, "--option")

@@ -86,11 +86,12 @@ def run_cmd(adapter: str, dataset_name: str, root: str | None, split: str | None
     from lvsbench.adapters.base import parse_key_values
     from lvsbench.adapters.registry import create_adapter
     from lvsbench.distributed import Launch, detect_launch
+    from lvsbench.options import parse_typed_options
     from lvsbench.runner import RunOptions, parse_shard
 
     launch = detect_launch() if shard is None else Launch("single")
     adapter_obj = create_adapter(adapter, parse_key_values(options))
-    ds_opts = parse_key_values(dataset_options)
+    ds_opts = parse_typed_options(dataset_options)
     dataset, resolved = _load_dataset(dataset_name, root, split, ds_opts)
     opts = RunOptions(out=out, device=device, batch_frames=batch_frames, batch_expressions=batch_expressions,
                       shard=parse_shard(shard or "0/1"), limit=limit, resume=resume, force=force,
@@ -232,10 +233,10 @@ def import_cmd(source: str, path: Path, dataset_name: str, root: str | None, spl
     mttr:        `validation_outputs/epoch_N/Annotations/...` tree or submission .zip, A2D/J-HMDB COCO .json
     locater:     per-frame dumps `<video>_<obj>_<frame>.{pth,npy,png}` (Locater's mask naming)
     """
-    from lvsbench.adapters.base import parse_key_values
     from lvsbench.importers import import_predictions
+    from lvsbench.options import parse_typed_options
 
-    ds_opts = parse_key_values(dataset_options)
+    ds_opts = parse_typed_options(dataset_options)
     dataset, resolved = _load_dataset(dataset_name, root, split, ds_opts)
     report = import_predictions(source, path, dataset, out, force=force, locater_key=locater_key,
                                 dataset_options=ds_opts, dataset_root=resolved)

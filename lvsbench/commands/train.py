@@ -11,10 +11,10 @@ from lvsbench.commands.common import Choice, emit, force_option, json_option
 
 
 def _dataset(name: str, root: str | None, split: str | None, options: tuple[str, ...]) -> tuple[Any, str]:
-    from lvsbench.adapters.base import parse_key_values
     from lvsbench.commands.run import _load_dataset
+    from lvsbench.options import parse_typed_options
 
-    return _load_dataset(name, root, split, parse_key_values(options))
+    return _load_dataset(name, root, split, parse_typed_options(options))
 
 
 @click.command("train")

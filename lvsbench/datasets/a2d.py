@@ -39,7 +39,9 @@ import numpy as np
 from lvsbench.codecs import read_image_rgb
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, unknown_name
+from lvsbench.ids import check_id, check_ids
 from lvsbench.records import Expression, FrameMasks, FrameSource, Video
+from lvsbench.textfiles import read_text
 
 SPLITS: dict[str, int | None] = {"train": 0, "test": 1, "all": None}
 """Split name -> value of videoset.csv column 9 (MTTR: `{'train': 0, 'test': 1}`)."""
@@ -114,6 +116,7 @@ def read_videoset(path: str | Path) -> list[VideosetRow]:
             continue  # header added by a third party (VID,Label,...,Usage)
         if len(row) != 9:
             raise DataFormatError(path, f"expected 9 comma-separated columns, got {len(row)}", f"line {lineno}")
+        check_id(row[0], "video id", path, f"line {lineno}")
         try:
             out.append(VideosetRow(row[0], int(row[1]), row[2], row[3], int(row[4]), int(row[5]), int(row[6]),
                                    int(row[7]), int(row[8]), lineno))
@@ -171,25 +174,19 @@ def read_annotation_txt(path: str | Path) -> list[AnnotationRow]:
                 raise DataFormatError(path, f"instance_id {inst} outside 0..253", f"line {lineno}")
         if not row[0]:
             raise DataFormatError(path, "empty video_id", f"line {lineno}")
+        check_id(row[0], "video id", path, f"line {lineno}")
         out.append(AnnotationRow(row[0], inst, raw, row[2], lineno, row[3] if ncol == 4 else None))
     return out
 
 
 def read_missed(path: str | Path) -> list[str]:
     """Ids in a2d_missed_videos.txt (one per line; the official file has no trailing newline)."""
-    return [line.strip() for line in _read_text(Path(path)).splitlines() if line.strip()]
+    ids = [line.strip() for line in _read_text(Path(path)).split("\n") if line.strip()]
+    return check_ids(ids, "video id", path)
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise DataFormatError(path, "missing") from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataFormatError(path, f"not UTF-8/ASCII text: {exc.reason}", f"line {line}") from exc
+    return read_text(path)
 
 
 # ------------------------------------------------------------------------------------------ mask files
@@ -462,6 +459,8 @@ class A2DDataset(Dataset):
     @cached_property
     def videoset(self) -> dict[str, VideosetRow]:
         rows = read_videoset(self.videoset_path)
+        if not rows:
+            raise DataFormatError(self.videoset_path, "no videos (empty file); restore it from the release")
         out: dict[str, VideosetRow] = {}
         for row in rows:
             if row.vid in out:
@@ -799,7 +798,14 @@ class A2DDataset(Dataset):
             if self._annotation_dir_root() is None:
                 continue
             names = set(video.frames)
-            for fr in self.annotated_frames(vid):
+            row = self.videoset.get(vid)
+            found = self.annotated_frames(vid)
+            base = self._annotation_dir_root()
+            if row is not None and base is not None and (base / vid).is_dir() and len(found) != row.annotated_frames:
+                problems.append(Problem(str(base / vid), f"{len(found)} annotation file(s), but {self.videoset_path} "
+                                                         f"(line {row.line}) says {row.annotated_frames} annotated "
+                                                         "frames: a ground-truth file is missing or extra"))
+            for fr in found:
                 p = self.annotation_file(vid, fr)
                 if fr not in names:
                     problems.append(Problem(str(p), f"annotated frame {fr} beyond the video's {video.num_frames} "

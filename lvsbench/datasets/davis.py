@@ -30,7 +30,9 @@ from lvsbench.codecs import read_image_rgb, read_palette_png
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.ryvos import probe_size
 from lvsbench.errors import ConfigError, DataFormatError, Problem, unknown_name
+from lvsbench.ids import check_id
 from lvsbench.records import Expression, FrameSource, Video
+from lvsbench.textfiles import read_text
 
 SPLITS: tuple[str, ...] = ("train", "val")
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}
@@ -43,11 +45,14 @@ ANNOTATION_DIRS = {"semi": "Annotations", "unsupervised": "Annotations_unsupervi
 
 def read_image_set(path: Path) -> list[str]:
     """Sequence names of an ImageSets list (one per line, as davis2017's `readlines` + `strip`)."""
-    if not path.is_file():
+    if not path.exists():
         raise DataFormatError(path, "missing: the split's sequence list")
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    names = [line.strip() for line in read_text(path, "sequence list").split("\n") if line.strip()]
     if len(set(names)) != len(names):
-        raise DataFormatError(path, "duplicate sequence names")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise DataFormatError(path, f"duplicate sequence names: {', '.join(dup[:5])}")
+    for n, name in enumerate(names, 1):
+        check_id(name, "sequence name", path, f"entry {n}")
     return names
 
 

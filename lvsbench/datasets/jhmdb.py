@@ -36,7 +36,10 @@ import numpy as np
 from lvsbench.codecs import image_size, read_image_rgb
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem
+from lvsbench.ids import check_id
 from lvsbench.records import Expression, FrameSource, Video
+from lvsbench.textfiles import load_json as _load_json
+from lvsbench.textfiles import read_text
 
 SAMPLES_NAME = "jhmdb_sentences_samples_metadata.json"
 DEFAULT_SIZE = (240, 320)
@@ -47,12 +50,7 @@ SPLITS = ("test", "all")
 def read_annotation_txt(path: str | Path) -> list[tuple[str, str, int]]:
     """(video_id, query, line) rows of jhmdb_annotation.txt (header `video_id,query`), queries verbatim."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError as exc:
-        raise DataFormatError(path, "missing") from exc
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, f"not UTF-8/ASCII text: {exc.reason}") from exc
+    text = read_text(path)
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or [h.strip() for h in rows[0]] != ["video_id", "query"]:
         raise DataFormatError(path, f"header must be 'video_id,query', got {rows[0] if rows else ''}", "line 1")
@@ -65,6 +63,7 @@ def read_annotation_txt(path: str | Path) -> list[tuple[str, str, int]]:
             raise DataFormatError(path, f"expected 2 comma-separated fields, got {len(row)}", f"line {lineno}")
         if not row[0]:
             raise DataFormatError(path, "empty video_id", f"line {lineno}")
+        check_id(row[0], "video id", path, f"line {lineno}")
         if row[0] in seen:
             raise DataFormatError(path, f"video {row[0]} already has a sentence on line {seen[row[0]]}",
                                   f"line {lineno}")
@@ -81,16 +80,10 @@ def read_samples(source: str | Path | None = None) -> list[list[Any]]:
     if source is None:
         text = resources.files("lvsbench").joinpath("data", SAMPLES_NAME).read_text()
         where: str | Path = f"lvsbench/data/{SAMPLES_NAME}"
+        data = json.loads(text)
     else:
         where = Path(source)
-        try:
-            text = Path(source).read_text()
-        except FileNotFoundError as exc:
-            raise DataFormatError(source, "missing") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(where, f"invalid JSON: {exc}") from exc
+        data = _load_json(where, "J-HMDB-Sentences samples metadata")
     if not isinstance(data, list):
         raise DataFormatError(where, "expected a JSON list of samples")
     for i, s in enumerate(data):
@@ -192,7 +185,7 @@ class JHMDBDataset(Dataset):
         self.masks_dir = Path(masks_dir) if masks_dir else self.root / "puppet_mask"
         if samples is not None:
             self.samples_path: Path | None = Path(samples)
-        elif (self.root / SAMPLES_NAME).is_file():
+        elif (self.root / SAMPLES_NAME).exists():  # a folder there is an error, not "no file"
             self.samples_path = self.root / SAMPLES_NAME
         else:
             self.samples_path = None
@@ -206,8 +199,17 @@ class JHMDBDataset(Dataset):
 
     @cached_property
     def samples(self) -> list[list[Any]]:
-        """The frozen evaluation samples (root copy, else packaged)."""
-        return read_samples(self.samples_path)
+        """The frozen evaluation samples (root copy, else packaged). A root copy naming a video that has no
+        sentence means the annotation file lost lines (cut short, edited): refused, as scoring would drop it."""
+        samples = read_samples(self.samples_path)
+        if self.samples_path is not None:
+            have = {vid for vid, _, _ in self.rows}
+            lost = sorted({s[0] for s in samples} - have)
+            if lost:
+                raise DataFormatError(self.annotation_path, f"{len(lost)} video(s) with frozen samples in "
+                                                            f"{self.samples_path.name} have no sentence here (e.g. "
+                                                            f"{lost[0]}); is the file cut short?")
+        return samples
 
     @cached_property
     def _samples_by_video(self) -> dict[str, list[list[Any]]]:

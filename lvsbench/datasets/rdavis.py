@@ -41,7 +41,9 @@ from pathlib import Path
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.davis import SPLITS, DAVISDataset, read_image_set
 from lvsbench.errors import ConfigError, DataFormatError, Problem
+from lvsbench.ids import check_id
 from lvsbench.records import Expression
+from lvsbench.textfiles import decode_text, read_bytes
 
 TEXT_FILES: tuple[tuple[str, str], ...] = (
     ("Davis17_annot1.txt", "utf-8"),
@@ -65,11 +67,7 @@ class TextLine:
 
 def parse_text_file(path: Path, encoding: str, known_videos: set[str] | None) -> list[TextLine]:
     """Parse one Davis17 text file; malformed lines raise `DataFormatError` with the line number."""
-    try:
-        content = path.read_bytes().decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise DataFormatError(path, f"not valid {encoding}: {exc.reason}", f"line {line}") from exc
+    content = decode_text(read_bytes(path, "Davis17 expression file"), path, encoding)
     out: list[TextLine] = []
     seen: dict[tuple[str, int], int] = {}
     # Split on newlines only, as file iteration does: str.splitlines() would also break at U+0085, which is
@@ -83,6 +81,7 @@ def parse_text_file(path: Path, encoding: str, known_videos: set[str] | None) ->
         if len(fields) < 3:
             raise DataFormatError(path, f"expected '<video> <obj_id> \"<expression>\"', got {raw.strip()!r}", where)
         video, obj = VIDEO_NAME_FIXES.get(fields[0], fields[0]), fields[1]
+        check_id(video, "video name", path, where)
         try:
             obj_id = int(obj)
         except ValueError as exc:
@@ -93,7 +92,8 @@ def parse_text_file(path: Path, encoding: str, known_videos: set[str] | None) ->
         if len(rest) < 2 or rest[0] != '"' or rest[-1] != '"':
             raise DataFormatError(path, f"expression must be in double quotes, got {rest!r}", where)
         if known_videos is not None and video not in known_videos:
-            raise DataFormatError(path, f"video {fields[0]!r} is in neither ImageSets/2017 list", where)
+            raise DataFormatError(path, f"video {fields[0]!r} is in neither ImageSets/2017/train.txt nor val.txt",
+                                  where)
         if (video, obj_id) in seen:
             raise DataFormatError(path, f"({video}, {obj_id}) already given on line {seen[video, obj_id]}", where)
         seen[video, obj_id] = n
@@ -132,7 +132,7 @@ class RDAVISDataset(DAVISDataset):
         self.text_lines: dict[int, list[TextLine]] = {}
         for a, (fname, enc) in enumerate(TEXT_FILES):
             p = self.text_dir / fname
-            if p.is_file():
+            if p.exists():  # a folder there is an error, not an absent file
                 self.text_lines[a] = parse_text_file(p, enc, self._all_videos)
 
     def _read_sequences(self) -> dict[str, list[str]]:
@@ -167,4 +167,10 @@ class RDAVISDataset(DAVISDataset):
         for a, (fname, _) in enumerate(TEXT_FILES):
             if a not in self.text_lines and (self.annotator is None or self.annotator == a):
                 out.append(Problem(str(self.text_dir / fname), "missing"))
+            elif a in self.text_lines and not self.text_lines[a]:
+                out.append(Problem(str(self.text_dir / fname), "no expressions (empty file)"))
         return out
+
+    def run_source(self, annotator: int) -> Path | None:
+        """The text file whose expressions make up annotator run `anno_<annotator>`."""
+        return self.text_dir / TEXT_FILES[annotator][0] if 0 <= annotator < len(TEXT_FILES) else None

@@ -18,6 +18,7 @@ from typing import Any
 
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, LvsbenchError, Problem, did_you_mean, unknown_name
+from lvsbench.options import check_keywords
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,8 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
         if split is not None and split not in spec.splits and key in ("a2d", "jhmdb"):
             raise ConfigError(f"{key}: {unknown_name('split', split, spec.splits)}")
         cls = _import(spec.loader)
-        try:
-            return cls(root, split, **options)
-        except TypeError as exc:
-            raise ConfigError(f"{key}: bad option for the reader: {exc}") from exc
+        check_keywords(cls, f"{key}: bad option for the reader", root, split, **options)
+        return cls(root, split, **options)
     if is_layout(root):
         return LayoutDataset(root, name=None if key == "layout" else name, split=split)
     raise ConfigError(f"{unknown_name('dataset', name, [*DATASETS, 'layout'])}, and {root} holds no dataset in "
@@ -153,19 +152,10 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
 
 
 def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """`key=value` strings from the command line -> reader options (true/false -> bool, digits -> int)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ConfigError(f"option {pair!r} is not key=value")
-        k, v = pair.split("=", 1)
-        val: Any = v
-        if v.lower() in ("true", "false"):
-            val = v.lower() == "true"
-        elif v.isdigit():
-            val = int(v)
-        out[k.strip().replace("-", "_")] = val
-    return out
+    """`key=value` strings from the command line -> reader options (true/false -> bool, numbers -> int/float)."""
+    from lvsbench.options import parse_typed_options
+
+    return parse_typed_options(pairs, "--option")
 
 
 # ------------------------------------------------------------------------------------------ info / convert

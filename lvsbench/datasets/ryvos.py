@@ -39,7 +39,6 @@ every frame of `frames` (including leading frames where no object is annotated, 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -51,7 +50,9 @@ import numpy as np
 from lvsbench.codecs import image_size, read_image_rgb, read_palette_png
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, Problem, unknown_name
+from lvsbench.ids import check_id, check_ids, strict_int
 from lvsbench.records import Expression, FrameSource, Video
+from lvsbench.textfiles import load_json as _load_json
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test", "valid-competition", "train-heldout-v1",
                            "train-minus-heldout-v1")
@@ -76,14 +77,9 @@ def in_heldout_v1(video_id: str) -> bool:
 
 
 def load_json(path: Path) -> Any:
-    """Parse a JSON file; a missing or malformed file is a `DataFormatError` naming it (and the line)."""
-    if not path.is_file():
-        raise DataFormatError(path, "missing")
-    try:
-        return json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else None
-        raise DataFormatError(path, f"invalid JSON: {exc}", where) from exc
+    """Parse a JSON file; a missing or malformed file, or one with a key given twice, is a `DataFormatError`
+    naming it (and the line or key)."""
+    return _load_json(path)
 
 
 def _videos_object(doc: Any, path: Path) -> dict[str, Any]:
@@ -103,8 +99,10 @@ class MetaVideo:
 
 def meta_video_fields(path: Path, vid: str, entry: Any) -> tuple[list[str], dict[str, Any]]:
     """`frames` and `expressions` of one video of a `meta_expressions.json` (the Refer-YouTube-VOS format, reused
-    by MeViS and ReVOS), checked: an object with unique frame names and an expressions object."""
+    by MeViS and ReVOS), checked: an object with unique frame names and an expressions object; the video id, frame
+    names and expression ids are safe path components (`lvsbench.ids`)."""
     key = f"videos.{vid}"
+    check_id(vid, "video id", path, key)
     if not isinstance(entry, dict):
         raise DataFormatError(path, "video entry is not an object", key)
     frames = entry.get("frames")
@@ -115,6 +113,9 @@ def meta_video_fields(path: Path, vid: str, entry: Any) -> tuple[list[str], dict
     exps = entry.get("expressions")
     if not isinstance(exps, dict):
         raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
+    check_ids(frames, "frame name", path, f"{key}.frames")
+    for eid in exps:
+        check_id(eid, "expression id", path, f"{key}.expressions.{eid}")
     return frames, exps
 
 
@@ -133,7 +134,7 @@ def read_meta_expressions(path: Path, require_obj_id: bool) -> dict[str, MetaVid
             obj: int | None = None
             if "obj_id" in e:
                 try:
-                    obj = int(e["obj_id"])
+                    obj = strict_int(e["obj_id"])
                 except (TypeError, ValueError) as exc:
                     raise DataFormatError(path, f"obj_id {e['obj_id']!r} is not an integer", ekey) from exc
                 if not 0 < obj < 255:

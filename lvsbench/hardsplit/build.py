@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -33,7 +32,7 @@ from typing import Any
 
 from lvsbench import __version__
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, LvsbenchError, OutputExistsError
+from lvsbench.errors import ConfigError, LvsbenchError
 from lvsbench.hardsplit.clean import MATCH_ROLES, CleanedQuery, clean
 from lvsbench.hardsplit.compose import (
     LOCATER_TYPES,
@@ -49,7 +48,14 @@ from lvsbench.hardsplit.lemmatize import default_lemmatizer
 from lvsbench.hardsplit.pairs import SUBSETS, Decision, Pair, PairSampler, QueryRoles, coverage
 from lvsbench.hardsplit.srl.base import SrlSentence
 from lvsbench.hardsplit.wordnet import default_wordnet
-from lvsbench.io import atomic_write_json, atomic_write_text, json_dumps_canonical, sha256_file
+from lvsbench.io import (
+    atomic_write_json,
+    atomic_write_text,
+    check_overwrite,
+    json_dumps_canonical,
+    prepare_output_dir,
+    sha256_file,
+)
 
 STAGES = ("srl", "pairs", "all")
 STATE_DIR = ".build"
@@ -289,18 +295,15 @@ def _run_tasks(specs: list[CompositionSpec], opts: BuildOptions, writer_args: di
 # ---------------------------------------------------------------------------------------------- build
 
 
+OWN_FILES = ("build.json",)
+"""A build folder of an earlier version (before `OUTPUT_MARKER`) is recognised by its manifest."""
+
+
 def _prepare_out(opts: BuildOptions) -> None:
     out = opts.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if opts.resume:
-            return
-        if not opts.force:
-            raise OutputExistsError(out)
-        if out.is_dir():
-            shutil.rmtree(out)
-        else:
-            out.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    if opts.resume and out.is_dir() and any(out.iterdir()):
+        return
+    prepare_output_dir(out, opts.force, legacy=OWN_FILES)
 
 
 def _srl_cache_key(queries: Sequence[TestQuery], opts: BuildOptions) -> str:
@@ -341,6 +344,8 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         raise ConfigError(f"--stage must be one of {', '.join(STAGES)}")
     if opts.order not in ORDERS:
         raise ConfigError(f"--order must be one of {', '.join(ORDERS)}")
+    if not opts.resume:  # refuse a foreign --out before the long reading
+        check_overwrite(opts.out, opts.force, legacy=OWN_FILES)
     ds = load_a2d(opts.a2d_root, **opts.a2d_options)
     queries = test_queries(ds)
     if not queries:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.errors import ConfigError, LvsbenchError, did_you_mean
-from lvsbench.io import atomic_write_bytes, atomic_write_text, json_dumps_canonical, sha256_file, sha256_tree
+from lvsbench.io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    json_dumps_canonical,
+    remove_output_dir,
+    sha256_file,
+    sha256_tree,
+)
 from lvsbench.leaderboard import engine
 from lvsbench.leaderboard.audit import Flag, audit
 from lvsbench.leaderboard.cache import Cache, CacheKey, current_version
@@ -280,7 +286,7 @@ def run_recipe(recipe: Recipe, opts: BuildOptions, project: Path) -> Outcome:
     ckpt_path = materialise_checkpoint(recipe, ckpt, project, prepared, opts.cache)
     preds_dir = opts.cache.root / "preds" / key.digest()[:24]
     if preds_dir.exists():  # left by an interrupted build: recompute from scratch
-        shutil.rmtree(preds_dir)
+        remove_output_dir(preds_dir, legacy=("run.json",))
     run = engine.run_adapter(recipe.adapter, recipe.adapter_options, prepared.dataset, preds_dir, ckpt_path,
                              opts.progress)
     scored = engine.score(run.predictions, prepared.dataset, recipe.protocol, recipe.score_options, opts.workers,
@@ -427,20 +433,21 @@ def build(opts: BuildOptions) -> BuildReport:
     results_dir = out / "results"
     carry_dir = opts.carry_from if opts.carry_from is not None else results_dir
     outcomes: list[Outcome] = []
-    for i, recipe in enumerate(recipes, 1):
-        if opts.only and recipe.name not in opts.only:
-            why = unavailable_here(recipe, project)
-            outcomes.append(_carry(recipe, carry_dir, why or "not run in this partial build (--only)"))
-            continue
-        try:
-            o = run_recipe(recipe, opts, project)
-        except Skip as exc:
-            o = _carry(recipe, carry_dir, str(exc))
-        except LvsbenchError as exc:
-            raise ConfigError(f"recipe {recipe.path}: {exc}") from exc
-        outcomes.append(o)
-        extra = f" ({o.reason})" if o.reason else f" ({o.seconds:.1f} s)"
-        _log(f"[{i}/{len(recipes)}] {recipe.name}: {o.status}{extra}")
+    with opts.cache.locked():  # one build per cache; stale temp folders of killed builds are removed
+        for i, recipe in enumerate(recipes, 1):
+            if opts.only and recipe.name not in opts.only:
+                why = unavailable_here(recipe, project)
+                outcomes.append(_carry(recipe, carry_dir, why or "not run in this partial build (--only)"))
+                continue
+            try:
+                o = run_recipe(recipe, opts, project)
+            except Skip as exc:
+                o = _carry(recipe, carry_dir, str(exc))
+            except LvsbenchError as exc:
+                raise ConfigError(f"recipe {recipe.path}: {exc}") from exc
+            outcomes.append(o)
+            extra = f" ({o.reason})" if o.reason else f" ({o.seconds:.1f} s)"
+            _log(f"[{i}/{len(recipes)}] {recipe.name}: {o.status}{extra}")
     report = BuildReport(outcomes)
     pages = render_all(outcomes, opts.reported_dir, report.flags)
     report.reported = len(load_reported(opts.reported_dir))

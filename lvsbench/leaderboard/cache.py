@@ -37,6 +37,7 @@ from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_json
 from lvsbench.leaderboard.recipes import canonical_hash
 
 KEY_FILE = "key.json"
+LOCK_FILE = ".lock"
 CODE_FILE = "code.txt"
 
 
@@ -137,7 +138,7 @@ class Cache:
 
     def put(self, key: CacheKey, result: dict[str, Any], samples_csv: bytes | None) -> None:
         d = self._result_dir(key)
-        with atomic_dir(d, force=True) as tmp:
+        with atomic_dir(d, force=True, legacy=(KEY_FILE,)) as tmp:
             atomic_write_json(tmp / "result.json", result)
             if samples_csv is not None:
                 atomic_write_bytes(tmp / "samples.csv", samples_csv)
@@ -164,11 +165,47 @@ class Cache:
     def build_artifact(self, kind: str, spec: Any) -> Iterator[Path]:
         """Build an artefact in a temporary folder; it appears under its key only when the block succeeds."""
         d = self.artifact_dir(kind, spec)
-        with atomic_dir(d, force=True) as tmp:
+        with atomic_dir(d, force=True, legacy=(KEY_FILE,)) as tmp:
             yield tmp
             atomic_write_json(tmp / KEY_FILE, {"kind": kind, "spec": json.loads(json.dumps(spec, default=str)),
                                                "lvsbench_version": current_version()})
             atomic_write_bytes(tmp / CODE_FILE, code_fingerprint().encode() + b"\n")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the cache for one build: a second `leaderboard build` on the same cache is refused (it would
+        delete the first one's prediction folders), and temporary folders that killed builds left behind are
+        removed once the lock is held (no live build can own them then)."""
+        if not self.enabled:
+            yield
+            return
+        import fcntl
+
+        from lvsbench.errors import ConfigError
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / LOCK_FILE
+        with open(lock_path, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(f"{self.root}: the cache is in use by another `leaderboard build` (lock "
+                                  f"{lock_path}); wait for it, or give this build its own --cache") from None
+            try:
+                self.clean_stale()
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def clean_stale(self) -> list[Path]:
+        """Remove `.*.tmp` / `.*.old` folders left by interrupted builds (call with the lock held)."""
+        removed = []
+        for kind_dir in (p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else ():
+            for p in kind_dir.iterdir():
+                if p.name.startswith(".") and (p.name.endswith(".tmp") or p.name.endswith(".old")):
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+        return removed
 
     def clear(self) -> None:
         if self.root.exists():

@@ -12,6 +12,7 @@ from typing import Any
 
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError
+from lvsbench.options import check_keywords
 
 DEFAULT_SYNTHETIC: dict[str, dict[str, Any]] = {
     "a2d": {"videos": 24, "seed": 0},
@@ -27,10 +28,8 @@ def write_synthetic(name: str, spec: dict[str, Any], out: Path) -> Path:
 
     writer = get_writer(name)
     kwargs = {**DEFAULT_SYNTHETIC.get(name, {}), **spec}
-    try:
-        return Path(writer(out, force=True, **kwargs))
-    except TypeError as exc:
-        raise ConfigError(f"synthetic {name}: bad option in {spec} ({exc})") from exc
+    check_keywords(writer, f"synthetic {name}: bad option in {spec}", out, force=True, **kwargs)
+    return Path(writer(out, force=True, **kwargs))
 
 
 def open_dataset(name: str, root: Path, split: str, options: dict[str, Any] | None = None) -> Dataset:
@@ -76,10 +75,11 @@ def train_model(model: str, train_recipe: Path, dataset: str, root: Path, out: P
 
     rec = load_recipe(train_recipe, model)
     if options:
-        try:
-            rec = rec.replace(**options)
-        except TypeError as exc:
-            raise ConfigError(f"train_options {options}: {exc}") from exc
+        import dataclasses
+
+        check_keywords(type(rec.train), f"train_options {options}", **{
+            **{f.name: getattr(rec.train, f.name) for f in dataclasses.fields(rec.train)}, **options})
+        rec = rec.replace(**options)
     ds = open_dataset(dataset, root, "train")
     result = train(ds, out, rec, device="cpu", force=True, progress=progress, log=_quiet)
     return Path(result.checkpoint)
@@ -125,10 +125,9 @@ def score(predictions: Path, dataset: Dataset, protocol: str, options: dict[str,
     bad = sorted(set(options) & {"workers", "progress", "format"})
     if bad:
         raise ConfigError(f"score options {bad} are set by the build, not by recipes")
-    try:
-        return _score(predictions, dataset, protocol, workers=workers, progress=progress, **options)
-    except TypeError as exc:
-        raise ConfigError(f"bad score option in {options} ({exc})") from exc
+    check_keywords(_score, f"bad score option in {options}", predictions, dataset, protocol, workers=workers,
+                   progress=progress, **options)
+    return _score(predictions, dataset, protocol, workers=workers, progress=progress, **options)
 
 
 def resolve_root(key: str) -> tuple[Path | None, str]:

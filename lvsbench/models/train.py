@@ -11,10 +11,11 @@ A recipe (`recipes/train/*.toml`) holds every hyper-parameter::
                  control)
     [train]      seed, steps, batch_size (clips per step, each with up to max_expressions expressions), lr,
                  weight_decay, warmup_steps, min_lr_ratio, grad_clip, aux_weight, threads, log_every,
-                 checkpoint_every, autocast ("auto" | "bf16" | "off")
+                 checkpoint_every, checkpoint_minutes, autocast ("auto" | "bf16" | "off")
 
 Keys left out take the defaults below (the tiny CPU preset); unknown keys are errors. The resolved recipe's
-canonical-JSON sha256 (without the execution settings threads / log_every / checkpoint_every) is the *recipe
+canonical-JSON sha256 (without the execution settings threads / log_every / checkpoint_every /
+checkpoint_minutes) is the *recipe
 hash*, stored in every checkpoint and checked on `--resume`.
 
 Output directory::
@@ -47,7 +48,14 @@ from tqdm import tqdm
 from lvsbench import __version__
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import ConfigError, DataFormatError, unknown_name
-from lvsbench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, check_overwrite, sha256_bytes
+from lvsbench.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    check_overwrite,
+    mark_output_dir,
+    sha256_bytes,
+)
 from lvsbench.metrics.names import METRICS, format_value
 from lvsbench.models import MODELS, build_model, model_config
 from lvsbench.models.data import FrameCache, normalise
@@ -55,7 +63,7 @@ from lvsbench.models.layers import dice_bce_loss
 from lvsbench.models.text import Tokenizer
 
 CKPT_FORMAT = "lvsbench.models.checkpoint/1"
-EXECUTION_KEYS = ("threads", "log_every", "checkpoint_every")
+EXECUTION_KEYS = ("threads", "log_every", "checkpoint_every", "checkpoint_minutes")
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,9 @@ class TrainSettings:
     threads: int = 2
     log_every: int = 25
     checkpoint_every: int = 200
+    checkpoint_minutes: float = 10.0
+    """State is also saved when this much wall time passed since the last save, so Ctrl-C or a killed job loses at
+    most that much work however slow the steps are (`--resume` continues from it)."""
     autocast: str = "auto"
 
 
@@ -430,8 +441,8 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
             raise ConfigError(f"{state_path}: was trained with recipe hash {state.get('recipe_sha256', '?')[:12]}, "
                               f"this recipe is {recipe.sha256[:12]}; resume needs the same recipe")
     else:
-        check_overwrite(out, force)
-        out.mkdir(parents=True, exist_ok=True)
+        check_overwrite(out, force, legacy=("recipe.json", "state.pt"))
+        mark_output_dir(out)
         for p in (state_path, ckpt_path, metrics_path):
             p.unlink(missing_ok=True)
     atomic_write_json(out / "recipe.json", {"recipe": recipe.to_dict(), "recipe_sha256": recipe.sha256,
@@ -471,6 +482,7 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
                total=end)
     last: dict[str, float] = {}
     t_train = time.perf_counter()
+    last_save = t_train
     running: list[float] = []
     for step in bar:
         for g in opt.param_groups:
@@ -495,8 +507,10 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
             running.clear()
             _append_jsonl(metrics_path, rec)
             bar.set_postfix(loss=f"{rec['loss_avg']:.3f}")
-        if done % recipe.train.checkpoint_every == 0 and done != end:
+        due = time.perf_counter() - last_save >= recipe.train.checkpoint_minutes * 60
+        if (done % recipe.train.checkpoint_every == 0 or due) and done != end:
             save_state(done)
+            last_save = time.perf_counter()
     bar.close()
     seconds = time.perf_counter() - t_train
     final_step = max(end, start)

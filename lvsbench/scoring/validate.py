@@ -64,6 +64,9 @@ class Plan:
     davis_frames: dict[str, tuple[str, ...]] = field(default_factory=dict)
     runs: list[int | None] = field(default_factory=list)
     expected_runs: list[int | None] = field(default_factory=list)
+    extra_runs: list[int] = field(default_factory=list)
+    """Runs the predictions hold beyond those the dataset calls for (e.g. a stray `anno_9/`): reported, never
+    averaged in."""
 
     def image_id(self, video_id: str, expression: Expression, frame: str) -> str:
         from lvsbench.predictions import a2d_image_id, jhmdb_image_id
@@ -109,7 +112,8 @@ def build_plan(dataset: Dataset, protocol: Protocol, preds: Predictions) -> Plan
         if have == [None]:
             plan.runs = [None]  # a single run folder: score it as it is
         else:
-            plan.runs = sorted(set(plan.expected_runs) | {a for a in have if a is not None})
+            plan.runs = list(plan.expected_runs)
+            plan.extra_runs = sorted(a for a in have if a is not None and a not in plan.expected_runs)
         return plan
     for vid in videos:
         items = []
@@ -241,8 +245,16 @@ def _check_davis(preds: DavisAnnoPredictions, dataset: Dataset, plan: Plan) -> I
             for f in frames:
                 if f not in got:
                     rep.missing.append(MissingItem("frame", preds.describe(a, vid, f), vid, frame=f, annotator=a))
+    for a in plan.extra_runs:
+        source = getattr(dataset, "run_source", lambda _a: None)(a)
+        why = f" ({source} gives no expressions: missing or empty?)" if source is not None else ""
+        rep.extra.append(Problem(str(preds.runs.get(a, preds.path / f"anno_{a}")),
+                                 f"unexpected annotator run anno_{a}: the dataset's expressions call for runs "
+                                 f"{', '.join(f'anno_{r}' for r in plan.expected_runs)}; it is not scored{why}"))
     videos = dataset.videos()
     for (a, vid), frames in sorted(inv.items.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        if a in plan.extra_runs:
+            continue
         if vid not in videos:
             rep.extra.append(Problem(preds.describe(a, vid), "unexpected video (not in the dataset split)"))
             continue
