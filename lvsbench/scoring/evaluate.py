@@ -295,7 +295,7 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
     """
     from scipy.optimize import linear_sum_assignment
 
-    from lvsbench.metrics.functional import j_and_f
+    from lvsbench.metrics.functional import _j_f, boundary_radius, empty_prediction_j_f, mask_box, pair_window
     from lvsbench.metrics.statistics import db_statistics
 
     ds, plan = job.dataset, job.plan
@@ -327,7 +327,8 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
     present: dict[Any, dict[int, dict[int, dict[int, tuple[float, float]]]]] = {r: {} for r in runs}
     max_id: dict[Any, int] = dict.fromkeys(runs, 0)
     failed: set[Any] = set()
-    empty: np.ndarray | None = None
+    radius: int | None = None
+    rshape: tuple[int, ...] = ()
     for t, f in enumerate(scored):
         if f == frames_all[0]:
             lab = lab0
@@ -342,17 +343,23 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
                 res.problems.append(Problem(f"ground truth {vid}/{f}", "frame has no annotation"))
                 failed.update(runs)
                 continue
+        # one compare per GT object gives its box; every pair below is scored on the window of its two boxes
+        # (`pair_window`: exact), and an object against an empty prediction in closed form
+        shape = lab.shape
+        if radius is None or shape != rshape:
+            rshape, radius = shape, boundary_radius(shape)
         void = None
         if proto.void:
             v = lab == VOID_LABEL
-            void = v if v.any() else None
-        gts = [lab == i for i in range(1, n_gt + 1)]
-        if empty is None or empty.shape != lab.shape:
-            empty = np.zeros(lab.shape, dtype=bool)
-        for i in range(n_gt):
-            jv, fv = j_and_f(gts[i], empty, void)
-            empty_j[i].append(jv)
-            empty_f[i].append(fv)
+            if mask_box(v)[2]:
+                void = v
+        gboxes = [mask_box(lab == i) for i in range(1, n_gt + 1)]
+        n_px = lab.size
+        for i, bx in enumerate(gboxes):
+            fills = bx[2] * bx[3] == n_px and bool((lab == i + 1).all())  # only checked when the box is the frame
+            jf = empty_prediction_j_f(bx[2] == 0, fills)
+            empty_j[i].append(jf[0])
+            empty_f[i].append(jf[1])
         for r in runs:
             if r in failed:
                 continue
@@ -370,31 +377,30 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
                 else:
                     res.missing_scored += 1
                 continue
-            if pl.shape != lab.shape:
-                res.problems.append(_size_problem(path, pl.shape, lab.shape))
+            if pl.shape != shape:
+                res.problems.append(_size_problem(path, pl.shape, shape))
                 failed.add(r)
                 continue
-            counts = np.bincount(pl.ravel(), minlength=256)
-            ids = np.flatnonzero(counts[1:]) + 1
-            if ids.size and int(ids.max()) > limit:
-                over = [int(i) for i in ids if i > limit]
+            top = int(pl.max())
+            if top > limit:
+                over = [int(i) for i in np.unique(pl) if i > limit]
                 why = (f"more than {limit} proposals (ids {over[:10]}); davis2017 unsupervised stops here"
                        if proto.matching == "hungarian" else
                        f"predicted id(s) {over[:10]} are not ground-truth objects (1..{n_gt}) of {vid}")
                 res.problems.append(Problem(path, why))
                 failed.add(r)
                 continue
-            if ids.size:
-                max_id[r] = max(max_id[r], int(ids.max()))
-            for j in ids:
-                j = int(j)
-                pm = pl == j
-                if proto.matching == "hungarian":
-                    slot = present[r].setdefault(j, {})
-                    for i in range(n_gt):
-                        slot.setdefault(i, {})[t] = j_and_f(gts[i], pm, void)
-                else:
-                    present[r].setdefault(j, {}).setdefault(j - 1, {})[t] = j_and_f(gts[j - 1], pm, void)
+            for j in range(1, top + 1):
+                pbox = mask_box(pl == j)
+                if pbox[2] == 0:
+                    continue  # id absent from this frame: the pair is (empty prediction, GT), kept above
+                max_id[r] = max(max_id[r], j)
+                for i in (range(n_gt) if proto.matching == "hungarian" else (j - 1,)):
+                    win = pair_window(gboxes[i], pbox, shape)
+                    assert win is not None
+                    sub_v = void[win] if void is not None else None
+                    jf = _j_f(lab[win] == i + 1, pl[win] == j, sub_v, radius, True, True)
+                    present[r].setdefault(j, {}).setdefault(i, {})[t] = jf
     if res.problems:
         return res
     n_t = len(scored)
