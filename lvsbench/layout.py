@@ -208,6 +208,13 @@ class LayoutDataset(Dataset):
         objs = self.meta["videos"][video_id].get("objects", {})
         return {int(k): str(v.get("category", "")) for k, v in objs.items()}
 
+    def num_objects_in_video(self, video_id: str) -> int:
+        """A card with `"objects_in_video": "objects"` (written by build-hard-split) says that a video's `objects`
+        lists every object in it; otherwise the objects referred to by its expressions."""
+        if self.card.get("objects_in_video") == "objects":
+            return len(self.meta["videos"][video_id].get("objects", {}))
+        return super().num_objects_in_video(video_id)
+
 
 class LayoutWriter:
     """Writes a dataset in the lvsbench layout, one video at a time, atomically per video and resumable.

@@ -1,5 +1,7 @@
 """Server submission helpers: check a prediction set completely, then zip it in the layout the server expects.
 
+MeViS (`build_mevis_submission`) differs only in the zip layout: video folders at the zip root, no `Annotations/`.
+
 Refer-YouTube-VOS (CodaLab, competition 13520 on codalab.lisn.upsaclay.fr): the server scores
 `Annotations/<video_id>/<exp_id>/<frame>.png` for every valid video (202), every expression and every frame listed in
 `meta_expressions/valid/meta_expressions.json` (22,046 PNGs), single-channel at the JPEG's size, zipped with the
@@ -73,8 +75,8 @@ def _check_png(data: bytes, where: str, size: tuple[int, int] | None) -> tuple[b
     return encode_binary_png(arr != 0), hw, None
 
 
-def build_ryvos_submission(preds_path: str | Path, dataset: Dataset, out: str | Path, *, force: bool = False
-                           ) -> SubmissionReport:
+def build_ryvos_submission(preds_path: str | Path, dataset: Dataset, out: str | Path, *, force: bool = False,
+                           prefix: str = "Annotations/") -> SubmissionReport:
     """Check `preds_path` (PNG tree or zip, with or without `Annotations/`) against every expression and frame of
     `dataset` (the Refer-YouTube-VOS valid split) and write `out` (a zip with `Annotations/` at the top).
 
@@ -149,7 +151,7 @@ def build_ryvos_submission(preds_path: str | Path, dataset: Dataset, out: str | 
                     continue  # keep checking, stop writing
                 if stored is not data:
                     report.reencoded += 1
-                zf.writestr(f"Annotations/{vid}/{eid}/{f}.png", stored)
+                zf.writestr(f"{prefix}{vid}/{eid}/{f}.png", stored)
                 report.files += 1
         if problems:
             raise ValidationFailed(problems, f"submission check of {preds_path}")
@@ -158,3 +160,12 @@ def build_ryvos_submission(preds_path: str | Path, dataset: Dataset, out: str | 
         if os.path.exists(tmp):
             os.unlink(tmp)
     return report
+
+
+def build_mevis_submission(preds_path: str | Path, dataset: Dataset, out: str | Path, *, force: bool = False
+                           ) -> SubmissionReport:
+    """As `build_ryvos_submission`, for the MeViS server (CodaLab 15094 for v1, Codabench 11420 for v2): the zip
+    holds `<video>/<exp_id>/<frame>.png` at its root, no `Annotations/` folder (henghuiding/MeViS @ 7c0620b
+    README: `zip -r ../x.zip *` inside the output folder), one PNG per frame of `frames` for every expression,
+    no-target ones included (an all-black PNG says "no target")."""
+    return build_ryvos_submission(preds_path, dataset, out, force=force, prefix="")

@@ -30,17 +30,18 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 def test_metadata() -> None:
     assert {k: v.default_protocol for k, v in DATASETS.items()} == {
-        "a2d": "a2d", "jhmdb": "jhmdb", "ryvos": "ryvos", "rdavis": "rdavis", "davis": "davis-semi"}
+        "a2d": "a2d", "jhmdb": "jhmdb", "ryvos": "ryvos", "rdavis": "rdavis", "davis": "davis-semi",
+        "mevis": "mevis", "revos": "revos"}
     assert DATASETS["a2d"].default_split == "test" and DATASETS["jhmdb"].splits == ("test",)
     for spec in DATASETS.values():
         cls = _import(spec.loader)
         assert cls.__name__.endswith("Dataset")
         assert spec.default_split in spec.splits
-    assert set(WRITERS) == {"a2d", "jhmdb", "ryvos", "rdavis", "davis"}
+    assert set(WRITERS) == {"a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos"}
     for name in WRITERS:
         assert callable(get_writer(name))
     with pytest.raises(ConfigError):
-        get_writer("mevis")
+        get_writer("no-such-dataset")
 
 
 def test_root_resolution_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ def test_load_layout_by_any_name(tmp_path: Path) -> None:
         assert isinstance(ds, LayoutDataset) and len(ds.videos()) == 2
     assert load("a2d-plus-m", out).name == "a2d-plus-m"
     with pytest.raises(ConfigError, match="unknown dataset"):
-        load("mevis", native)
+        load("no-such-dataset", native)
     with pytest.raises(ConfigError, match="does not exist"):
         load("a2d", tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="bad option"):
@@ -92,7 +93,7 @@ def test_datasets_list_and_env_root(clean_env: Path, monkeypatch: pytest.MonkeyP
     runner = CliRunner()
     res = runner.invoke(cli, ["datasets", "list", "--json"])
     assert res.exit_code == 0
-    assert [d["name"] for d in json.loads(res.stdout)] == ["a2d", "jhmdb", "ryvos", "rdavis", "davis"]
+    assert [d["name"] for d in json.loads(res.stdout)] == ["a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos"]
     monkeypatch.setenv("LVSBENCH_JHMDB_ROOT", str(real_annotations / "jhmdb_sentences"))
     res = runner.invoke(cli, ["datasets", "info", "jhmdb"])
     assert res.exit_code == 0, res.output

@@ -98,11 +98,15 @@ def test_every_accepted_pair_satisfies_the_sharing_rule(built: Path) -> None:
     for line in (built / "pairs.jsonl").read_text().splitlines():
         p = json.loads(line)
         if p["partner"] is None:
-            assert p["status"] in ("no-roles", "no-partner", "rejected", "unavailable")
+            assert p["status"] in ("no-partner", "rejected", "unavailable")
             continue
         q = roles[(p["query"]["video_id"], p["query"]["exp_id"])]
         r = roles[(p["partner"]["video_id"], p["partner"]["exp_id"])]
-        assert q & r and q - r and p["partner"]["video_id"] != p["query"]["video_id"]
+        assert p["partner"]["video_id"] != p["query"]["video_id"] and not p["human_checked"]
+        if p["tier"] < 2:  # an SRL partner: shares a role, contrasts in another
+            assert q & r and q - r and p["contrasting_roles"]
+        else:  # fallback: no shared role, the texts contrast
+            assert p["tier_name"].startswith("fallback") and not p["contrasting_roles"]
         n += 1
     assert n > 0
 
@@ -129,6 +133,11 @@ def test_stats(built: Path) -> None:
     assert stats["table_ii"]["A2D-S_s"]["queries"] == len(s.expressions())
     assert sum(stats["table_vii_bins"]["A2D-S_m"].values()) == stats["table_ii"]["A2D-S_m"]["queries"]
     assert "Table II" in (built / "stats.md").read_text()
+    for row in ("A2D-S_s", "A2D-S_t"):
+        t = stats["table_ii"][row]
+        assert t["query_objects_per_video"] + t["partner_objects_per_video"] == pytest.approx(
+            t["objects_per_video"], abs=2e-4)
+        assert sum(stats["table_vii_clusters"][row].values()) == t["queries"]
 
 
 def test_same_seed_builds_are_byte_identical(a2d: Path, built: Path, tmp_path: Path) -> None:
@@ -187,27 +196,64 @@ def test_missing_and_unreadable_partner_videos(a2d: Path, built: Path, tmp_path:
 
 
 def test_review_out_and_in(a2d: Path, tmp_path: Path) -> None:
+    import csv
+
     review = tmp_path / "review"
-    _build(a2d, tmp_path / "out", seed=7, stage="pairs", review_out=review)
+    m0 = _build(a2d, tmp_path / "out", seed=7, stage="pairs", review_out=review)
+    assert m0["human_checked"] is False and m0["human_checked_pairs"] == 0
     html = (review / "index.html").read_text()
     assert "data:image/jpeg;base64," in html and "http" not in html.split("<body>")[1]
-    lines = (review / "pairs.csv").read_text().splitlines()
-    paired = [i for i, line in enumerate(lines) if ",paired,," in line]
-    rejected, resampled = lines[paired[0]], lines[paired[1]]
-    lines[paired[0]] = rejected.replace(",paired,,", ",paired,reject,")
-    lines[paired[1]] = resampled.replace(",paired,,", ",paired,resample,")
+    with open(review / "pairs.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))  # ordered by risk
+    paired = [r for r in rows if r["status"] == "paired"]
+    rejected, resampled, accepted = paired[0], paired[1], paired[2]
+    rejected["decision"], resampled["decision"], accepted["decision"] = "reject", "resample", "accept"
     decisions = tmp_path / "decisions.csv"
-    decisions.write_text("\n".join(lines) + "\n")
+    with open(decisions, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
     manifest = _build(a2d, tmp_path / "out2", seed=7, stage="pairs", review_in=decisions)
-    assert manifest["decisions"] == 2
+    assert manifest["decisions"] == 3 and manifest["human_checked"] is True
     got = {(p["subset"], p["query"]["video_id"], p["query"]["exp_id"]): p for p in
            map(json.loads, (tmp_path / "out2" / "pairs.jsonl").read_text().splitlines())}
-    sub, qv, qe, *_ = rejected.split(",")
-    assert got[(sub, qv, qe)]["status"] == "rejected"
-    sub, qv, qe, _, pv, pe, *_ = resampled.split(",")
-    p = got[(sub, qv, qe)]
-    assert [pv, pe] in p["excluded_partners"]
-    assert p["partner"] is None or (p["partner"]["video_id"], p["partner"]["exp_id"]) != (pv, pe)
+
+    def key(r: dict) -> tuple[str, str, str]:
+        return (r["subset"], r["query_video"], r["query_exp"])
+
+    assert got[key(rejected)]["status"] == "rejected"
+    p = got[key(resampled)]
+    assert [resampled["partner_video"], resampled["partner_exp"]] in p["excluded_partners"]
+    assert p["partner"] is None or (p["partner"]["video_id"], p["partner"]["exp_id"]) != \
+        (resampled["partner_video"], resampled["partner_exp"])
+    a = got[key(accepted)]
+    assert a["human_checked"] and a["partner"]["video_id"] == accepted["partner_video"]
+    assert sum(1 for q in got.values() if q["human_checked"]) == 2  # the resampled partner is a new, unchecked draw
+
+
+def test_num_objects_bin_counts_the_objects_in_the_composed_video(built: Path, a2d: Path) -> None:
+    """Table VII bins of S_s / S_t samples: the actors of both source videos, not the one referred to."""
+    from lvsbench.errors import ConfigError
+    from lvsbench.hardsplit.build import load_a2d
+    from lvsbench.hardsplit.stats import table_vii_group
+    from lvsbench.scoring.evaluate import _attach_metadata
+
+    src = load_a2d(a2d)
+    for name, row in (("a2d-plus-s", "A2D-S_s"), ("a2d-plus-t", "A2D-S_t")):
+        ds = LayoutDataset(built / name)
+        df = _attach_metadata(ds.expressions_frame()[["video_id", "exp_id"]], ds)
+        expected = []
+        for vid in df["video_id"]:
+            qv, pv = vid.split("+")
+            expected.append(len(src.object_ids(qv)) + len(src.object_ids(pv)))
+        assert list(df["num_objects_in_video"]) == expected
+        assert list(df["num_objects_bin"]) == [str(n) if n < 5 else ">=5" for n in expected]
+        assert min(expected) >= 2 and len(set(expected)) > 1
+        assert {table_vii_group(ds, n).split(" ")[0] for n in expected} == {row}
+    with pytest.raises(ConfigError, match="table_vii_group"):
+        table_vii_group(type("X", (), {"name": "ryvos"})(), 3)
+    assert table_vii_group(src, 1) == "A2D-S test, single actor"
 
 
 def test_pairs_stage_from_text_files_alone(a2d: Path, tmp_path: Path) -> None:

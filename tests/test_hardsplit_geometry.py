@@ -17,6 +17,7 @@ from lvsbench.hardsplit.compose import (
     compose_one,
     iter_composed_frames,
     partner_frame_map,
+    partner_time_samples,
     partner_width,
     plan_composition,
 )
@@ -95,6 +96,31 @@ def test_partner_frame_map(t: int, tp: int, ann: list[int]) -> None:
         assert m == list(range(tp)) + [tp - 1] * (t - tp)  # padding repeats the last frame
 
 
+@given(st.integers(1, 40), st.integers(1, 90), st.lists(st.integers(0, 89), max_size=6))
+def test_partner_time_samples_span_the_partner(t: int, tp: int, ann: list[int]) -> None:
+    """A2D-S_t: T frames sampled over the partner's whole duration (Locater §4.1), never its last frame frozen."""
+    m = partner_time_samples(t, tp, ann)
+    assert len(m) == t and all(0 <= i < tp for i in m)
+    assert all(a <= b for a, b in zip(m, m[1:], strict=False))  # forward only (streamed decoding)
+    ann_in = sorted({a for a in ann if a < tp})
+    if tp <= t:
+        assert set(m) == set(range(tp))  # every partner frame shown ...
+        assert max(m.count(i) for i in range(tp)) <= -(-t // tp) + 1  # ... about T / T_p times each
+    else:
+        assert len(set(m)) == t  # T distinct frames ...
+        assert m[0] < -(-tp // t) + 1 and m[-1] >= tp - 1 - (-(-tp // t))  # ... from the start to the end
+    if ann_in:
+        assert ann_in[0] in m  # the partner's first annotated frame is always kept
+    if len(ann_in) <= t and all(b - a > 2 * tp / t + 1 for a, b in zip(ann_in, ann_in[1:], strict=False)):
+        assert set(ann_in) <= set(m)  # well-separated annotated frames are all kept
+
+
+def test_partner_time_samples_examples() -> None:
+    assert partner_time_samples(4, 2) == [0, 0, 1, 1]  # slowed down evenly, not [0, 1, 1, 1]
+    assert partner_time_samples(3, 9) == [1, 4, 7]  # centres of three equal slices
+    assert partner_time_samples(3, 9, [8]) == [1, 4, 8]  # the annotated frame replaces its nearest sample
+
+
 def test_partner_width_keeps_aspect_ratio() -> None:
     assert partner_width((320, 568), (320, 426)) == 426
     assert partner_width((16, 24), (32, 20)) == 10
@@ -138,7 +164,7 @@ def test_temporal_geometry(ds: MemoryDataset, partner: str, order: str) -> None:
     assert plan.video.num_frames == 2 * t  # length 2T
     assert (plan.video.height, plan.video.width) == (q.height, q.width)  # partner resized to the query's size
     q_off, p_off = (0, t) if order == "query-first" else (t, 0)
-    fmap = partner_frame_map(t, p.num_frames, [int(a) - 1 for a in ds.annotated_frames(partner)])
+    fmap = partner_time_samples(t, p.num_frames, [int(a) - 1 for a in ds.annotated_frames(partner)])
     for k, (_, rgb) in enumerate(iter_composed_frames(ds, spec, plan)):
         expect = ds.base["q"] + k - q_off if q_off <= k < q_off + t else ds.base[partner] + fmap[k - p_off]
         assert (rgb == expect).all()

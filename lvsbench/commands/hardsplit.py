@@ -35,6 +35,9 @@ _path = click.Path(path_type=Path)
 @click.option("--review-out", type=_path, help="Write pairs.csv + index.html for a human check here.")
 @click.option("--review-in", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Reviewed pairs.csv: accept / reject / resample decisions to apply.")
+@click.option("--stats-out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the small A2D-S+ statistics file here (Table II ours and the paper's, pairing "
+                   "coverage and tiers, Table VII groups; e.g. docs/hard-split-stats.json).")
 @click.option("--order", type=click.Choice(["query-first", "partner-first"]), default="query-first",
               show_default=True, help="Query left (S_s) / first (S_t), or the partner.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
@@ -49,8 +52,8 @@ _path = click.Path(path_type=Path)
 @json_option
 def build_hard_split(a2d_root: Path, out: Path, seed: int, stage: str, srl_backend: str, srl_archive: Path | None,
                      bert_vocab: Path | None, srl_json: Path | None, predicates: str, review_out: Path | None,
-                     review_in: Path | None, order: str, workers: int, min_actors: int, frame_ext: str, force: bool,
-                     resume: bool, progress: bool, as_json: bool) -> None:
+                     review_in: Path | None, stats_out: Path | None, order: str, workers: int, min_actors: int,
+                     frame_ext: str, force: bool, resume: bool, progress: bool, as_json: bool) -> None:
     """Build A2D-S+ (multi-actor S_m, spatial S_s, temporal S_t contrasting subsets) from the A2D-Sentences test
     split: SRL of every query, cleaning and lemmatisation, contrasting-partner sampling, optional human review,
     and composition into a2d-plus-m / a2d-plus-s / a2d-plus-t in the lvsbench layout, plus Locater-compatible
@@ -60,8 +63,9 @@ def build_hard_split(a2d_root: Path, out: Path, seed: int, stage: str, srl_backe
 
     opts = BuildOptions(a2d_root=a2d_root, out=out, seed=seed, stage=stage, srl_backend=srl_backend,
                         srl_archive=srl_archive, bert_vocab=bert_vocab, srl_json=srl_json, predicates=predicates,
-                        review_out=review_out, review_in=review_in, order=order, workers=workers, force=force,
-                        resume=resume, min_actors=min_actors, frame_ext=frame_ext, progress=progress)
+                        review_out=review_out, review_in=review_in, stats_out=stats_out, order=order,
+                        workers=workers, force=force, resume=resume, min_actors=min_actors, frame_ext=frame_ext,
+                        progress=progress)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         manifest = build(opts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,24 +23,27 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.command("score")
 @click.argument("preds", type=click.Path(path_type=Path))
 @click.option("--dataset", "dataset_name", required=True,
-              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, or any dataset in the lvsbench layout "
-                   "(e.g. a2d-plus).")
+              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, or any dataset in the lvsbench "
+                   "layout (e.g. a2d-plus).")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Ground-truth root (else $LVSBENCH_<NAME>_ROOT, else [roots] in the user config file).")
 @click.option("--split", default=None, help="Dataset split (default: the reader's).")
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Reader option, repeatable (e.g. annotator=0, urvos_release=PATH, year=2016).")
 @click.option("--protocol", default=None,
-              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus (default: the dataset's). "
+              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus; per expression: mevis, "
+                   "mevis-v2, revos, revos-visa-png (default: the dataset's). "
                    "A DAVIS protocol reads the annotation set it is defined on (davis-semi: Annotations/, rdavis: "
                    "Annotations_unsupervised/) unless annotations= is given, which must then agree.")
-@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno", "rle-json"]),
+              default=None,
               help="Prediction format (default: auto-detected).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the results JSON here.")
 @click.option("--per-sample", type=click.Path(path_type=Path), default=None, help="Write the per-sample CSV here.")
 @click.option("--by", default=None, metavar="COLUMN",
               help="Group per-sample results by a column (num_objects_bin, num_objects_in_video, category, "
-                   "num_words_bin, subset, ...).")
+                   "num_words_bin, subset, ...) or by table_vii_group: Locater's Table VII grouping (three clusters "
+                   "of objects per composed video for A2D-S+ S_s / S_t, the single-actor videos of A2D-S test).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes (parallel over videos).")
 @click.option("--allow-missing", is_flag=True,
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
@@ -74,15 +78,57 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
         if target is not None:
             check_overwrite(target, force)
     ds = _load_dataset(dataset_name, root, split, dataset_options)
+    if _per_expression(ds, protocol):
+        _score_per_expression(preds, ds, protocol, fmt, out, per_sample, allow_missing, ignore_extra, as_json, force)
+        return
     result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
                    by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
     emit(result.results, as_json, result.table)
 
 
+def _per_expression(ds: Dataset, protocol: str | None) -> bool:
+    """MeViS / ReVOS splits and their protocols go to `lvsbench.scoring.modern` (per-expression evaluators)."""
+    from lvsbench.datasets.mevis import MaskDictDataset
+    from lvsbench.errors import ConfigError
+    from lvsbench.scoring.protocols import MODERN_PROTOCOLS
+
+    if not isinstance(ds, MaskDictDataset):
+        return False  # get_protocol explains where a per-expression protocol applies
+    if protocol is not None and protocol not in MODERN_PROTOCOLS:
+        choices = ", ".join(n for n, p in MODERN_PROTOCOLS.items() if p.dataset == ds.name)
+        raise ConfigError(f"the native {ds.name} reader is scored per expression: --protocol {choices}")
+    return True
+
+
+def _score_per_expression(preds: Path, ds: Dataset, protocol: str | None, fmt: str | None, out: Path | None,
+                          per_sample: Path | None, allow_missing: bool, ignore_extra: bool, as_json: bool,
+                          force: bool) -> None:
+    from lvsbench.datasets.mevis import MaskDictDataset
+    from lvsbench.errors import ConfigError
+    from lvsbench.io import atomic_write_json, atomic_write_text
+    from lvsbench.scoring.modern import score_modern
+
+    if not isinstance(ds, MaskDictDataset):
+        raise ConfigError(f"protocol {protocol} needs the native mevis or revos reader, not {ds.name!r}")
+    result = score_modern(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, fmt=fmt)
+    if out is not None:
+        atomic_write_json(out, result.results)
+    if per_sample is not None:
+        atomic_write_text(per_sample, result.per_sample.to_csv(index=False))
+    emit(result.results, as_json, result.table)
+
+
 @click.group("submit")
 def submit_group() -> None:
     """Check predictions completely and package them for an evaluation server."""
+
+
+def _emit_submission(report: Any, out: Path, as_json: bool) -> None:
+    emit(report.as_dict(), as_json,
+         lambda: f"{out}: {report.files} masks, {report.expressions} expressions, {report.videos} videos"
+                 + (f" ({report.reencoded} re-encoded as 0/255 L-mode)" if report.reencoded else "")
+                 + "".join(f"\nnote: {n}" for n in report.notes))
 
 
 @submit_group.command("ryvos")
@@ -104,11 +150,32 @@ def submit_ryvos_cmd(preds: Path, out: Path, root: Path | None, split: str, as_j
     from lvsbench.submit import build_ryvos_submission
 
     ds = _load_dataset("ryvos", root, split, ())
-    report = build_ryvos_submission(preds, ds, out, force=force)
-    emit(report.as_dict(), as_json,
-         lambda: f"{out}: {report.files} masks, {report.expressions} expressions, {report.videos} videos"
-                 + (f" ({report.reencoded} re-encoded as 0/255 L-mode)" if report.reencoded else "")
-                 + "".join(f"\nnote: {n}" for n in report.notes))
+    _emit_submission(build_ryvos_submission(preds, ds, out, force=force), out, as_json)
+
+
+@submit_group.command("mevis")
+@click.argument("preds", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The submission zip to write.")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="MeViS root (else $LVSBENCH_MEVIS_ROOT or the config file).")
+@click.option("--split", default="valid", show_default=True,
+              help="Split whose expressions and frames must all be present (valid = the server split).")
+@click.option("--meta", default="meta_expressions.json", show_default=True,
+              help="Meta file name inside the split folder (v2 challenge releases may name it differently).")
+@json_option
+@force_option
+def submit_mevis_cmd(preds: Path, out: Path, root: Path | None, split: str, meta: str, as_json: bool,
+                     force: bool) -> None:
+    """Zip PREDS (PNG tree or zip) as a MeViS (v1 or v2) server submission.
+
+    The same checks as `submit ryvos` (every video, expression and meta frame present, binary single-channel
+    PNGs, nothing unexpected; all problems listed, exit 2), but the zip holds <video>/<exp_id>/<frame>.png at its
+    root, without an Annotations/ folder, as the MeViS README prescribes.
+    """
+    from lvsbench.submit import build_mevis_submission
+
+    ds = _load_dataset("mevis", root, split, (f"meta={meta}",))
+    _emit_submission(build_mevis_submission(preds, ds, out, force=force), out, as_json)
 
 
 commands = [score_cmd, submit_group]

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.synth import WRITERS
 
 
 @click.command("synth")
-@click.argument("name", type=click.Choice(["a2d", "jhmdb", "ryvos", "rdavis", "davis"]))
+@click.argument("name", type=click.Choice(list(WRITERS)))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--videos", type=click.IntRange(min=1), default=12, show_default=True, help="Number of videos.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same bytes).")
@@ -21,7 +22,7 @@ from lvsbench.commands.common import emit, force_option, json_option
 @json_option
 def synth_cmd(name: str, out: Path, videos: int, seed: int, height: int | None, width: int | None,
               frames: int | None, force: bool, as_json: bool) -> None:
-    """Write a synthetic NAME dataset (a2d, jhmdb, ryvos, rdavis, davis) in the release's layout and encodings.
+    """Write a synthetic NAME dataset in the release's layout and encodings.
 
     Videos show procedurally rendered actors (classes, colours, motions) with referring expressions; many videos
     hold several look-alike actors, so expressions need motion or position to resolve.

@@ -91,6 +91,12 @@ class Dataset(abc.ABC):
         """Category name per object id where the dataset has one (actor class, YouTube-VOS category)."""
         return {}
 
+    def num_objects_in_video(self, video_id: str) -> int:
+        """Objects in the video for Locater's Table VII bins: those referred to by its expressions, unless the
+        dataset knows more (an A2D-S+ composed video holds both source videos' actors but only the query's
+        expressions)."""
+        return len(self.object_ids(video_id))
+
     def expressions_frame(self) -> pd.DataFrame:
         """One row per expression: ids, text, objects, number of scored frames, words, objects in the video."""
         vids = self.videos()
@@ -106,7 +112,7 @@ class Dataset(abc.ABC):
                 "num_frames": vids[e.video_id].num_frames if e.video_id in vids else 0,
                 "num_scored_frames": len(self.expression_frames(e)),
                 "num_words": len(e.text.split()),
-                "num_objects_in_video": len(self.object_ids(e.video_id)),
+                "num_objects_in_video": self.num_objects_in_video(e.video_id),
             })
         return pd.DataFrame(rows)
 

@@ -1,7 +1,8 @@
 """Dataset names -> readers, where a dataset's root is, and the library side of `lvsbench datasets|convert`.
 
-`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos", "rdavis" or "davis", or our layout
-("layout", or any name whose root holds `meta_expressions.json` + card, e.g. a built "a2d-plus-m").
+`load(name, root, split)` opens the native reader of "a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis" or
+"revos", or our layout ("layout", or any name whose root holds `meta_expressions.json` + card, e.g. a built
+"a2d-plus-m").
 `resolve_root(name, root)` finds a root: the explicit one, else `$LVSBENCH_<NAME>_ROOT`, else `[roots]` in the user
 config file (`~/.config/lvsbench/config.toml`, or `$LVSBENCH_CONFIG`).
 """
@@ -47,6 +48,10 @@ DATASETS: dict[str, DatasetSpec] = {
     "davis": DatasetSpec("davis", "DAVIS 2016/2017 semi-supervised VOS (Pont-Tuset et al. arXiv:1704.00675)",
                          "lvsbench.datasets.davis:DAVISDataset", "val", ("train", "val"), ("train", "val"),
                          "davis-semi"),
+    "mevis": DatasetSpec("mevis", "MeViS v1/v2 (Ding et al. ICCV'23, TPAMI'25)", "lvsbench.datasets.mevis:MeViSDataset",
+                         "valid_u", ("train", "valid_u", "valid"), ("train", "valid_u", "valid"), "mevis"),
+    "revos": DatasetSpec("revos", "ReVOS (Yan et al. ECCV'24, VISA)", "lvsbench.datasets.revos:ReVOSDataset",
+                         "valid", ("valid", "train", "train_sub"), ("train", "valid"), "revos"),
 }
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
@@ -206,6 +211,8 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
         raise ConfigError(f"--to must be layout or coco, got {to!r}")
     if key == "a2d":
         options.setdefault("drop_unlocated", True)
+    if key in ("mevis", "revos"):
+        options.setdefault("no_target", "drop")  # the layout cannot hold an expression without objects
     ds = load(key, path, split, **options)
     protocol = spec.default_protocol if spec else getattr(ds, "card", {}).get("default_protocol", "ryvos")
     card = write_dataset(ds, out, source=f"{key} native layout, split {ds.split}", default_protocol=protocol,
@@ -213,4 +220,7 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
                          extra_card={"native_dataset": key, "native_split": ds.split,
                                      **({"native_annotations": ds.annotations}
                                         if getattr(ds, "annotations", None) else {})})
-    return {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}
+    summary = {"format": "layout", "out": str(out), "counts": card.get("counts", {}), "split": ds.split}
+    if getattr(ds, "notes", None):
+        summary["notes"] = list(ds.notes)
+    return summary

@@ -101,22 +101,30 @@ class MetaVideo:
     expressions: tuple[tuple[str, str, int | None], ...]
 
 
+def meta_video_fields(path: Path, vid: str, entry: Any) -> tuple[list[str], dict[str, Any]]:
+    """`frames` and `expressions` of one video of a `meta_expressions.json` (the Refer-YouTube-VOS format, reused
+    by MeViS and ReVOS), checked: an object with unique frame names and an expressions object."""
+    key = f"videos.{vid}"
+    if not isinstance(entry, dict):
+        raise DataFormatError(path, "video entry is not an object", key)
+    frames = entry.get("frames")
+    if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
+        raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
+    if len(set(frames)) != len(frames):
+        raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
+    exps = entry.get("expressions")
+    if not isinstance(exps, dict):
+        raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
+    return frames, exps
+
+
 def read_meta_expressions(path: Path, require_obj_id: bool) -> dict[str, MetaVideo]:
     """Read a competition `meta_expressions.json`; every structural problem names the file and the key."""
     videos = _videos_object(load_json(path), path)
     out: dict[str, MetaVideo] = {}
     for vid, entry in videos.items():
         key = f"videos.{vid}"
-        if not isinstance(entry, dict):
-            raise DataFormatError(path, "video entry is not an object", key)
-        frames = entry.get("frames")
-        if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
-            raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
-        if len(set(frames)) != len(frames):
-            raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
-        exps = entry.get("expressions")
-        if not isinstance(exps, dict):
-            raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
+        frames, exps = meta_video_fields(path, vid, entry)
         rows: list[tuple[str, str, int | None]] = []
         for eid, e in exps.items():
             ekey = f"{key}.expressions.{eid}"

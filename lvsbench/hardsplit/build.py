@@ -48,6 +48,7 @@ from lvsbench.hardsplit.compose import (
 from lvsbench.hardsplit.lemmatize import default_lemmatizer
 from lvsbench.hardsplit.pairs import SUBSETS, Decision, Pair, PairSampler, QueryRoles, coverage
 from lvsbench.hardsplit.srl.base import SrlSentence
+from lvsbench.hardsplit.wordnet import default_wordnet
 from lvsbench.io import atomic_write_json, atomic_write_text, json_dumps_canonical, sha256_file
 
 STAGES = ("srl", "pairs", "all")
@@ -69,6 +70,7 @@ class BuildOptions:
     predicates: str = "auto"
     review_out: Path | None = None
     review_in: Path | None = None
+    stats_out: Path | None = None
     order: str = "query-first"
     workers: int = 1
     force: bool = False
@@ -328,7 +330,8 @@ def _load_srl_cache(out: Path, key: str, queries: Sequence[TestQuery]) -> tuple[
         s = SrlSentence.from_allennlp(o["srl"])
         roles = tuple((r["role"], r["surface"], r["lemma"]) for r in o["roles"])
         records.append(SrlRecord(q, tuple(o["words"]), tuple(o["predicates"]), s,
-                                 CleanedQuery(tuple(o["words"]), o["frame_index"], roles, tuple(o["dropped_words"]))))
+                                 CleanedQuery(tuple(o["words"]), tuple(o["frame_indices"]), roles,
+                                              tuple(o["dropped_words"]))))
     return records, meta["info"]
 
 
@@ -363,6 +366,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         "test_videos": len(ds.videos()), "test_queries": len(queries), **srl_info,
         "match_roles": list(opts.match_roles), "order": opts.order, "min_actors": opts.min_actors,
         "queries_without_roles": sum(1 for r in records if not r.cleaned.role_set(opts.match_roles)),
+        "wordnet": default_wordnet().source,
     }
     if opts.stage == "srl":
         atomic_write_text(out / "build.json", json_dumps_canonical(manifest))
@@ -400,11 +404,17 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     stats["projected"] = opts.stage != "all"
     atomic_write_text(out / "stats.json", json_dumps_canonical(stats))
     atomic_write_text(out / "stats.md", stats_markdown(stats))
+    checked = sum(1 for p in pairs if p.human_checked)
+    if opts.stats_out is not None:
+        from lvsbench.hardsplit.stats import summary_stats
+
+        atomic_write_text(opts.stats_out, json_dumps_canonical(summary_stats(stats, pairs, manifest, checked)))
     if opts.review_out is not None:
         from lvsbench.hardsplit.review import write_review
 
         write_review(opts.review_out, pairs, ds)
-    manifest.update({"pair_coverage": cov, "unavailable_videos": dict(sorted(unavailable.items())),
+    manifest.update({"pair_coverage": cov, "human_checked": checked > 0, "human_checked_pairs": checked,
+                     "unavailable_videos": dict(sorted(unavailable.items())),
                      "failed_compositions": failures,
                      "subsets": {SUBSET_NAMES[s]: len(v) for s, v in specs.items()}})
     atomic_write_text(out / "build.json", json_dumps_canonical(manifest))
@@ -439,7 +449,8 @@ def _compose(ds: Dataset, opts: BuildOptions, roles: list[QueryRoles], decisions
         kw = {"out": out / name, "name": name, "split": "test", "source": "A2D-Sentences test (lvsbench "
               "build-hard-split, A2D-S+ of Locater TPAMI 2023)", "default_protocol": "a2d-plus",
               "frame_ext": opts.frame_ext, "extra_card": {"hard_split": {"subset": s, "seed": opts.seed,
-                                                                         "order": opts.order}}}
+                                                                         "order": opts.order},
+                                                          "objects_in_video": "objects"}}
         done = (out / name / "meta_expressions.json").is_file() and not (out / name / ".lvsbench-parts").is_dir()
         if done:  # finished earlier: reopen it for reconciliation (fragments are rebuilt from the meta)
             _reopen_finished(out / name)

@@ -1,9 +1,11 @@
 """Cleaning as in Locater's A2D-S+ construction: keep words that carry a role, lemmatise, compare role sets.
 
-From one query's SRL output: pick one predicate frame (the paper does not say how it treats several frames, so the
-rule is ours and documented), drop the words without a role in it, drop the query if no argument remains, and
-lemmatise each role span into a phrase. The result is a set of (role, lemmatised phrase) pairs over the matched
-roles (default ARG0, V, ARG1, ARGM-LOC, ARGM-TMP); two queries are compared on these sets.
+Locater (TPAMI 2023) §4.1 and Table I: every predicate frame of the SRL output is kept except the verb-only frame
+("A boy [V: is] skiing ..." is "Filtered out"), words without a role are removed, and the role set is the union of
+the remaining frames' (role, lemmatised phrase) pairs: "A boy is skiing on the snow and suddenly falling to the
+ground" gives (boy, ARG0), (ski, V), (on snow, ARGM-LOC), (suddenly, ARGM-TMP), (fall, V), (to ground, ARG2).
+Compared roles: the numbered arguments, V, ARGM-LOC and ARGM-TMP (the paper's who / what / whom / where / when;
+Table I keeps ARG2; "How (ARGM-MNR), Why (ARGM-CAU)" are explicitly not considered).
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lvsbench.hardsplit.lemmatize import Lemmatizer, default_lemmatizer
-from lvsbench.hardsplit.srl.base import SrlFrame, SrlSentence
+from lvsbench.hardsplit.srl.base import SrlSentence
 
-MATCH_ROLES: tuple[str, ...] = ("ARG0", "V", "ARG1", "ARGM-LOC", "ARGM-TMP")
-"""Roles compared between queries (Locater, Liang et al., TPAMI 2023; `docs/hard-split.md`): agent, verb, patient,
-location, time."""
+MATCH_ROLES: tuple[str, ...] = ("ARG0", "V", "ARG1", "ARG2", "ARG3", "ARG4", "ARG5", "ARGM-LOC", "ARGM-TMP")
+"""Roles compared between queries: who (ARG0), did what (V) to whom (ARG1, and the other numbered arguments, as
+Table I keeps ARG2), where (ARGM-LOC), when (ARGM-TMP)."""
 
-KEY_ROLES = frozenset({"ARG0", "ARG1", "ARGM-LOC", "ARGM-TMP"})
 AUX_LEMMAS = frozenset({"be", "have", "do"})
 PHRASE_STOPWORDS = frozenset({"a", "an", "the", "his", "her", "its", "their", "my", "your", "our", "this", "that",
                               "these", "those", "some"})
@@ -31,10 +32,10 @@ class CleanedQuery:
     """The inspectable cleaning result of one query."""
 
     words: tuple[str, ...]
-    frame_index: int | None
-    """Index of the selected frame in the SRL output (None: no frame with an argument)."""
+    frame_indices: tuple[int, ...]
+    """Indices of the kept frames in the SRL output (empty: no frame with an argument besides V)."""
     roles: tuple[tuple[str, str, str], ...] = field(default=())
-    """(role, surface phrase, lemmatised phrase) per role span of the selected frame, in sentence order."""
+    """(role, surface phrase, lemmatised phrase) per distinct role span of the kept frames, in sentence order."""
     dropped_words: tuple[str, ...] = field(default=())
 
     def role_set(self, match_roles: Iterable[str] = MATCH_ROLES) -> frozenset[tuple[str, str]]:
@@ -47,10 +48,10 @@ class CleanedQuery:
 
     @property
     def has_roles(self) -> bool:
-        return self.frame_index is not None
+        return bool(self.frame_indices)
 
     def to_json(self) -> dict[str, Any]:
-        return {"frame_index": self.frame_index,
+        return {"frame_indices": list(self.frame_indices),
                 "roles": [{"role": r, "surface": s, "lemma": lemma} for r, s, lemma in self.roles],
                 "dropped_words": list(self.dropped_words)}
 
@@ -68,40 +69,30 @@ def phrase_lemma(words: Sequence[str], verb: bool, lemmatizer: Lemmatizer) -> st
     return " ".join(out)
 
 
-def select_frame(sentence: SrlSentence, lemmatizer: Lemmatizer | None = None) -> int | None:
-    """The frame whose roles describe the query: among frames with at least one argument besides V, skip
-    auxiliary frames (V lemma be/have/do) when another exists; then most words inside a role (the main verb's
-    arguments span the sentence, a participle's only part of it: "a man wearing a hat is running"), then most of
-    {ARG0, ARG1, ARGM-LOC, ARGM-TMP}, then the earliest V."""
+def select_frames(sentence: SrlSentence, lemmatizer: Lemmatizer | None = None) -> tuple[int, ...]:
+    """The frames whose roles describe the query (Table I): frames with at least one argument besides V; auxiliary
+    frames (V lemma be/have/do) only when no other frame has an argument (a copula sentence: "a ball is on the
+    floor")."""
     lem = lemmatizer or default_lemmatizer()
-    cands: list[tuple[int, SrlFrame]] = []
-    for k, f in enumerate(sentence.frames):
-        if any(s.role != "V" for s in f.spans()):
-            cands.append((k, f))
-    if not cands:
-        return None
-    content = [(k, f) for k, f in cands if lem.lemma(f.verb, verb=True) not in AUX_LEMMAS]
-    if content:
-        cands = content
-
-    def score(item: tuple[int, SrlFrame]) -> tuple[int, int, int]:
-        k, f = item
-        covered = sum(1 for t in f.tags if t != "O")
-        key = len({s.role for s in f.spans()} & KEY_ROLES)
-        return (-covered, -key, f.verb_index if f.verb_index >= 0 else k)
-
-    return min(cands, key=score)[0]
+    cands = [k for k, f in enumerate(sentence.frames) if any(s.role != "V" for s in f.spans())]
+    content = [k for k in cands if lem.lemma(sentence.frames[k].verb, verb=True) not in AUX_LEMMAS]
+    return tuple(content or cands)
 
 
 def clean(sentence: SrlSentence, lemmatizer: Lemmatizer | None = None) -> CleanedQuery:
     lem = lemmatizer or default_lemmatizer()
-    k = select_frame(sentence, lem)
-    if k is None:
-        return CleanedQuery(sentence.words, None, (), tuple(sentence.words))
-    frame = sentence.frames[k]
+    ks = select_frames(sentence, lem)
+    if not ks:
+        return CleanedQuery(sentence.words, (), (), tuple(sentence.words))
+    spans = {}
+    covered: set[int] = set()
+    for k in ks:
+        for s in sentence.frames[k].spans():
+            spans.setdefault((s.start, s.end, s.role), s)
+            covered.update(range(s.start, s.end + 1))
     roles = []
-    for s in frame.spans():
+    for (_, _, role), s in sorted(spans.items()):
         ws = s.words(sentence.words)
-        roles.append((s.role, " ".join(ws), phrase_lemma(ws, s.role == "V", lem)))
-    dropped = tuple(w for w, t in zip(sentence.words, frame.tags, strict=True) if t == "O")
-    return CleanedQuery(sentence.words, k, tuple(roles), dropped)
+        roles.append((role, " ".join(ws), phrase_lemma(ws, role == "V", lem)))
+    dropped = tuple(w for i, w in enumerate(sentence.words) if i not in covered)
+    return CleanedQuery(sentence.words, ks, tuple(roles), dropped)

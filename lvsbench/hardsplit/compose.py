@@ -7,8 +7,9 @@
   repeated: the padding). Query on the left unless `order="partner-first"`. Every actor keeps its mask: query objects
   keep their ids, partner objects get `PARTNER_OFFSET` + id. Label maps are written on the query's annotated frames
   (partner objects appear where the mapped partner frame is annotated; elsewhere the partner half is background).
-- **A2D-S_t**: the query's T frames, then T partner frames resized (stretched) to the query's resolution, mapped the
-  same way (or partner first with `order="partner-first"`). The query's target is empty on every partner frame, and
+- **A2D-S_t**: the query's T frames, then T partner frames resized (stretched) to the query's resolution and
+  sampled over the partner's whole duration (`partner_time_samples`; or partner first with
+  `order="partner-first"`). The query's target is empty on every partner frame, and
   both halves' annotated frames are scored: each expression lists the query's scored frames and the partner's
   annotated frames (`Expression.frames`), so an empty prediction there scores IoU 1 under Locater's rule.
 
@@ -76,6 +77,32 @@ def partner_frame_map(t_query: int, t_partner: int, partner_annotated: Sequence[
         if count > best_count:
             best_start, best_count = start, count
     return list(range(best_start, best_start + t_query))
+
+
+def partner_time_samples(t_query: int, t_partner: int, partner_annotated: Sequence[int] = ()) -> list[int]:
+    """0-based partner frame index for each of the T = `t_query` partner positions of an A2D-S_t video: the T
+    frames "sampled from the contrasting video" (Locater §4.1) over its whole duration.
+
+    Position k takes partner frame floor((k + 1/2) * T_p / T), the centre of the k-th of T equal time slices, so a
+    longer partner is subsampled evenly from start to end and a shorter one is slowed down evenly (each frame shown
+    T / T_p times) instead of freezing its last frame. Each partner annotated frame then replaces the sample
+    nearest to it unless another annotated frame took that position first, so the partner's ground-truth frames
+    are kept wherever T allows without giving up the even spread.
+    """
+    if t_query <= 0 or t_partner <= 0:
+        raise ValueError("videos need at least one frame")
+    out = [min(t_partner - 1, ((2 * k + 1) * t_partner) // (2 * t_query)) for k in range(t_query)]
+    fixed: set[int] = set()
+    for a in sorted(set(a for a in partner_annotated if 0 <= a < t_partner)):
+        if a in out:
+            fixed.add(out.index(a))
+            continue
+        k = min(range(t_query), key=lambda i: (abs(out[i] - a), i))
+        if k in fixed or (k > 0 and out[k - 1] > a) or (k + 1 < t_query and out[k + 1] < a):
+            continue
+        out[k] = a
+        fixed.add(k)
+    return out
 
 
 def offset_labels(lab: np.ndarray, offset: int) -> np.ndarray:
@@ -235,7 +262,8 @@ def plan_composition(ds: Dataset, spec: CompositionSpec) -> PlannedVideo:
     _check_ids(ds, p.id)
     p_ann = ds.annotated_frames(p.id)
     p_index = {f: i for i, f in enumerate(p.frames)}
-    fmap = partner_frame_map(t, p.num_frames, [p_index[f] for f in p_ann if f in p_index])
+    p_ann_idx = [p_index[f] for f in p_ann if f in p_index]
+    fmap = (partner_time_samples if spec.subset == "temporal" else partner_frame_map)(t, p.num_frames, p_ann_idx)
     q_labels = {q_index[f]: lab for f, lab in _labels(ds, q.id, q_ann).items() if f in q_index}
     p_labels = {p_index[f]: offset_masks(lab, PARTNER_OFFSET) for f, lab in _labels(ds, p.id, p_ann).items()
                 if f in p_index}
@@ -264,7 +292,7 @@ def plan_composition(ds: Dataset, spec: CompositionSpec) -> PlannedVideo:
     seen: set[int] = set()
     partner_scored = []
     for k, pi in enumerate(fmap):
-        if pi in p_labels and pi not in seen:  # a padded (repeated) last frame is labelled once
+        if pi in p_labels and pi not in seen:  # a partner frame shown at several positions is labelled once
             seen.add(pi)
             labels[frame_name(p_off + k)] = resize_masks(p_labels[pi], phw)
             partner_scored.append(frame_name(p_off + k))

@@ -1,14 +1,12 @@
 """Lemmatisation of role phrases: spaCy's lookup lemmatiser table (spacy-lookups-data) with corrections.
 
 Locater (TPAMI 2023) lemmatises the words of each semantic role before comparing queries. spaCy's English lookup
-table (`en_lemma_lookup`, 41,582 entries; what `spacy.blank("en")` + `lemmatizer(mode="lookup")` uses) works
-offline but ignores part of speech, so it maps nouns and adjectives to verbs: ground -> grind, left -> leave,
-building -> build, clothes -> clothe, leaves -> leave, better -> well; and one verb wrongly: does -> doe
-(measured with spacy 3.8.18 + spacy-lookups-data 1.0.5). Words outside the V role are therefore looked up in a
-correction table first;
+table (`en_lemma_lookup`, 41,582 entries; what `spacy.blank("en")` + `lemmatizer(mode="lookup")` uses) works offline
+but ignores part of speech, so it maps nouns and adjectives to verbs: ground -> grind, left -> leave, building ->
+build, clothes -> clothe, leaves -> leave, better -> well; and one verb wrongly: does -> doe (checked with spacy
+3.8.18 + spacy-lookups-data 1.0.5). Words outside the V role are therefore looked up in a correction table first;
 the V role uses the table with the verb fixes. Without spacy-lookups-data, a small suffix-rule fallback for verbs
-and plural nouns is used (and reported by `Lemmatizer.source`).
-"""
+and plural nouns is used (and reported by `Lemmatizer.source`)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,9 @@ MANNER_ADVERBS = frozenset({
     "slowly", "quickly", "fast", "together", "alone", "carefully", "happily", "hard", "well", "first", "high",
     "upside", "gently", "rapidly", "freely", "playfully", "continuously", "repeatedly", "still",
 })
-TEMPORAL_ADVERBS = frozenset({"again", "now", "then", "already", "soon", "later", "finally", "once", "twice"})
+TEMPORAL_ADVERBS = frozenset({"again", "now", "then", "already", "soon", "later", "finally", "once", "twice",
+                              "suddenly", "eventually", "immediately", "instantly", "abruptly", "afterwards"})
+"""ARGM-TMP, also before the verb: Locater's Table I labels "suddenly" in "... and suddenly falling" ARGM-TMP."""
 LOCATIVE_ADVERBS = frozenset({"outside", "inside", "here", "there", "nearby", "outdoors", "indoors", "everywhere",
                               "ahead", "behind", "downstairs", "upstairs", "overhead", "aside", "apart"})
 
@@ -109,20 +111,25 @@ ANIMATE_WORDS = frozenset({
 """Heads of with-phrases that denote a companion (ARGM-COM) rather than an instrument/manner (ARGM-MNR)."""
 
 ARG1_SUBJECT_VERBS = frozenset({
-    "roll", "sit", "stand", "lie", "lay", "hang", "bounce", "spin", "flip", "slide", "fall", "float", "sink", "park",
+    "roll", "sit", "stand", "lie", "lay", "hang", "bounce", "spin", "flip", "slide", "float", "sink", "park",
     "go", "move", "turn", "swing", "rest", "remain", "stay", "be", "seem", "appear", "drop", "tumble", "topple",
     "site", "perch", "sway", "shake", "wobble", "rock", "stop", "land", "hover", "drift", "glide", "skid",
     "overturn", "crash", "collapse", "descend", "rise", "lean", "balance", "settle",
 })
 """Verbs whose intransitive subject is PropBank ARG1 (theme / thing in a state): roll.01, sit.01, stand.01,
-go.01, move.01, ... With a direct object (transitive use: "moving his hand") the subject is ARG0 again."""
+go.01, move.01, ... With a direct object (transitive use: "moving his hand") the subject is ARG0 again. Not "fall":
+SRL-BERT labels "A boy" ARG0 of "falling" in Locater's Table I (an inanimate faller stays ARG1, below)."""
 
-INANIMATE_ARG1_VERBS = frozenset({"fly", "jump", "run", "hop", "leap", "travel", "walk", "climb", "crawl", "play"})
+INANIMATE_ARG1_VERBS = frozenset({"fly", "jump", "run", "hop", "leap", "travel", "walk", "climb", "crawl", "play",
+                                  "fall"})
 """Agentive motion verbs whose subject is ARG1 when it is inanimate ("ball flying into the sky")."""
 
 HEARER_VERBS = frozenset({"talk", "speak", "say", "listen", "shout", "yell", "bark", "sing", "wave", "call",
                           "explain", "reply", "whisper", "scream", "point", "show"})
 """talk.01 etc.: "to X" is ARG2 (hearer), not a direction."""
+
+TO_ARG2_VERBS = frozenset({"fall", "drop", "tumble"})
+"""fall.01 etc.: "to the ground" is ARG2, as SRL-BERT labels it in Locater's Table I."""
 
 LOOK_VERBS = frozenset({"look", "stare", "glance", "gaze", "peek", "laugh", "smile", "aim", "point", "bark"})
 """look.01 etc.: "at X" is ARG1 (thing looked at), not a location."""

@@ -1,20 +1,24 @@
-"""Contrasting-partner sampling for A2D-S_s / A2D-S_t (Locater, TPAMI 2023, §A2D-S+).
+"""Contrasting-partner sampling for A2D-S_s / A2D-S_t (Locater, TPAMI 2023, §4.1).
 
-The paper pairs every A2D test query with a query of another video whose semantic roles share at least one but not
-all (role, phrase) pairs, so the partner video holds a similar but differently described actor. Here:
+The paper pairs every A2D test query with a description "of the same semantic-roles structure ... but the role is
+realized by a different noun or a verb", sharing at least one but not all (role, phrase) pairs. Here:
 
-- **Eligible**: another video's query `p` with `shared = R(q) & R(p)` non-empty and `R(q) - R(p)` non-empty (the
-  query is not fully implied by the partner's description, so it does not also describe the partner's actor).
-- **Ranking** among eligible partners (documented choice; the paper gives none): tier 0 first, i.e. partners with a
-  *conflicting* role (a role realised in both with different phrases: "a man running" vs "a man walking"), then
-  tier 1 (the query only has roles the partner lacks); within a tier, more shared pairs first (harder contrast).
+- **Eligible** (`PairSampler.ranked`): a query `p` of another video that shares at least one (role, phrase) pair
+  with `q`, has a role realised in both with *contrasting* phrases (`contrast.Contrast.contrasting_roles`: not
+  subsets, synonyms or hypernyms of each other in WordNet), and is not a near-duplicate text (neither text's
+  content words a subset of the other's). Partners the query could also describe are never eligible.
+- **Tiers** (best first): 0 = same role structure (the same set of role labels: "one role realised differently",
+  the paper's wording), 1 = another structure, 2 = **fallback** for queries with no SRL partner (no roles, or none
+  eligible): a query of another video with the same subject head noun ("ball"), or else a WordNet-related one
+  ("sandpiper" -> "bird"), whose text contrasts as a whole (`Contrast.texts_contrast`). Within a tier, more shared
+  pairs (or shared content words) first: harder contrast.
 - **Choice**: uniform among the best-ranked group, with a `random.Random` seeded by
   `"{seed}:{subset}:{video}:{expression}"` over candidates sorted by (video, expression): independent of processing
   order, so a build is reproducible from (inputs, seed, decisions). The spatial and temporal subsets draw
   independently (as the paper's 1,290 vs 1,293 distinct videos suggest).
 - **Decisions** from review replay exactly: `accept` pins the reviewed partner, `reject` leaves the query without
   partner, `resample` excludes that partner and draws again (several may accumulate).
-- Queries without roles, without any eligible partner, or rejected are reported with the reason.
+- Queries without any eligible partner, or rejected, are reported with the reason.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from lvsbench.hardsplit.contrast import Contrast
 
 SUBSETS = ("spatial", "temporal")
 RoleSet = frozenset[tuple[str, str]]
@@ -48,27 +54,29 @@ class QueryRoles:
                 "text": self.text}
 
 
+TIERS = {0: "same role structure", 1: "other role structure",
+         2: "fallback: same (or WordNet-related) subject head, no shared role"}
+
+
 @dataclass(frozen=True)
 class Comparison:
     shared: RoleSet
     query_only: RoleSet
     partner_only: RoleSet
-    conflicting: frozenset[str]
-
-    @property
-    def tier(self) -> int:
-        return 0 if self.conflicting else 1
+    contrasting: frozenset[str]
+    """Roles realised in both with lexically contrasting phrases (empty for a fallback pair)."""
+    tier: int
 
 
-def compare(q: RoleSet, p: RoleSet) -> Comparison:
+def compare(q: RoleSet, p: RoleSet, contrasting: Iterable[str] = (), tier: int | None = None) -> Comparison:
     shared = q & p
-    q_roles = {r for r, _ in q - p}
-    p_roles = {r for r, _ in p - q}
-    return Comparison(frozenset(shared), frozenset(q - p), frozenset(p - q), frozenset(q_roles & p_roles))
+    if tier is None:
+        tier = 0 if {r for r, _ in q} == {r for r, _ in p} else 1
+    return Comparison(frozenset(shared), frozenset(q - p), frozenset(p - q), frozenset(contrasting), tier)
 
 
-def eligible(q: RoleSet, p: RoleSet) -> bool:
-    """The sharing rule: at least one common (role, phrase) pair, and not all of the query's pairs."""
+def shares_roles(q: RoleSet, p: RoleSet) -> bool:
+    """The paper's sharing rule: at least one common (role, phrase) pair, and not all of the query's pairs."""
     return bool(q & p) and bool(q - p)
 
 
@@ -89,7 +97,7 @@ class Pair:
     subset: str
     query: QueryRoles
     partner: QueryRoles | None
-    status: str  # paired | no-roles | no-partner | rejected | unavailable
+    status: str  # paired | no-partner | rejected | unavailable
     comparison: Comparison | None = None
     eligible_count: int = 0
     group_size: int = 0
@@ -106,29 +114,42 @@ class Pair:
                                "excluded_partners": [list(k) for k in self.excluded]}
         if self.comparison is not None:
             c = self.comparison
-            out.update({"tier": c.tier, "shared_roles": sorted(map(list, c.shared)),
+            out.update({"tier": c.tier, "tier_name": TIERS[c.tier], "shared_roles": sorted(map(list, c.shared)),
                         "query_only_roles": sorted(map(list, c.query_only)),
                         "partner_only_roles": sorted(map(list, c.partner_only)),
-                        "conflicting_roles": sorted(c.conflicting)})
+                        "contrasting_roles": sorted(c.contrasting)})
         return out
 
 
+Ranked = list[tuple[tuple[int, ...], QueryRoles, Comparison]]
+
+
 class PairSampler:
-    """Ranks eligible partners once per query (via an inverted index on (role, phrase)) and samples per subset."""
+    """Ranks eligible partners once per query (via inverted indexes on (role, phrase) and on the subject head) and
+    samples per subset."""
 
     def __init__(self, queries: Sequence[QueryRoles], seed: int,
-                 unavailable_videos: Iterable[str] = ()) -> None:
+                 unavailable_videos: Iterable[str] = (), contrast: Contrast | None = None) -> None:
         self.queries = sorted(queries, key=lambda q: q.key)
         self.by_key = {q.key: q for q in self.queries}
         self.seed = seed
         self.unavailable = frozenset(unavailable_videos)
+        self.contrast = contrast or Contrast()
         index: dict[tuple[str, str], list[int]] = defaultdict(list)
+        heads: dict[str, list[int]] = defaultdict(list)
         for i, q in enumerate(self.queries):
             for pair in q.role_set:
                 index[pair].append(i)
+            head = self.contrast.subject_head(q.text)
+            if head:
+                heads[head].append(i)
         self.index = index
+        self.heads = heads
 
-    def ranked(self, q: QueryRoles) -> list[tuple[tuple[int, int], QueryRoles, Comparison]]:
+    def _other(self, q: QueryRoles, p: QueryRoles) -> bool:
+        return p.video_id != q.video_id and p.video_id not in self.unavailable
+
+    def ranked(self, q: QueryRoles) -> Ranked:
         """Eligible partners of q with their rank key (tier, -shared), best first, ties in (video, exp) order."""
         seen: set[int] = set()
         for pair in q.role_set:
@@ -136,12 +157,27 @@ class PairSampler:
         out = []
         for i in sorted(seen):
             p = self.queries[i]
-            if p.video_id == q.video_id or p.video_id in self.unavailable:
+            if not self._other(q, p) or not shares_roles(q.role_set, p.role_set):
                 continue
-            if not eligible(q.role_set, p.role_set):
+            contrasting = self.contrast.contrasting_roles(q.role_set, p.role_set)
+            if not contrasting or not self.contrast.texts_contrast(q.text, p.text):
                 continue
-            c = compare(q.role_set, p.role_set)
-            out.append(((c.tier, -len(c.shared)), p, c))
+            c = compare(q.role_set, p.role_set, contrasting)
+            out.append(((c.tier, 0, -len(c.shared)), p, c))
+        if not out:  # fallback: same subject head noun (else a WordNet-related one), contrasting text
+            head = self.contrast.subject_head(q.text)
+            wn = self.contrast.wn
+            for h, indices in sorted(self.heads.items()):
+                same = h == head
+                if not head or not (same or wn.related(h, head, "n")):
+                    continue
+                for i in indices:
+                    p = self.queries[i]
+                    if not self._other(q, p) or not self.contrast.texts_contrast(q.text, p.text):
+                        continue
+                    shared_words = self.contrast.content_lemmas(q.text) & self.contrast.content_lemmas(p.text)
+                    c = compare(q.role_set, p.role_set, (), tier=2)
+                    out.append(((2, 0 if same else 1, -len(shared_words)), p, c))
         out.sort(key=lambda t: (t[0], t[1].key))
         return out
 
@@ -149,11 +185,9 @@ class PairSampler:
         return random.Random(f"{self.seed}:{subset}:{q.video_id}:{q.exp_id}")
 
     def sample(self, q: QueryRoles, subset: str, decisions: Sequence[Decision] = (),
-               ranked: list[tuple[tuple[int, int], QueryRoles, Comparison]] | None = None) -> Pair:
+               ranked: Ranked | None = None) -> Pair:
         if q.video_id in self.unavailable:
             return Pair(subset, q, None, "unavailable")
-        if not q.role_set:
-            return Pair(subset, q, None, "no-roles")
         mine = [d for d in decisions if d.subset == subset and d.query == q.key]
         excluded = [d.partner for d in mine if d.action == "resample" and d.partner is not None]
         accepted = [d.partner for d in mine if d.action == "accept" and d.partner is not None]
@@ -164,8 +198,10 @@ class PairSampler:
         if accepted:
             p = self.by_key.get(accepted[-1])
             if p is not None and p.video_id not in self.unavailable:
-                return Pair(subset, q, p, "paired", compare(q.role_set, p.role_set), len(ranked), 1, True,
-                            excluded)
+                known = {t[1].key: t[2] for t in ranked}
+                c = known.get(p.key) or compare(q.role_set, p.role_set, self.contrast.contrasting_roles(
+                    q.role_set, p.role_set))
+                return Pair(subset, q, p, "paired", c, len(ranked), 1, True, excluded)
         pool = [t for t in ranked if t[1].key not in set(excluded)]
         if not pool:
             return Pair(subset, q, None, "no-partner", eligible_count=len(ranked), excluded=excluded)
@@ -177,7 +213,7 @@ class PairSampler:
     def sample_all(self, subsets: Sequence[str] = SUBSETS, decisions: Sequence[Decision] = ()) -> list[Pair]:
         out = []
         for q in self.queries:
-            ranked = self.ranked(q) if q.role_set and q.video_id not in self.unavailable else []
+            ranked = self.ranked(q) if q.video_id not in self.unavailable else []
             for subset in subsets:
                 out.append(self.sample(q, subset, decisions, ranked))
         return out

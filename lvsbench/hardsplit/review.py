@@ -1,10 +1,14 @@
 """Human check of contrasting pairs: a CSV to fill in and a self-contained HTML contact sheet; decisions replay.
 
-Locater's authors checked the sampled pairs by hand. `--review-out DIR` writes `pairs.csv` (one row per subset and
-query, with an empty `decision` column) and `index.html` (both sentences, shared and differing roles, and, when
-frames are available, the first annotated frame of both videos with the described actor's mask, embedded as data
-URIs). `--review-in decisions.csv` reads the same CSV back: `accept` pins the shown partner, `reject` drops the
-query from the subset, `resample` excludes the shown partner and draws again; empty rows change nothing.
+Locater's authors checked the sampled pairs by hand ("all sampled example pairs are checked by human"). `--review-out
+DIR` writes `pairs.csv` (one row per subset and query, with an empty `decision` column) and `index.html` (the query's
+and the partner's frames side by side, each with its described actor tinted and its sentence, shared / contrasting
+roles beneath), both **ordered by risk** (`risk`), so a reviewer who stops early has seen the pairs most likely to
+be wrong: fallback pairs without a shared role first, then pairs whose actors have the same class (A2D actor class,
+or the same subject head without videos), then by content-word overlap of the two sentences and by shared roles.
+`--review-in decisions.csv` reads the same CSV back: `accept` pins the shown partner, `reject` drops the query from
+the subset, `resample` excludes the shown partner and draws again; empty rows change nothing. Pairs are
+`human_checked: false` (and `build.json` says so) until a decision about them is loaded.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ import numpy as np
 
 from lvsbench.datasets.base import Dataset
 from lvsbench.errors import DataFormatError, LvsbenchError
+from lvsbench.hardsplit.contrast import Contrast
 from lvsbench.hardsplit.pairs import Decision, Pair
 from lvsbench.io import atomic_write_text
 
-CSV_COLUMNS = ("subset", "query_video", "query_exp", "query_text", "partner_video", "partner_exp", "partner_text",
-               "shared_roles", "query_only_roles", "partner_only_roles", "status", "decision", "note")
+CSV_COLUMNS = ("rank", "risk", "subset", "query_video", "query_exp", "query_text", "partner_video", "partner_exp",
+               "partner_text", "shared_roles", "query_only_roles", "partner_only_roles", "status", "decision", "note")
 ACTIONS = ("accept", "reject", "resample")
 
 
@@ -32,11 +37,53 @@ def _roles(pairs: object) -> str:
     return "; ".join(f"{r}={p}" for r, p in sorted(pairs)) if pairs else ""  # type: ignore[call-overload]
 
 
-def review_rows(pairs: Sequence[Pair]) -> list[dict[str, str]]:
+def risk(p: Pair, contrast: Contrast, ds: Dataset | None = None) -> tuple[tuple[float, ...], str]:
+    """(sort key, reasons) of a pair: higher key = reviewed earlier."""
+    if p.partner is None or p.comparison is None:
+        return (-1.0,), ""
+    c = p.comparison
+    reasons = []
+    fallback = c.tier == 2
+    if fallback:
+        reasons.append("fallback: no shared role")
+    same_class = False
+    if ds is not None:
+        try:
+            qc = {ds.object_categories(p.query.video_id).get(o) for o in p.query.object_ids} - {None, ""}
+            pc = {ds.object_categories(p.partner.video_id).get(o) for o in p.partner.object_ids} - {None, ""}
+            same_class = bool(qc & pc)
+            if same_class:
+                reasons.append("same class: " + ",".join(sorted(qc & pc)))
+        except (LvsbenchError, KeyError):
+            same_class = False
+    if not same_class:
+        head = contrast.subject_head(p.query.text)
+        if head and head == contrast.subject_head(p.partner.text):
+            same_class = True
+            reasons.append(f"same subject: {head}")
+    a, b = contrast.content_lemmas(p.query.text), contrast.content_lemmas(p.partner.text)
+    overlap = len(a & b) / max(1, len(a | b))
+    reasons.append(f"content overlap {overlap:.2f}")
+    if c.shared:
+        reasons.append(f"{len(c.shared)} shared role(s)")
+    return (float(fallback), float(same_class), round(overlap, 4), float(len(c.shared))), "; ".join(reasons)
+
+
+def review_order(pairs: Sequence[Pair], ds: Dataset | None = None,
+                 contrast: Contrast | None = None) -> list[tuple[Pair, str]]:
+    """Pairs with their risk reasons, riskiest first (ties in subset, query order); unpaired queries last."""
+    con = contrast or Contrast()
+    scored = [(risk(p, con, ds), i, p) for i, p in enumerate(pairs)]
+    scored.sort(key=lambda t: (tuple(-x for x in t[0][0]), t[1]))
+    return [(p, why) for (_, why), _, p in scored]
+
+
+def review_rows(pairs: Sequence[Pair], ds: Dataset | None = None) -> list[dict[str, str]]:
     rows = []
-    for p in pairs:
+    for k, (p, why) in enumerate(review_order(pairs, ds), 1):
         c = p.comparison
         rows.append({
+            "rank": str(k), "risk": why,
             "subset": p.subset, "query_video": p.query.video_id, "query_exp": p.query.exp_id,
             "query_text": p.query.text, "partner_video": p.partner.video_id if p.partner else "",
             "partner_exp": p.partner.exp_id if p.partner else "", "partner_text": p.partner.text if p.partner else "",
@@ -46,11 +93,11 @@ def review_rows(pairs: Sequence[Pair]) -> list[dict[str, str]]:
     return rows
 
 
-def write_csv(path: Path, pairs: Sequence[Pair]) -> None:
+def write_csv(path: Path, pairs: Sequence[Pair], ds: Dataset | None = None) -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
-    for row in review_rows(pairs):
+    for row in review_rows(pairs, ds):
         w.writerow(row)
     atomic_write_text(path, buf.getvalue())
 
@@ -126,7 +173,7 @@ def write_html(path: Path, pairs: Sequence[Pair], ds: Dataset | None) -> None:
         return f'<img src="{uri}" alt="{html.escape(vid)}">' if uri else '<div class="nof">unreadable</div>'
 
     rows = []
-    for k, p in enumerate(pairs):
+    for k, (p, why) in enumerate(review_order(pairs, ds)):
         if p.partner is None:
             rows.append(f'<tr class="none"><td>{k + 1}</td><td>{html.escape(p.subset)}</td>'
                         f'<td>{html.escape(p.query.video_id)}/{html.escape(p.query.exp_id)}<br>'
@@ -139,24 +186,27 @@ def write_html(path: Path, pairs: Sequence[Pair], ds: Dataset | None) -> None:
             f'<small>{html.escape(p.query.video_id)}/{html.escape(p.query.exp_id)}</small></td>'
             f'<td>{img(p.partner.video_id, p.partner.object_ids)}<br><b>{html.escape(p.partner.text)}</b><br>'
             f'<small>{html.escape(p.partner.video_id)}/{html.escape(p.partner.exp_id)}</small></td>'
-            f'<td>{html.escape(_roles(c.shared) if c else "")}</td>'
-            f'<td>query: {html.escape(_roles(c.query_only) if c else "")}<br>'
-            f'partner: {html.escape(_roles(c.partner_only) if c else "")}</td></tr>')
+            f'<td>shared: {html.escape(_roles(c.shared) if c else "")}<br>'
+            f'contrasting: {html.escape(", ".join(sorted(c.contrasting)) if c else "")}<br>'
+            f'query: {html.escape(_roles(c.query_only) if c else "")}<br>'
+            f'partner: {html.escape(_roles(c.partner_only) if c else "")}</td>'
+            f'<td>{html.escape(why)}</td></tr>')
     doc = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>A2D-S+ pair review</title><style>"
            "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
            "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}img{height:120px}"
            ".nof{width:160px;height:120px;background:#eee;color:#888;text-align:center;line-height:120px}"
            "tr.none{background:#fee}</style></head><body>\n"
            "<h1>A2D-S+ contrasting pairs</h1><p>Fill the <code>decision</code> column of pairs.csv with accept, "
-           "reject or resample and pass it back with <code>--review-in</code>. Red tint: the described actor.</p>\n"
-           "<table><tr><th>#</th><th>subset</th><th>query</th><th>partner</th><th>shared roles</th>"
-           "<th>differing roles</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n")
+           "reject or resample and pass it back with <code>--review-in</code>. Red tint: the described actor. Riskiest "
+           "pairs first (the <code>rank</code> column of pairs.csv).</p>\n"
+           "<table><tr><th>rank</th><th>subset</th><th>query</th><th>partner</th><th>roles</th>"
+           "<th>risk</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n")
     atomic_write_text(path, doc)
 
 
 def write_review(out_dir: str | Path, pairs: Sequence[Pair], ds: Dataset | None) -> Path:
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
-    write_csv(d / "pairs.csv", pairs)
+    write_csv(d / "pairs.csv", pairs, ds)
     write_html(d / "index.html", pairs, ds)
     return d

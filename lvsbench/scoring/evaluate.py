@@ -582,7 +582,7 @@ def _bin_words(n: Any) -> str | None:
 
 def _attach_metadata(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     """Join per-sample rows with the expression table (text, category, word count, objects in video ...) and add
-    the binned columns `num_objects_bin` (1, 2, 3, 4, >=5: Locater Table VII) and `num_words_bin`."""
+    the binned columns `num_objects_bin` (1, 2, 3, 4, >=5: objects in the video) and `num_words_bin`."""
     meta = dataset.expressions_frame()
     if df.empty or meta.empty or "exp_id" not in df:
         return df
@@ -590,9 +590,9 @@ def _attach_metadata(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     meta = meta.astype({"video_id": str, "exp_id": str})
     out = df.merge(meta, on=["video_id", "exp_id"], how="left")
     if "num_objects_in_video" not in out:
-        out["num_objects_in_video"] = [len(dataset.object_ids(v)) for v in out["video_id"]]
+        out["num_objects_in_video"] = [dataset.num_objects_in_video(v) for v in out["video_id"]]
     out["num_objects_in_video"] = out["num_objects_in_video"].fillna(
-        pd.Series([len(dataset.object_ids(v)) for v in out["video_id"]], index=out.index))
+        pd.Series([dataset.num_objects_in_video(v) for v in out["video_id"]], index=out.index))
     out["num_objects_bin"] = [_bin_objects(n) for n in out["num_objects_in_video"]]
     if "num_words" in out:
         out["num_words_bin"] = [_bin_words(n) for n in out["num_words"]]
@@ -624,7 +624,8 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
       every missing item in the results (otherwise refuse with the full list).
     - `allow_extra`: ignore (but record) predictions for unknown videos / expressions / frames / image ids.
     - `workers`: processes, parallel over videos; results do not depend on it.
-    - `by`: a per-sample column to group by (e.g. `num_objects_bin`, `category`, `num_words_bin`, `subset`).
+    - `by`: a per-sample column to group by (e.g. `num_objects_bin`, `category`, `num_words_bin`, `subset`), or
+      `table_vii_group`: Locater's Table VII grouping (`lvsbench.hardsplit.stats.table_vii_group`).
     - `decay`: "fixed" (default; correct bins for any length) or "compat" (davis2017's uint8 index cast, NaN or
       wrong from 256 scored frames on); identical below 256 frames. Recorded in `results["options"]["decay"]`.
 
@@ -691,6 +692,10 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
         for run, sub in df.groupby("run", sort=False):
             runs_values[str(run)] = aggregate(proto, sub)
     per_group = None
+    if by == "table_vii_group" and by not in df.columns:  # a named grouping, added only when asked for
+        from lvsbench.hardsplit.stats import table_vii_group
+
+        df[by] = [table_vii_group(dataset, n) for n in df["num_objects_in_video"]]
     if by:
         if by not in df.columns:
             raise ConfigError(f"--by {by!r}: no such per-sample column; available: {', '.join(map(str, df.columns))}")

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from lvsbench.errors import ConfigError
+from lvsbench.metrics.modern import V2_NOTE
 from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 
 Family = Literal["referring", "jf", "locater", "davis"]
@@ -186,7 +187,14 @@ def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}") from None
+        modern = MODERN_PROTOCOLS.get(name)
+        if modern is not None:
+            raise ConfigError(f"protocol {name} scores the native {modern.dataset} release per expression (lvsbench "
+                              f"score PRED --dataset {modern.dataset} --root NATIVE_ROOT); a copy converted to the "
+                              "lvsbench layout is scored with --protocol ryvos (J and F, the MeViS convention; "
+                              "no-target expressions are not in the layout)") from None
+        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}, "
+                          f"{', '.join(MODERN_PROTOCOLS)}") from None
 
 
 def default_protocol_for(dataset: Any) -> Protocol:
@@ -200,3 +208,44 @@ def default_protocol_for(dataset: Any) -> Protocol:
         raise ConfigError(f"no default protocol for dataset {getattr(dataset, 'name', '?')!r}; pass --protocol "
                           f"({', '.join(PROTOCOLS)})")
     return get_protocol(name)
+
+
+# ============================================================================ per-expression protocols (2023-2026)
+# Scored by `lvsbench.scoring.modern` (not by the generic scorer): multi-object uint8 ground truth, raw-value A/R,
+# numpy rounding before subset means, and each official script's handling of missing predictions.
+
+@dataclass(frozen=True)
+class ModernProtocol:
+    """Declaration of one per-expression protocol (small and data-only, for the protocol registry)."""
+
+    name: str
+    dataset: str
+    reproduces: str
+    metrics: tuple[str, ...]
+    binarize: bool = True
+    subsets: tuple[tuple[int, str], ...] = ()
+    """ReVOS-style (type_id, name) subsets averaged as a mean of subset means over rounded values."""
+    missing_rule: str = ""
+    """Key of `lvsbench.metrics.modern.MISSING_RULES` describing the official script's behaviour."""
+    notes: str = ""
+    family: str = "per-expression"
+
+    def header(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MODERN_PROTOCOLS: dict[str, ModernProtocol] = {p.name: p for p in (
+    ModernProtocol("mevis", "mevis", "henghuiding/MeViS tools/eval_mevis.py @7c0620b", ("J", "F"),
+                   missing_rule="mevis"),
+    ModernProtocol("mevis-v2", "mevis", "J, F as eval_mevis.py @7c0620b; N-acc/T-acc from GRES (ReLA "
+                   "refer_evaluation.py @3ca9551) applied to video", ("J", "F"), missing_rule="mevis",
+                   notes=V2_NOTE),
+    ModernProtocol("revos", "revos", "VISA metric definitions (tools/metrics.py @ec158fd) on binarised "
+                   "predictions = Sa2VA tools/eval/eval_revos.py @9832e1a", ("J", "F", "A", "R"), binarize=True,
+                   subsets=((0, "referring"), (1, "reason")), missing_rule="revos"),
+    ModernProtocol("revos-visa-png", "revos", "VISA tools/eval_revos.py @ec158fd on PNGs (raw values, no "
+                   "binarisation)", ("J", "F", "A", "R"), binarize=False,
+                   subsets=((0, "referring"), (1, "reason")), missing_rule="revos-visa-png",
+                   notes="A and R differ from the intended values when PNGs hold 0/255: use for comparing with "
+                         "numbers published from VISA's evaluator."),
+)}

@@ -19,6 +19,8 @@ WRITERS: dict[str, str] = {
     "ryvos": "lvsbench.synth.ryvos:write_synthetic",
     "rdavis": "lvsbench.synth.rdavis:write_synthetic",
     "davis": "lvsbench.synth.davis:write_synthetic",
+    "mevis": "lvsbench.synth.mevis:write_synthetic",
+    "revos": "lvsbench.synth.revos:write_synthetic",
 }
 
 

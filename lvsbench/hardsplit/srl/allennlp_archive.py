@@ -1,14 +1,14 @@
 """AllenNLP SRL-BERT inference without AllenNLP: reads the official `model.tar.gz` with torch + transformers.
 
 Reproduces `allennlp_models.structured_prediction.models.srl_bert.SrlBert` at inference (Shi & Lin 2019, "Simple
-BERT Models for Relation Extraction and Semantic Role Labeling"; archive `structured-prediction-srl-bert.2020.12.15`)
-(allenai/allennlp-models v2.10.1 `structured_prediction/models/srl_bert.py`, allenai/allennlp v2.10.1
-`nn/util.py:viterbi_decode`; see `docs/hard-split.md`): `BertModel` -> `Linear` (`tag_projection_layer`) -> softmax ->
+BERT Models for Relation Extraction and Semantic Role Labeling"; archive
+`structured-prediction-srl-bert.2020.12.15`) as in allenai/allennlp-models
+`structured_prediction/models/srl_bert.py` (v2.10.1): `BertModel` -> `Linear` (`tag_projection_layer`) -> softmax ->
 BIO-constrained Viterbi with AllenNLP's sentinel quirk; the predicate is marked with segment ids (1 on every
 wordpiece of the predicate word); word tags are the tags at each word's first wordpiece. AllenNLP itself cannot be
 installed on Python 3.11 (it pins torch<1.13), and even there its loader fails on the legacy `position_ids` buffer.
-Parity with real allennlp 2.10.1 is tested on `tests/data/golden/srl` (436/436 frames, logits within 1e-4).
-"""
+Parity with real allennlp 2.10.1 is tested on reference outputs of a tiny archive (436/436 frames, logits within
+1e-4; `tests/test_hardsplit_srl_parity.py`)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
 """The real AllenNLP library, where it is importable (Python <= 3.10 with allennlp + allennlp-models 2.x).
 
-AllenNLP pins torch<1.13, so it cannot be installed next to lvsbench's torch on Python 3.11
-(allennlp-models 2.10.1 requires torch>=1.7,<1.13 and transformers<4.21). In an environment where it imports, this
-backend runs the archive through
-`allennlp.models.archival.load_archive` and the SRL dataset reader, one instance per given predicate (the reader's
-`text_to_instance(tokens, verb_label)`), and formats frames as the predictor does. Without AllenNLP it raises a
-`MissingDependencyError` that points at the native `allennlp-archive` backend.
-"""
+AllenNLP pins torch<1.13, so it cannot be installed next to lvsbench's torch on Python 3.11 (every allennlp-models
+release pins torch < 1.13, which has no Python 3.11 wheels). In an environment where it imports, this backend runs
+the archive through `allennlp.models.archival.load_archive` and the SRL dataset reader, one instance per given
+predicate (the reader's `text_to_instance(tokens, verb_label)`), and formats frames as the predictor does. Without
+AllenNLP it raises a `MissingDependencyError` that points at the native `allennlp-archive` backend."""
 
 from __future__ import annotations
 

@@ -30,7 +30,8 @@ from lvsbench.hardsplit.lemmatize import Lemmatizer, default_lemmatizer
 from lvsbench.hardsplit.srl.base import Span, SrlBackend, SrlFrame, SrlSentence, spans_to_bio
 
 _CHAIN_WORDS = lx.AUX | lx.NEGATION | frozenset({"also", "just", "still", "being", "been", "currently", "slowly",
-                                                 "quickly", "now", "again", "constantly", "repeatedly", "to"})
+                                                 "quickly", "now", "again", "constantly", "repeatedly", "to"}) | \
+    lx.TEMPORAL_ADVERBS - lx.SUBORDINATORS
 _MERGE_PREPS = frozenset({"of", "near", "beside", "besides", "next", "by", "behind", "in"})
 _LOCATIVE_FIRST = frozenset({"on", "in", "at", "inside", "near", "beside", "behind", "under", "between", "by",
                              "next", "ahead", "outside", "alongside", "above", "below", "within", "atop"})
@@ -371,7 +372,7 @@ class _Sentence:
         if prep == "with" or prep == "without":
             return "ARGM-COM" if head in lx.ANIMATE_WORDS else "ARGM-MNR"
         if prep == "to":
-            if lemma in lx.HEARER_VERBS:
+            if lemma in lx.HEARER_VERBS or lemma in lx.TO_ARG2_VERBS:
                 return "ARG2"
             return "ARGM-LOC" if static else "ARGM-DIR"
         if prep == "at":
@@ -419,6 +420,8 @@ class _Sentence:
             return spans + [pre]
         copula = self.lw[p] in lx.BE
         end = self.clause_end(p)
+        while end > p and not any(c.isalnum() for c in self.lw[end]):
+            end -= 1  # final punctuation is outside every role ("[ARG2: to the ground] .", Table I)
         right, has_object = self.right_spans(p, p + 1, end, copula)
         subj, rel = self.subject(p)
         if subj is not None:
@@ -427,6 +430,9 @@ class _Sentence:
             if rel is not None:
                 spans.append(Span("R-" + role, rel.start, rel.end))
         spans.extend(right)
+        for k in range(self.chain_start(p), p):  # "and [ARGM-TMP: suddenly] [V: falling]" (Table I)
+            if self.lw[k] in lx.TEMPORAL_ADVERBS:
+                spans.append(Span("ARGM-TMP", k, k))
         return _non_overlapping(spans)
 
 

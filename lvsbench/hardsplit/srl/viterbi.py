@@ -5,8 +5,7 @@ AllenNLP's SRL-BERT (`srl_bert.make_output_human_readable`) decodes the softmax 
 sentinel states whose observed scores are a one-hot 100000.0 in float32, so every path score is about 1e5 plus a sum
 of probabilities, rounded to float32's 2**-7 grid there; and it picks maxima with `torch.topk(k=1, dim=0)` on CPU,
 whose tie-breaking depends on the number of states. A textbook Viterbi differs on about 5% of frames, so this module
-reproduces that rule (allenai/allennlp v2.10.1 `allennlp/nn/util.py:viterbi_decode`; verified on the 436/436
-reference frames of `tests/data/golden/srl`).
+reproduces allennlp 2.10.1 `allennlp.nn.util.viterbi_decode` as it runs (verified on 436/436 reference frames).
 """
 
 from __future__ import annotations

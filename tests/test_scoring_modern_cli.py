@@ -1,0 +1,147 @@
+"""`lvsbench score` on MeViS / ReVOS (per-expression protocols): oracle predictions from `lvsbench synth`, one CSV
+row per expression, incomplete predictions refused with the full list, --allow-missing / --ignore-extra recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lvsbench.cli import main
+from lvsbench.datasets.mevis import MeViSDataset
+from lvsbench.datasets.revos import ReVOSDataset
+from lvsbench.formats.rle_results import write_rle_results
+from lvsbench.predictions import write_png_prediction
+from lvsbench.synth import mevis as synth_mevis
+from lvsbench.synth import revos as synth_revos
+
+KW = {"videos": 6, "seed": 5, "height": 40, "width": 64, "frames": 4}
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return int(exc.value.code or 0), out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def mevis(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("mevis_cli")
+    root = synth_mevis.write_synthetic(base / "m", **KW)
+    ds = MeViSDataset(root, "valid_u")
+    for e in ds.expressions():
+        for f in e.frames:
+            write_png_prediction(base / "oracle", e.video_id, e.id, f, ds.target_sum(e, f))
+    return root, base / "oracle"
+
+
+def test_score_mevis_v2_oracle(mevis: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, preds = mevis
+    rc, out, err = run(["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid_u",
+                        "--protocol", "mevis-v2", "--per-sample", str(tmp_path / "s.csv"), "--out",
+                        str(tmp_path / "r.json"), "--json"], capsys)
+    assert rc == 0, err
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["protocol"]["name"] == "mevis-v2" and "no official code published" in res["protocol"]["notes"]
+    v = res["values"]
+    assert (v["J"], v["F"], v["N-acc"], v["T-acc"], v["Final"]) == (1.0, 1.0, 1.0, 1.0, 1.0)
+    df = pd.read_csv(tmp_path / "s.csv", dtype={"exp_id": str})
+    ds = MeViSDataset(root, "valid_u")
+    assert list(df.columns[:4]) == ["video_id", "exp_id", "J", "F"]
+    assert list(zip(df.video_id, df.exp_id, strict=True)) == [e.key for e in ds.expressions()]
+    assert res["missing"] == [] and res["official_equivalent"]["dropped"] == []
+
+
+def test_score_mevis_refuses_incomplete_then_allow_missing(mevis: tuple[Path, Path], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    root, oracle = mevis
+    preds = tmp_path / "p"
+    shutil.copytree(oracle, preds)
+    ds = MeViSDataset(root, "valid_u")
+    first, second = ds.expressions()[0], ds.expressions()[1]
+    shutil.rmtree(preds / first.video_id / first.id)
+    (preds / second.video_id / second.id / f"{second.frames[1]}.png").unlink()
+    args = ["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid_u"]
+    rc, _, err = run(args, capsys)
+    assert rc == 2
+    assert f"{first.video_id}/{first.id}: expression missing" in err and f"{second.frames[1]}" in err
+    rc, _, err = run([*args, "--allow-missing", "--out", str(tmp_path / "r.json")], capsys)
+    assert rc == 0, err
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert [(m["exp_id"], m["kind"]) for m in res["missing"]] == [(first.id, "expression"), (second.id, "frame")]
+    eq = res["official_equivalent"]
+    assert eq["dropped"] == [f"{first.video_id}_{first.id}", f"{second.video_id}_{second.id}"]
+    assert eq["values"]["n_scored"] == len(ds.expressions()) - 2 and eq["values"]["J"] == 1.0
+    assert res["values"]["n_scored"] == len(ds.expressions()) and res["values"]["J"] < 1.0
+
+
+def test_score_revos_rle_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = synth_revos.write_synthetic(tmp_path / "r", **KW)
+    ds = ReVOSDataset(root, "valid")
+    items = [(e.video_id, e.id, e.frames, [ds.target_sum(e, f) for f in e.frames]) for e in ds.expressions()]
+    write_rle_results(tmp_path / "results.json", items)
+    for vid, eid, frames, masks in items:
+        for f, m in zip(frames, masks, strict=True):
+            write_png_prediction(tmp_path / "png" / "Annotations", vid, eid, f, m)
+    base = ["--dataset", "revos", "--root", str(root)]
+    rc, out, err = run(["score", str(tmp_path / "results.json"), *base, "--per-sample", str(tmp_path / "a.csv"),
+                        "--json"], capsys)
+    assert rc == 0, err
+    rle = json.loads(out)
+    assert rle["protocol"]["name"] == "revos" and rle["predictions"]["format"] == "rle-json"
+    rc, out, err = run(["score", str(tmp_path / "png"), *base, "--protocol", "revos-visa-png", "--json"], capsys)
+    assert rc == 0, err
+    png = json.loads(out)
+    for sub in ("referring", "reason", "overall"):
+        assert rle["values"][sub]["J"] == png["values"][sub]["J"] == 100.0
+        assert png["values"][sub]["A"] < rle["values"][sub]["A"]  # 0/255 PNGs read raw: every target pixel "wrong"
+    df = pd.read_csv(tmp_path / "a.csv", dtype={"exp_id": str})
+    assert list(df.columns[:7]) == ["video_id", "exp_id", "J", "F", "A", "R", "JF"]
+    assert len(df) == len(ds.expressions()) and set(df.type_id) == {0, 1, 2}
+    # an unexpected video is refused, then ignored and recorded
+    doc = json.loads((tmp_path / "results.json").read_text())
+    doc["not_a_video"] = {"0": {"prediction_masks": []}}
+    (tmp_path / "extra.json").write_text(json.dumps(doc))
+    rc, _, err = run(["score", str(tmp_path / "extra.json"), *base], capsys)
+    assert rc == 2 and "not_a_video/0" in err and "unexpected video" in err
+    rc, out, err = run(["score", str(tmp_path / "extra.json"), *base, "--ignore-extra", "--json"], capsys)
+    assert rc == 0 and len(json.loads(out)["ignored_extra"]) == 1
+
+
+def test_valid_split_without_masks_is_refused(mevis: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    root, preds = mevis
+    rc, _, err = run(["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid"], capsys)
+    assert rc == 2 and "no public masks" in err and "submit mevis" in err
+
+
+def test_converted_layout_points_to_the_native_protocol(mevis: tuple[Path, Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    root, preds = mevis
+    rc, _, err = run(["convert", "mevis", "--root", str(root), "--split", "valid_u", "--out", str(tmp_path / "lay")],
+                     capsys)
+    assert rc == 0, err
+    args = ["score", str(preds), "--dataset", "layout", "--root", str(tmp_path / "lay"), "--ignore-extra"]
+    rc, _, err = run(args, capsys)
+    assert rc == 2 and "--dataset mevis --root NATIVE_ROOT" in err and "--protocol ryvos" in err
+    rc, out, err = run([*args, "--protocol", "ryvos", "--json", "--per-sample", str(tmp_path / "s.csv")], capsys)
+    assert rc == 0, err
+    ds = MeViSDataset(root, "valid_u")
+    assert len(json.loads(out)["ignored_extra"]) == ds.counts()["no_target_expressions"]
+    df = pd.read_csv(tmp_path / "s.csv", dtype={"exp_id": str})
+    n_exact = 0
+    for e in ds.expressions():
+        if ds.no_target(e):
+            continue
+        overlap = any((np.add.reduce([m.view(np.uint8) for m in ds.read_object_masks(e.video_id, f).values()]) > 1)
+                      .any() for f in e.frames)
+        rows = df[(df.video_id == e.video_id) & (df.exp_id == e.id)]
+        if not overlap:  # a label map is exact without overlaps (with them, the layout needs per-object masks)
+            assert len(rows) == 1 and rows["J"].iloc[0] == 1.0, e.key
+            n_exact += 1
+    assert n_exact >= 3
