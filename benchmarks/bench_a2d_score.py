@@ -41,8 +41,9 @@ print(json.dumps({"cpu_s": cpu(), "wall_s": time.perf_counter() - t0, "values": 
 
 def run(tree: Path, root: Path, preds: Path, workers: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(root), str(preds), str(workers)], env=env, check=True,
-                         capture_output=True, text=True)
+    # cwd = the tree: `python -c` puts the working directory first on sys.path
+    out = subprocess.run([sys.executable, "-c", CHILD, str(root), str(preds), str(workers)], env=env, cwd=tree,
+                         check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -433,12 +433,12 @@ def _davis_finish(job: _Job, vid: str, parts: list[_DavisPart]) -> _VideoResult:
     The merge is exactly the single pass: per-frame values are concatenated in frame order, and a problem of a run
     in a later part is dropped when the run already failed in an earlier one (the single pass stops reading a run at
     its first problem; a ground-truth problem fails every run)."""
-    from scipy.optimize import linear_sum_assignment
-
     from lvsbench.metrics.statistics import db_statistics
 
     ds, plan = job.dataset, job.plan
     proto = plan.protocol
+    if proto.matching == "hungarian":
+        from scipy.optimize import linear_sum_assignment  # only here: scipy.optimize is a slow import
     first = parts[0]
     res = first.res
     if res.problems or first.n_gt == 0 or not first.empty_j:
