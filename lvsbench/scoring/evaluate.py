@@ -160,9 +160,33 @@ def _read_pred(job: _Job, res: _VideoResult, vid: str, eid: str, frame: str, sha
     return m, False
 
 
+def _jf_boxed(gt: np.ndarray, pred: np.ndarray, radii: dict[tuple[int, ...], int]) -> tuple[float, float]:
+    """`j_and_f(gt, pred)` from the two masks' boxes: scored on the window of the boxes (`pair_window`, exact), and
+    in closed form against an empty prediction (`empty_prediction_j_f`)."""
+    from lvsbench.metrics.functional import (
+        _check,
+        _j_f,
+        boundary_radius,
+        empty_prediction_j_f,
+        mask_box,
+        pair_window,
+    )
+
+    g, p, _ = _check(gt, pred, None)
+    pbox = mask_box(p)
+    if pbox[2] == 0:
+        gbox = mask_box(g)
+        return empty_prediction_j_f(gbox[2] == 0, gbox[2] * gbox[3] == g.size and bool(g.all()))
+    r = radii.get(g.shape)
+    if r is None:
+        r = radii[g.shape] = boundary_radius(g.shape)
+    win = pair_window(mask_box(g), pbox, g.shape)
+    assert win is not None
+    return _j_f(g[win], p[win], None, r, True, True)
+
+
 def _video_expressions(job: _Job, vid: str) -> _VideoResult:
     """Expression families (referring, jf, locater): one GT decode per frame shared by the video's expressions."""
-    from lvsbench.metrics.functional import j_and_f
     from lvsbench.metrics.referring import locater_frame_iou, mttr_iou, top1
 
     ds, plan, preds = job.dataset, job.plan, job.preds
@@ -185,6 +209,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
                                           for k in range(len(items))}
     sample_rows: dict[tuple[int, int], dict[str, Any]] = {}
     vshape = (video.height, video.width)
+    radii: dict[tuple[int, ...], int] = {}
     for f in order:
         try:
             lab = read_masks(vid, f)
@@ -252,7 +277,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
                 res.missing_scored += 1
                 per_exp[k]["missing"] += 1
             if fam == "jf":
-                jv, fv = j_and_f(gt, pred)
+                jv, fv = _jf_boxed(gt, pred, radii)
                 per_exp[k]["J"].append(jv)
                 per_exp[k]["F"].append(fv)
                 continue
