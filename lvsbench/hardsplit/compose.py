@@ -321,7 +321,8 @@ def _stream(ds: Dataset, vid: str) -> Iterator[np.ndarray]:
 
 
 class _Source:
-    """The frames of one source video decoded so far (deflate level 1, lossless), and the live decoder for the rest:
+    """The frames of one source video decoded so far (as decoded: deflating them costs more than decoding the mp4
+    again, measured), and the live decoder for the rest:
     a video is decoded at most once while it stays in the cache, however many compositions use it, and only as far
     as they need (an unreadable tail fails only a composition that reaches it, as when every composition decoded
     the video itself)."""
@@ -331,14 +332,11 @@ class _Source:
         self.vid = vid
         self.it: Iterator[np.ndarray] | None = None
         self.ended = False
-        self.frames: list[bytes] = []
-        self.meta: tuple[tuple[int, ...], np.dtype] | None = None
+        self.frames: list[np.ndarray] = []
         self.error: SourceError | None = None
         self.nbytes = 0
 
     def get(self, index: int) -> np.ndarray:
-        from lvsbench.codecs import _INFLATE
-
         while len(self.frames) <= index:
             if self.error is not None:
                 raise self.error
@@ -356,13 +354,10 @@ class _Source:
             except SourceError as exc:
                 self.it, self.error = None, exc
                 raise
-            rgb = np.ascontiguousarray(rgb)
-            self.meta = (rgb.shape, rgb.dtype)
-            self.frames.append(_INFLATE.compress(rgb.tobytes(), 1))
-            self.nbytes += len(self.frames[-1])
-        assert self.meta is not None
-        shape, dtype = self.meta
-        return np.frombuffer(_INFLATE.decompress(self.frames[index]), dtype=dtype).reshape(shape)
+            rgb.setflags(write=False)  # shared by every composition that reads it
+            self.frames.append(rgb)
+            self.nbytes += rgb.nbytes
+        return self.frames[index]
 
     def close(self) -> None:
         if self.it is not None:
@@ -371,11 +366,11 @@ class _Source:
 
 
 class FrameCache:
-    """Per-process LRU of source videos (`_Source`), bounded by the compressed bytes held (`budget`). The build
+    """Per-process LRU of source videos (`_Source`), bounded by the bytes of the frames held (`budget`). The build
     submits its compositions grouped by query video, so a worker composes the compositions of a source while it is
-    cached. Frames come back bit-identical (deflate is lossless), so the outputs are the same bytes."""
+    cached. Frames are the decoder's arrays (read-only), so the outputs are the same bytes."""
 
-    def __init__(self, budget: int = 512 << 20) -> None:
+    def __init__(self, budget: int = 1 << 30) -> None:
         from collections import OrderedDict
 
         self.budget = budget
