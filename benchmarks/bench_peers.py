@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_score_e2e import scenes  # noqa: E402
+from bench_score_e2e import _vm_hwm_mb, scenes  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------ workload
 
@@ -98,13 +98,6 @@ def workload_pngs(davis: Path, res: Path) -> list[Path]:
 def _cpu() -> float:
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
-
-
-def _vm_hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 def _run_lvsbench(davis: Path, res: Path, _: dict) -> dict:
