@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(VENV)/bin/lvsbench demo --out demo-output --force
+	@echo "next: 'source $(VENV)/bin/activate' puts lvsbench on your PATH (or call $(VENV)/bin/lvsbench); see README.md"
 
 test: $(STAMP)
 	$(PY) -m ruff check .

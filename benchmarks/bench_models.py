@@ -2,15 +2,18 @@
 
 Measures, for the Locater-style model at a given preset and input size:
 
-- frames/s of streaming inference with one video at a time in fp32 (the baseline, as the paper's 10.1 FPS on a
-  2080 Ti was measured) and with `--streams` videos stepped together as one batch (bf16 autocast on CUDA); the
-  ratio batched / baseline is printed;
-- peak memory while streaming 30, 100 and 300 frames (must be flat: the memories have a fixed size);
-- the same for the URVOS-style model's two-stage inference (memory grows with the frames it holds in a clip).
+- frames/s of streaming inference with one video at a time in fp32 (the baseline) and with `--streams` videos
+  stepped together as one batch (bf16 autocast on CUDA); the ratio batched / baseline is printed;
+- peak CUDA memory while streaming 30, 100 and 300 frames (must be flat: the memories have a fixed size);
+- frames/s and peak CUDA memory at 30, 100 and 300 frames of the URVOS-style model's two-stage inference (its
+  memory grows with the video: the whole video is one clip).
+
+These are lvsbench's re-implementations with randomly initialised weights, not the papers' models: the figures
+say what this code costs, and are not comparable with speeds the papers report for their own networks.
 
 Timing follows detectron2's protocol: warm-up iterations, `torch.cuda.synchronize()` around the timed region.
 
-    python benchmarks/bench_models.py --preset paper --size 320 --streams 64          # on a GPU
+    python benchmarks/bench_models.py --preset paper --size 320 --streams 64 --frames 60   # on a GPU
     python benchmarks/bench_models.py --preset tiny --size 64 --device cpu --threads 2  # on a CPU
 """
 
@@ -100,6 +103,20 @@ def urvos_fps(model, dev: torch.device, size: int, frames: int, bf16: bool) -> f
     return frames / (time.perf_counter() - t0)
 
 
+@torch.no_grad()
+def urvos_peak_memory(model, dev: torch.device, size: int, frames: int, bf16: bool) -> int:
+    """Peak CUDA memory of the two-stage inference over a `frames`-frame video (one expression)."""
+    ids = torch.randint(1, 1000, (1, 12), device=dev)
+    gen = torch.Generator(device=dev).manual_seed(0)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(dev)
+    with _autocast(dev, bf16):
+        x = torch.randn(frames, 3, size, size, device=dev, generator=gen)
+        model.segment_video(x, ids)
+    _sync(dev)
+    return int(torch.cuda.max_memory_allocated(dev))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="paper", choices=["tiny", "paper"])
@@ -137,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     del loc
     urv = build_model("urvos", _preset("urvos", args.preset)).to(dev).eval()
     res["urvos_params"] = sum(p.numel() for p in urv.parameters())
-    res["urvos_fps_two_stage"] = round(urvos_fps(urv, dev, args.size, args.frames, bf16), 2)
+    res[f"urvos_fps_two_stage_{'bf16' if bf16 else 'fp32'}"] = round(urvos_fps(urv, dev, args.size, args.frames,
+                                                                               bf16), 2)
+    if dev.type == "cuda":
+        for n in [int(v) for v in args.memory_frames.split(",") if v]:
+            res[f"urvos_peak_mem_MiB_{n}frames"] = round(urvos_peak_memory(urv, dev, args.size, n, bf16) / 2**20, 1)
     if args.json:
         print(json.dumps(res, indent=2))
     else:

@@ -11,13 +11,15 @@ Exit codes: 0 success, 2 user error (a one-line message naming the file and the 
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import sys
+from typing import Any
 
 import click
 
 from lvsbench import __version__
-from lvsbench.errors import LvsbenchError
+from lvsbench.errors import LvsbenchError, ValidationFailed, did_you_mean
 
 _HOT = {"score": "score", "submit": "score"}
 """Command name -> module of `lvsbench.commands` to try first (a hint: a wrong entry only costs full discovery)."""
@@ -65,26 +67,78 @@ def cli() -> None:
       lvsbench run oracle --dataset a2d --root data/a2d --out preds/
       lvsbench score preds/ --dataset a2d --root data/a2d
 
-    Video ids that start with '-' (A2D) must follow '--'. Every command has --help.
+    Every command has --help; --json gives JSON output, and a JSON error object on failure.
     """
 
 
+def wants_json(argv: list[str]) -> bool:
+    """`--json` among the options (before a `--` that ends them)."""
+    head = argv[:argv.index("--")] if "--" in argv else argv
+    return "--json" in head
+
+
+def _json_error(kind: str, message: str, code: int, **extra: Any) -> None:
+    """With --json, every error is one JSON object on stdout (`{"error": {...}}`), whatever the command."""
+    click.echo(json.dumps({"error": {"kind": kind, "message": message, "exit_code": code, **extra}}, indent=2,
+                          default=str))
+
+
+def _suggest_command(exc: click.ClickException) -> None:
+    """Add "did you mean" to click's "No such command" (subcommands of any group)."""
+    ctx = getattr(exc, "ctx", None)
+    group = ctx.command if ctx is not None else None
+    if not (isinstance(group, click.Group) and exc.message.startswith("No such command")):
+        return
+    name = exc.message.split("'")[1] if exc.message.count("'") >= 2 else ""
+    if hasattr(exc, "possibilities"):
+        exc.possibilities = []  # click's own suggestion, replaced by the project's one helper
+    exc.message = exc.message.rstrip(".") + did_you_mean(name, group.commands)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors exit 2 with one message, bugs exit 1 with a traceback."""
+    """Entry point: user errors exit 2 with one message, bugs exit 1 with a traceback; with --json, the error is a
+    JSON object on stdout."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = wants_json(args)
     try:
-        cli.main(args=argv, prog_name="lvsbench", standalone_mode=False)
+        cli.main(args=args, prog_name="lvsbench", standalone_mode=False)
     except click.exceptions.Abort:
+        if as_json:
+            _json_error("aborted", "aborted", 130)
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code)
+        code = 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
+        _suggest_command(exc)
+        if as_json:
+            _json_error("usage", exc.format_message(), code)
+        elif isinstance(exc, click.UsageError):  # one line, like every other error, with where to read more
+            ctx = exc.ctx
+            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            click.echo(f"error: {exc.format_message()}{where}", err=True)
+        else:
+            exc.show()
+        sys.exit(code)
     except LvsbenchError as exc:
-        click.echo(f"error: {exc}", err=True)
+        if as_json:
+            extra: dict[str, Any] = {"problems": [{"path": p.path, "message": p.message} for p in exc.problems]} \
+                if isinstance(exc, ValidationFailed) else {}
+            if exc.payload is not None:
+                extra["details"] = exc.payload
+            _json_error(type(exc).__name__, str(exc), 2, **extra)
+        else:
+            click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
+        if as_json:
+            _json_error("interrupted", "interrupted", 130)
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if as_json:  # a bug: still a JSON object on stdout, and the traceback on stderr
+            _json_error("internal", f"{type(exc).__name__}: {exc} (a bug in lvsbench; please report it with the "
+                                    "traceback printed on stderr)", 1)
+        raise
     sys.exit(0)
 
 

@@ -270,8 +270,8 @@ def _open(data: bytes, where: str | Path | None) -> Image.Image:
         img.load()
         return img
     except UnidentifiedImageError as exc:
-        raise DataFormatError(where, "not an image file (no PNG or JPEG content that Pillow recognises); "
-                                     "write it again as a PNG") from exc
+        raise DataFormatError(where, "cannot decode image: not an image file (no PNG or JPEG content that Pillow "
+                                     "recognises); write it again as a PNG") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         detail = re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", str(exc))  # no object reprs in user messages
         raise DataFormatError(where, f"cannot decode image: {detail}") from exc

@@ -1,4 +1,4 @@
-"""`lvsbench demo`: the whole benchmark loop on the embedded default, end to end, in a few minutes on 2 CPU cores.
+"""`lvsbench demo`: the whole benchmark loop on the embedded default, end to end (158 s on an idle 2-core machine).
 
 1. synthesise an A2D-Sentences dataset in the released layout (`lvsbench synth a2d`);
 2. build its A2D-S+ subsets (`lvsbench build-hard-split`: a2d-plus-m, a2d-plus-s, a2d-plus-t);
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lvsbench.adapters.bound import BOUND_ADAPTERS
 from lvsbench.errors import ConfigError
 from lvsbench.io import atomic_write_text
 
@@ -27,12 +28,13 @@ MARKER = ".lvsbench-demo"
 """File that marks a folder as a demo output, so that --force never deletes anything else."""
 
 SUBSETS = ("a2d-plus-m", "a2d-plus-s", "a2d-plus-t")
-BOUNDS = ("oracle", "empty", "full", "random")
+BOUNDS = BOUND_ADAPTERS
 
 
 @dataclass
 class DemoConfig:
-    """Sizes of the demo (the defaults fit in 5 minutes on 2 CPU cores)."""
+    """Sizes of the demo: 158 s on an idle 2-core machine, 596-835 s on a shared one (load average 8-12), training
+    85-90 % of it (docs/benchmarks.md, leaderboards section)."""
 
     videos: int = 96
     """Synthetic A2D videos (about a quarter are test videos)."""
@@ -160,4 +162,6 @@ def run_demo(out: Path, force: bool = False, seed: int = 0, config: DemoConfig |
         report.add(f"leaderboard  {b}")
     report.add(f"report       {html}  (open it in a browser)")
     report.add(f"done in {time.perf_counter() - t0:.0f} s")
+    report.add(f"next: open {html} in a browser; the recipes in {recipes} are ordinary leaderboard recipes: edit one "
+               f"and rerun `lvsbench leaderboard build {recipes} --cache {cache.root}`")
     return report

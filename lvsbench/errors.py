@@ -6,12 +6,33 @@ Everything a user can cause (bad input files, missing roots, existing outputs) r
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """"; did you mean X?" for a name a user typed (dataset, split, protocol, adapter, recipe, model, column), or ""
+    when nothing is close. The one helper every "unknown name" message uses."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
+    if not close:
+        lowered = {str(c).lower(): str(c) for c in choices}
+        close = [lowered[str(name).lower()]] if str(name).lower() in lowered else []
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def unknown_name(what: str, name: str, choices: Iterable[str]) -> str:
+    """"unknown <what> 'x'; did you mean 'y'? (known: a, b, c)": the message of every unknown-name error."""
+    known = [str(c) for c in choices]
+    return f"unknown {what} {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})"
+
+
 class LvsbenchError(Exception):
     """Base class of errors caused by the user's input or environment (CLI exit code 2)."""
+
+    payload: dict | None = None
+    """What the command found before failing (counts, diffs); `--json` puts it in the error object as `details`."""
 
 
 def _where(path: str | Path | None, where: str | None) -> str:

@@ -35,7 +35,7 @@ from lvsbench.codecs import (
     rle_decode,
     rle_encode,
 )
-from lvsbench.errors import DataFormatError, LvsbenchError
+from lvsbench.errors import DataFormatError, LvsbenchError, unknown_name
 from lvsbench.io import atomic_write_bytes, atomic_write_text, sha256_file, sha256_tree
 
 FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
@@ -43,8 +43,9 @@ FORMATS = ("png-tree", "png-zip", "coco-json", "davis-anno")
 
 ANNOTATIONS_PREFIX = "Annotations"
 COCO_RESULTS_NAME = "coco_results.json"
-RUN_RECORD_FILES = ("run.json", "run_log.jsonl")
-"""Files `lvsbench run` writes beside predictions that describe the run, not the predictions."""
+RUN_RECORD_FILES = ("run.json", "run_log.jsonl", "score.json")
+"""Files `lvsbench run` writes beside predictions that describe the run, not the predictions (score.json: the
+results of `lvsbench run --score`)."""
 """File name of COCO results inside an `lvsbench run` output folder (the folder itself can be scored)."""
 _ANNO_DIR = re.compile(r"^anno_(\d+)$")
 
@@ -537,7 +538,7 @@ def open_predictions(path: str | Path, format: str | None = None) -> Predictions
     """Open predictions in `format` (auto-detected when None); raises `DataFormatError` naming the path."""
     fmt = format or detect_format(path)
     if fmt not in _READERS:
-        raise LvsbenchError(f"unknown prediction format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise LvsbenchError(unknown_name("prediction format", fmt, FORMATS))
     if not Path(path).exists():
         raise DataFormatError(path, "predictions not found")
     return _READERS[fmt](path)

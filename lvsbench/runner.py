@@ -14,8 +14,9 @@ What the runner owns (the adapter only answers `predict` calls, see `lvsbench.ad
   palettes combine that setting's expressions). Its files are written atomically, then its part file, then its
   "done" line is appended to the log (flushed and fsynced). `--resume` skips units whose done line and part file
   exist and records the skip; a half-finished unit is recomputed and its files overwritten.
-- **Sharding.** Video i (in dataset order) belongs to shard i mod N; `merge` joins shard directories into one
-  output identical to an unsharded run (COCO results are assembled in dataset order, not completion order).
+- **Sharding.** `--shard I/N` (and a rank of a torchrun / Slurm launch, `lvsbench.distributed`) takes whole videos,
+  balanced by frames (`assign_videos`); `merge` joins shard directories into one output identical to an
+  unsharded run (COCO results are assembled in dataset order, not completion order).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,12 +48,14 @@ from lvsbench.io import atomic_write_json, atomic_write_text, sha256_file, sha25
 from lvsbench.predictions import COCO_RESULTS_NAME, RUN_RECORD_FILES
 from lvsbench.records import Expression
 
-RUN_JSON, RUN_LOG = RUN_RECORD_FILES
+RUN_JSON, RUN_LOG, SCORE_JSON = RUN_RECORD_FILES
 PARTS_DIR = "run_parts"
 FRAME_SCORES = "frame_scores.csv"
 COCO_FILE = COCO_RESULTS_NAME
 PNG_DIR = "Annotations"
 RUN_FORMAT_VERSION = 1
+SHARD_RULE = "frames"
+"""Name of the shard assignment rule (`assign_videos`), recorded with the shard in run.json."""
 
 PROTOCOL_FORMATS: dict[str, str] = {
     "a2d": "coco-json",
@@ -216,11 +219,41 @@ def build_units(dataset: Dataset, fmt: str) -> list[Unit]:
     return units
 
 
-def select_units(units: list[Unit], videos: Sequence[str], shard: tuple[int, int], limit: int | None) -> list[Unit]:
-    """Units of shard I/N (video index mod N == I), then the first units covering `limit` expressions."""
+def assign_videos(frame_counts: Mapping[str, int], n: int) -> dict[str, int]:
+    """Shard of each video for N shards, balanced by frames rather than by video count: videos are taken longest
+    first (dataset order breaks ties) and each goes to the shard with the fewest frames so far (lowest index breaks
+    ties), the longest-processing-time rule. Deterministic: it depends only on the video list, the frame counts
+    and N, so every rank (and every rerun) computes the same assignment without talking to the others."""
+    if n < 1:
+        raise ConfigError(f"shard count must be >= 1, got {n}")
+    names = list(frame_counts)
+    if n == 1:
+        return dict.fromkeys(names, 0)
+    order = sorted(range(len(names)), key=lambda k: (-frame_counts[names[k]], k))
+    load = [0] * n
+    owner: dict[str, int] = {}
+    for k in order:
+        s = min(range(n), key=lambda j: (load[j], j))
+        owner[names[k]] = s
+        load[s] += frame_counts[names[k]]
+    return {v: owner[v] for v in names}
+
+
+def shard_identity(shard: tuple[int, int]) -> list[Any]:
+    """How a shard is recorded in run.json: `[I, N, "frames"]` names the assignment rule, so a directory sharded
+    by another rule (earlier versions took video index mod N) is refused on --resume and merge instead of mixing
+    units."""
     i, n = shard
-    index = {v: k for k, v in enumerate(videos)}
-    mine = [u for u in units if index[u.video_id] % n == i]
+    return [i, n] if n == 1 else [i, n, SHARD_RULE]
+
+
+def select_units(units: list[Unit], frame_counts: Mapping[str, int], shard: tuple[int, int],
+                 limit: int | None) -> list[Unit]:
+    """Units of shard I/N (`assign_videos`: whole videos, balanced by frames), then the first units covering
+    `limit` expressions."""
+    i, n = shard
+    owner = assign_videos(frame_counts, n)
+    mine = [u for u in units if owner[u.video_id] == i]
     if limit is None:
         return mine
     out, count = [], 0
@@ -230,6 +263,11 @@ def select_units(units: list[Unit], videos: Sequence[str], shard: tuple[int, int
         out.append(u)
         count += len(u.expressions)
     return out
+
+
+def video_frame_counts(dataset: Dataset) -> dict[str, int]:
+    """Frames of every video, in dataset order: the cost `assign_videos` balances."""
+    return {vid: len(v.frames) for vid, v in dataset.videos().items()}
 
 
 # ============================================================================================ environment
@@ -919,7 +957,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
         "adapter": name, "adapter_config": to_jsonable(adapter.config()), "checkpoint_sha256": ckpt_sha,
         "dataset": dataset.name, "split": getattr(dataset, "split", None),
         "dataset_options": to_jsonable(opts.dataset_options), "format": fmt, "protocol": protocol,
-        "shard": list(opts.shard), "limit": opts.limit, "seed": opts.seed, "threshold": opts.threshold,
+        "shard": shard_identity(opts.shard), "limit": opts.limit, "seed": opts.seed, "threshold": opts.threshold,
     }
     if previous is not None:
         old = _identity(previous)
@@ -931,7 +969,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
 
     videos = dataset.videos()
     all_units = build_units(dataset, fmt)
-    units = select_units(all_units, list(videos), opts.shard, opts.limit)
+    units = select_units(all_units, video_frame_counts(dataset), opts.shard, opts.limit)
     done = done_units(out) if previous is not None else set()
     pending = [u for u in units if u.order not in done]
     skipped = [u for u in units if u.order in done]
@@ -968,7 +1006,8 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
                   "expressions": sum(len(u.expressions) for u in units)},
     })
     run_doc.setdefault("sessions", [])
-    session: dict[str, Any] = {"session": session_no, "started": started, "device": device,
+    session: dict[str, Any] = {"session": session_no, "started": started, "host": platform.node(),
+                               "pid": os.getpid(), "device": device,
                                "batch_frames": opts.batch_frames, "batch_expressions": opts.batch_expressions,
                                "autocast_bf16": ctx.autocast, "resume": opts.resume, "status": "running",
                                "units_pending": len(pending), "units_skipped": len(skipped)}
@@ -1026,7 +1065,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
             "peak_memory": peak,
         })
         all_done = done_units(out)
-        shard_units = select_units(all_units, list(videos), opts.shard, None)
+        shard_units = select_units(all_units, video_frame_counts(dataset), opts.shard, None)
         if status != "complete":
             run_doc["status"] = status
         elif all(u.order in all_done for u in shard_units):
@@ -1176,9 +1215,10 @@ def _inference_context(torch_mod: Any, autocast: bool, device: str) -> Iterator[
 # ============================================================================================ merge
 
 
-def merge_runs(shards: Sequence[Path], out: Path, force: bool = False,
-               allow_incomplete: bool = False) -> dict[str, Any]:
-    """Join shard run directories (`--shard I/N` of one run) into one output equal to an unsharded run."""
+def merge_runs(shards: Sequence[Path], out: Path, force: bool = False, allow_incomplete: bool = False,
+               launch: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Join shard run directories (`--shard I/N` of one run) into one output equal to an unsharded run.
+    `launch` (how a torchrun / Slurm run was started, `lvsbench.distributed`) is recorded in the merged run.json."""
     from lvsbench.io import check_overwrite
 
     if not shards:
@@ -1199,6 +1239,10 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False,
     if len(counts) != 1:
         raise ConfigError(f"merge: shards of different --shard N: {sorted(counts)}")
     n = counts.pop()
+    rules = {tuple(d["identity"]["shard"][2:]) for d in docs}
+    if len(rules) != 1:
+        raise ConfigError(f"merge: shards assigned by different rules ({sorted(map(list, rules))}); rerun the old "
+                          "ones with this version (--force) so that every shard uses the same assignment")
     indices = [d["identity"]["shard"][0] for d in docs]
     if sorted(indices) != list(range(n)) and not allow_incomplete:
         raise ConfigError(f"merge: need every shard 0..{n - 1} exactly once, got {sorted(indices)}")
@@ -1249,6 +1293,8 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False,
         merged["shard"] = {"index": 0, "count": 1, "units": len(parts),
                            "expressions": sum(len(p["expressions"]) for p in parts)}
         merged["sessions"] = []
+        if launch is not None:
+            merged["launch"] = launch
         atomic_write_json(tmp / RUN_JSON, merged)
         if out.exists():
             shutil.rmtree(out)

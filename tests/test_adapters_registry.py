@@ -33,7 +33,8 @@ def test_options_are_converted_to_declared_types() -> None:
                                                          "weights=/tmp/w.pt"]), "t")
     assert o == _Opts(3, None, "exact", True, Path("/tmp/w.pt"))
     assert parse_dataclass_options(_Opts, {"scale": "0.5"}, "t").scale == 0.5
-    with pytest.raises(ConfigError, match="unknown option 'stpes'.*known options: mode, scale, steps"):
+    with pytest.raises(ConfigError, match="unknown option 'stpes'; did you mean 'steps'.*known options: mode, "
+                                          "scale, steps"):
         parse_dataclass_options(_Opts, {"stpes": "2"}, "t")
     with pytest.raises(ConfigError, match="not a valid int"):
         parse_dataclass_options(_Opts, {"steps": "many"}, "t")
@@ -62,7 +63,7 @@ def test_capabilities_and_predictions_are_validated() -> None:
 def test_registry_lists_builtins_lazily() -> None:
     names = set(entries())
     assert {"oracle", "empty", "full", "random", "mttr", "referformer", "locater-official"} <= names
-    with pytest.raises(ConfigError, match="did you mean oracle"):
+    with pytest.raises(ConfigError, match="did you mean 'oracle'"):
         get_adapter_class("oracel")
     assert get_adapter_class("ext:locater").name == "locater-official"
     code = ("import sys, lvsbench.adapters.registry as r; r.entries(); r.get_adapter_class('oracle'); "

@@ -31,13 +31,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_metadata() -> None:
     assert {k: v.default_protocol for k, v in DATASETS.items()} == {
         "a2d": "a2d", "jhmdb": "jhmdb", "ryvos": "ryvos", "rdavis": "rdavis", "davis": "davis-semi",
-        "mevis": "mevis", "revos": "revos"}
+        "mevis": "mevis", "revos": "revos", "refsav": "refsav", "long-rvos": "long-rvos", "reasonvos": "reasonvos"}
     assert DATASETS["a2d"].default_split == "test" and DATASETS["jhmdb"].splits == ("test",)
     for spec in DATASETS.values():
         cls = _import(spec.loader)
         assert cls.__name__.endswith("Dataset")
         assert spec.default_split in spec.splits
-    assert set(WRITERS) == {"a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos"}
+    assert set(WRITERS) == {"a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos", "refsav", "long-rvos",
+                            "reasonvos"}
     for name in WRITERS:
         assert callable(get_writer(name))
     with pytest.raises(ConfigError):
@@ -50,11 +51,17 @@ def test_root_resolution_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch,
         resolve_root("a2d", None)
     msg = str(err.value)
     assert "--root" in msg and "LVSBENCH_A2D_ROOT" in msg and str(clean_env) in msg
-    clean_env.write_text('[roots]\na2d = "/from/config"\na2d_plus_m = "~/hard"\n')
-    assert resolve_root("a2d", None) == Path("/from/config")
-    assert resolve_root("a2d-plus-m", None) == Path("~/hard").expanduser()
+    (tmp_path / "config-root").mkdir()
+    (tmp_path / "env-root").mkdir()
+    clean_env.write_text(f'[roots]\na2d = "{tmp_path / "config-root"}"\na2d_plus_m = "/no/such/hard"\n')
+    assert resolve_root("a2d", None) == tmp_path / "config-root"
+    with pytest.raises(ConfigError, match=r"\[roots\] a2d_plus_m = '/no/such/hard': no such folder"):
+        resolve_root("a2d-plus-m", None)  # a configured root that does not exist is named where it is set
+    monkeypatch.setenv("LVSBENCH_A2D_ROOT", str(tmp_path / "env-root"))
+    assert resolve_root("a2d", None) == tmp_path / "env-root"
     monkeypatch.setenv("LVSBENCH_A2D_ROOT", "/from/env")
-    assert resolve_root("a2d", None) == Path("/from/env")
+    with pytest.raises(ConfigError, match="^LVSBENCH_A2D_ROOT=/from/env: no such folder"):
+        resolve_root("a2d", None)
     assert resolve_root("a2d", tmp_path) == tmp_path
     clean_env.write_text("[roots\n")
     monkeypatch.delenv("LVSBENCH_A2D_ROOT")
@@ -93,7 +100,8 @@ def test_datasets_list_and_env_root(clean_env: Path, monkeypatch: pytest.MonkeyP
     runner = CliRunner()
     res = runner.invoke(cli, ["datasets", "list", "--json"])
     assert res.exit_code == 0
-    assert [d["name"] for d in json.loads(res.stdout)] == ["a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos"]
+    assert [d["name"] for d in json.loads(res.stdout)] == ["a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos",
+                                                         "refsav", "long-rvos", "reasonvos"]
     monkeypatch.setenv("LVSBENCH_JHMDB_ROOT", str(real_annotations / "jhmdb_sentences"))
     res = runner.invoke(cli, ["datasets", "info", "jhmdb"])
     assert res.exit_code == 0, res.output

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from lvsbench.cli import cli
 from lvsbench.codecs import encode_palette_png
 from lvsbench.errors import OutputExistsError
 from lvsbench.layout import CARD_NAME, META_NAME, LayoutDataset, LayoutWriter, validate_layout
@@ -143,16 +141,18 @@ def test_non_palette_annotation(tmp_path: Path) -> None:
     assert any("Annotations/b/00000.png" in p and "not a palette" in p for p in probs)
 
 
-def test_all_problems_reported_at_once_via_cli(tmp_path: Path) -> None:
+def test_all_problems_reported_at_once_via_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "ds"
     write_small(out)
     (out / "JPEGImages" / "b" / "00005.png").unlink()
     (out / "JPEGImages" / "-neg_id" / "00010.png").write_bytes(b"junk")
-    runner = CliRunner()
-    res = runner.invoke(cli, ["layout", "validate", str(out), "--json"])
-    assert res.exit_code != 0
-    payload = json.loads(res.output[: res.output.rindex("}") + 1])
-    assert payload["valid"] is False and len(payload["problems"]) == 2
+    from lvsbench.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["layout", "validate", str(out), "--json"])
+    assert exc.value.code == 2
+    payload = json.loads(capsys.readouterr().out)["error"]  # one JSON error object listing every problem
+    assert len(payload["problems"]) == 2
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

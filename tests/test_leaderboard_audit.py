@@ -154,31 +154,43 @@ def test_committed_papers_rows_per_table() -> None:
 
 def test_a2d_plus_stats_render_next_to_table_ii(tmp_path: Path) -> None:
     doc = load_stats(REPORTED)
-    assert doc is not None and doc["table_ii"]["A2D-S test"] == {"objects_per_video": 1.7571, "queries": 1295,
-                                                                  "videos": 737}
+    assert doc is not None and doc["schema"] == "lvsbench.hard-split-stats/1"
+    assert doc["table_ii"]["A2D-S test"] == {"objects_per_video": 1.7571, "queries": 1295, "videos": 737}
     lines = hard_split_stats_lines(REPORTED)
     assert "| A2D-S test | 737 | 1,295 | 1.76 | 737 | 1,295 | 1.76 |" in lines
     assert any(line.startswith("| A2D-S_m | 257 | 856 | 3.33 |") for line in lines)
+    # the committed file is the current pairing (docs/hard-split.md §5), not the pre-revision 1,268 paired
+    assert "| A2D-S_s | 1,290 | 1,295 | 5.02 | 1,277 | 1,293 | 5.36 |" in lines
+    assert "| A2D-S_t | 1,293 | 1,295 | 5.13 | 1,273 | 1,293 | 5.45 |" in lines
+    assert ("Pairing of the 1,295 A2D-S test queries (lvsbench): spatial: no-partner 2, paired 1,293; "
+            "temporal: no-partner 2, paired 1,293.") in lines
+    assert ("Objects per composed video, query side + partner side (lvsbench): A2D-S_s 2.80 + 2.55; "
+            "A2D-S_t 2.78 + 2.67.") in lines
+    assert any(line.startswith("Partner tiers") and "same role structure 1,243" in line and "fallback 22" in line
+               for line in lines)
+    assert any("(16 / 20 queries here, 5 / 2 in the paper)" in line for line in lines)
+    assert any("partner side is 2.55 / 2.67 here against 2.22 / 2.35 implied for the paper" in line for line in lines)
     assert hard_split_stats_lines(tmp_path) == []
-    (tmp_path / STATS_FILE).write_text(json.dumps({"format": "other"}))
-    with pytest.raises(Exception, match="scripts/update_a2d_plus_stats.py"):
+    (tmp_path / STATS_FILE).write_text(json.dumps({"format": "lvsbench-a2d-plus-stats", "table_ii": {}}))
+    with pytest.raises(Exception, match="--stats-out leaderboards/reported/a2d-plus-stats.json"):
         load_stats(tmp_path)
 
 
 def test_stats_file_is_regenerated_by_the_documented_command(tmp_path: Path) -> None:
-    """scripts/update_a2d_plus_stats.py on a synthetic A2D-Sentences root writes a file the A2D page renders."""
-    import subprocess
-    import sys
+    """`build-hard-split --stage pairs --stats-out` writes the file the A2D page renders, and on the committed real
+    A2D-Sentences text files it reproduces the committed leaderboards/reported/a2d-plus-stats.json byte for byte."""
+    from click.testing import CliRunner
 
-    from lvsbench.synth.a2d import write_synthetic
+    from lvsbench.cli import cli
 
-    root = write_synthetic(tmp_path / "a2d", videos=12, seed=3, height=32, width=48, frames=6)
     out = tmp_path / "reported" / STATS_FILE
-    subprocess.run([sys.executable, str(REPO / "scripts" / "update_a2d_plus_stats.py"), "--a2d-root", str(root),
-                    "--out", str(out)], check=True, capture_output=True)
+    res = CliRunner().invoke(cli, ["build-hard-split", "--a2d-root", str(REPO / "tests/data/real-annotations/"
+                                                                              "a2d_sentences"),
+                                    "--out", str(tmp_path / "hs"), "--stage", "pairs", "--seed", "0", "--force",
+                                    "--srl-backend", "rules", "--predicates", "heuristic",
+                                    "--stats-out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == (REPORTED / STATS_FILE).read_bytes()
     doc = load_stats(out.parent)
-    assert doc is not None and doc["srl_backend"] == "rules" and doc["projected"] is True
-    assert doc["command"].startswith("lvsbench build-hard-split --a2d-root <A2D root>")
-    n = doc["table_ii"]["A2D-S test"]
-    assert n["videos"] > 0 and n["queries"] >= n["videos"]
+    assert doc is not None and doc["built_from"]["srl_backend"] == "rules" and doc["built_from"]["projected"]
     assert any(line.startswith("| A2D-S test | 737 | 1,295 | 1.76 | ") for line in hard_split_stats_lines(out.parent))

@@ -122,6 +122,27 @@ def test_version_change_invalidates_cache(built: dict[str, Path], tmp_path: Path
     assert res["cache_key"]["lvsbench_version"].endswith(".dev99")
 
 
+def test_code_change_invalidates_cache_without_changing_results(built: dict[str, Path], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed generator or scorer (other code, same version) recomputes the synthetic data and the result, and
+    the committed files do not record the fingerprint, so an unchanged result stays byte-identical."""
+    from lvsbench.leaderboard import cache as cache_mod
+
+    shutil.copytree(built["cache"], tmp_path / "cache")
+    only = ("synth-rdavis-oracle",)
+    same = build(BuildOptions(built["recipes"], tmp_path / "same", Cache(tmp_path / "cache"), only=only,
+                              progress=False))
+    assert {o.recipe.name: o.status for o in same.outcomes}["synth-rdavis-oracle"] == "cached"
+    monkeypatch.setattr(cache_mod, "code_fingerprint", lambda: "0" * 64)
+    rep = build(BuildOptions(built["recipes"], tmp_path / "out", Cache(tmp_path / "cache"), only=only,
+                             progress=False))
+    assert {o.recipe.name: o.status for o in rep.outcomes}["synth-rdavis-oracle"] == "computed"
+    data = sorted((tmp_path / "cache").glob("**/code.txt"))
+    assert any(f.read_text().strip() == "0" * 64 for f in data)  # artefacts rebuilt under the new code
+    name = "results/synth-rdavis-oracle.json"
+    assert (tmp_path / "out" / name).read_bytes() == (built["out1"] / name).read_bytes()
+
+
 def test_check_passes_and_fails_on_edited_number(built: dict[str, Path], tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(built["recipes"], project / "recipes")

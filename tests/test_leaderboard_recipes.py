@@ -197,5 +197,6 @@ def test_markdown_sorts_by_primary_and_merges_reported() -> None:
     assert "`coco AP 0.5:0.95 S`" not in md.split("| #")[1]  # per-area AP: CSV only; -1 means undefined
     csv_text = render_csv(rows)
     assert "coco AP 0.5:0.95 S" not in csv_text  # undefined (-1) values are left out
-    assert 'a2d,1,theirs,reported,paper,test,mean_iou,62.1,"X et al., Table 2",,,' in csv_text
+    assert 'a2d,1,theirs,reported,paper,test,mean_iou,62.1,percent,"X et al., Table 2",,,' in csv_text
+    assert "| 2 | mine | reproduced | – | test | 50.00 | 60.00 |" in md
     assert "a2d,2,mine,reproduced,model,test,P@0.5,60.00," in csv_text

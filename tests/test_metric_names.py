@@ -58,8 +58,8 @@ def test_every_protocol_writes_exactly_its_metric_names(results: list) -> None:
         assert names == list(r.values) == list(r.results["values"]), r.protocol.name
         assert list(r.summary["metric"]) == names
         assert all(n in METRICS for n in names), r.protocol.name
-        if r.per_group is not None:
-            assert [c for c in r.per_group.columns if c not in ("num_objects_bin", "n")] == names
+        assert [c for c in r.per_group.columns if c not in ("num_objects_bin", "group", "n")] == names
+        assert r.results["units"] == {n: METRICS[n].unit for n in names}
         # leaderboards: every name is a column, in the table's order, and the CSV carries the same strings
         assert [m for m in METRIC_ORDER if m in names] == sorted(names, key=METRIC_ORDER.index)
         csv = render_csv([Row("lb", r.protocol.name, "s", "e", "reproduced", "bound", dict(r.values), "ref")])

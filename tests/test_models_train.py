@@ -20,6 +20,7 @@ from lvsbench.models.train import (  # noqa: E402
     load_recipe,
     lr_factor,
     recipe_from_dict,
+    recipe_hash,
     train,
 )
 
@@ -171,6 +172,34 @@ def test_checkpoint_rejects_mismatched_weights(toy: SceneDataset, tmp_path: Path
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(DataFormatError, match="junk.pt"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_checkpoint_from_before_the_memory_key_loads_as_last_frame(toy: SceneDataset, tmp_path: Path) -> None:
+    """Checkpoints written before `LocaterConfig.memory` existed (the committed leaderboard checkpoint is one) load
+    with the memory they were trained with, "last-frame", keep their stored recipe hash and predict exactly what
+    the same weights predicted before; an edited recipe is still refused."""
+    d = small_recipe("locater", steps=1).to_dict()
+    d["model"]["memory"] = "last-frame"
+    rec = recipe_from_dict(d, model="locater")
+    res = train(toy, tmp_path / "run", rec, progress=False, log=lambda s: None)
+    frames = torch.from_numpy(np.stack([toy.read_frame("train0001", n) for n in toy.videos()["train0001"].frames]))
+    before, _ = predict_video(load_checkpoint(res.checkpoint), frames.permute(0, 3, 1, 2), ["the blue car"])
+    obj = torch.load(res.checkpoint, weights_only=True)
+    for cfg in (obj["model_config"], obj["recipe"]["model"]):
+        del cfg["memory"], cfg["local_slots"]
+    obj["recipe_sha256"] = recipe_hash(obj["recipe"])
+    old = tmp_path / "old.pt"
+    torch.save(obj, old)
+    b = load_checkpoint(old)
+    assert b.model.cfg.memory == "last-frame" and b.meta["recipe_sha256"] == obj["recipe_sha256"]
+    after, _ = predict_video(b, frames.permute(0, 3, 1, 2), ["the blue car"])
+    torch.testing.assert_close(after, before, rtol=0, atol=0)
+    obj["recipe"]["train"]["lr"] = 0.5
+    torch.save(obj, old)
+    with pytest.raises(DataFormatError, match="recipe hash"):
+        load_checkpoint(old)
+    committed = load_checkpoint(REPO / "leaderboards" / "checkpoints" / "locater-tiny-synth-a2d.pt")
+    assert committed.model.cfg.memory == "last-frame"
 
 
 def test_refuses_to_overwrite(toy: SceneDataset, tmp_path: Path) -> None:

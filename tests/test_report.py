@@ -19,7 +19,7 @@ from lvsbench.cli import main
 from lvsbench.leaderboard.build import BuildOptions, build
 from lvsbench.leaderboard.cache import Cache
 from lvsbench.report import ReportOptions, build_report, load_runs, render_report, svg
-from lvsbench.report.overlay import GT_COLOUR, draw, make_strip, png_data_uri
+from lvsbench.report.overlay import CONTOUR_COLOURS, contrast_colour, draw, make_strip, png_data_uri
 from lvsbench.report.runs import load_run
 from lvsbench.report.stats import paired_bootstrap
 
@@ -89,9 +89,16 @@ def test_strip_layout_and_png_round_trip() -> None:
     rgb = np.full((40, 60, 3), 100, dtype=np.uint8)
     gt = np.zeros((40, 60), dtype=bool)
     gt[10:30, 10:30] = True
-    out = draw(rgb, gt, GT_COLOUR)
-    assert tuple(out[10, 10]) == GT_COLOUR and tuple(out[0, 0]) == (100, 100, 100)  # outline; outside untouched
-    assert tuple(out[20, 20]) != (100, 100, 100)  # translucent fill
+    yellow = CONTOUR_COLOURS[0]
+    out = draw(rgb, gt, yellow)
+    assert tuple(out[10, 10]) == yellow and tuple(out[0, 0]) == (100, 100, 100)  # contour; outside untouched
+    assert tuple(out[9, 15]) == (0, 0, 0)  # dark halo just outside a light line
+    assert tuple(out[20, 20]) == (100, 100, 100)  # a contour, not a fill: the object stays visible
+    # the colour is chosen against the frame: on a yellow actor the contour is not yellow
+    actor = rgb.copy()
+    actor[gt] = yellow
+    c = contrast_colour(actor, gt)
+    assert c != yellow and tuple(draw(actor, gt)[10, 10]) != yellow
     strip = make_strip([(rgb, gt, None), (rgb, None, gt)], tile_height=20, gap=2)
     assert strip.shape == (42, 30 + 2 + 30, 3)
     uri = png_data_uri(strip)
@@ -102,10 +109,11 @@ def test_strip_layout_and_png_round_trip() -> None:
 # ------------------------------------------------------------------------------------------------ report of runs
 
 
-def _recipe(entry: str, dataset: str, spec: str, split: str, protocol: str, kind: str | None = None) -> str:
+def _recipe(entry: str, dataset: str, spec: str, split: str, protocol: str, kind: str | None = None,
+            adapter: str | None = None) -> str:
     k = f'kind = "{kind}"\n' if kind else ""
-    return (f'entry = "{entry}"\n{k}[model]\nadapter = "{entry}"\n[dataset]\nname = "{dataset}"\nsynthetic = {spec}\n'
-            f'split = "{split}"\n[score]\nprotocol = "{protocol}"\n')
+    return (f'entry = "{entry}"\n{k}[model]\nadapter = "{adapter or entry}"\n[dataset]\nname = "{dataset}"\n'
+            f'synthetic = {spec}\nsplit = "{split}"\n[score]\nprotocol = "{protocol}"\n')
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +125,9 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         kind = "baseline" if entry == "random" else None
         (r / f"synth-a2d-{entry}.toml").write_text(_recipe(entry, "a2d", "{ videos = 16, seed = 0 }", "test", "a2d",
                                                            kind))
+    # a stand-in "model" (noise under another name): the report treats it as a method, not as a bound baseline
+    (r / "synth-a2d-noisy.toml").write_text(_recipe("noisy", "a2d", "{ videos = 16, seed = 0 }", "test", "a2d",
+                                                    "model", adapter="random"))
     for entry in ("oracle", "random"):
         kind = "baseline" if entry == "random" else None
         (r / f"synth-rdavis-{entry}.toml").write_text(_recipe(entry, "rdavis", "{ videos = 3, seed = 0 }", "val",
@@ -147,7 +158,16 @@ def test_report_sections_and_self_contained(runs_dir: dict[str, Path]) -> None:
     for anchor in ("id=runs", "id=results", "id=breakdowns", "id=compare", "id=qualitative"):
         assert anchor in html
     assert "by objects per video" in html and "by actor class / category" in html
-    assert "A = empty vs B = random" in html or "A = oracle vs B = random" in html
+    assert "A = random vs B = noisy" in html or "A = empty vs B = noisy" in html
+    # no significance test between two bound baselines (the rdavis group has only oracle and random)
+    compare = html.split("id=compare")[1].split("</details>")[0]
+    assert compare.count("<h3>A = ") == 1 and "B = random" not in compare and "B = oracle" not in compare
+    # summary first, open; every other section collapsed; one line per run; values in percent
+    assert html.index("<details id=summary open>") < html.index("<table") < html.index("<details id=results>")
+    summary = html.split("<details id=summary open>")[1].split("</details>")[0]
+    assert "contrasting" not in summary and "every sample has a target" in summary.lower()
+    assert summary.count("<td class=\"l\">noisy</td>") == 1 and ">100.00</td>" in summary
+    assert "P@K (%)" in html and "difference (percentage points)" in html
     assert "paired bootstrap 95% confidence interval" in html
     assert "Best</h4>" in html and "Worst</h4>" in html
     assert render_report(runs, ReportOptions(replicates=200)) == html  # deterministic
@@ -160,10 +180,13 @@ def test_report_cli_and_scorer_results(runs_dir: dict[str, Path], tmp_path: Path
     res = runs_dir["out"] / "results"
     out = tmp_path / "r.html"
     args = ["report", *map(str, sorted(res.glob("synth-a2d-*.json"))), "--out", str(out), "--cache",
-            str(runs_dir["cache"]), "--replicates", "100", "--pair", "oracle", "random"]
+            str(runs_dir["cache"]), "--replicates", "100", "--pair", "oracle", "noisy"]
     with pytest.raises(SystemExit) as exc:
         main(args)
-    assert exc.value.code == 0 and "A = oracle vs B = random" in out.read_text()
+    assert exc.value.code == 0 and "A = oracle vs B = noisy" in out.read_text()
+    with pytest.raises(SystemExit) as exc:  # two bound baselines are not compared
+        main([*args[:-2], "oracle", "random", "--force"])
+    assert exc.value.code == 2
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2  # exists, no --force
@@ -188,11 +211,17 @@ def test_report_renders_in_headless_chromium(runs_dir: dict[str, Path], tmp_path
     html = build_report(sorted((runs_dir["out"] / "results").glob("*.json")), tmp_path / "r.html",
                         cache_root=runs_dir["cache"], options=ReportOptions(replicates=100))
     png = tmp_path / "shot.png"
-    subprocess.run([str(REPO / "scripts" / "screenshot_report.sh"), str(html), str(png), "1200", "2400"],
+    subprocess.run([str(REPO / "scripts" / "screenshot_report.sh"), str(html), str(png), "1200", "1400"],
                    check=True, timeout=120, capture_output=True)
     img = np.asarray(Image.open(png).convert("RGB"))
-    assert img.shape == (2400, 1200, 3)
-    assert (img < 250).any(axis=2).mean() > 0.05  # the page is drawn, not blank
+    assert img.shape == (1400, 1200, 3)
+    assert (img < 250).any(axis=2).mean() > 0.02  # the page is drawn, not blank
+    # the DOM Chromium built: the first table is the summary's, and the other sections start collapsed
+    dom = subprocess.run([str(REPO / "scripts" / "screenshot_report.sh"), "--dump-dom", str(html)], check=True,
+                         timeout=120, capture_output=True, text=True).stdout
+    assert '<details id="summary" open="">' in dom
+    assert dom.index('id="summary"') < dom.index("<table") < dom.index('<details id="results">')
+    assert '<details id="compare">' in dom and '<details id="compare" open' not in dom
 
 
 def test_report_lists_published_rows_of_the_covered_datasets(runs_dir: dict[str, Path]) -> None:
@@ -205,7 +234,7 @@ def test_report_lists_published_rows_of_the_covered_datasets(runs_dir: dict[str,
     assert "id=reported" in html and "<a href=#reported>Published</a>" in html
     assert "<h3>a2d · a2d</h3>" in html and "<h3>jhmdb · jhmdb</h3>" not in html  # only what the runs cover
     assert "<h3>rdavis · rdavis</h3>" in html  # the synth-rdavis runs
-    section = html.split("id=reported")[1].split("<h2")[0]
+    section = html.split("id=reported")[1].split("</details>")[0]
     assert "<code>coco mAP 0.5:0.95</code>" in section and "<code>prec_mAP</code>" in section
     assert "<code>mAP</code>" not in section and "Video-Swin-T" in section and "46.1" in section
     assert "id=reported" not in render_report(runs, ReportOptions(replicates=50))

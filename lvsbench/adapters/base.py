@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from lvsbench.errors import ConfigError
+from lvsbench.errors import ConfigError, did_you_mean
 from lvsbench.io import to_jsonable
 from lvsbench.records import normalize_text
 
@@ -429,7 +429,7 @@ def parse_dataclass_options(options_cls: type, raw: Mapping[str, Any], what: str
         name = key.replace("-", "_")
         if name not in fields:
             known = ", ".join(sorted(fields)) or "(none)"
-            raise ConfigError(f"{what}: unknown option {key!r}; known options: {known}")
+            raise ConfigError(f"{what}: unknown option {key!r}{did_you_mean(name, fields)}; known options: {known}")
         kwargs[name] = _convert(value, hints.get(name, str), f"{what} option {key}")
     try:
         return options_cls(**kwargs)

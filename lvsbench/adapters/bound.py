@@ -24,6 +24,10 @@ from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Quer
 from lvsbench.errors import ConfigError
 from lvsbench.records import Expression
 
+BOUND_ADAPTERS: tuple[str, ...] = ("oracle", "empty", "full", "random")
+"""Names of the bound adapters: baselines that bound a leaderboard, not methods (the report never tests one against
+another)."""
+
 
 def derived_seed(seed: int, *keys: str) -> np.random.SeedSequence:
     """A seed sequence determined by `seed` and string keys (video id, expression id, frame name).

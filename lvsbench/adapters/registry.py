@@ -13,7 +13,6 @@ recorded in `conflicts()`), so an installed package cannot silently replace `ora
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import threading
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from importlib import metadata
 from typing import Any
 
 from lvsbench.adapters.base import Adapter
-from lvsbench.errors import ConfigError
+from lvsbench.errors import ConfigError, did_you_mean
 
 ENTRY_POINT_GROUP = "lvsbench.adapters"
 
@@ -136,8 +135,7 @@ def get_adapter_class(name: str) -> type[Adapter]:
     else:
         known = entries()
         if name not in known:
-            close = difflib.get_close_matches(name, list(known) + list(ALIASES), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            hint = did_you_mean(name, list(known) + list(ALIASES))
             raise ConfigError(f"unknown adapter {name!r}{hint} (known: {', '.join(known)}; "
                               f"plug-ins register through the entry-point group {ENTRY_POINT_GROUP!r})")
         cls = _load_target(known[name].target, name)

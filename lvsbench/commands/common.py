@@ -8,7 +8,22 @@ from typing import Any
 
 import click
 
+from lvsbench.errors import did_you_mean
+
 commands: list[click.Command] = []
+
+
+class Choice(click.Choice):
+    """`click.Choice` whose error says "did you mean" (the project's one helper, `errors.did_you_mean`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            hint = did_you_mean(str(value), [str(c) for c in self.choices])
+            if hint:
+                exc.message = exc.message.rstrip(".") + hint
+            raise
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output.")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 from lvsbench.commands.datasets import option_option
 
 
@@ -18,9 +18,9 @@ from lvsbench.commands.datasets import option_option
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Output directory (layout), or a directory or .json file (coco).")
 @click.option("--split", default=None, help="Split to convert (default: the dataset's default split).")
-@click.option("--to", "to", type=click.Choice(["layout", "coco"]), default="layout", show_default=True,
+@click.option("--to", "to", type=Choice(["layout", "coco"]), default="layout", show_default=True,
               help="layout: the lvsbench layout; coco: COCO ground truth as MTTR/ReferFormer build it (a2d, jhmdb).")
-@click.option("--frame-ext", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True,
+@click.option("--frame-ext", type=Choice(["jpg", "png"]), default="jpg", show_default=True,
               help="Frame format in the layout.")
 @option_option
 @force_option
@@ -43,7 +43,10 @@ def convert_cmd(name: str, root: Path | None, out: Path, split: str | None, to: 
     else:
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary["counts"].items())
         text = f"wrote {name} {summary['split']} in the lvsbench layout to {summary['out']} ({counts})"
-    emit(summary, as_json, text)
+    summary["next"] = (f"next: lvsbench layout validate {summary['out']}" if summary["format"] != "coco" else
+                       "next: score COCO results against it with pycocotools, or with lvsbench score --dataset "
+                       f"{name}")
+    emit(summary, as_json, f"{text}\n{summary['next']}")
 
 
 commands = [convert_cmd]

@@ -77,11 +77,16 @@ def info_cmd(name: str, root: Path | None, split: str | None, check: bool, optio
 
     info = dataset_info(name, root, split, check=check, progress=check and sys.stderr.isatty(),
                         **parse_options(options))
-    emit(info, as_json, lambda: _format_info(info))
-    if check:
-        problems = [Problem(p["path"], p["message"]) for e in info["splits"].values() for p in e.get("problems", [])]
-        if problems:
-            raise ValidationFailed(problems, f"datasets info --check {name}")
+    problems = [Problem(p["path"], p["message"]) for e in info["splits"].values() for p in e.get("problems", [])]
+    info["next"] = nxt = (f"next: lvsbench run oracle --dataset {name} --root {info['root']} --out PREDS (the "
+                          "harness self-check), then lvsbench score PREDS with the same --dataset and --root")
+    if check and problems:
+        exc = ValidationFailed(problems, f"datasets info --check {name}")
+        exc.payload = info  # with --json, the counts travel inside the one JSON error object
+        if not as_json:
+            click.echo(_format_info(info))
+        raise exc
+    emit(info, as_json, lambda: f"{_format_info(info)}\n{nxt}")
 
 
 commands = [datasets_group]

@@ -24,7 +24,14 @@ def demo_cmd(out: Path, seed: int, videos: int | None, train_steps: int | None, 
     Synthesises an A2D-Sentences dataset, builds its A2D-S+ subsets, trains the tiny Locater-style reference model
     briefly, runs the bound adapters (oracle, empty, full, random) and the model on the test split and the three
     subsets, scores everything, and writes leaderboards (OUT/leaderboards) and an HTML report (OUT/report.html).
-    About 5 minutes on 2 CPU cores. --force replaces an earlier demo output (never another folder).
+    --force replaces an earlier demo output (never another folder).
+
+    \b
+    Time, measured on 2 CPU cores (docs/benchmarks.md, leaderboards section):
+      idle machine:    about 2.5 minutes (158 s; `make demo` with the install: 3 min 38 s)
+      shared machine:  10-14 minutes (596 s and 835 s at load average 8-12)
+    Training the tiny model (--train-steps, default 300, one thread) is 85-90 % of it;
+    --train-steps 100 makes a quicker, weaker model.
     """
     from lvsbench.demo import DemoConfig, run_demo
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lvsbench.commands.common import emit, json_option
+from lvsbench.commands.common import Choice, emit, json_option
 
 _path = click.Path(path_type=Path)
 
@@ -17,10 +17,10 @@ _path = click.Path(path_type=Path)
               help="A2D-Sentences root (released layout, or a folder with a2d_annotation.txt + videoset.csv).")
 @click.option("--out", required=True, type=_path, help="Output folder.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the contrasting-partner sampling.")
-@click.option("--stage", type=click.Choice(["srl", "pairs", "all"]), default="all", show_default=True,
+@click.option("--stage", type=Choice(["srl", "pairs", "all"]), default="all", show_default=True,
               help="srl: SRL + cleaning only; pairs: up to the pair manifest from the text files alone; all: "
                    "also compose the videos.")
-@click.option("--srl-backend", type=click.Choice(["auto", "allennlp-archive", "precomputed", "allennlp", "rules"]),
+@click.option("--srl-backend", type=Choice(["auto", "allennlp-archive", "precomputed", "allennlp", "rules"]),
               default="auto", show_default=True,
               help="auto: precomputed with --srl-json, allennlp-archive with --srl-archive, else rules (warns).")
 @click.option("--srl-archive", type=click.Path(path_type=Path, dir_okay=False),
@@ -37,14 +37,15 @@ _path = click.Path(path_type=Path)
               help="Reviewed pairs.csv: accept / reject / resample decisions to apply.")
 @click.option("--stats-out", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the small A2D-S+ statistics file here (Table II ours and the paper's, pairing "
-                   "coverage and tiers, Table VII groups; e.g. docs/hard-split-stats.json).")
-@click.option("--order", type=click.Choice(["query-first", "partner-first"]), default="query-first",
+                   "coverage and tiers, Table VII groups); the A2D leaderboard renders the committed "
+                   "leaderboards/reported/a2d-plus-stats.json.")
+@click.option("--order", type=Choice(["query-first", "partner-first"]), default="query-first",
               show_default=True, help="Query left (S_s) / first (S_t), or the partner.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes composing videos.")
 @click.option("--min-actors", default=2, show_default=True, type=click.IntRange(1, 100),
               help="A2D-S_m: videos with at least this many described actors.")
-@click.option("--frame-ext", type=click.Choice([".jpg", ".png"]), default=".jpg", show_default=True,
+@click.option("--frame-ext", type=Choice([".jpg", ".png"]), default=".jpg", show_default=True,
               help="Frame format of the composed videos.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted build in --out (skips finished videos).")
@@ -84,9 +85,27 @@ def build_hard_split(a2d_root: Path, out: Path, seed: int, stage: str, srl_backe
             lines.append(f"  unavailable source videos: {len(manifest['unavailable_videos'])}")
         if manifest.get("failed_compositions"):
             lines.append(f"  failed compositions: {len(manifest['failed_compositions'])}")
+        lines += next_steps
         return "\n".join(lines)
 
-    emit(manifest, as_json, text)
+    next_steps = _next_steps(out, stage, sorted(k for k, n in manifest.get("subsets", {}).items() if n),
+                             review_out)
+    emit({**manifest, "next": next_steps}, as_json, text)
+
+
+def _next_steps(out: Path, stage: str, subsets: list[str], review_out: Path | None) -> list[str]:
+    """The commands that come next: score predictions on each non-empty subset written (after running a model on
+    it), or finish a staged build."""
+    written = [name for name in subsets if (out / name / "meta_expressions.json").is_file()]
+    if written:
+        lines = ["next: run a model on each subset and score it (protocol a2d-plus), e.g. with the oracle:"]
+        for name in written:
+            lines.append(f"  lvsbench run oracle --dataset layout --root {out / name} --out preds/{name}")
+            lines.append(f"  lvsbench score preds/{name} --dataset layout --root {out / name}")
+        return lines
+    if review_out is not None:
+        return [f"next: review the pairs in {review_out}, then rerun with --review-in {review_out}"]
+    return [f"next: rerun with --stage all (this was --stage {stage}) to write the subsets"]
 
 
 commands = [build_hard_split]

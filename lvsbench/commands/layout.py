@@ -33,10 +33,9 @@ def validate_cmd(directory: Path, as_json: bool) -> None:
     payload = {"directory": str(directory), "valid": not problems,
                "problems": [{"path": p.path, "message": p.message} for p in problems]}
     if problems:
-        if as_json:
-            emit(payload, True, "")
-        raise ValidationFailed(problems, f"layout validate {directory}")
-    emit(payload, as_json, f"{directory}: valid")
+        raise ValidationFailed(problems, f"layout validate {directory}")  # --json: the JSON error lists them
+    nxt = f"next: lvsbench run oracle --dataset layout --root {directory} --out PREDS (or any adapter)"
+    emit({**payload, "next": nxt}, as_json, f"{directory}: valid\n{nxt}")
 
 
 commands = [layout_group]

@@ -70,7 +70,9 @@ def build_cmd(recipes_dir: Path, out: Path | None, reported_dir: Path | None, on
                "reported": report.reported, "flagged": report.flagged,
                "flags": [{"file": f.value.source_file, "line": f.value.line, "check": f.check, "reason": f.reason}
                          for f in report.flags]}
-    emit(payload, as_json, lambda: summary_text(report, out))
+    payload["next"] = nxt = (f"next: lvsbench leaderboard check {recipes_dir}, then commit leaderboards/ and results/; "
+                             f"lvsbench report {out / 'results'}/*.json --out report.html for the HTML report")
+    emit(payload, as_json, lambda: f"{summary_text(report, out)}\n{nxt}")
 
 
 @leaderboard_group.command("check")
@@ -94,7 +96,8 @@ def check_cmd(recipes_dir: Path, cache_dir: Path | None, no_cache: bool, workers
     rep = check(recipes_dir, project, _cache(cache_dir, no_cache), workers=workers, progress=not no_progress)
     payload = {"ok": rep.ok, "problems": rep.problems, "diff": rep.diffs}
     if as_json:
-        emit(payload, True, "")
+        if rep.ok:
+            emit(payload, True, "")
     else:
         if rep.ok:
             click.echo(f"leaderboards up to date ({project / 'leaderboards'})")
@@ -105,8 +108,10 @@ def check_cmd(recipes_dir: Path, cache_dir: Path | None, no_cache: bool, workers
             if rep.diffs:
                 click.echo("\n".join(rep.diffs), err=True)
     if not rep.ok:
-        raise LvsbenchError(f"leaderboard check failed with {len(rep.problems)} problem(s); run `lvsbench "
+        exc = LvsbenchError(f"leaderboard check failed with {len(rep.problems)} problem(s); run `lvsbench "
                             "leaderboard build` and commit the result")
+        exc.payload = payload  # with --json, the problems and the diff travel inside the JSON error object
+        raise exc
 
 
 commands = [leaderboard_group]

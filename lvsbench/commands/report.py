@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lvsbench.commands.common import force_option
+from lvsbench.commands.common import emit, force_option, json_option
 
 
 @click.command("report")
@@ -15,7 +15,8 @@ from lvsbench.commands.common import force_option
               show_default=True, help="HTML file to write.")
 @click.option("--pair", "pairs", nargs=2, multiple=True, metavar="A B",
               help="Compare run B against run A (labels as shown in the report; repeatable). Default: per "
-                   "data/protocol group, the two best models (or the model against the best non-oracle bound).")
+                   "data/protocol group, the two best models (or the model against the best non-oracle bound); two "
+                   "bound baselines (oracle, empty, full, random) are never compared.")
 @click.option("--strips", type=int, default=3, show_default=True,
               help="Best and worst samples shown as ground-truth / prediction strips per model run.")
 @click.option("--replicates", type=int, default=2000, show_default=True, help="Bootstrap replicates.")
@@ -28,9 +29,10 @@ from lvsbench.commands.common import force_option
               default=None, help="Also list the papers' published numbers (leaderboards/reported) for the datasets "
                                  "and protocols of these runs, audited, under their exact metric names.")
 @force_option
+@json_option
 def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str], ...], strips: int,
                replicates: int, seed: int, title: str, cache_dir: Path | None, reported_dir: Path | None,
-               force: bool) -> None:
+               force: bool, as_json: bool) -> None:
     """Write an HTML report of RESULTS (results JSON files of `lvsbench score --out` or of `leaderboard build`).
 
     Per-protocol tables and charts; breakdowns by objects per video, actor class, expression length and subset;
@@ -44,7 +46,8 @@ def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str
     opts = ReportOptions(pairs=[tuple(p) for p in pairs], strips=strips, replicates=replicates, seed=seed,
                          title=title, reported_dir=reported_dir)
     path = build_report(results, out, cache_root=cache_dir or default_cache_dir(), options=opts, force=force)
-    click.echo(f"report {path}")
+    nxt = f"next: open it in a browser (one self-contained file: file://{path.resolve()})"
+    emit({"report": str(path), "next": nxt}, as_json, f"report {path}\n{nxt}")
 
 
 commands = [report_cmd]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
                    "mevis-v2, revos, revos-visa-png (default: the dataset's). "
                    "A DAVIS protocol reads the annotation set it is defined on (davis-semi: Annotations/, rdavis: "
                    "Annotations_unsupervised/) unless annotations= is given, which must then agree.")
-@click.option("--format", "fmt", type=click.Choice(["png-tree", "png-zip", "coco-json", "davis-anno", "rle-json"]),
+@click.option("--format", "fmt", type=Choice(["png-tree", "png-zip", "coco-json", "davis-anno", "rle-json"]),
               default=None,
               help="Prediction format (default: auto-detected).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the results JSON here.")
@@ -46,12 +46,14 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
               help="Group per-sample results by a column (num_objects_bin, num_objects_in_video, category, "
                    "num_words_bin, subset, ...) or by table_vii_group: Locater's Table VII grouping (three clusters "
                    "of objects per composed video for A2D-S+ S_s / S_t, the single-actor videos of A2D-S test).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes (parallel over videos).")
+@click.option("--workers", default="1", show_default=True, metavar="N|auto",
+              help="Processes, parallel over videos; 'auto' = the cores this process may use (CPU affinity, "
+                   "cgroup quota).")
 @click.option("--allow-missing", is_flag=True,
               help="Score missing frames/expressions/videos as empty and record each in the results JSON.")
 @click.option("--ignore-extra", is_flag=True,
               help="Ignore (and record) predictions for videos/expressions/frames/images not in the split.")
-@click.option("--decay", type=click.Choice(DECAY_MODES), default=DEFAULT_DECAY, show_default=True,
+@click.option("--decay", type=Choice(DECAY_MODES), default=DEFAULT_DECAY, show_default=True,
               help="DAVIS decay bins: 'fixed' is correct for any length; 'compat' is the official davis2017 value "
                    "(its uint8 bin indices are wrong or NaN from 256 scored frames on); identical below 256. "
                    "The table and the results JSON (options.decay) say which was used.")
@@ -59,7 +61,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @force_option
 def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | None, dataset_options: tuple[str, ...],
               protocol: str | None, fmt: str | None, out: Path | None, per_sample: Path | None, by: str | None,
-              workers: int, allow_missing: bool, ignore_extra: bool, decay: str, as_json: bool, force: bool) -> None:
+              workers: str, allow_missing: bool, ignore_extra: bool, decay: str, as_json: bool, force: bool) -> None:
     """Score predictions PREDS (PNG tree or zip, COCO results JSON, or anno_k/ label-map tree) on a dataset.
 
     Predictions are validated first: missing videos / expressions / frames / images, unexpected ids, sizes and
@@ -75,6 +77,8 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     """
     from lvsbench.io import check_overwrite
     from lvsbench.scoring import score, write_results
+    from lvsbench.scoring.evaluate import resolve_workers
+    from lvsbench.scoring.per_expression import per_expression_protocol, score_per_expression
 
     for target in (out, per_sample):
         if target is not None:
@@ -83,10 +87,18 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     if _per_expression(ds, protocol):
         _score_per_expression(preds, ds, protocol, fmt, out, per_sample, allow_missing, ignore_extra, as_json, force)
         return
-    result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, workers=workers,
-                   by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
+    if per_expression_protocol(ds, protocol):  # refsav, long-rvos, reasonvos: lvsbench.scoring.per_expression
+        result = score_per_expression(preds, ds, protocol or ds.name, allow_missing=allow_missing,
+                                      allow_extra=ignore_extra, by=by, format=fmt)
+    else:
+        result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra,
+                       workers=resolve_workers(workers),
+                       by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
-    emit(result.results, as_json, result.table)
+    nxt = (f"next: lvsbench report {out} --out report.html" if out is not None else
+           "next: add --out results.json (and --per-sample samples.csv) to keep these numbers, then lvsbench report "
+           "results.json")
+    emit(result.results, as_json, lambda: f"{result.table()}\n{nxt}")
 
 
 def _per_expression(ds: Dataset, protocol: str | None) -> bool:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 from lvsbench.synth import WRITERS
 
 
 @click.command("synth")
-@click.argument("name", type=click.Choice(list(WRITERS)))
+@click.argument("name", type=Choice(list(WRITERS)), metavar="NAME")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--videos", type=click.IntRange(min=1), default=12, show_default=True, help="Number of videos.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same bytes).")
@@ -29,8 +29,9 @@ def synth_cmd(name: str, out: Path, videos: int, seed: int, height: int | None, 
     """
     out_path = synthesize(name, out, videos=videos, seed=seed, force=force, height=height, width=width,
                           frames=frames)
-    emit({"dataset": name, "out": str(out_path), "videos": videos, "seed": seed}, as_json,
-         f"wrote synthetic {name} ({videos} videos, seed {seed}) to {out_path}")
+    nxt = f"next: lvsbench datasets info {name} --root {out_path}"
+    emit({"dataset": name, "out": str(out_path), "videos": videos, "seed": seed, "next": nxt}, as_json,
+         f"wrote synthetic {name} ({videos} videos, seed {seed}) to {out_path}\n{nxt}")
 
 
 def synthesize(name: str, out: Path, videos: int = 12, seed: int = 0, force: bool = False,

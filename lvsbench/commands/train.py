@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lvsbench.commands.common import emit, force_option, json_option
+from lvsbench.commands.common import Choice, emit, force_option, json_option
 
 
 def _dataset(name: str, root: str | None, split: str | None, options: tuple[str, ...]) -> tuple[Any, str]:
@@ -18,7 +18,7 @@ def _dataset(name: str, root: str | None, split: str | None, options: tuple[str,
 
 
 @click.command("train")
-@click.argument("model", type=click.Choice(["locater", "urvos"]))
+@click.argument("model", type=Choice(["locater", "urvos"]), metavar="MODEL")
 @click.option("--dataset", "dataset_name", required=True, help="Dataset name: a2d, jhmdb, ryvos, rdavis, layout.")
 @click.option("--root", default=None, help="Dataset root (else LVSBENCH_<NAME>_ROOT or the user config).")
 @click.option("--split", default="train", show_default=True, help="Split to train on.")

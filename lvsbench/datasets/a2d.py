@@ -38,7 +38,7 @@ import numpy as np
 
 from lvsbench.codecs import read_image_rgb
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem
+from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, unknown_name
 from lvsbench.records import Expression, FrameMasks, FrameSource, Video
 
 SPLITS: dict[str, int | None] = {"train": 0, "test": 1, "all": None}
@@ -431,7 +431,7 @@ class A2DDataset(Dataset):
         self.root = Path(root)
         self.split = split or "test"
         if self.split not in SPLITS:
-            raise ConfigError(f"a2d: unknown split {self.split!r}; choose one of {', '.join(SPLITS)}")
+            raise ConfigError(f"a2d: {unknown_name('split', self.split, SPLITS)}")
         if annotations not in ("auto", "h5", "mat") or frames not in ("auto", "mp4", "png") or \
                 frame_count not in ("videoset", "container"):
             raise ConfigError("a2d: invalid option: annotations in auto|h5|mat, frames in auto|mp4|png, "

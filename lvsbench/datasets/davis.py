@@ -29,7 +29,7 @@ import numpy as np
 from lvsbench.codecs import read_image_rgb, read_palette_png
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.ryvos import probe_size
-from lvsbench.errors import ConfigError, DataFormatError, Problem
+from lvsbench.errors import ConfigError, DataFormatError, Problem, unknown_name
 from lvsbench.records import Expression, FrameSource, Video
 
 SPLITS: tuple[str, ...] = ("train", "val")
@@ -60,7 +60,7 @@ def _split(name: str, split: str | None) -> str:
     split = split or DEFAULT_SPLIT
     out = SPLIT_ALIASES.get(split, split)
     if out not in SPLITS:
-        raise ConfigError(f"{name}: unknown split {split!r}; choose one of {', '.join(SPLITS)} (or 'valid')")
+        raise ConfigError(f"{name}: {unknown_name('split', split, [*SPLITS, 'valid'])}")
     return out
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, LvsbenchError, Problem
+from lvsbench.errors import ConfigError, LvsbenchError, Problem, did_you_mean, unknown_name
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,18 @@ DATASETS: dict[str, DatasetSpec] = {
                          "valid_u", ("train", "valid_u", "valid"), ("train", "valid_u", "valid"), "mevis"),
     "revos": DatasetSpec("revos", "ReVOS (Yan et al. ECCV'24, VISA)", "lvsbench.datasets.revos:ReVOSDataset",
                          "valid", ("valid", "train", "train_sub"), ("train", "valid"), "revos"),
+    "refsav": DatasetSpec("refsav", "Ref-SAV (Sa2VA, Yuan et al. 2025)", "lvsbench.datasets.refsav:RefSAVDataset",
+                          "valid", ("valid",), ("valid",), "refsav"),
+    "long-rvos": DatasetSpec("long-rvos", "Long-RVOS (Liang et al. CVPR'26)",
+                             "lvsbench.datasets.long_rvos:LongRVOSDataset", "valid", ("valid", "train", "test"),
+                             ("valid",), "long-rvos"),
+    "reasonvos": DatasetSpec("reasonvos", "ReasonVOS (VideoLISA, Bai et al. NeurIPS'24)",
+                             "lvsbench.datasets.reasonvos:ReasonVOSDataset", "test", ("test",), ("test",),
+                             "reasonvos"),
 }
+
+NATIVE_META_AT_ROOT: frozenset[str] = frozenset({"reasonvos"})
+"""Native datasets whose release root holds a `meta_expressions.json`, like our layout does."""
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
 
@@ -91,12 +102,21 @@ def resolve_root(name: str, root: str | Path | None) -> Path:
         return Path(root).expanduser()
     var = env_var(name)
     if os.environ.get(var):
-        return Path(os.environ[var]).expanduser()
+        path = Path(os.environ[var]).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"{var}={os.environ[var]}: no such folder (point it at the {name} dataset root, or "
+                              "unset it and pass --root DIR)")
+        return path
     roots = configured_roots()
     for key in (name, name.replace("-", "_")):
         if key in roots:
-            return Path(roots[key]).expanduser()
-    raise ConfigError(f"no root for dataset {name!r}: pass --root DIR, or set {var}, or add "
+            path = Path(roots[key]).expanduser()
+            if not path.is_dir():
+                raise ConfigError(f"{config_path()}: [roots] {key} = {roots[key]!r}: no such folder (fix it there, "
+                                  "or pass --root DIR)")
+            return path
+    hint = "" if name.lower() in DATASETS else did_you_mean(name, DATASETS)
+    raise ConfigError(f"no root for dataset {name!r}{hint}: pass --root DIR, or set {var}, or add "
                       f"'{name} = \"/path\"' under [roots] in {config_path()} (${CONFIG_ENV} overrides that path)")
 
 
@@ -107,7 +127,7 @@ def _import(target: str) -> Any:
 
 def load(name: str, root: str | Path, split: str | None = None, **options: Any) -> Dataset:
     """Open a dataset split: a native reader by name, or our layout ("layout" or a root holding one)."""
-    from lvsbench.layout import LayoutDataset, is_layout
+    from lvsbench.layout import CARD_NAME, LayoutDataset, is_layout
 
     root = Path(root).expanduser()
     if not root.exists():
@@ -116,9 +136,11 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
     if key == "layout":
         return LayoutDataset(root, split=split, **options)
     spec = DATASETS.get(key)
-    if spec is not None and not (is_layout(root) and not options):
+    # A native root may itself hold a meta_expressions.json (ReasonVOS): only a root with our card is our layout.
+    ours = is_layout(root) and (key not in NATIVE_META_AT_ROOT or (root / CARD_NAME).is_file())
+    if spec is not None and not (ours and not options):
         if split is not None and split not in spec.splits and key in ("a2d", "jhmdb"):
-            raise ConfigError(f"{key}: unknown split {split!r}; choose one of {', '.join(spec.splits)}")
+            raise ConfigError(f"{key}: {unknown_name('split', split, spec.splits)}")
         cls = _import(spec.loader)
         try:
             return cls(root, split, **options)
@@ -126,8 +148,8 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
             raise ConfigError(f"{key}: bad option for the reader: {exc}") from exc
     if is_layout(root):
         return LayoutDataset(root, name=None if key == "layout" else name, split=split)
-    raise ConfigError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)}, layout) and {root} holds no "
-                      "dataset in the lvsbench layout")
+    raise ConfigError(f"{unknown_name('dataset', name, [*DATASETS, 'layout'])}, and {root} holds no dataset in "
+                      "the lvsbench layout")
 
 
 def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:

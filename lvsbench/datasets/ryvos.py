@@ -50,7 +50,7 @@ import numpy as np
 
 from lvsbench.codecs import image_size, read_image_rgb, read_palette_png
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, Problem
+from lvsbench.errors import ConfigError, DataFormatError, Problem, unknown_name
 from lvsbench.records import Expression, FrameSource, Video
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test", "valid-competition", "train-heldout-v1",
@@ -221,7 +221,7 @@ class RYVOSDataset(Dataset):
         self.root = Path(root)
         self.split = split or DEFAULT_SPLIT
         if self.split not in SPLITS:
-            raise ConfigError(f"ryvos: unknown split {self.split!r}; choose one of {', '.join(SPLITS)}")
+            raise ConfigError(f"ryvos: {unknown_name('split', self.split, SPLITS)}")
         if not self.root.is_dir():
             raise ConfigError(f"ryvos: root {self.root} is not a directory")
         self.notes: list[str] = []

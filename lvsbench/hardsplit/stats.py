@@ -32,6 +32,8 @@ BINS = ("1", "2", "3", "4", ">=5")
 TABLE_VII_CLUSTERS = ((2, 3, "2-3"), (4, 6, "4-6"), (7, 10 ** 6, ">=7"))
 """Locater Table VII's three clusters of S_s / S_t examples by objects in the composed video (boundaries ours)."""
 SINGLE_ACTOR = "A2D-S test, single actor"
+STATS_SCHEMA = "lvsbench.hard-split-stats/1"
+"""Schema of the `--stats-out` file (`summary_stats`)."""
 
 
 def bin_of(n: int) -> str:
@@ -148,7 +150,8 @@ def stats_markdown(stats: Mapping[str, Any]) -> str:
 
 def summary_stats(stats: Mapping[str, Any], pairs: Sequence[Any], manifest: Mapping[str, Any],
                   human_checked_pairs: int) -> dict[str, Any]:
-    """The small, machine-independent A2D-S+ statistics file (`--stats-out`, e.g. docs/hard-split-stats.json):
+    """The small, machine-independent A2D-S+ statistics file (`--stats-out`; committed as
+    leaderboards/reported/a2d-plus-stats.json, rendered in leaderboards/a2d.md):
     Table II (ours and the paper's), pairing coverage and tiers, Table VII groups, and what it was built from."""
     from collections import Counter
 
@@ -158,7 +161,7 @@ def summary_stats(stats: Mapping[str, Any], pairs: Sequence[Any], manifest: Mapp
         tiers.setdefault(subset[0], {})[str(subset[1])] = counts
     srl = manifest.get("srl", {})
     return {
-        "schema": "lvsbench.hard-split-stats/1",
+        "schema": STATS_SCHEMA,
         "built_from": {"inputs_sha256": manifest.get("inputs", {}), "seed": manifest.get("seed"),
                        "stage": manifest.get("stage"), "srl_backend": srl.get("backend"),
                        "predicates": manifest.get("predicates"), "lemmatizer": manifest.get("lemmatizer"),

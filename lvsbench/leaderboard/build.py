@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import ConfigError, LvsbenchError
+from lvsbench.errors import ConfigError, LvsbenchError, did_you_mean
 from lvsbench.io import atomic_write_bytes, atomic_write_text, json_dumps_canonical, sha256_file, sha256_tree
 from lvsbench.leaderboard import engine
 from lvsbench.leaderboard.audit import Flag, audit
@@ -30,6 +30,7 @@ from lvsbench.leaderboard.recipes import Recipe, canonical_hash, env_vars, expan
 from lvsbench.leaderboard.render import Row, Skipped, render_csv, render_markdown, reported_rows
 from lvsbench.leaderboard.reported import load_reported
 from lvsbench.leaderboard.stats_page import hard_split_stats_lines
+from lvsbench.metrics.names import units_of
 
 RESULT_FORMAT = "lvsbench-leaderboard-result"
 RESULT_FORMAT_VERSION = 1
@@ -419,7 +420,9 @@ def build(opts: BuildOptions) -> BuildReport:
     if opts.only:
         unknown = [n for n in opts.only if n not in {r.name for r in recipes}]
         if unknown:
-            raise ConfigError(f"--only: no recipe named {', '.join(unknown)} in {opts.recipes_dir}")
+            names = sorted(r.name for r in recipes)
+            raise ConfigError(f"--only: no recipe named {', '.join(unknown)} in {opts.recipes_dir}"
+                              f"{did_you_mean(unknown[0], names)}")
     out = opts.out
     results_dir = out / "results"
     carry_dir = opts.carry_from if opts.carry_from is not None else results_dir
@@ -451,7 +454,8 @@ def build(opts: BuildOptions) -> BuildReport:
         if o.result is None:
             continue
         path = results_dir / f"{o.recipe.name}.json"
-        text = json_dumps_canonical(o.result)
+        # the unit of each value, from the metric table (added here, not cached, so that it always follows it)
+        text = json_dumps_canonical({**o.result, "units": units_of(o.result.get("values", {}))})
         if not path.is_file() or path.read_text() != text:
             atomic_write_text(path, text)
         report.written.append(path)

@@ -13,11 +13,18 @@ field by field before trusting it (EleutherAI/lm-evaluation-harness keys its cac
 model weights, so an updated model returned stale results; that is what this avoids).
 Derived artefacts (synthetic datasets, hard splits, trained checkpoints, predictions) live in the same folder under
 their own keys, each built in a temporary folder and renamed into place when complete.
+
+Every entry also records the fingerprint of the lvsbench code that made it (`code_fingerprint`: the package's
+source and data files), and is reused only under the same code: a changed synthetic generator, scorer or model
+rebuilds what it affects even without a version bump. The fingerprint is not part of the folder names or of the
+recorded `cache_key`, so committed results stay byte-identical across code changes that do not change them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -30,6 +37,28 @@ from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_json
 from lvsbench.leaderboard.recipes import canonical_hash
 
 KEY_FILE = "key.json"
+CODE_FILE = "code.txt"
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 over the relative paths and bytes of every file of the installed lvsbench package (sources and
+    package data), computed once per process."""
+    import lvsbench
+
+    pkg = Path(lvsbench.__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(p for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(f.relative_to(pkg).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _same_code(d: Path) -> bool:
+    try:
+        return (d / CODE_FILE).read_text().strip() == code_fingerprint()
+    except OSError:
+        return False
 
 
 def current_version() -> str:
@@ -101,7 +130,7 @@ class Cache:
             result = json.loads((d / "result.json").read_text())
         except (OSError, json.JSONDecodeError):
             return None
-        if stored != key.as_dict():
+        if stored != key.as_dict() or not _same_code(d):
             return None
         samples = d / "samples.csv"
         return CachedResult(result, samples.read_bytes() if samples.is_file() else None)
@@ -113,6 +142,7 @@ class Cache:
             if samples_csv is not None:
                 atomic_write_bytes(tmp / "samples.csv", samples_csv)
             atomic_write_json(tmp / KEY_FILE, key.as_dict())
+            atomic_write_bytes(tmp / CODE_FILE, code_fingerprint().encode() + b"\n")
 
     # ------------------------------------------------------------------ artefacts
 
@@ -127,8 +157,8 @@ class Cache:
             stored = json.loads((d / KEY_FILE).read_text())
         except json.JSONDecodeError:
             return False
-        return stored == {"kind": kind, "spec": json.loads(json.dumps(spec, default=str)),
-                          "lvsbench_version": current_version()}
+        return _same_code(d) and stored == {"kind": kind, "spec": json.loads(json.dumps(spec, default=str)),
+                                            "lvsbench_version": current_version()}
 
     @contextlib.contextmanager
     def build_artifact(self, kind: str, spec: Any) -> Iterator[Path]:
@@ -138,6 +168,7 @@ class Cache:
             yield tmp
             atomic_write_json(tmp / KEY_FILE, {"kind": kind, "spec": json.loads(json.dumps(spec, default=str)),
                                                "lvsbench_version": current_version()})
+            atomic_write_bytes(tmp / CODE_FILE, code_fingerprint().encode() + b"\n")
 
     def clear(self) -> None:
         if self.root.exists():

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import ConfigError, DataFormatError
+from lvsbench.errors import ConfigError, DataFormatError, unknown_name
 
 DATASETS = ("a2d", "jhmdb", "ryvos", "rdavis")
 """Datasets a recipe can name (the synthetic writers and native readers exist for these four)."""
@@ -207,7 +207,7 @@ def parse_recipe(path: str | Path, text: str | None = None) -> Recipe:
     _unknown(ds, _DATASET_KEYS, path, "dataset")
     ds_name = _str(ds, "name", path, "dataset.")
     if ds_name not in DATASETS:
-        raise DataFormatError(path, f"unknown dataset {ds_name!r}; choose one of {', '.join(DATASETS)}", "dataset.name")
+        raise DataFormatError(path, unknown_name("dataset", ds_name, DATASETS), "dataset.name")
     synthetic = ds.get("synthetic")
     root = _str(ds, "root", path, "dataset.", required=False)
     if (synthetic is None) == (root is None):
@@ -219,7 +219,7 @@ def parse_recipe(path: str | Path, text: str | None = None) -> Recipe:
     subset = _str(ds, "subset", path, "dataset.", required=False)
     if subset is not None:
         if subset not in SUBSETS:
-            raise DataFormatError(path, f"unknown subset {subset!r}; choose one of {', '.join(SUBSETS)}",
+            raise DataFormatError(path, unknown_name("subset", subset, SUBSETS),
                                   "dataset.subset")
         if ds_name != "a2d":
             raise DataFormatError(path, "A2D-S+ subsets are built from the a2d dataset only", "dataset.subset")

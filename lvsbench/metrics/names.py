@@ -8,6 +8,8 @@ protocol record in every results JSON states. docs/metrics.md carries `markdown_
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,7 +23,8 @@ class Metric:
     name: str
     """Printed name = key of `values` = leaderboard column."""
     unit: str
-    """"fraction" (0..1, leaderboards print x100) or "difference" (of two fractions, -1..1)."""
+    """"fraction" (0..1) or "difference" (of two fractions, -1..1): stored as such, printed x100 with two decimals
+    (`format_value`: percent, percentage points for a difference)."""
     direction: Direction
     description: str
     defined_by: str
@@ -105,6 +108,62 @@ LOCATER_METRICS: tuple[str, ...] = (*PK_METRICS, "overall_iou", "mean_iou", "loc
 def metric(name: str) -> Metric | None:
     """The table entry of a name (None for a name lvsbench does not define)."""
     return METRICS.get(name)
+
+
+# ---------------------------------------------------------------------------------------------- units
+# One place for how a value is stored and how it is printed: values are stored (results JSON, `--json`, per-sample
+# CSVs) as fractions at full precision, and printed (CLI tables, leaderboards, report tables and charts) as percent
+# with two decimals, as the papers print them; a difference of two fractions prints in percentage points.
+
+PRINTED_UNIT: dict[str, str] = {"fraction": "percent", "difference": "percentage points"}
+"""Printed unit of each stored unit (value x 100, two decimals)."""
+NOT_APPLICABLE = "n/a"
+"""How an undefined value is printed: pycocotools' -1 (no ground truth of that area range)."""
+
+
+def unit_of(name: str) -> str:
+    """Stored unit of a metric value (the table's `unit`); a name outside the table is a fraction too (every value
+    lvsbench computes is one)."""
+    m = METRICS.get(name)
+    return m.unit if m is not None else "fraction"
+
+
+def printed_unit(name: str) -> str:
+    """Unit of a printed value: "percent" or "percentage points"."""
+    return PRINTED_UNIT[unit_of(name)]
+
+
+def units_of(names: Iterable[str]) -> dict[str, str]:
+    """`{name: stored unit}` for a results JSON's `units`, next to its `values`."""
+    return {n: unit_of(n) for n in names}
+
+
+def is_applicable(name: str, value: float | None) -> bool:
+    """False for pycocotools' -1 ("not applicable": no ground truth in that area range) and for a missing value."""
+    if value is None:
+        return False
+    return not (name.startswith(COCO_PREFIX) and float(value) == -1.0)
+
+
+def as_percent(name: str, value: float | None) -> float | None:
+    """The printed number as a float (x100), None when not applicable; NaN stays NaN."""
+    if not is_applicable(name, value):
+        return None
+    return 100.0 * float(value)  # type: ignore[arg-type]
+
+
+def format_value(name: str, value: float | None, signed: bool = False) -> str:
+    """A value as printed everywhere: percent with two decimals ("46.10"), "n/a" for COCO's -1, "nan" for NaN,
+    -0.00 as 0.00."""
+    x = as_percent(name, value)
+    if x is None:
+        return NOT_APPLICABLE
+    if math.isnan(x):
+        return "nan"
+    s = f"{x:+.2f}" if signed else f"{x:.2f}"
+    if float(s) == 0.0:
+        return "+0.00" if signed else "0.00"
+    return s
 
 
 def markdown_table() -> str:

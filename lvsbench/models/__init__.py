@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lvsbench.errors import ConfigError, MissingDependencyError
+from lvsbench.errors import ConfigError, MissingDependencyError, unknown_name
 
 try:
     import torch  # noqa: F401
@@ -27,7 +27,7 @@ MODELS: dict[str, tuple[type, type]] = {
 
 def model_config(name: str, values: dict[str, Any]) -> Any:
     if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}")
+        raise ConfigError(unknown_name("model", name, sorted(MODELS)))
     return MODELS[name][0].from_dict(values)
 
 

@@ -172,17 +172,18 @@ class FrameCache:
     def locater_batch(self, rng: np.random.Generator, clips: int, clip: int, global_frames: int,
                       frame_difference: bool, max_expressions: int = 4, hflip: float = 0.0
                       ) -> dict[str, torch.Tensor]:
-        """Clips of `clip` consecutive frames ending at a sampled annotated frame, plus `global_frames` frames drawn
-        one per equal segment of the whole video; expressions of the clip's video with `video_index`. Loss weights
-        are 1 on the annotated frames of the clip where the expression is scored. With probability `hflip` a clip
-        is mirrored, frames, masks and the words left/right alike (`mirror_text`)."""
+        """Clips of `clip` consecutive frames holding a sampled annotated frame (`clip_window`), plus
+        `global_frames` frames drawn one per equal segment of the whole video; expressions of the clip's video
+        with `video_index`. Loss weights are 1 on the annotated frames of the clip where the expression is scored.
+        With probability `hflip` a clip is mirrored, frames, masks and the words left/right alike
+        (`mirror_text`)."""
         from lvsbench.models.locater import global_indices
 
         fr, pf, gf, gp, tg, wt, ids, vidx = [], [], [], [], [], [], [], []
         for ci, (vid, frame, ss) in enumerate(self._pick(rng, clips, max_expressions)):
             cv = self.videos[vid]
             flip = hflip > 0 and rng.random() < hflip
-            t_idx = [max(0, frame - (clip - 1 - i)) for i in range(clip)]
+            t_idx = clip_window(frame, clip, len(cv.names))
             g_idx = global_indices(len(cv.names), global_frames, rng)
             fr.append(_flip(cv.frames[t_idx], flip))
             gf.append(_flip(cv.frames[g_idx], flip))
@@ -239,6 +240,15 @@ class FrameCache:
             "ids": torch.from_numpy(np.stack(ids)),
             "video_index": torch.tensor(vidx, dtype=torch.long),
         }
+
+
+def clip_window(frame: int, clip: int, num_frames: int) -> list[int]:
+    """Indices of the `clip` consecutive frames that end at `frame`, or, where the video starts less than `clip`
+    frames before it, the first `clip` frames (so a clip never repeats frame 0 when the video has enough frames:
+    the local memory is written once per frame in training as at inference). Frames past the end repeat the last
+    one (videos shorter than a clip)."""
+    start = max(0, min(frame - clip + 1, num_frames - clip))
+    return [min(num_frames - 1, start + i) for i in range(clip)]
 
 
 _MIRROR = {"left": "right", "right": "left"}

@@ -2,8 +2,7 @@
 
 `predict_video` is the one inference path (the adapters call the same model methods, frame by frame). `evaluate`
 scores a model against a dataset split with the A2D-Sentences definition of MTTR's `metrics.py`
-(mttr2021/MTTR @ 2cc35ab, `docs/metrics.md`): per (expression, annotated frame) sample, the probability map is
-resized bilinearly
+(mttr2021/MTTR): per (expression, annotated frame) sample, the probability map is resized bilinearly
 to the frame size and thresholded at > 0.5, IoU = (I + 1e-6) / (U + 1e-6) in float32; mean IoU is the mean over
 samples and overall IoU is sum(I) / sum(U). It exists so that training can report a number on its own; the reference
 numbers in docs/models.md come from `lvsbench score --protocol a2d`.

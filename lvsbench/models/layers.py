@@ -1,8 +1,7 @@
 """Building blocks shared by the reference models (Locater- and URVOS-style).
 
-Everything is plain torch (no torchvision/timm: they do not import next to the CPU-only torch wheel, see
-`docs/models.md`). Sizes are arguments so that one code path serves the tiny CPU preset and the paper
-preset.
+Everything is plain torch (no torchvision/timm: they do not import next to the CPU-only torch wheel). Sizes are
+arguments so that one code path serves the tiny CPU preset and the paper preset.
 """
 
 from __future__ import annotations

@@ -46,8 +46,9 @@ from tqdm import tqdm
 
 from lvsbench import __version__
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError
+from lvsbench.errors import ConfigError, DataFormatError, unknown_name
 from lvsbench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, check_overwrite, sha256_bytes
+from lvsbench.metrics.names import METRICS, format_value
 from lvsbench.models import MODELS, build_model, model_config
 from lvsbench.models.data import FrameCache, normalise
 from lvsbench.models.layers import dice_bce_loss
@@ -118,16 +119,21 @@ class Recipe:
     def sha256(self) -> str:
         """Hash of everything that defines the trained model. `[train] threads`, `log_every` and
         `checkpoint_every` are execution settings, left out so that a run may resume with another thread count."""
-        d = self.to_dict()
-        for k in EXECUTION_KEYS:
-            d["train"].pop(k, None)
-        return sha256_bytes(json.dumps(d, sort_keys=True, separators=(",", ":")).encode())
+        return recipe_hash(self.to_dict())
 
     def replace(self, **train_overrides: Any) -> Recipe:
         """A copy with some [train] values changed (tests and quick experiments)."""
         import dataclasses
 
         return dataclasses.replace(self, train=dataclasses.replace(self.train, **train_overrides))
+
+
+def recipe_hash(recipe: dict[str, Any]) -> str:
+    """sha256 of a resolved recipe mapping (`Recipe.to_dict()`) in canonical JSON, execution settings left out."""
+    d = {k: dict(v) if isinstance(v, dict) else v for k, v in recipe.items()}
+    for k in EXECUTION_KEYS:
+        d.get("train", {}).pop(k, None)
+    return sha256_bytes(json.dumps(d, sort_keys=True, separators=(",", ":")).encode())
 
 
 def _section(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -167,7 +173,7 @@ def recipe_from_dict(d: dict[str, Any], source: str = "<dict>", model: str | Non
     if model is not None and rmodel != model:
         raise ConfigError(f"{source}: recipe is for model {rmodel!r}, not {model!r}")
     if rmodel not in MODELS:
-        raise ConfigError(f"{source}: unknown model {rmodel!r}; known: {', '.join(sorted(MODELS))}")
+        raise ConfigError(f"{source}: {unknown_name('model', rmodel, sorted(MODELS))}")
     mcfg = dict(d.get("model", {}))
     if "vocab_size" in mcfg:
         raise ConfigError(f"{source} [model]: vocab_size comes from the tokeniser, do not set it")
@@ -291,12 +297,13 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", model:
     name = obj["model_name"]
     if model is not None and name != model:
         raise ConfigError(f"{p}: checkpoint holds a {name!r} model, not {model!r}")
-    recipe = recipe_from_dict(obj["recipe"], source=str(p), model=name)
-    if recipe.sha256 != obj["recipe_sha256"]:
+    if recipe_hash(obj["recipe"]) != obj["recipe_sha256"]:
         raise DataFormatError(p, "recipe hash does not match the stored recipe (edited checkpoint?)",
                               where="recipe_sha256")
+    stored_recipe, model_cfg = _upgrade_legacy(name, obj["recipe"], obj["model_config"])
+    recipe = recipe_from_dict(stored_recipe, source=str(p), model=name)
     tokenizer = Tokenizer.from_dict(obj["tokenizer"])
-    net = build_model(name, obj["model_config"])
+    net = build_model(name, model_cfg)
     result = net.load_state_dict(obj["state_dict"], strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise DataFormatError(p, f"state_dict does not match the model: missing {result.missing_keys[:5]}, "
@@ -305,6 +312,19 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", model:
     meta = {k: obj[k] for k in ("step", "recipe_sha256", "lvsbench_version", "torch_version") if k in obj}
     meta["metrics"] = obj.get("metrics", {})
     return Bundle(name, net, tokenizer, recipe, meta)
+
+
+def _upgrade_legacy(name: str, recipe: dict[str, Any], model_cfg: dict[str, Any]
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A locater checkpoint written before `LocaterConfig.memory` existed was trained with the "last-frame" memory
+    (one frame of N tokens, replaced every frame): load it as such, so that it predicts exactly what it predicted
+    (the committed leaderboard checkpoint is one). Its recipe hash stays the stored one (checked above)."""
+    if name != "locater" or "memory" in model_cfg:
+        return recipe, model_cfg
+    from lvsbench.models.locater import LEGACY_MEMORY
+
+    recipe = {**recipe, "model": {**recipe.get("model", {}), "memory": LEGACY_MEMORY}}
+    return recipe, {**model_cfg, "memory": LEGACY_MEMORY}
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -490,7 +510,7 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
         res = evaluate(bundle, eval_dataset, device=str(dev), progress=progress)
         metrics.update({f"eval_{k}": v for k, v in res.summary().items()})
         _append_jsonl(metrics_path, {"step": final_step, "eval": res.summary()})
-        log("eval " + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+        log("eval " + ", ".join(f"{k}={format_value(k, v)} %" if k in METRICS else f"{k}={v}"
                                 for k, v in res.summary().items()))
     save_checkpoint(ckpt_path, name, model, tokenizer, recipe, final_step, extra={"metrics": metrics})
     return TrainResult(out, ckpt_path, final_step, seconds, float(last.get("loss", float("nan"))), metrics)

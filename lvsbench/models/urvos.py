@@ -2,7 +2,8 @@
 
 Reproduces the design of Seo, Lee and Han, "URVOS: Unified Referring Video Object Segmentation Network with a
 Large-Scale Benchmark" (ECCV 2020), written from the paper's description (the public repository
-skynbe/Refer-Youtube-VOS @ d22eca6 has only an image-level baseline without memory attention):
+skynbe/Refer-Youtube-VOS has only an image-level baseline without memory attention; docs/models.md lists every
+difference from the paper):
 
 - cross-modal attention between words and frame features (visual tokens attend to words, words attend back to
   the visual tokens, repeated `cross_layers` times), giving language-aware frame features;

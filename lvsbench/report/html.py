@@ -1,14 +1,18 @@
 """The HTML report: one self-contained file (inline CSS, inline SVG charts, PNGs as data URIs), readable offline.
 
-Sections: runs; results per protocol (table + chart); breakdowns by objects per video, actor class, expression
-length and subset (Locater TPAMI Table VII style); paired comparisons of two runs with bootstrap 95% confidence
-intervals and a significance flag; qualitative strips of ground truth vs prediction for the best and worst samples.
-The output is deterministic (no timestamps; seeded bootstrap), so two reports of the same runs are identical.
+Written to be read in two minutes: the summary comes first (one table per data/protocol group, one line per run,
+the best non-baseline value of each column in bold, a one-line note on what the protocol's numbers mean); every
+other section is collapsed (`<details>`): charts per protocol; runs; breakdowns by objects per video, actor class,
+expression length and subset (Locater TPAMI Table VII style); paired comparisons with bootstrap 95% confidence
+intervals (never between two bound baselines: oracle, empty, full, random); qualitative strips of ground truth vs
+prediction for the best and worst samples. All numbers are percent with two decimals
+(`lvsbench.metrics.names.format_value`). The output is deterministic (no timestamps; seeded bootstrap).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -18,7 +22,10 @@ import numpy as np
 import pandas as pd
 
 from lvsbench import __version__
+from lvsbench.adapters.bound import BOUND_ADAPTERS
+from lvsbench.errors import ConfigError
 from lvsbench.leaderboard.render import PRIMARY_METRIC, metric_columns, shown_in_markdown
+from lvsbench.metrics.names import METRICS, as_percent, format_value
 from lvsbench.report import svg
 from lvsbench.report.overlay import make_strip, png_data_uri
 from lvsbench.report.runs import Run, open_dataset
@@ -31,12 +38,46 @@ BREAKDOWNS: tuple[tuple[str, str], ...] = (
 )
 """Per-sample columns the breakdowns group by (written by the scorer), with their titles."""
 
-BOUND_KINDS = frozenset({"bound"})
+BOUND_KINDS = frozenset({"bound", "baseline"})
+"""Recipe kinds of baselines (a leaderboard recipe's `kind`)."""
+
+PROTOCOL_NOTES: dict[str, str] = {
+    "a2d": "One sample per (expression, annotated frame showing the referred actor), top-1 candidate: mean_iou "
+           "averages per-sample IoU, overall_iou is summed intersection / summed union, P@K the share of samples "
+           "with IoU > K. Every sample has a target, so an empty prediction scores 0. The three mAPs (coco, prec, "
+           "locater) are different definitions.",
+    "jhmdb": "As a2d, on MTTR's frozen 3 frames per video: every sample has a target, so an empty prediction "
+             "scores 0.",
+    "a2d-plus": "Locater's A2D-S+ subsets (IoU per frame, P@K counts IoU >= K). A frame where the referred actor "
+                "is absent scores IoU 1 when the prediction is empty too, 0 on any false positive.",
+    "ryvos": "Offline proxy (held-out training videos, not the server): J, F averaged over each expression's "
+             "frames, then over expressions; a frame with empty target and empty prediction scores 1.",
+    "rdavis": "DAVIS-2017 unsupervised evaluation with Hungarian matching of predicted to ground-truth objects, "
+              "mean of the four annotators' runs; -Decay: lower is better.",
+    "rdavis-aligned": "As rdavis, but predicted id i is compared with referent i (no matching): never above rdavis.",
+    "davis-semi": "DAVIS-2017 semi-supervised (official): J and F per object over the inner frames; -Decay: lower "
+                  "is better.",
+}
+"""What the numbers of each protocol mean, in one line (shown above its summary table)."""
+
+CONTRASTING_NOTE = ("A2D-S_t pairs each query with contrasting frames in which its actor is absent: an empty "
+                    "prediction scores IoU 1 there, which is why the `empty` baseline can rank above a model on "
+                    "this subset; compare models with each other and with `oracle`, not with `empty`.")
+"""Added to the note of an A2D-S_t group (a2d-plus protocol, data labelled ...-t)."""
+
+
+def protocol_note(run: Run) -> str:
+    note = PROTOCOL_NOTES.get(run.protocol, "")
+    if run.protocol == "a2d-plus" and re.search(r"(^|[-_])t$", run.dataset_label):
+        note += " " + CONTRASTING_NOTE
+    return note
 
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;color:#222;line-height:1.4}
 h1{font-size:26px;margin-bottom:4px}h2{border-bottom:2px solid #3366cc;padding-bottom:4px;margin-top:36px}
-h3{margin-top:24px;color:#333}table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
+h3{margin-top:24px;color:#333}summary{cursor:pointer}summary h2{display:inline-block;margin:18px 0 6px}
+details{border-bottom:1px solid #ddd}td.k{color:#777;text-align:left}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f0f3fa}
 td.l,th.l{text-align:left}tr:nth-child(even) td{background:#fafafa}td.best{font-weight:bold;color:#109618}
 .sig{color:#109618;font-weight:bold}.signeg{color:#dc3912;font-weight:bold}.ns{color:#777}
@@ -61,11 +102,29 @@ class ReportOptions:
     for the datasets and protocols its runs cover."""
 
 
-def _pct(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    s = f"{100 * v:.2f}"
-    return "0.00" if s == "-0.00" else s
+def _pct(v: float | None, name: str = "") -> str:
+    """A value as printed everywhere (percent, two decimals; n/a for COCO's -1), "–" when absent."""
+    return "–" if v is None else format_value(name, v)
+
+
+def _pcts(values: list[float | None], name: str = "") -> list[float | None]:
+    """Values as chart coordinates (percent; None when absent or not applicable)."""
+    return [None if v is None else as_percent(name, v) for v in values]
+
+
+def is_baseline(run: Run) -> bool:
+    """A bound baseline (oracle, empty, full, random): by recipe kind, or, for a plain `score` result, by the name
+    of its predictions folder."""
+    return run.kind in BOUND_KINDS or (not run.kind and run.label in BOUND_ADAPTERS)
+
+
+def _section(html: str, open_: bool = False) -> str:
+    """A section (`<h2 id=X>Title</h2>...`) as a collapsible `<details id=X>` whose summary is the heading."""
+    m = re.match(r"<h2 id=([\w-]+)>(.*?)</h2>", html, flags=re.S)
+    if m is None:
+        return html
+    return (f"<details id={m.group(1)}{' open' if open_ else ''}><summary><h2>{m.group(2)}</h2></summary>"
+            f"{html[m.end():]}\n</details>")
 
 
 def _primary(run: Run) -> str | None:
@@ -114,35 +173,69 @@ def section_runs(runs: list[Run]) -> str:
                                                  "per-sample", "predictions"], rows, left=3)
 
 
-def section_protocols(groups: dict[str, list[Run]]) -> str:
-    out = ['<h2 id=results>Results per protocol</h2><p class=note>Values are percentages (metric x 100). Metric '
-           'names are exact (see docs/protocols.md); the best value of each column is in bold.</p>']
-    for g, rs in groups.items():
-        from lvsbench.leaderboard.render import Row
+def _columns(rs: list[Run]) -> list[str]:
+    from lvsbench.leaderboard.render import Row
 
-        rows = [Row("", r.protocol, r.split, r.label, "reproduced", r.kind, dict(r.values), "") for r in rs]
-        primary = _primary(rs[0])
-        cols = [c for c in metric_columns(rows, primary) if shown_in_markdown(c)]
-        best = {c: max((r.values[c] for r in rs if c in r.values and math.isfinite(r.values[c])), default=None)
-                for c in cols}
+    rows = [Row("", r.protocol, r.split, r.label, "reproduced", r.kind, dict(r.values), "") for r in rs]
+    return [c for c in metric_columns(rows, _primary(rs[0])) if shown_in_markdown(c)]
+
+
+def _best(rs: list[Run], c: str) -> float | None:
+    """Best value of column `c` among the runs that are not baselines (among all when every run is one)."""
+    pool = [r for r in rs if not is_baseline(r)] or rs
+    vals = [r.values[c] for r in pool if c in r.values and math.isfinite(r.values[c])
+            and format_value(c, r.values[c]) != "n/a"]
+    if not vals:
+        return None
+    m = METRICS.get(c)
+    return min(vals) if m is not None and m.direction == "lower" else max(vals)
+
+
+def section_summary(groups: dict[str, list[Run]]) -> str:
+    """One table per data/protocol group, one line per run, best per column, and what the numbers mean."""
+    out = ['<h2 id=summary>Summary</h2><p class=note>Percent, two decimals (n/a: not defined on this data); '
+           '<b>bold</b>: best run per column that is not a bound baseline (oracle, empty, full, random). Metric '
+           'names are exact (docs/metrics.md). Open the sections below for charts, breakdowns, comparisons and '
+           'examples.</p>']
+    for g, rs in groups.items():
+        cols = _columns(rs)
+        best = {c: _best(rs, c) for c in cols}
         body, cls = [], []
         for r in rs:
-            body.append([escape(r.label), *[_pct(r.values.get(c)) for c in cols]])
-            cls.append(["", *["best" if c in r.values and best[c] is not None and r.values[c] == best[c]
-                              and len(rs) > 1 else "" for c in cols]])
+            body.append([escape(r.label), "baseline" if is_baseline(r) else "model",
+                         *[_pct(r.values.get(c), c) for c in cols]])
+            cls.append(["", "k", *["best" if c in r.values and best[c] is not None and r.values[c] == best[c]
+                                   and len(rs) > 1 and (not is_baseline(r) or all(map(is_baseline, rs)))
+                                   else "" for c in cols]])
         out.append(f"<h3>{escape(g)}</h3>")
-        out.append(_table(["run", *[f"<code>{escape(c)}</code>" for c in cols]], body, classes=cls))
+        note = protocol_note(rs[0])
+        if note:
+            out.append(f"<p class=note>{escape(note)}</p>")
+        out.append(_table(["run", "kind", *[f"<code>{escape(c)}</code>" for c in cols]], body, left=2,
+                          classes=cls))
+    return "\n".join(out)
+
+
+def section_protocols(groups: dict[str, list[Run]]) -> str:
+    out = ['<h2 id=results>Charts per protocol</h2><p class=note>Percent. Each run keeps its colour, marker and '
+           'line style in every chart; hover a point for its value.</p>']
+    for g, rs in groups.items():
+        cols = _columns(rs)
+        out.append(f"<h3>{escape(g)}</h3>")
         charts = []
         pk = [c for c in ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9") if any(c in r.values for r in rs)]
         if pk:
             charts.append(svg.line_chart([float(c[2:]) for c in pk],
-                                         {r.label: [r.values.get(c, math.nan) for c in pk] for r in rs},
+                                         {r.label: [100 * r.values.get(c, math.nan) for c in pk] for r in rs},
                                          title=f"Precision at IoU thresholds: {g}", xlabel="IoU threshold K",
-                                         ylabel="P@K"))
+                                         ylabel="P@K (%)", unit=" %"))
         else:
             bars = [c for c in cols[:5]]
-            charts.append(svg.bar_chart(bars, {r.label: [r.values.get(c) for c in bars] for r in rs},
-                                        title=f"Headline metrics: {g}", ylabel="value", ymax=1.0))
+            lo = min([0.0, *[100 * r.values[c] for r in rs for c in bars if c in r.values
+                             and math.isfinite(r.values[c])]])
+            charts.append(svg.bar_chart(bars, {r.label: [as_percent(c, r.values.get(c)) for c in bars] for r in rs},
+                                        title=f"Headline metrics: {g}", ylabel="%", ymax=100.0 if lo >= 0 else None,
+                                        unit=" %"))
         hist = _histogram(rs)
         if hist:
             charts.append(hist)
@@ -166,10 +259,11 @@ def _histogram(rs: list[Run]) -> str | None:
         if v.size == 0:
             continue
         h, _ = np.histogram(np.clip(v, 0, 1), bins=edges)
-        series[r.label] = [float(x) / v.size for x in h]
+        series[r.label] = [100.0 * float(x) / v.size for x in h]
     if not series:
         return None
-    return svg.bar_chart(cats, series, title=f"Distribution of per-sample {col}", ylabel="share of samples")
+    return svg.bar_chart(cats, series, title=f"Distribution of per-sample {col}", ylabel="share of samples (%)",
+                         unit=" %")
 
 
 def _breakdown_table(rs: list[Run], column: str, score: str) -> tuple[list[str], dict[str, list[float | None]],
@@ -219,8 +313,8 @@ def section_breakdowns(groups: dict[str, list[Run]], runs: list[Run]) -> str:
             out.append(f"<h3>{escape(g)}: by {escape(title)}</h3>")
             rows = [[escape(c), str(counts[i]), *[_pct(series[r][i]) for r in series]] for i, c in enumerate(cats)]
             out.append(_table([escape(column), "n", *[escape(r) for r in series]], rows))
-            out.append(svg.bar_chart(cats, series, title=f"{score} by {title}: {g}", ylabel=score, ymax=1.0,
-                                     counts=counts))
+            out.append(svg.bar_chart(cats, {k: _pcts(v) for k, v in series.items()}, title=f"{score} by {title}: {g}",
+                                     ylabel=f"{score} (%)", ymax=100.0, counts=counts, unit=" %"))
     sub = _subset_breakdown(runs)
     if sub:
         any_ = True
@@ -247,8 +341,8 @@ def _subset_breakdown(runs: list[Run]) -> str | None:
     if len(datasets) < 2 or not entries:
         return None
     rows = [[escape(e), *[_pct(by_entry[e].get(d)) for d in datasets]] for e in entries]
-    chart = svg.bar_chart(datasets, {e: [by_entry[e].get(d) for d in datasets] for e in entries},
-                          title="mean_iou by dataset / subset", ylabel="mean_iou", ymax=1.0)
+    chart = svg.bar_chart(datasets, {e: _pcts([by_entry[e].get(d) for d in datasets]) for e in entries},
+                          title="mean_iou by dataset / subset", ylabel="mean_iou (%)", ymax=100.0, unit=" %")
     return ("<h3>By subset (<code>mean_iou</code>; <code>a2d</code> protocol on the test split, <code>a2d-plus</code> "
             "on the A2D-S+ subsets)</h3>" + _table(["run", *[escape(d) for d in datasets]], rows) + chart)
 
@@ -291,29 +385,30 @@ def _paired_metrics(a: Run, b: Run, opts: ReportOptions) -> list[tuple[str, Pair
 
 
 def default_pairs(groups: dict[str, list[Run]]) -> list[tuple[Run, Run]]:
-    """Per group: the two best models; with a single model, the model against the best non-oracle bound."""
+    """Per group: the two best models; with a single model, the model against the best non-oracle baseline; none
+    when every run is a baseline (two bounds differ by construction: testing that fills space and says nothing)."""
     pairs = []
     for rs in groups.values():
         rs = [r for r in rs if r.samples is not None]
-        models = [r for r in rs if r.kind not in BOUND_KINDS]
+        models = [r for r in rs if not is_baseline(r)]
         if len(models) >= 2:
             pairs.append((models[1], models[0]))
         elif len(models) == 1:
-            bounds = [r for r in rs if r.kind in BOUND_KINDS and r.label != "oracle"]
+            bounds = [r for r in rs if is_baseline(r) and r.label != "oracle"]
             if bounds:
                 pairs.append((bounds[0], models[0]))
-        elif len(rs) >= 2:
-            pairs.append((rs[1], rs[0]))
     return pairs
 
 
 def section_comparisons(pairs: list[tuple[Run, Run]], opts: ReportOptions) -> str:
-    out = ["<h2 id=compare>Paired comparisons</h2><p class=note>B − A on the samples both runs scored, with a "
+    out = ["<h2 id=compare>Paired comparisons</h2><p class=note>B − A (percentage points) on the samples both "
+           "runs scored, with a "
            f"paired bootstrap 95% confidence interval ({opts.replicates} replicates, seed {opts.seed}; samples "
            "resampled jointly); <span class=sig>significant</span> when the interval excludes 0. The p-value is the "
            "two-sided bootstrap one.</p>"]
     if not pairs:
-        out.append("<p class=note>No pair of comparable runs with per-sample tables.</p>")
+        out.append("<p class=note>No pair of comparable runs with per-sample tables (bound baselines are not "
+                   "compared with each other).</p>")
     for a, b in pairs:
         diffs = _paired_metrics(a, b, opts)
         out.append(f"<h3>A = {escape(a.label)} vs B = {escape(b.label)} <small>({escape(a.group)})</small></h3>")
@@ -323,15 +418,17 @@ def section_comparisons(pairs: list[tuple[Run, Run]], opts: ReportOptions) -> st
         rows, cls = [], []
         for name, d in diffs:
             flag = "yes" if d.significant else "no"
-            rows.append([f"<code>{escape(name)}</code>", _pct(d.a), _pct(d.b), f"{100 * d.diff:+.2f}",
-                         f"[{100 * d.low:+.2f}, {100 * d.high:+.2f}]", f"{d.p_value:.4f}", flag, str(d.n)])
+            rows.append([f"<code>{escape(name)}</code>", _pct(d.a), _pct(d.b), format_value("", d.diff, True),
+                         f"[{format_value('', d.low, True)}, {format_value('', d.high, True)}]", f"{d.p_value:.4f}",
+                         flag, str(d.n)])
             c = "sig" if d.significant and d.diff > 0 else "signeg" if d.significant else "ns"
             cls.append(["", "", "", c, "", "", c, ""])
         out.append(_table(["metric", "A", "B", "B − A", "95% CI", "p", "significant", "paired samples"], rows,
                           classes=cls))
-        out.append(svg.interval_chart([n for n, _ in diffs], [d.diff for _, d in diffs], [d.low for _, d in diffs],
-                                      [d.high for _, d in diffs], title=f"B − A with 95% CI: {b.label} − {a.label}",
-                                      xlabel="difference (fraction)"))
+        out.append(svg.interval_chart([n for n, _ in diffs], [100 * d.diff for _, d in diffs],
+                                      [100 * d.low for _, d in diffs], [100 * d.high for _, d in diffs],
+                                      title=f"B − A with 95% CI: {b.label} − {a.label}",
+                                      xlabel="difference (percentage points)"))
     return "\n".join(out)
 
 
@@ -410,7 +507,8 @@ def _strip_for(run: Run, ds: Any, preds: Any, row: dict[str, Any], opts: ReportO
         tiles.append((rgb, gt, pred))
     img = make_strip(tiles)
     caption = (f"{escape(vid)} / expression {escape(str(row.get('exp_id')))}: “{escape(text)}” — "
-               f"{escape(run.score_column or 'score')} {float(row['score']):.3f} over {len(frames)} scored frame(s)"
+               f"{escape(run.score_column or 'score')} {100 * float(row['score']):.2f} % over {len(frames)} "
+               "scored frame(s)"
                f"{'' if len(pick) == len(frames) else f', {len(pick)} shown'}")
     return png_data_uri(img), caption
 
@@ -419,7 +517,7 @@ def choose_qualitative(groups: dict[str, list[Run]]) -> list[Run]:
     """Per group, the best run that is not a bound (oracle, empty, full, random): the model worth looking at."""
     out = []
     for rs in groups.values():
-        models = [r for r in rs if r.kind not in BOUND_KINDS and r.samples is not None and r.predictions is not None
+        models = [r for r in rs if not is_baseline(r) and r.samples is not None and r.predictions is not None
                   and r.predictions.exists()]
         if models:
             out.append(models[0])
@@ -429,9 +527,9 @@ def choose_qualitative(groups: dict[str, list[Run]]) -> list[Run]:
 def section_qualitative(runs: list[Run], opts: ReportOptions) -> str:
     from lvsbench.predictions import open_predictions
 
-    out = ['<h2 id=qualitative>Qualitative: best and worst samples</h2><p class="note legend">Each strip: scored '
-           'frames of one sample; top row ground truth<span style="background:rgb(40,200,60)"></span>, bottom row '
-           'prediction<span style="background:rgb(230,40,200)"></span> (fill and outline).</p>']
+    out = ['<h2 id=qualitative>Qualitative: best and worst samples</h2><p class=note>Each strip: scored frames of '
+           'one sample; top row: ground truth, bottom row: prediction, each drawn as a contour line whose colour is '
+           'chosen per frame to stand out against the pixels under it (with a thin black or white halo).</p>']
     shown = 0
     for run in runs:
         scores = _expression_scores(run)
@@ -473,35 +571,37 @@ def render_report(runs: list[Run], opts: ReportOptions | None = None) -> str:
     opts = opts or ReportOptions()
     groups = _groups(runs)
     labels = {r.label: r for r in runs}
-    order = sorted(labels, key=lambda lab: (labels[lab].kind in BOUND_KINDS, lab))
+    order = sorted(labels, key=lambda lab: (is_baseline(labels[lab]), lab))
     svg.fix_colours(order)
     if opts.pairs:
         pairs = []
         for a, b in opts.pairs:
             missing = [x for x in (a, b) if x not in labels]
             if missing:
-                from lvsbench.errors import ConfigError
-
                 raise ConfigError(f"--pair: no run labelled {', '.join(missing)} (runs: {', '.join(labels)})")
+            if is_baseline(labels[a]) and is_baseline(labels[b]):
+                raise ConfigError(f"--pair {a} {b}: both are bound baselines ({', '.join(BOUND_ADAPTERS)}); "
+                                  "compare a model with a baseline or with another model")
             pairs.append((labels[a], labels[b]))
     else:
         pairs = default_pairs(groups)
     body = [
         f"<h1>{escape(opts.title)}</h1>",
         f"<p class=note>{len(runs)} run(s) in {len(groups)} group(s); lvsbench {escape(__version__)}. "
-        "Self-contained: charts are inline SVG, images are embedded PNGs.</p>",
-        "<nav><a href=#runs>Runs</a><a href=#results>Results</a><a href=#breakdowns>Breakdowns</a>"
-        "<a href=#compare>Comparisons</a><a href=#qualitative>Qualitative</a></nav>",
-        section_runs(runs),
-        section_protocols(groups),
-        section_breakdowns(groups, runs),
-        section_comparisons(pairs, opts),
-        section_qualitative(choose_qualitative(groups), opts),
+        "Self-contained: charts are inline SVG, images are embedded PNGs. Click a heading to open its section.</p>",
+        "<nav><a href=#summary>Summary</a><a href=#results>Charts</a><a href=#runs>Runs</a>"
+        "<a href=#breakdowns>Breakdowns</a><a href=#compare>Comparisons</a><a href=#qualitative>Qualitative</a></nav>",
+        _section(section_summary(groups), open_=True),
+        _section(section_protocols(groups)),
+        _section(section_runs(runs)),
+        _section(section_breakdowns(groups, runs)),
+        _section(section_comparisons(pairs, opts)),
+        _section(section_qualitative(choose_qualitative(groups), opts)),
     ]
     if opts.reported_dir is not None:
         from lvsbench.report.published import section_reported
 
-        body.insert(5, section_reported(runs, opts.reported_dir, _table))
+        body.insert(6, _section(section_reported(runs, opts.reported_dir, _table)))
         body[2] = body[2].replace("</nav>", "<a href=#reported>Published</a></nav>")
     return ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width, initial-scale=1'><title>{escape(opts.title)}</title>"

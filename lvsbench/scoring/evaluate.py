@@ -35,8 +35,8 @@ import pandas as pd
 from lvsbench import __version__
 from lvsbench.codecs import rle_encode
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed
-from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS
+from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed, did_you_mean
+from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS, format_value, units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
 from lvsbench.records import VOID_LABEL, Expression
@@ -54,12 +54,15 @@ class ScoreResult:
     values: dict[str, float]
     summary: pd.DataFrame
     per_sample: pd.DataFrame
-    per_group: pd.DataFrame | None
+    per_group: pd.DataFrame
+    """One row per group of `by` (columns: the `by` column, n, the metrics); empty, with the metric columns, when
+    scored without `by`."""
     results: dict[str, Any]
     missing: list[MissingItem] = field(default_factory=list)
 
     def table(self) -> str:
-        """Human-readable summary (one metric per line, exact metric names)."""
+        """Human-readable summary (one metric per line, exact metric names, percent with two decimals as papers
+        print them; `--json` and the results JSON keep full-precision fractions)."""
         p = self.protocol
         lines = [f"protocol {p.name}: {p.title}" + ("  [OFFLINE PROXY]" if p.proxy else "")]
         c = self.results["counts"]
@@ -68,19 +71,20 @@ class ScoreResult:
             ds = self.results["dataset"]
             where = f"; annotations {ds['annotations']}" if ds.get("annotations") else ""
             lines.append(f"  decay {self.results['options']['decay']}{where}")
+        lines.append("  values in percent (x100, two decimals; n/a = not defined on this data); --json gives full "
+                     "precision")
         width = max(len(k) for k in self.values) if self.values else 0
         for k, v in self.values.items():
-            lines.append(f"  {k:<{width}}  {_fmt(v)}")
+            lines.append(f"  {k:<{width}}  {format_value(k, v):>6}")
         if self.missing:
             lines.append(f"  {len(self.missing)} missing item(s) scored as empty (listed in the results JSON)")
-        if self.per_group is not None:
+        if not self.per_group.empty:
+            shown = self.per_group.copy()
+            for c in shown.columns[2:]:
+                shown[c] = [format_value(str(c), v) for v in shown[c]]
             lines.append("")
-            lines.append(self.per_group.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+            lines.append(shown.to_string(index=False))
         return "\n".join(lines)
-
-
-def _fmt(v: float) -> str:
-    return "nan" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
 
 
 # ============================================================================ per-video workers
@@ -825,14 +829,15 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     if proto.family == "davis":
         for run, sub in df.groupby("run", sort=False):
             runs_values[str(run)] = aggregate(proto, sub)
-    per_group = None
+    per_group = pd.DataFrame(columns=["group", "n", *values])
     if by == "table_vii_group" and by not in df.columns:  # a named grouping, added only when asked for
         from lvsbench.hardsplit.stats import table_vii_group
 
         df[by] = [table_vii_group(dataset, n) for n in df["num_objects_in_video"]]
     if by:
         if by not in df.columns:
-            raise ConfigError(f"--by {by!r}: no such per-sample column; available: {', '.join(map(str, df.columns))}")
+            raise ConfigError(f"--by {by!r}: no such per-sample column{did_you_mean(by, map(str, df.columns))} "
+                              f"(available: {', '.join(map(str, df.columns))})")
         grows = []
         for key, sub in df.groupby(by, sort=True, dropna=False):
             gv = aggregate(proto, sub, gt_rles if proto.family == "referring" else None, dets)
@@ -844,6 +849,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
         "lvsbench_version": __version__,
         "protocol": proto.header(),
         "values": values,
+        "units": units_of(values),
         "counts": counts,
         "dataset": {"name": dataset.name, "split": getattr(dataset, "split", None), "root": str(dataset.root),
                     "checksum": ds_sum, "checksum_kind": ds_kind,
@@ -857,7 +863,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     }
     if runs_values:
         results["runs"] = runs_values
-    if per_group is not None:
+    if by:
         results["groups"] = {"by": by, "rows": per_group.to_dict(orient="records")}
     results = _json_safe(results)
     return ScoreResult(proto, values, summary, df, per_group, results, list(rep.missing))
@@ -878,7 +884,81 @@ def write_results(result: ScoreResult, out: str | Path | None = None, per_sample
 
 
 def cpu_count() -> int:
+    """Cores this process may really use: the CPU affinity mask (taskset, Slurm --cpus-per-task, docker
+    --cpuset-cpus), capped by a cgroup CPU quota rounded up (docker --cpus, Kubernetes limits: cgroup v2 `cpu.max`,
+    v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`). `os.cpu_count()` reports the host's cores instead, which
+    oversubscribes a container: 64 workers on a 4-CPU quota are throttled, not faster."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        return os.cpu_count() or 1
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        n = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    return max(1, min(n, math.ceil(quota))) if quota is not None else max(1, n)
+
+
+def cgroup_cpu_limit(proc_cgroup: str | Path = "/proc/self/cgroup", fs: str | Path = "/sys/fs/cgroup") -> float | None:
+    """CPUs allowed by the cgroup quota of this process (the smallest along its cgroup path), None if unlimited
+    or not on Linux. v2: `<fs>/<path>/cpu.max` = "max 100000" or "<quota> <period>"; v1: the `cpu` controller's
+    `cpu.cfs_quota_us` (-1 = unlimited) / `cpu.cfs_period_us`."""
+    try:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:
+        return None
+    fs = Path(fs)
+    limits: list[float] = []
+    for line in lines:
+        hid, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        rel = path.strip("/")
+        if hid == "0" and controllers == "":  # cgroup v2 (unified)
+            for d in _ancestors(fs, rel):
+                q = _read_v2(d / "cpu.max")
+                if q is not None:
+                    limits.append(q)
+        elif "cpu" in controllers.split(","):  # cgroup v1
+            for base in (fs / controllers, fs / "cpu", fs / "cpu,cpuacct"):
+                if base.is_dir():
+                    for d in _ancestors(base, rel):
+                        q = _read_v1(d)
+                        if q is not None:
+                            limits.append(q)
+                    break
+    return min(limits) if limits else None
+
+
+def _ancestors(base: Path, rel: str) -> list[Path]:
+    """`base/a/b`, `base/a`, `base` (a container often sees its own cgroup as the root)."""
+    parts = [p for p in rel.split("/") if p]
+    return [base.joinpath(*parts[:k]) for k in range(len(parts), -1, -1)]
+
+
+def _read_v2(path: Path) -> float | None:
+    try:
+        quota, period = path.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def _read_v1(d: Path) -> float | None:
+    try:
+        quota = int((d / "cpu.cfs_quota_us").read_text())
+        period = int((d / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 or period <= 0 else quota / period
+
+
+def resolve_workers(workers: int | str) -> int:
+    """`--workers`: a positive count, or `auto` = `cpu_count()` (the cores this process may use)."""
+    if isinstance(workers, str):
+        text = workers.strip().lower()
+        if text == "auto":
+            return cpu_count()
+        try:
+            workers = int(text)
+        except ValueError:
+            raise ConfigError(f"--workers {workers!r}: expected a number of processes or 'auto'") from None
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1 or 'auto', got {workers}")
+    return workers

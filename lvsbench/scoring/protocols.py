@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from lvsbench.errors import ConfigError
+from lvsbench.errors import ConfigError, unknown_name
 from lvsbench.metrics.modern import V2_NOTE
 from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
 
-Family = Literal["referring", "jf", "locater", "davis"]
+Family = Literal["referring", "jf", "locater", "davis", "per-expression"]
 
 @dataclass(frozen=True)
 class Protocol:
@@ -172,6 +172,55 @@ A2D_PLUS = _register(Protocol(
            "there scores 0 and adds its area to the overall-IoU denominator."),
 ))
 
+REFSAV = _register(Protocol(
+    name="refsav",
+    family="per-expression",
+    title="Ref-SAV (Sa2VA eval_ref_sav.py): J, F, A, mean of long and short",
+    reproduces=("bytedance/Sa2VA tools/eval/eval_ref_sav.py @9832e1a: per expression J, F (davis2017 kernel) and A "
+                "(pixel accuracy of the uint8 target sum vs the 0/1 prediction) averaged over all meta frames, "
+                "round(100*x, 2) with numpy rounding, subset means over type_id 0 (long) and 1 (short), "
+                "overall = mean of the two subset means"),
+    formats=("sa2va-rle-json",),
+    metrics=("J", "F", "JF", "A"),
+    frames="expression",
+    aggregate="expressions",
+    notes=("Values 0..100. Overlap pixels of multi-object targets (sum 2) never count as correct in A. "
+           "Missing predictions: refused, or with --allow-missing scored as empty; the official script drops the "
+           "expression (worker crash), see official_equivalent."),
+))
+
+LONG_RVOS = _register(Protocol(
+    name="long-rvos",
+    family="per-expression",
+    title="Long-RVOS (eval_long_rvos): J, F, tIoU, vIoU per type and overall",
+    reproduces=("iSEE-Laboratory/Long_RVOS eval/eval_long_rvos/eval_{static,dynamic,hybrid,overall}.py @447682a: "
+                "per expression J, F over all meta frames, tIoU = |G&P|/|G|P| and vIoU = sum_{G&P} J_t / |G|P| over "
+                "frames with foreground (int 1 when both are empty); per type means; overall pooled over "
+                "expressions in the order dynamic, static, hybrid"),
+    formats=("png-tree",),
+    metrics=("J", "F", "JF", "tIoU", "vIoU"),
+    frames="expression",
+    aggregate="expressions",
+    notes=("Values 0..1. Absent ground-truth PNGs are empty masks. Missing video folders score 0 officially, a "
+           "missing first frame drops the expression, other missing frames are read as empty (official_equivalent)."),
+))
+
+REASONVOS = _register(Protocol(
+    name="reasonvos",
+    family="per-expression",
+    title="ReasonVOS (VideoLISA eval_reason_vos.py): J, F, J&F",
+    reproduces=("showlab/VideoLISA evaluation/reason_vos/eval_reason_vos.py @146f2bc: per expression J, F "
+                "(davis2017 kernel) over the sorted PNG listing of the object's annotation folder; means over "
+                "expressions"),
+    formats=("png-tree",),
+    metrics=("J", "F", "JF"),
+    frames="expression",
+    aggregate="expressions",
+    notes=("Values 0..1. Predictions in <pred>/<source>_<video>_<obj_id>/<exp_id>/<frame>.png. Officially a missing "
+           "ground-truth or prediction folder skips the expression and a missing frame drops it "
+           "(official_equivalent)."),
+))
+
 DEFAULT_PROTOCOL: dict[str, str] = {
     "a2d": "a2d",
     "jhmdb": "jhmdb",
@@ -179,6 +228,9 @@ DEFAULT_PROTOCOL: dict[str, str] = {
     "rdavis": "rdavis",
     "davis": "davis-semi",
     "a2d-plus": "a2d-plus",
+    "refsav": "refsav",
+    "long-rvos": "long-rvos",
+    "reasonvos": "reasonvos",
 }
 """Default protocol per dataset name (a layout dataset's card may name its own `default_protocol`)."""
 
@@ -193,8 +245,7 @@ def get_protocol(name: str) -> Protocol:
                               f"score PRED --dataset {modern.dataset} --root NATIVE_ROOT); a copy converted to the "
                               "lvsbench layout is scored with --protocol ryvos (J and F, the MeViS convention; "
                               "no-target expressions are not in the layout)") from None
-        raise ConfigError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}, "
-                          f"{', '.join(MODERN_PROTOCOLS)}") from None
+        raise ConfigError(unknown_name("protocol", name, [*PROTOCOLS, *MODERN_PROTOCOLS])) from None
 
 
 def default_protocol_for(dataset: Any) -> Protocol:

@@ -21,6 +21,9 @@ WRITERS: dict[str, str] = {
     "davis": "lvsbench.synth.davis:write_synthetic",
     "mevis": "lvsbench.synth.mevis:write_synthetic",
     "revos": "lvsbench.synth.revos:write_synthetic",
+    "refsav": "lvsbench.synth.refsav:write_synthetic",
+    "long-rvos": "lvsbench.synth.long_rvos:write_synthetic",
+    "reasonvos": "lvsbench.synth.reasonvos:write_synthetic",
 }
 
 

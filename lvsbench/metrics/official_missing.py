@@ -1,0 +1,63 @@
+"""What an official evaluator does with a missing or broken prediction, as data, and the figures it then reports.
+
+The evaluators of the 2023-2026 benchmarks never stop on missing input (spec: the official scripts at the commits
+cited in each metric module): depending on the script and on *what* is missing, an expression is scored 0
+("zero"), read as an empty mask ("empty", which is also what lvsbench's `--allow-missing` does), left out of the
+mean because the worker process crashed ("drop"), or skipped with a message ("skip"). lvsbench scores every
+expression itself and records what was missing; `official_outcomes` then says, per expression, what the official
+script would have done, so the results can carry the number a paper using that script would print.
+
+Kinds of missing input (`MissingKind`):
+- "video": nothing for the expression's video (prediction folder or results-JSON entry absent)
+- "expression": the video is there, the expression is not
+- "first_frame": the expression is there but its first scored frame is missing (some scripts take the size there)
+- "frames": other frames missing
+- "size": a prediction whose size differs from the ground truth
+- "ground_truth": the expression's ground-truth folder is absent (ReasonVOS)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+MissingKind = Literal["video", "expression", "first_frame", "frames", "size", "ground_truth"]
+Outcome = Literal["score", "empty", "zero", "drop", "skip"]
+MISSING_KINDS: tuple[str, ...] = ("video", "expression", "first_frame", "frames", "size", "ground_truth")
+
+
+@dataclass(frozen=True)
+class MissingInput:
+    """One expression with missing or unusable input: its key, the kind, and the frames concerned (if any)."""
+
+    key: str
+    kind: MissingKind
+    frames: tuple[str, ...] = ()
+
+
+def official_outcomes(keys: Sequence[str], missing: Sequence[MissingInput],
+                      table: Mapping[str, Outcome]) -> dict[str, Outcome]:
+    """Outcome per expression key: "score" where nothing is missing, else `table[kind]` of the worst item.
+
+    Items of one expression are combined in the order drop/skip > zero > empty (a crash anywhere loses the
+    expression; a missing video is decided before any frame is read)."""
+    rank = {"score": 0, "empty": 1, "zero": 2, "skip": 3, "drop": 3}
+    out: dict[str, Outcome] = {k: "score" for k in keys}
+    by_key: dict[str, list[MissingInput]] = {}
+    for m in missing:
+        by_key.setdefault(m.key, []).append(m)
+    for key, items in by_key.items():
+        if key not in out:
+            raise KeyError(f"missing item for unknown expression {key!r}")
+        kinds = {m.kind for m in items}
+        if "video" in kinds:  # decided first by every script that has the branch
+            out[key] = table["video"]
+            continue
+        outcome: Outcome = "score"
+        for m in items:
+            o = table[m.kind]
+            if rank[o] > rank[outcome]:
+                outcome = o
+        out[key] = outcome
+    return out
