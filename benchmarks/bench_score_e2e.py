@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,19 +58,12 @@ def _ellipse(shape: tuple[int, int], cy: float, cx: float, ry: float, rx: float,
     return out
 
 
-def build_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], max_objects: int = 3,
-                   seed: int = 0) -> tuple[Path, Path]:
-    """Write the dataset (lvsbench layout) and the prediction PNG tree; returns (dataset dir, predictions dir)."""
-    from lvsbench.layout import LayoutWriter
-    from lvsbench.predictions import write_png_prediction
-    from lvsbench.records import Expression, Video
-
+def scenes(videos: int, frames: int, shape: tuple[int, int], max_objects: int = 3, seed: int = 0
+           ) -> Iterator[tuple[str, tuple[str, ...], dict[str, np.ndarray], dict[tuple[int, str], np.ndarray]]]:
+    """The workload, one video at a time: (video id, frame names, GT label map per frame, prediction mask per
+    (object index, frame)). Shared by every benchmark that needs this workload, whatever layout it writes."""
     rng = np.random.default_rng(seed)
-    ds_dir, pred_dir = out / "dataset", out / "preds"
-    w = LayoutWriter(ds_dir, name="ryvos-like", split="bench", source="benchmarks/bench_score_e2e.py",
-                     default_protocol="ryvos", frame_ext=".jpg", force=True)
     h, wd = shape
-    grey = np.full((h, wd, 3), 110, np.uint8)
     for v in range(videos):
         vid = f"{v:04d}bench"
         n_obj = int(rng.integers(1, max_objects + 1))
@@ -77,7 +71,8 @@ def build_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], 
                      rx=rng.uniform(0.05, 0.15) * wd, vy=rng.uniform(-1.5, 1.5), vx=rng.uniform(-3, 3),
                      th=rng.uniform(0, math.pi), om=rng.uniform(-0.05, 0.05)) for _ in range(n_obj)]
         names = tuple(f"{5 * t:05d}" for t in range(frames))
-        labels = {}
+        labels: dict[str, np.ndarray] = {}
+        preds: dict[tuple[int, str], np.ndarray] = {}
         for t, name in enumerate(names):
             lab = np.zeros(shape, np.uint8)
             for k, o in enumerate(objs):
@@ -92,8 +87,27 @@ def build_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], 
                     pred = _ellipse(shape, cy + rng.normal(0, 1.5) + drift, cx + rng.normal(0, 1.5) + drift,
                                     o["ry"] * rng.uniform(0.93, 1.07), o["rx"] * rng.uniform(0.93, 1.07),
                                     o["th"] + o["om"] * t + rng.normal(0, 0.05))
-                write_png_prediction(pred_dir, vid, str(k), name, pred)
+                preds[(k, name)] = pred
             labels[name] = lab
+        yield vid, names, labels, preds
+
+
+def build_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], max_objects: int = 3,
+                   seed: int = 0) -> tuple[Path, Path]:
+    """Write the dataset (lvsbench layout) and the prediction PNG tree; returns (dataset dir, predictions dir)."""
+    from lvsbench.layout import LayoutWriter
+    from lvsbench.predictions import write_png_prediction
+    from lvsbench.records import Expression, Video
+
+    ds_dir, pred_dir = out / "dataset", out / "preds"
+    w = LayoutWriter(ds_dir, name="ryvos-like", split="bench", source="benchmarks/bench_score_e2e.py",
+                     default_protocol="ryvos", frame_ext=".jpg", force=True)
+    h, wd = shape
+    grey = np.full((h, wd, 3), 110, np.uint8)
+    for vid, names, labels, preds in scenes(videos, frames, shape, max_objects, seed):
+        n_obj = 1 + max(k for k, _ in preds)
+        for (k, name), pred in preds.items():
+            write_png_prediction(pred_dir, vid, str(k), name, pred)
         exps = [Expression(str(k), vid, f"ellipse {k + 1}", (k + 1,)) for k in range(n_obj)]
         w.add_video(Video(vid, names, h, wd), ((n, grey) for n in names), labels, exps)
     w.finish()

@@ -1,7 +1,10 @@
 """The `lvsbench` command line: parses options and calls the library; nothing else lives here.
 
 Each module of `lvsbench.commands` exposes `commands: list[click.Command]`; they are discovered and added to the
-group, so an area's commands live next to its options and this file stays small.
+group, so an area's commands live next to its options and this file stays small. Discovery is lazy: a command is
+looked up in the module `_HOT` names for it first (so `lvsbench score` imports only `lvsbench.commands.score`, not
+the synthesis, training or hard-split modules and their dependencies), and every module is imported only when a
+name is not found that way or the commands are listed (`--help`).
 Exit codes: 0 success, 2 user error (a one-line message naming the file and the problem), 1 internal error.
 """
 
@@ -19,8 +22,40 @@ import click
 from lvsbench import __version__
 from lvsbench.errors import LvsbenchError, ValidationFailed, did_you_mean
 
+_HOT = {"score": "score", "submit": "score"}
+"""Command name -> module of `lvsbench.commands` to try first (a hint: a wrong entry only costs full discovery)."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+
+class _LazyGroup(click.Group):
+    _all_loaded = False
+
+    def _load(self, module_name: str) -> None:
+        module = importlib.import_module(f"lvsbench.commands.{module_name}")
+        for command in getattr(module, "commands", []):
+            if command.name not in self.commands:
+                self.add_command(command)
+
+    def _load_all(self) -> None:
+        if not self._all_loaded:
+            import lvsbench.commands as pkg
+
+            for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+                self._load(info.name)
+            self._all_loaded = True
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _HOT:
+            self._load(_HOT[cmd_name])
+        if cmd_name not in self.commands:
+            self._load_all()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_all()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="lvsbench")
 def cli() -> None:
     """lvsbench: datasets, hard splits, official-exact metrics and model runs for language-guided
@@ -35,18 +70,6 @@ def cli() -> None:
 
     Every command has --help; --json gives JSON output, and a JSON error object on failure.
     """
-
-
-def _register() -> None:
-    import lvsbench.commands as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
-        for command in getattr(module, "commands", []):
-            cli.add_command(command)
-
-
-_register()
 
 
 ENVIRONMENT_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",

@@ -16,6 +16,9 @@ from lvsbench.metrics.functional import (
     boundary_radius,
     disk,
     j_and_f,
+    j_and_f_empty_prediction,
+    mask_box,
+    pair_window,
     region_similarity,
 )
 from lvsbench.metrics.statistics import db_statistics, decay_bins
@@ -329,3 +332,81 @@ def test_rectangle_union_dilation_equals_disk_dilation(r: int) -> None:
     rs = np.random.RandomState(r)
     b = rs.random_sample((3 * r + 7, 4 * r + 5)) < 0.02
     assert np.array_equal(_dilate(b, r), cv2.dilate(b.view(np.uint8), disk(r)).view(bool))
+
+
+# ------------------------------------------------------------------ closed forms and windows used by the scorer
+
+
+def _small_masks(draw: st.DrawFn, p_fill: float | None = None) -> np.ndarray:
+    h = draw(st.integers(1, 12))
+    w = draw(st.integers(1, 12))
+    kind = draw(st.sampled_from(["random", "empty", "full", "rect"]))
+    if kind == "empty":
+        return np.zeros((h, w), bool)
+    if kind == "full":
+        return np.ones((h, w), bool)
+    if kind == "rect":
+        m = np.zeros((h, w), bool)
+        y0, x0 = draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))
+        m[y0:draw(st.integers(y0 + 1, h)), x0:draw(st.integers(x0 + 1, w))] = True
+        return m
+    seed = draw(st.integers(0, 2**31 - 1))
+    return np.random.default_rng(seed).random((h, w)) < (p_fill if p_fill is not None else 0.4)
+
+
+@st.composite
+def _gt_void(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray | None]:
+    g = _small_masks(draw)
+    if not draw(st.booleans()):
+        return g, None
+    kind = draw(st.sampled_from(["disjoint", "overlapping", "all"]))
+    v = np.random.default_rng(draw(st.integers(0, 2**31 - 1))).random(g.shape) < 0.3
+    if kind == "disjoint":
+        v &= ~g  # a label map: void (255) and an object never share a pixel
+    elif kind == "all":
+        v[:] = True
+    return g, v
+
+
+@SETTINGS
+@given(_gt_void())
+def test_empty_prediction_closed_form_equals_j_and_f(gv: tuple[np.ndarray, np.ndarray | None]) -> None:
+    g, v = gv
+    assert j_and_f_empty_prediction(g, v) == j_and_f(g, np.zeros_like(g), v)
+
+
+@st.composite
+def _pair_in_frame(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    h, w = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    out = []
+    for _ in range(2):
+        m = np.zeros((h, w), bool)
+        if draw(st.booleans()):
+            y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+            y1, x1 = int(rng.integers(y0 + 1, h + 1)), int(rng.integers(x0 + 1, w + 1))
+            m[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0)) < draw(st.sampled_from([0.5, 0.9, 1.0]))
+        out.append(m)
+    v = (rng.random((h, w)) < 0.2) & ~out[0] if draw(st.booleans()) else None
+    return out[0], out[1], v
+
+
+@SETTINGS
+@given(_pair_in_frame(), st.integers(1, 6))
+def test_pair_window_scores_like_the_full_frame(pair: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+                                                radius: int) -> None:
+    """Scoring the crops of `pair_window(mask_box(g), mask_box(p))` at the frame's radius is exact."""
+    g, p, v = pair
+    win = pair_window(mask_box(g), mask_box(p), g.shape)
+    full = j_and_f(g, p, v, radius=radius)
+    if win is None:
+        assert not g.any() and not p.any() and full == (1.0, 1.0)
+        return
+    assert j_and_f(g[win], p[win], None if v is None else v[win], radius=radius) == full
+
+
+def test_mask_box_is_the_bounding_rect() -> None:
+    m = np.zeros((7, 9), bool)
+    assert mask_box(m) == (0, 0, 0, 0)
+    m[2, 3] = m[5, 7] = True
+    assert mask_box(m) == (3, 2, 5, 4)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lvsbench.commands.common import Choice, emit, force_option, json_option
-from lvsbench.datasets.base import Dataset
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
+
+if TYPE_CHECKING:
+    from lvsbench.datasets.base import Dataset
 
 
 def _load_dataset(name: str, root: Path | None, split: str | None, options: tuple[str, ...]) -> Dataset:

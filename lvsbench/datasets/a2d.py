@@ -290,16 +290,21 @@ def read_frame_annotation(path: str | Path, expect_hw: tuple[int, int] | None = 
     return FrameAnnotation(instances, masks, boxes, ids)
 
 
-def instances_in(path: str | Path) -> tuple[int, ...]:
-    """Only the `instance` field of an h5 frame file (cheap: no masks are read)."""
+def frame_meta(path: str | Path) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """(`instance`, `id` or None) of an h5 frame file in one open, no masks read: what the scoring plan needs
+    (which frames annotate an instance) and the categories (actor-action ids), so neither reopens the file."""
     path = Path(path)
     try:
         with h5py.File(path, "r") as f:
             if "instance" not in f:
                 raise DataFormatError(path, "key 'instance' missing", "instance")
-            return _int_tuple(_numeric_1d(f, "instance", path), path, "instance")
+            inst = _int_tuple(_numeric_1d(f, "instance", path), path, "instance")
+            ids = _int_tuple(_numeric_1d(f, "id", path), path, "id") if "id" in f else None
     except OSError as exc:
         raise DataFormatError(path, f"not an HDF5 file: {exc}") from exc
+    if ids is not None and len(ids) != len(inst):
+        raise DataFormatError(path, f"'id' has {len(ids)} values for {len(inst)} instances", "id")
+    return inst, ids
 
 
 def _strong_close_fapl() -> h5py.h5p.PropFAID:
@@ -607,18 +612,27 @@ class A2DDataset(Dataset):
         return {}
 
     def frame_instances(self, video_id: str) -> dict[str, tuple[int, ...]]:
-        """{frame: instance ids annotated in it} (read from the `instance` fields only, cached)."""
+        """{frame: instance ids annotated in it} (read from the `instance` fields only, cached). The same open
+        reads the actor-action ids, which `actor_action_ids` then takes from here: the scoring plan (which frames
+        annotate an instance) and the categories cost one open of each annotation file together."""
         idx = self._instance_index.get(video_id)
         if idx is None:
             idx = {}
+            ids: dict[str, tuple[int, ...] | None] = {}
             for fr in self.annotated_frames(video_id):
                 p = self.annotation_file(video_id, fr)
                 if self.annotation_source == "h5":
-                    idx[fr] = instances_in(p)
+                    idx[fr], ids[fr] = frame_meta(p)
                 else:
-                    idx[fr] = read_frame_annotation(p, instance_field=False, read_masks=False).instances
+                    ann = read_frame_annotation(p, instance_field=False, read_masks=False)
+                    idx[fr], ids[fr] = ann.instances, ann.ids
             self._instance_index[video_id] = idx
+            self._ids_index[video_id] = ids
         return idx
+
+    @cached_property
+    def _ids_index(self) -> dict[str, dict[str, tuple[int, ...] | None]]:
+        return {}
 
     def _frames_with_instance(self, video_id: str, instance: int) -> tuple[str, ...]:
         return tuple(fr for fr, inst in self.frame_instances(video_id).items() if instance in inst)
@@ -671,10 +685,10 @@ class A2DDataset(Dataset):
         got = self._categories.get(video_id)
         if got is None:
             got = {}
-            for fr in self.annotated_frames(video_id):
-                ann = self.read_annotation(video_id, fr, read_masks=False)
-                if ann.ids is not None:
-                    for inst, aid in zip(ann.instances, ann.ids, strict=True):
+            instances = self.frame_instances(video_id)  # cached by the scoring plan: no file is reopened
+            for fr, ids in self._ids_index[video_id].items():
+                if ids is not None:
+                    for inst, aid in zip(instances[fr], ids, strict=True):
                         got.setdefault(inst + 1, aid)
             self._categories[video_id] = got
         return got

@@ -39,10 +39,12 @@ from lvsbench.hardsplit.compose import (
     ORDERS,
     SUBSET_NAMES,
     CompositionSpec,
+    FrameCache,
     QuerySpec,
     SourceError,
     compose_one,
     composed_id,
+    use_frame_cache,
 )
 from lvsbench.hardsplit.lemmatize import default_lemmatizer
 from lvsbench.hardsplit.pairs import SUBSETS, Decision, Pair, PairSampler, QueryRoles, coverage
@@ -251,6 +253,7 @@ def _init_worker(root: str, a2d_options: dict[str, Any], writer_args: dict[str, 
     cv2.setNumThreads(1)
     _WORKER["ds"] = load_a2d(root, **a2d_options)
     _WORKER["writers"] = {s: LayoutWriter(**kw) for s, kw in writer_args.items()}
+    use_frame_cache(FrameCache())  # each source decoded once per worker while cached (outputs unchanged)
 
 
 def _compose_task(spec: CompositionSpec) -> tuple[str, str, str | None, str | None]:
@@ -279,14 +282,18 @@ def _run_tasks(specs: list[CompositionSpec], opts: BuildOptions, writer_args: di
                 bar.update()
         finally:
             _WORKER.clear()
+            use_frame_cache(None)
             bar.close()
         return
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
+    # grouped by query video (then partner), so that a worker composes the compositions of a source while its
+    # FrameCache holds it; completion order was already arbitrary (imap_unordered), outputs do not depend on it
+    grouped = sorted(specs, key=lambda s: (s.query_video, s.partner_video or "", s.subset, s.video_id))
     with ctx.Pool(opts.workers, initializer=_init_worker,
                   initargs=(str(opts.a2d_root), opts.a2d_options, writer_args)) as pool:
-        for result in pool.imap_unordered(_compose_task, specs, chunksize=4):
+        for result in pool.imap_unordered(_compose_task, grouped, chunksize=4):
             on_done(result)
             bar.update()
     bar.close()

@@ -320,16 +320,100 @@ def _stream(ds: Dataset, vid: str) -> Iterator[np.ndarray]:
         raise SourceError(vid, exc) from exc
 
 
-class _Cursor:
-    """Forward-only access to a source video's frames by 0-based index (each frame decoded once)."""
+class _Source:
+    """The frames of one source video decoded so far (as decoded: deflating them costs more than decoding the mp4
+    again, measured), and the live decoder for the rest:
+    a video is decoded at most once while it stays in the cache, however many compositions use it, and only as far
+    as they need (an unreadable tail fails only a composition that reaches it, as when every composition decoded
+    the video itself)."""
 
     def __init__(self, ds: Dataset, vid: str) -> None:
+        self.ds = ds
         self.vid = vid
-        self.it = _stream(ds, vid)
+        self.it: Iterator[np.ndarray] | None = None
+        self.ended = False
+        self.frames: list[np.ndarray] = []
+        self.error: SourceError | None = None
+        self.nbytes = 0
+
+    def get(self, index: int) -> np.ndarray:
+        while len(self.frames) <= index:
+            if self.error is not None:
+                raise self.error
+            if self.ended:
+                raise SourceError(self.vid, DataFormatError(None, f"ends before frame {index + 1}"))
+            if self.it is None:  # first use, or the decoder was closed to bound open files: skip what is held
+                self.it = _stream(self.ds, self.vid)
+                for _ in range(len(self.frames)):
+                    next(self.it)
+            try:
+                rgb = next(self.it)
+            except StopIteration:
+                self.it, self.ended = None, True
+                continue
+            except SourceError as exc:
+                self.it, self.error = None, exc
+                raise
+            rgb.setflags(write=False)  # shared by every composition that reads it
+            self.frames.append(rgb)
+            self.nbytes += rgb.nbytes
+        return self.frames[index]
+
+    def close(self) -> None:
+        if self.it is not None:
+            self.it.close()  # type: ignore[attr-defined]
+            self.it = None
+
+
+class FrameCache:
+    """Per-process LRU of source videos (`_Source`), bounded by the bytes of the frames held (`budget`). The build
+    submits its compositions grouped by query video, so a worker composes the compositions of a source while it is
+    cached. Frames are the decoder's arrays (read-only), so the outputs are the same bytes."""
+
+    def __init__(self, budget: int = 1 << 30) -> None:
+        from collections import OrderedDict
+
+        self.budget = budget
+        self.max_open = 8
+        self.sources: OrderedDict[tuple[int, str], _Source] = OrderedDict()
+        self.decoded = 0
+
+    def source(self, ds: Dataset, vid: str) -> _Source:
+        key = (id(ds), vid)
+        src = self.sources.get(key)
+        if src is None:
+            src = self.sources[key] = _Source(ds, vid)
+            self.decoded += 1
+        self.sources.move_to_end(key)
+        self._trim(keep=key)
+        return src
+
+    def _trim(self, keep: tuple[int, str]) -> None:
+        while len(self.sources) > 1 and sum(s.nbytes for s in self.sources.values()) > self.budget:
+            key = next(iter(self.sources))
+            if key == keep:
+                break
+            self.sources.pop(key).close()
+        live = [s for s in self.sources.values() if s.it is not None]
+        for s in live[:-self.max_open]:  # the least recently used keep their frames but release their decoder
+            s.close()
+
+
+class _Cursor:
+    """Forward-only access to a source video's frames by 0-based index (each frame decoded once), or, with a
+    `FrameCache`, random access to the cached video (decoded at most once while cached)."""
+
+    def __init__(self, ds: Dataset, vid: str, cache: FrameCache | None = None) -> None:
+        self.vid = vid
+        self.src = cache.source(ds, vid) if cache is not None else None
+        self.it = _stream(ds, vid) if cache is None else None
         self.pos = -1
         self.frame: np.ndarray | None = None
 
     def get(self, index: int) -> np.ndarray:
+        if self.src is not None:
+            return self.src.get(index)
+        assert self.it is not None
         if index < self.pos:
             raise ValueError("frame map must be non-decreasing")
         while self.pos < index:
@@ -342,11 +426,12 @@ class _Cursor:
         return self.frame
 
 
-def iter_composed_frames(ds: Dataset, spec: CompositionSpec, plan: PlannedVideo) -> Iterator[tuple[str, np.ndarray]]:
+def iter_composed_frames(ds: Dataset, spec: CompositionSpec, plan: PlannedVideo, cache: FrameCache | None = None
+                         ) -> Iterator[tuple[str, np.ndarray]]:
     """The composed frames in order, streaming both sources (the temporal partner-first order reads the partner
-    first; every other order reads query and partner forwards)."""
-    qc = _Cursor(ds, spec.query_video)
-    pc = _Cursor(ds, spec.partner_video) if spec.partner_video else None
+    first; every other order reads query and partner forwards), or reading them from `cache`."""
+    qc = _Cursor(ds, spec.query_video, cache)
+    pc = _Cursor(ds, spec.partner_video, cache) if spec.partner_video else None
     query_first = spec.order == "query-first"
     for name, (src, qi, pi) in zip(plan.video.frames, plan.frame_plan, strict=True):
         if src == "query":
@@ -361,12 +446,23 @@ def iter_composed_frames(ds: Dataset, spec: CompositionSpec, plan: PlannedVideo)
             yield name, hconcat(left, right) if query_first else hconcat(right, left)
 
 
-def compose_one(ds: Dataset, spec: CompositionSpec, writer: Any) -> None:
+_CACHE: FrameCache | None = None
+
+
+def use_frame_cache(cache: FrameCache | None) -> None:
+    """Set the `FrameCache` that `compose_one` uses when none is passed (one per build worker process)."""
+    global _CACHE
+    _CACHE = cache
+
+
+def compose_one(ds: Dataset, spec: CompositionSpec, writer: Any, cache: FrameCache | None = None) -> None:
     """Plan, then write one composed video through `writer` (a `LayoutWriter`); on any failure the partial video is
-    removed before the error propagates, so an output is never half-written."""
+    removed before the error propagates, so an output is never half-written. Source frames come from `cache` (else
+    the process's `use_frame_cache` one, else each source is decoded for this composition alone)."""
+    cache = cache if cache is not None else _CACHE
     try:
         plan = plan_composition(ds, spec)
-        writer.add_video(plan.video, iter_composed_frames(ds, spec, plan), plan.masks, plan.expressions,
+        writer.add_video(plan.video, iter_composed_frames(ds, spec, plan, cache), plan.masks, plan.expressions,
                          plan.objects)
     except BaseException:
         writer.remove_video(spec.video_id)

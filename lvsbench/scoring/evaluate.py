@@ -8,8 +8,9 @@ How it stays fast and small (measured in `docs/benchmarks.md`):
   The official evaluator instead builds float64 (objects x T x H x W) arrays (2.8 GB for 30 x 80-frame videos).
 * J and F come from `lvsbench.metrics.functional.j_and_f` (exact crop-to-bbox formulation, bit-identical to
   davis2017-evaluation); A2D metrics from `lvsbench.metrics.referring`.
-* `workers > 1` scores videos in a process pool (fork where available); results are merged in dataset order, so
-  the numbers do not depend on the number of workers.
+* `workers > 1` scores videos in a process pool (fork where available), and long DAVIS-family videos by frame
+  ranges as well (`_tasks`), so that a few long videos balance over the workers; per-frame values are merged in
+  frame order and results in dataset order, so the numbers do not depend on the number of workers (bit-identical).
 
 Nothing is scored until the predictions have passed `validate.check_inventory`; decode errors, size mismatches and
 bad ids found while streaming are collected and raised together as `ValidationFailed`.
@@ -125,11 +126,6 @@ def _init_worker(job: _Job | None) -> None:
         pass
 
 
-def _score_video_worker(video_id: str) -> _VideoResult:
-    assert _JOB is not None
-    return _score_video(_JOB, video_id)
-
-
 def _score_video(job: _Job, vid: str) -> _VideoResult:
     fam = job.plan.protocol.family
     if fam == "davis":
@@ -168,9 +164,33 @@ def _read_pred(job: _Job, res: _VideoResult, vid: str, eid: str, frame: str, sha
     return m, False
 
 
+def _jf_boxed(gt: np.ndarray, pred: np.ndarray, radii: dict[tuple[int, ...], int]) -> tuple[float, float]:
+    """`j_and_f(gt, pred)` from the two masks' boxes: scored on the window of the boxes (`pair_window`, exact), and
+    in closed form against an empty prediction (`empty_prediction_j_f`)."""
+    from lvsbench.metrics.functional import (
+        _check,
+        _j_f,
+        boundary_radius,
+        empty_prediction_j_f,
+        mask_box,
+        pair_window,
+    )
+
+    g, p, _ = _check(gt, pred, None)
+    pbox = mask_box(p)
+    if pbox[2] == 0:
+        gbox = mask_box(g)
+        return empty_prediction_j_f(gbox[2] == 0, gbox[2] * gbox[3] == g.size and bool(g.all()))
+    r = radii.get(g.shape)
+    if r is None:
+        r = radii[g.shape] = boundary_radius(g.shape)
+    win = pair_window(mask_box(g), pbox, g.shape)
+    assert win is not None
+    return _j_f(g[win], p[win], None, r, True, True)
+
+
 def _video_expressions(job: _Job, vid: str) -> _VideoResult:
     """Expression families (referring, jf, locater): one GT decode per frame shared by the video's expressions."""
-    from lvsbench.metrics.functional import j_and_f
     from lvsbench.metrics.referring import locater_frame_iou, mttr_iou, top1
 
     ds, plan, preds = job.dataset, job.plan, job.preds
@@ -193,6 +213,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
                                           for k in range(len(items))}
     sample_rows: dict[tuple[int, int], dict[str, Any]] = {}
     vshape = (video.height, video.width)
+    radii: dict[tuple[int, ...], int] = {}
     for f in order:
         try:
             lab = read_masks(vid, f)
@@ -260,7 +281,7 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
                 res.missing_scored += 1
                 per_exp[k]["missing"] += 1
             if fam == "jf":
-                jv, fv = j_and_f(gt, pred)
+                jv, fv = _jf_boxed(gt, pred, radii)
                 per_exp[k]["J"].append(jv)
                 per_exp[k]["F"].append(fv)
                 continue
@@ -290,6 +311,25 @@ def _video_expressions(job: _Job, vid: str) -> _VideoResult:
     return res
 
 
+@dataclass
+class _DavisPart:
+    """Per-frame results of scored frames [lo, hi) of one DAVIS-family video: everything `_davis_finish` needs,
+    so that frame ranges of a long video can be scored by different workers and merged exactly (in frame order)."""
+
+    lo: int
+    res: _VideoResult
+    n_gt: int = 0
+    problems: list[tuple[Any, Problem]] = field(default_factory=list)
+    """(run, problem) in the order found; run is `_GT` for a ground-truth problem (every run fails with it)."""
+    empty_j: list[list[float]] = field(default_factory=list)
+    empty_f: list[list[float]] = field(default_factory=list)
+    present: dict[Any, dict[int, dict[int, dict[int, tuple[float, float]]]]] = field(default_factory=dict)
+    max_id: dict[Any, int] = field(default_factory=dict)
+
+
+_GT = object()
+
+
 def _video_davis(job: _Job, vid: str) -> _VideoResult:
     """DAVIS family (rdavis, rdavis-aligned, davis-semi): streams frames once for all annotator runs.
 
@@ -297,16 +337,19 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
     predicted id is present; elsewhere it equals the pair (empty prediction, GT object), computed once per frame.
     This reproduces davis2017's dense (n_pred, n_gt, T) matrices exactly without holding any mask history.
     """
-    from scipy.optimize import linear_sum_assignment
+    return _davis_finish(job, vid, [_davis_part(job, vid, 0, None)])
 
-    from lvsbench.metrics.functional import j_and_f
-    from lvsbench.metrics.statistics import db_statistics
+
+def _davis_part(job: _Job, vid: str, lo: int, hi: int | None) -> _DavisPart:
+    """Score frames lo..hi-1 of the video's scored frames (all from `lo` when `hi` is None)."""
+    from lvsbench.metrics.functional import _j_f, boundary_radius, empty_prediction_j_f, mask_box, pair_window
 
     ds, plan = job.dataset, job.plan
     preds = job.preds
     assert isinstance(preds, DavisAnnoPredictions)
     proto = plan.protocol
     res = _VideoResult(vid)
+    out = _DavisPart(lo, res)
     frames_all = plan.davis_frames[vid]
     scored = plan.scored_frames(vid)
     read_labels = ds.read_labels
@@ -314,49 +357,61 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
         lab0 = read_labels(vid, frames_all[0])
     except LvsbenchError as exc:
         _gt_problem(res, vid, frames_all[0], exc)
-        return res
+        return out
     if lab0 is None:
         res.problems.append(Problem(f"ground truth {vid}/{frames_all[0]}", "first frame has no annotation"))
-        return res
+        return out
     ids0 = np.flatnonzero(np.bincount(lab0.ravel(), minlength=256))
     ids0 = ids0[(ids0 > 0) & (ids0 != VOID_LABEL)]
     n_gt = int(ids0.max()) if ids0.size else 0  # davis2017: objects 1..max id of the first frame
+    out.n_gt = n_gt
     if n_gt == 0 or not scored:
-        return res
+        return out
     runs = plan.runs
     limit = proto.max_proposals if proto.matching == "hungarian" else n_gt
-    empty_j: list[list[float]] = [[] for _ in range(n_gt)]
-    empty_f: list[list[float]] = [[] for _ in range(n_gt)]
-    # present[run][pred id][gt index] -> {t: (J, F)}
-    present: dict[Any, dict[int, dict[int, dict[int, tuple[float, float]]]]] = {r: {} for r in runs}
-    max_id: dict[Any, int] = dict.fromkeys(runs, 0)
+    empty_j = out.empty_j = [[] for _ in range(n_gt)]
+    empty_f = out.empty_f = [[] for _ in range(n_gt)]
+    # present[run][pred id][gt index] -> {t: (J, F)}, t indexing the video's scored frames
+    present = out.present = {r: {} for r in runs}
+    max_id = out.max_id = dict.fromkeys(runs, 0)
     failed: set[Any] = set()
-    empty: np.ndarray | None = None
-    for t, f in enumerate(scored):
+    problems = out.problems
+    radius: int | None = None
+    rshape: tuple[int, ...] = ()
+    for t in range(lo, len(scored) if hi is None else hi):
+        f = scored[t]
         if f == frames_all[0]:
             lab = lab0
         else:
             try:
                 lab = read_labels(vid, f)
             except LvsbenchError as exc:
-                _gt_problem(res, vid, f, exc)
+                path = str(exc.path) if isinstance(exc, DataFormatError) and exc.path else f"ground truth {vid}/{f}"
+                msg = exc.detail if isinstance(exc, DataFormatError) else str(exc)
+                problems.append((_GT, Problem(path, f"ground truth: {msg}")))
                 failed.update(runs)
                 continue
             if lab is None:
-                res.problems.append(Problem(f"ground truth {vid}/{f}", "frame has no annotation"))
+                problems.append((_GT, Problem(f"ground truth {vid}/{f}", "frame has no annotation")))
                 failed.update(runs)
                 continue
+        # one compare per GT object gives its box; every pair below is scored on the window of its two boxes
+        # (`pair_window`: exact), and an object against an empty prediction in closed form
+        shape = lab.shape
+        if radius is None or shape != rshape:
+            rshape, radius = shape, boundary_radius(shape)
         void = None
         if proto.void:
             v = lab == VOID_LABEL
-            void = v if v.any() else None
-        gts = [lab == i for i in range(1, n_gt + 1)]
-        if empty is None or empty.shape != lab.shape:
-            empty = np.zeros(lab.shape, dtype=bool)
-        for i in range(n_gt):
-            jv, fv = j_and_f(gts[i], empty, void)
-            empty_j[i].append(jv)
-            empty_f[i].append(fv)
+            if mask_box(v)[2]:
+                void = v
+        gboxes = [mask_box(lab == i) for i in range(1, n_gt + 1)]
+        n_px = lab.size
+        for i, bx in enumerate(gboxes):
+            fills = bx[2] * bx[3] == n_px and bool((lab == i + 1).all())  # only checked when the box is the frame
+            jf = empty_prediction_j_f(bx[2] == 0, fills)
+            empty_j[i].append(jf[0])
+            empty_f[i].append(jf[1])
         for r in runs:
             if r in failed:
                 continue
@@ -364,44 +419,86 @@ def _video_davis(job: _Job, vid: str) -> _VideoResult:
             try:
                 pl = preds.label_map(r, vid, f)
             except LvsbenchError as exc:
-                res.problems.append(Problem(path, exc.detail if isinstance(exc, DataFormatError) else str(exc)))
+                problems.append((r, Problem(path, exc.detail if isinstance(exc, DataFormatError) else str(exc))))
                 failed.add(r)
                 continue
             if pl is None:
                 if not job.allow_missing:
-                    res.problems.append(Problem(path, "frame missing"))
+                    problems.append((r, Problem(path, "frame missing")))
                     failed.add(r)
                 else:
                     res.missing_scored += 1
                 continue
-            if pl.shape != lab.shape:
-                res.problems.append(_size_problem(path, pl.shape, lab.shape))
+            if pl.shape != shape:
+                problems.append((r, _size_problem(path, pl.shape, shape)))
                 failed.add(r)
                 continue
-            counts = np.bincount(pl.ravel(), minlength=256)
-            ids = np.flatnonzero(counts[1:]) + 1
-            if ids.size and int(ids.max()) > limit:
-                over = [int(i) for i in ids if i > limit]
+            top = int(pl.max())
+            if top > limit:
+                over = [int(i) for i in np.unique(pl) if i > limit]
                 why = (f"more than {limit} proposals (ids {over[:10]}); davis2017 unsupervised stops here"
                        if proto.matching == "hungarian" else
                        f"predicted id(s) {over[:10]} are not ground-truth objects (1..{n_gt}) of {vid}")
-                res.problems.append(Problem(path, why))
+                problems.append((r, Problem(path, why)))
                 failed.add(r)
                 continue
-            if ids.size:
-                max_id[r] = max(max_id[r], int(ids.max()))
-            for j in ids:
-                j = int(j)
-                pm = pl == j
-                if proto.matching == "hungarian":
-                    slot = present[r].setdefault(j, {})
-                    for i in range(n_gt):
-                        slot.setdefault(i, {})[t] = j_and_f(gts[i], pm, void)
-                else:
-                    present[r].setdefault(j, {}).setdefault(j - 1, {})[t] = j_and_f(gts[j - 1], pm, void)
+            for j in range(1, top + 1):
+                pbox = mask_box(pl == j)
+                if pbox[2] == 0:
+                    continue  # id absent from this frame: the pair is (empty prediction, GT), kept above
+                max_id[r] = max(max_id[r], j)
+                for i in (range(n_gt) if proto.matching == "hungarian" else (j - 1,)):
+                    win = pair_window(gboxes[i], pbox, shape)
+                    assert win is not None
+                    sub_v = void[win] if void is not None else None
+                    jf = _j_f(lab[win] == i + 1, pl[win] == j, sub_v, radius, True, True)
+                    present[r].setdefault(j, {}).setdefault(i, {})[t] = jf
+    return out
+
+
+def _davis_finish(job: _Job, vid: str, parts: list[_DavisPart]) -> _VideoResult:
+    """Merge the parts of a video (consecutive frame ranges, in order) and compute its per-object rows.
+
+    The merge is exactly the single pass: per-frame values are concatenated in frame order, and a problem of a run
+    in a later part is dropped when the run already failed in an earlier one (the single pass stops reading a run at
+    its first problem; a ground-truth problem fails every run)."""
+    from lvsbench.metrics.statistics import db_statistics
+
+    ds, plan = job.dataset, job.plan
+    proto = plan.protocol
+    if proto.matching == "hungarian":
+        from scipy.optimize import linear_sum_assignment  # only here: scipy.optimize is a slow import
+    first = parts[0]
+    res = first.res
+    if res.problems or first.n_gt == 0 or not first.empty_j:
+        return res  # frame 0 unreadable / without objects, or nothing scored: the same in every part
+    runs = plan.runs
+    n_gt = first.n_gt
+    failed: set[Any] = set()
+    empty_j: list[list[float]] = [[] for _ in range(n_gt)]
+    empty_f: list[list[float]] = [[] for _ in range(n_gt)]
+    present: dict[Any, dict[int, dict[int, dict[int, tuple[float, float]]]]] = {r: {} for r in runs}
+    max_id: dict[Any, int] = dict.fromkeys(runs, 0)
+    for part in parts:
+        for run, problem in part.problems:
+            if run is _GT:
+                res.problems.append(problem)
+                failed.update(runs)
+            elif run not in failed:
+                res.problems.append(problem)
+                failed.add(run)
+        res.missing_scored += part.res.missing_scored if part is not first else 0
+        for i in range(n_gt):
+            empty_j[i] += part.empty_j[i]
+            empty_f[i] += part.empty_f[i]
+        for r in runs:
+            max_id[r] = max(max_id[r], part.max_id[r])
+            for j, by_gt in part.present[r].items():
+                for i, vals in by_gt.items():
+                    present[r].setdefault(j, {}).setdefault(i, {}).update(vals)
     if res.problems:
         return res
-    n_t = len(scored)
+    n_t = len(empty_j[0])
     res.frame_objects = n_t * n_gt * len(runs)
     ej = np.asarray(empty_j, dtype=np.float64)  # (n_gt, T)
     ef = np.asarray(empty_f, dtype=np.float64)
@@ -502,6 +599,37 @@ def dataset_checksum(dataset: Dataset) -> tuple[str, str]:
 # ============================================================================ entry point
 
 
+Task = tuple[str, int, int | None]
+"""(video id, first scored frame, end) for a worker: a whole video (0, None) or a frame range of a DAVIS-family one."""
+
+
+def _tasks(job: _Job, videos: list[str], workers: int) -> list[Task]:
+    """Whole videos, and for the DAVIS family frame ranges of the long ones too, so that a few long videos still
+    balance over the workers: ranges of about total / (4 x workers) scored frames (at least 16), merged exactly in
+    frame order by `_davis_finish`."""
+    plan = job.plan
+    if workers <= 1 or plan.protocol.family != "davis":
+        return [(v, 0, None) for v in videos]
+    lengths = {v: len(plan.scored_frames(v)) for v in videos}
+    step = max(16, math.ceil(sum(lengths.values()) / (4 * workers)))
+    out: list[Task] = []
+    for v in videos:
+        n = lengths[v]
+        if n <= step:
+            out.append((v, 0, None))
+        else:
+            out += [(v, lo, min(lo + step, n)) for lo in range(0, n, step)]
+    return out
+
+
+def _score_task(task: Task) -> _VideoResult | _DavisPart:
+    assert _JOB is not None
+    vid, lo, hi = task
+    if _JOB.plan.protocol.family == "davis":
+        return _davis_part(_JOB, vid, lo, hi)
+    return _score_video(_JOB, vid)
+
+
 def _iter_results(job: _Job, videos: list[str], workers: int, progress: bool) -> Iterator[_VideoResult]:
     global _JOB
     from tqdm import tqdm
@@ -509,7 +637,8 @@ def _iter_results(job: _Job, videos: list[str], workers: int, progress: bool) ->
     bar = tqdm(total=len(videos), desc=f"score {job.plan.protocol.name}", unit="video", disable=not progress,
                file=sys.stderr)
     try:
-        if workers <= 1 or len(videos) <= 1:
+        tasks = _tasks(job, videos, workers)
+        if workers <= 1 or len(tasks) <= 1:
             for vid in videos:
                 yield _score_video(job, vid)
                 bar.update()
@@ -522,10 +651,21 @@ def _iter_results(job: _Job, videos: list[str], workers: int, progress: bool) ->
         else:  # pragma: no cover - spawn platforms pickle the job once per worker
             ctx = mp.get_context("spawn")
             init_arg = job
-        with ctx.Pool(min(workers, len(videos)), initializer=_init_worker, initargs=(init_arg,)) as pool:
-            for r in pool.imap(_score_video_worker, videos, chunksize=1):
-                yield r
-                bar.update()
+        n_parts: dict[str, int] = {}
+        for vid, _, _ in tasks:
+            n_parts[vid] = n_parts.get(vid, 0) + 1
+        pending: list[_DavisPart] = []
+        with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(init_arg,)) as pool:
+            for (vid, _, _), r in zip(tasks, pool.imap(_score_task, tasks, chunksize=1), strict=True):
+                if isinstance(r, _VideoResult):
+                    yield r
+                    bar.update()
+                    continue
+                pending.append(r)  # imap keeps the task order: a video's ranges arrive consecutively, in order
+                if len(pending) == n_parts[vid]:
+                    yield _davis_finish(job, vid, pending)
+                    pending = []
+                    bar.update()
     finally:
         _JOB = None
         bar.close()
