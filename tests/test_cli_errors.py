@@ -18,7 +18,9 @@ from lvsbench.cli import cli, main
 
 def _leaf_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     out = []
-    for name, cmd in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):  # the public listing: the top-level group loads lazily
+        cmd = group.get_command(ctx, name)
         if isinstance(cmd, click.Group):
             out += _leaf_commands(cmd, (*prefix, name))
         else:
