@@ -94,6 +94,23 @@ def remove_output_dir(path: str | Path, legacy: tuple[str, ...] = ()) -> None:
     shutil.rmtree(p)
 
 
+def remove_interrupted_writes(root: str | Path) -> list[Path]:
+    """Delete the temporary files and folders (`.<name>.<random>.tmp`) that `atomic_write_bytes` / `atomic_dir`
+    leave behind when a process is killed mid-write, anywhere under an lvsbench output folder `root`; returns what
+    was removed. Called before a resumed job writes again, so an interruption leaves no partial file for good."""
+    root = Path(root)
+    if not is_lvsbench_output(root):
+        return []
+    stale = [q for q in root.rglob(".*.tmp") if q.name.count(".") >= 3]
+    for q in sorted(stale, key=lambda x: len(x.parts), reverse=True):
+        if q.is_dir():
+            shutil.rmtree(q, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                q.unlink()
+    return stale
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` via a temp file in the same directory and `os.replace`."""
     p = Path(path)

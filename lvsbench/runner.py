@@ -49,6 +49,7 @@ from lvsbench.io import (
     atomic_write_text,
     mark_output_dir,
     prepare_output_dir,
+    remove_interrupted_writes,
     sha256_file,
     sha256_tree,
     to_jsonable,
@@ -938,6 +939,7 @@ def _prepare_out(opts: RunOptions) -> dict[str, Any] | None:
         raise ConfigError(f"--out {out}: exists and is not a directory")
     if opts.resume:
         if (out / RUN_JSON).exists():
+            remove_interrupted_writes(out)
             return read_run_json(out)
         if out.is_dir() and any(out.iterdir()):
             raise ConfigError(f"--resume: {out} has no {RUN_JSON}; it is not an lvsbench run directory")

@@ -80,3 +80,24 @@ def test_error_messages_name_file_and_place() -> None:
     assert str(err) == "a/b.csv (line 12): expected 9 columns, got 4"
     many = ValidationFailed([Problem(f"p{i}", "bad") for i in range(60)], "check")
     assert "60 problem(s)" in str(many) and "p0: bad" in str(many) and "10 more" in str(many)
+
+
+def test_remove_interrupted_writes_only_touches_atomic_temps_in_owned_folders(tmp_path) -> None:  # noqa: ANN001
+    from lvsbench.io import mark_output_dir, remove_interrupted_writes
+
+    run = mark_output_dir(tmp_path / "run")
+    (run / "parts").mkdir()
+    left = [run / ".frame_scores.csv.k2j4h1xz.tmp", run / "parts" / ".v1.json.abcd1234.tmp"]
+    for p in left:
+        p.write_text("partial")
+    (run / ".run_parts.q9w8e7r6.tmp").mkdir()  # an interrupted atomic_dir
+    keep = [run / "frame_scores.csv", run / ".notes.tmp"]
+    for p in keep:
+        p.write_text("user")
+    removed = remove_interrupted_writes(run)
+    assert len(removed) == 3 and not any(p.exists() for p in left) and all(p.exists() for p in keep)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("x")
+    (foreign / ".a.b.c.tmp").write_text("x")
+    assert remove_interrupted_writes(foreign) == [] and (foreign / ".a.b.c.tmp").exists()
