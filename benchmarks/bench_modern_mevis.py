@@ -1,4 +1,5 @@
-"""Benchmark: MeViS per-expression scoring (`lvsbench.scoring.modern.evaluate`, protocol `mevis`) against the loop of
+"""Benchmark: MeViS per-expression scoring (`lvsbench.scoring.per_expression.evaluate`, protocol `mevis`) against
+the loop of
 MeViS `tools/eval_mevis.py` @ 7c0620b written straightforwardly from its description (per expression: (h, w) from
 `00000.png`, uint8 GT stack summed from the RLEs, prediction stack read with `cv2.imread(..., IMREAD_GRAYSCALE)`,
 vectorised `db_eval_iou`, full-frame `db_eval_boundary` per frame, `np.mean`), in one process each.
@@ -29,7 +30,7 @@ from lvsbench.codecs import rle_decode  # noqa: E402
 from lvsbench.datasets.mevis import MeViSDataset  # noqa: E402
 from lvsbench.formats.raw_png import RawPngTree  # noqa: E402
 from lvsbench.predictions import write_png_prediction  # noqa: E402
-from lvsbench.scoring.modern import evaluate  # noqa: E402
+from lvsbench.scoring.per_expression import evaluate  # noqa: E402
 from lvsbench.synth.mevis import write_synthetic  # noqa: E402
 
 

@@ -20,7 +20,7 @@ from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions, write_rle_results
 from lvsbench.io import sha256_tree
 from lvsbench.predictions import write_png_prediction
-from lvsbench.scoring.modern import evaluate
+from lvsbench.scoring.per_expression import evaluate
 from lvsbench.synth import mevis as synth_mevis
 from lvsbench.synth import revos as synth_revos
 

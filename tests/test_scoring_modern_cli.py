@@ -70,15 +70,15 @@ def test_score_mevis_refuses_incomplete_then_allow_missing(mevis: tuple[Path, Pa
     args = ["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid_u"]
     rc, _, err = run(args, capsys)
     assert rc == 2
-    assert f"{first.video_id}/{first.id}: expression missing" in err and f"{second.frames[1]}" in err
+    assert f"{first.video_id}_{first.id}: expression missing" in err and f"{second.frames[1]}" in err
     rc, _, err = run([*args, "--allow-missing", "--out", str(tmp_path / "r.json")], capsys)
     assert rc == 0, err
     res = json.loads((tmp_path / "r.json").read_text())
     assert [(m["exp_id"], m["kind"]) for m in res["missing"]] == [(first.id, "expression"), (second.id, "frame")]
     eq = res["official_equivalent"]
     assert eq["dropped"] == [f"{first.video_id}_{first.id}", f"{second.video_id}_{second.id}"]
-    assert eq["values"]["n_scored"] == len(ds.expressions()) - 2 and eq["values"]["J"] == 1.0
-    assert res["values"]["n_scored"] == len(ds.expressions()) and res["values"]["J"] < 1.0
+    assert eq["aggregates"]["n_scored"] == len(ds.expressions()) - 2 and eq["aggregates"]["J"] == 1.0
+    assert res["aggregates"]["n_scored"] == len(ds.expressions()) and res["values"]["J"] < 1.0
 
 
 def test_score_revos_rle_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,8 +99,8 @@ def test_score_revos_rle_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rc == 0, err
     png = json.loads(out)
     for sub in ("referring", "reason", "overall"):
-        assert rle["values"][sub]["J"] == png["values"][sub]["J"] == 100.0
-        assert png["values"][sub]["A"] < rle["values"][sub]["A"]  # 0/255 PNGs read raw: every target pixel "wrong"
+        assert rle["aggregates"][sub]["J"] == png["aggregates"][sub]["J"] == 100.0
+        assert png["aggregates"][sub]["A"] < rle["aggregates"][sub]["A"]  # 0/255 read raw: target pixels "wrong"
     df = pd.read_csv(tmp_path / "a.csv", dtype={"exp_id": str})
     assert list(df.columns[:7]) == ["video_id", "exp_id", "J", "F", "A", "R", "JF"]
     assert len(df) == len(ds.expressions()) and set(df.type_id) == {0, 1, 2}
