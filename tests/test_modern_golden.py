@@ -194,3 +194,14 @@ def test_cli_score_reports_the_official_numbers(inputs: Path, gold: dict, tmp_pa
         if row.missing:
             continue
         assert all(float(getattr(row, c)) == want[c] for c in cols), row
+
+
+@pytest.mark.parametrize(("bench", "split", "pred", "protocol"),
+                         [("mevis", "valid_u", "pred", "mevis"), ("revos", "valid", "pred_png255", "revos-visa-png")])
+def test_workers_give_identical_results(inputs: Path, bench: str, split: str, pred: str, protocol: str) -> None:
+    """Videos scored in a process pool and merged in meta order: every value, missing item and order identical."""
+    ds = (MeViSDataset if bench == "mevis" else ReVOSDataset)(inputs / bench, split)
+    one = evaluate(ds, RawPngTree(inputs / bench / pred), protocol, missing_as_empty=True)
+    two = evaluate(ds, RawPngTree(inputs / bench / pred), protocol, missing_as_empty=True, workers=2)
+    assert two.order == one.order and two.scored == one.scored and two.missing == one.missing
+    assert two.aggregate() == one.aggregate() and two.official_equivalent() == one.official_equivalent()

@@ -615,8 +615,8 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     - `preds`: a path (format auto-detected, or `format`) or an opened `Predictions`.
     - `protocol`: a name from `PROTOCOLS`; default from the dataset (card `default_protocol`, else its name). The
       per-expression protocols of the native MeViS / ReVOS / Ref-SAV / Long-RVOS / ReasonVOS readers go to
-      `lvsbench.scoring.per_expression.score_per_expression` (`per_sample`: one row per expression; `workers` and
-      `decay` do not apply).
+      `lvsbench.scoring.per_expression.score_per_expression` (`per_sample`: one row per expression; `decay` does
+      not apply).
     - `allow_missing`: score missing frames / expressions / videos / images / runs as empty predictions and record
       every missing item in the results (otherwise refuse with the full list).
     - `allow_extra`: ignore (but record) predictions for unknown videos / expressions / frames / image ids.
@@ -643,7 +643,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
             raise ConfigError(f"protocol {name or dataset.name}: pass the prediction path (PNG tree or results "
                               "JSON), not an opened Predictions")
         return score_per_expression(preds, dataset, name, allow_missing=allow_missing, allow_extra=allow_extra,
-                                    by=by, format=format)
+                                    by=by, format=format, workers=workers)
     if decay not in DECAY_MODES:
         raise ConfigError(f"decay must be one of {', '.join(DECAY_MODES)} ('compat' = the official davis2017 "
                           f"value), got {decay!r}")

@@ -118,6 +118,13 @@ class MaskDictResult:
             out.update(mevis_v2_scores(out["JF"], no_target_counts(flags)))
         return out
 
+    def merge(self, other: MaskDictResult) -> MaskDictResult:
+        """Append another (later) video's results; meta order is kept by merging videos in meta order."""
+        self.order += other.order
+        for name in ("keys", "scored", "missing", "missing_detail", "type_id", "no_target", "pred_empty"):
+            getattr(self, name).update(getattr(other, name))
+        return self
+
     def official_equivalent(self) -> dict[str, Any]:
         """What the official script would report on these predictions (zeros / drops for missing ones)."""
         eq = official_equivalent(self.order, self.scored, self.missing, self.protocol.name,
@@ -127,62 +134,126 @@ class MaskDictResult:
 
 
 def evaluate(ds: MaskDictDataset, preds: ExpressionPredictions, protocol: str | Protocol, *,
-             missing_as_empty: bool = False) -> MaskDictResult:
+             missing_as_empty: bool = False, workers: int = 1) -> MaskDictResult:
     """Score every expression of a mask-dict dataset (MeViS, ReVOS, Ref-SAV: meta order, all listed frames) under
     one of their protocols. Missing predictions are left out and listed in `missing` (`missing_as_empty=True`
-    scores them as empty masks and still lists them)."""
+    scores them as empty masks and still lists them). `workers > 1` scores videos in a process pool (fork) and
+    merges the per-video results in meta order: the values do not depend on it, bit for bit."""
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     if proto.name not in MASK_DICT_PROTOCOLS:
         raise ConfigError(f"protocol {proto.name} is not scored from a mask-dict dataset")
-    revos = proto.dataset == "revos"
-    if revos and not isinstance(ds, ReVOSDataset):
+    if proto.dataset == "revos" and not isinstance(ds, ReVOSDataset):
         raise TypeError(f"protocol {proto.name} needs a ReVOS dataset")
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    job = _MaskDictJob(ds, preds, proto, missing_as_empty)
+    res = MaskDictResult(proto)
+    for part in _map_videos(job, list(ds.meta()), workers):
+        res.merge(part)
+    return res
+
+
+@dataclass
+class _MaskDictJob:
+    ds: Any
+    preds: Any
+    proto: Protocol
+    missing_as_empty: bool
+
+
+_JOB: _MaskDictJob | None = None
+
+
+def _video_worker(vid: str) -> MaskDictResult:
+    assert _JOB is not None
+    return _evaluate_video(_JOB, vid)
+
+
+def _map_videos(job: _MaskDictJob, videos: list[str], workers: int) -> Any:
+    """Per-video results in the order of `videos`; a fork pool inherits the job (nothing is pickled but the
+    results), as `lvsbench.scoring.evaluate` does for the other protocols."""
+    global _JOB
+    import multiprocessing as mp
+
+    if workers <= 1 or len(videos) <= 1 or "fork" not in mp.get_all_start_methods():
+        for vid in videos:
+            yield _evaluate_video(job, vid)
+        return
+    getattr(job.ds, "mask_dict", None)  # parse the JSON once, before forking
+    _JOB = job
+    try:
+        with mp.get_context("fork").Pool(min(workers, len(videos)), initializer=_init_worker) as pool:
+            yield from pool.imap(_video_worker, videos, chunksize=1)
+    finally:
+        _JOB = None
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _evaluate_video(job: _MaskDictJob, vid: str) -> MaskDictResult:
+    """One video's expressions. The ground truth of a (target set, frame) is decoded once and shared by the
+    expressions that refer to the same objects (MeViS has ~16 expressions per video over a few objects)."""
+    ds, preds, proto = job.ds, job.preds, job.proto
+    revos = proto.dataset == "revos"
     metrics = frame_metrics(proto)
     res = MaskDictResult(proto)
-    videos = ds.videos()
-    for vid, mv in ds.meta().items():
-        video = videos[vid]
-        for me in mv.expressions:
-            key = f"{vid}_{me.id}"
-            res.order.append(key)
-            res.keys[key] = (vid, me.id)
-            res.no_target[key] = not me.anno_ids
-            if me.type_id is not None:
-                res.type_id[key] = me.type_id
-            shape = (video.height, video.width)
-            try:
-                got = preds.frames(vid, me.id, mv.frames, missing_ok=True)
-                absent = [f for f, p in zip(mv.frames, got, strict=True) if p is None]
-                if absent:
-                    raise MissingPrediction("frame", f"{vid}/{me.id}: {len(absent)} frame(s) missing: "
-                                                     f"{', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}")
-                bad = [p.shape for p in got if p is not None and shape[0] and p.shape != shape]
-                if bad:
-                    got = [None] * len(mv.frames)
-                    raise MissingPrediction("error", f"{vid}/{me.id}: prediction size {bad[0]} != frame size "
-                                                     f"{shape}")
-            except MissingPrediction as exc:
-                res.missing[key] = exc.kind
-                res.missing_detail[key] = str(exc)
-                if not missing_as_empty:
-                    continue
-                if exc.kind in ("video", "expression"):
-                    got = [None] * len(mv.frames)
-            if not shape[0]:
-                shape = next((p.shape for p in got if p is not None), shape)
-            pred = [np.zeros(shape, dtype=np.uint8) if p is None else p for p in got]
-            res.pred_empty[key] = not any(p.any() for p in pred)
-            acc = ExpressionScores(metrics)
-            for f, p in zip(mv.frames, pred, strict=True):
-                gt = ds.target_sum((vid, me.id), f) if video.height else np.zeros(shape, dtype=np.uint8)
-                if revos:
-                    assert isinstance(ds, ReVOSDataset)
-                    acc.update(*revos_frame(gt, p, ds.read_foreground(vid, f), binarize=proto.binarize))
-                elif "A" in metrics:  # Ref-SAV: J, F, A on the 0/1 prediction
-                    acc.update(*refsav_frame(gt, (p != 0).view(np.uint8)))
-                else:
-                    acc.update(*mevis_frame(gt, p))
-            res.scored[key] = acc.compute()
+    mv = ds.meta()[vid]
+    video = ds.videos()[vid]
+    gt_cache: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
+    gt_bool: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
+    fg_cache: dict[str, np.ndarray] = {}
+    for me in mv.expressions:
+        key = f"{vid}_{me.id}"
+        res.order.append(key)
+        res.keys[key] = (vid, me.id)
+        res.no_target[key] = not me.anno_ids
+        if me.type_id is not None:
+            res.type_id[key] = me.type_id
+        shape = (video.height, video.width)
+        try:
+            got = preds.frames(vid, me.id, mv.frames, missing_ok=True)
+            absent = [f for f, p in zip(mv.frames, got, strict=True) if p is None]
+            if absent:
+                raise MissingPrediction("frame", f"{vid}/{me.id}: {len(absent)} frame(s) missing: "
+                                                 f"{', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}")
+            bad = [p.shape for p in got if p is not None and shape[0] and p.shape != shape]
+            if bad:
+                got = [None] * len(mv.frames)
+                raise MissingPrediction("error", f"{vid}/{me.id}: prediction size {bad[0]} != frame size "
+                                                 f"{shape}")
+        except MissingPrediction as exc:
+            res.missing[key] = exc.kind
+            res.missing_detail[key] = str(exc)
+            if not job.missing_as_empty:
+                continue
+            if exc.kind in ("video", "expression"):
+                got = [None] * len(mv.frames)
+        if not shape[0]:
+            shape = next((p.shape for p in got if p is not None), shape)
+        pred = [np.zeros(shape, dtype=np.uint8) if p is None else p for p in got]
+        res.pred_empty[key] = not any(p.any() for p in pred)
+        acc = ExpressionScores(metrics)
+        targets = tuple(me.anno_ids)
+        for f, p in zip(mv.frames, pred, strict=True):
+            if not video.height:
+                gt = np.zeros(shape, dtype=np.uint8)
+            elif (gt := gt_cache.get((targets, f))) is None:
+                gt = gt_cache[targets, f] = ds.target_sum((vid, me.id), f)
+            if revos:
+                if (fg := fg_cache.get(f)) is None:
+                    fg = fg_cache[f] = ds.read_foreground(vid, f)
+                acc.update(*revos_frame(gt, p, fg, binarize=proto.binarize))
+            elif "A" in metrics:  # Ref-SAV: J, F, A on the 0/1 prediction
+                acc.update(*refsav_frame(gt, (p != 0).view(np.uint8)))
+            else:  # J and F binarise: the bool target is shared too
+                if (gb := gt_bool.get((targets, f))) is None:
+                    gb = gt_bool[targets, f] = gt != 0
+                acc.update(*mevis_frame(gb, p))
+        res.scored[key] = acc.compute()
     return res
 
 
@@ -447,7 +518,7 @@ def _format_of(path: Path, fmt: str | None, proto: Protocol) -> str:
 
 def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protocol | None = None,
                          allow_missing: bool = False, allow_extra: bool = False, by: str | None = None,
-                         format: str | None = None) -> Any:
+                         format: str | None = None, workers: int = 1) -> Any:
     """Score a native 2023-2026 dataset under one of its per-expression protocols: a `ScoreResult` whose `values`
     are `protocol.metrics` (overall figures), whose `per_sample` has one row per expression (video_id, exp_id,
     then the metrics as the official per-expression output writes them), and whose results JSON also carries the
@@ -455,6 +526,8 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
 
     Missing predictions are refused with the full list (`ValidationFailed`) unless `allow_missing`; predictions for
     items outside the split likewise unless `allow_extra` (then listed in `ignored_extra`). `by` does not apply.
+    `workers > 1` scores the videos of the mask-dict protocols in a process pool (identical results; Long-RVOS and
+    ReasonVOS run in one process).
     """
     from lvsbench import __version__
     from lvsbench.scoring.evaluate import ScoreResult, _json_safe, dataset_checksum
@@ -486,7 +559,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
     extra = extra_predictions(dataset, proto.name, src)
     missing: list[Problem]
     if proto.name in MASK_DICT_PROTOCOLS:
-        res = evaluate(dataset, src, proto, missing_as_empty=True)
+        res = evaluate(dataset, src, proto, missing_as_empty=True, workers=workers)
         aggregates = res.aggregate()
         eq = res.official_equivalent()
         per_sample = per_sample_frame(res)
@@ -524,7 +597,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
         "dataset": {"name": dataset.name, "split": dataset.split, "root": str(dataset.root), "checksum": ds_sum,
                     "checksum_kind": ds_kind},
         "predictions": {"path": str(path), "format": fmt, "checksum": checksum},
-        "options": {"allow_missing": allow_missing, "allow_extra": allow_extra, "workers": 1},
+        "options": {"allow_missing": allow_missing, "allow_extra": allow_extra, "workers": workers},
         "missing": missing_json,
         "ignored_extra": [{"path": e.path, "message": e.message} for e in extra],
         "official_equivalent": {"reproduces": proto.reproduces, **official,
