@@ -145,3 +145,42 @@ def test_converted_layout_points_to_the_native_protocol(mevis: tuple[Path, Path]
             assert len(rows) == 1 and rows["J"].iloc[0] == 1.0, e.key
             n_exact += 1
     assert n_exact >= 3
+
+
+PER_EXPRESSION_COLUMNS = {  # dataset -> (split, protocol, per-expression metric columns of the official output)
+    "mevis": ("valid_u", "mevis-v2", ["J", "F", "JF"]),
+    "revos": ("valid", "revos-visa-png", ["J", "F", "A", "R", "JF"]),
+    "refsav": ("valid", "refsav", ["J", "F", "A", "JF"]),
+    "long-rvos": ("valid", "long-rvos", ["J", "F", "JF", "tIoU", "vIoU"]),
+    "reasonvos": (None, "reasonvos", ["J", "F", "JF"]),
+}
+
+
+@pytest.mark.parametrize("name", list(PER_EXPRESSION_COLUMNS))
+def test_synth_run_score_per_sample_end_to_end(name: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`lvsbench synth` -> `lvsbench run oracle` -> `lvsbench score --per-sample --out` for each of the five: one
+    CSV row per expression (video_id, exp_id, then each metric under its name), `values` = the protocol's metrics."""
+    from lvsbench.datasets.registry import load
+    from lvsbench.scoring import PROTOCOLS
+
+    split, protocol, cols = PER_EXPRESSION_COLUMNS[name]
+    rc, _, err = run(["synth", name, "--out", str(tmp_path / "d"), "--videos", "3", "--seed", "2", "--height", "32",
+                      "--width", "48", "--frames", "4"], capsys)
+    assert rc == 0, err
+    ds = load(name, tmp_path / "d", split)
+    where = ["--dataset", name, "--root", str(tmp_path / "d"), *(["--split", split] if split else [])]
+    rc, _, err = run(["run", "oracle", *where, "--out", str(tmp_path / "run"), "--quiet"], capsys)
+    assert rc == 0, err
+    preds = tmp_path / "run" / ("results.json" if name == "refsav" else "")
+    rc, out, err = run(["score", str(preds), *where, "--protocol", protocol, "--per-sample", str(tmp_path / "s.csv"),
+                        "--out", str(tmp_path / "r.json"), "--json"], capsys)
+    assert rc == 0, err
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["protocol"]["metrics"] == list(PROTOCOLS[protocol].metrics)  # the JSON file sorts its keys
+    assert set(res["values"]) == set(PROTOCOLS[protocol].metrics) and res["values"]["J"] in (1.0, 100.0)
+    df = pd.read_csv(tmp_path / "s.csv", dtype={"exp_id": str, "video_id": str})
+    assert list(df.columns[:2 + len(cols)]) == ["video_id", "exp_id", *cols]
+    want = [(e.video_id, e.id) for e in ds.expressions()]
+    assert list(zip(df.video_id, df.exp_id, strict=True)) == want
+    assert (df["J"] == df["J"].max()).all()  # the oracle: every expression at the maximum
