@@ -3,16 +3,17 @@ the loop of MeViS `tools/eval_mevis.py` @ 7c0620b written straightforwardly from
 (h, w) from `00000.png`, uint8 GT stack summed from the RLEs, prediction stack read with `cv2.imread(...,
 IMREAD_GRAYSCALE)`, vectorised `db_eval_iou`, full-frame `db_eval_boundary` per frame, `np.mean`).
 
-Data: `lvsbench synth mevis` at 480x854 (split valid_u: a third of `--videos`), each video's expressions repeated
-(new ids, same objects) up to `--per-video` per video, as MeViS valid_u has ~16 expressions per video over a few
-objects; predictions = the target shifted by a few pixels, 0/255 PNGs. Defaults give the issue's valid_u-sized set:
-50 videos, 800 expressions, 30 frames.
+Data: `lvsbench synth mevis`'s scenes (`lvsbench.synth.mevis.plan`) at 480x854 as a valid_u split of `--videos`
+videos (meta + mask_dict; no JPEGs, scoring does not read frames), each video's expressions repeated (new ids, same
+objects) up to `--per-video` per video, as MeViS valid_u has ~16 expressions per video over a few objects;
+predictions = the target shifted by a few pixels, 0/255 PNGs. Defaults give the issue's valid_u-sized set: 50
+videos, 800 expressions, 30 frames.
 
 Measures, in one run: (1) CPU seconds of each side in one process (interleaved repeats); (2) wall seconds on
 `--workers` processes each: the baseline spread over a process pool per expression (as eval_mevis.py's worker
 queue) and `evaluate(..., workers=N)`. Asserts identical per-expression J and F on both. Prints the load average.
 
-    .venv/bin/python benchmarks/bench_modern_mevis.py [--videos 150] [--per-video 16] [--frames 30] [--repeats 1]
+    .venv/bin/python benchmarks/bench_modern_mevis.py [--videos 50] [--per-video 16] [--frames 30] [--repeats 1]
         [--workers 2] [--work DIR]
 """
 
@@ -38,27 +39,39 @@ from lvsbench.datasets.mevis import MetaExpression, MeViSDataset  # noqa: E402
 from lvsbench.formats.raw_png import RawPngTree  # noqa: E402
 from lvsbench.predictions import write_png_prediction  # noqa: E402
 from lvsbench.scoring.per_expression import evaluate  # noqa: E402
-from lvsbench.synth.mevis import write_synthetic  # noqa: E402
+from lvsbench.synth.mevis import mask_entries, meta_entry, plan  # noqa: E402
 
 
 def build(work: Path, videos: int, frames: int, per_video: int = 0) -> tuple[Path, Path]:
+    """A valid_u split of `videos` synthetic MeViS videos (`lvsbench.synth.mevis.plan`, one video at a time so that
+    480p frames are never all in memory; no JPEGs: scoring reads masks only), each video's expressions repeated up
+    to `per_video` (new ids, same objects), and shifted-target predictions as 0/255 PNGs."""
     root, preds = work / "mevis", work / "pred"
-    if not root.exists():
-        write_synthetic(root, videos=videos, seed=1, height=480, width=854, frames=frames)
-        if per_video:
-            meta_path = root / "valid_u" / "meta_expressions.json"
-            meta = json.loads(meta_path.read_text())
-            for v in meta["videos"].values():
-                exps = list(v["expressions"].values())
-                v["expressions"] = {str(i): dict(exps[i % len(exps)]) for i in range(max(per_video, len(exps)))}
-            meta_path.write_text(json.dumps(meta))
-        ds = MeViSDataset(root, "valid_u")
-        rng = np.random.default_rng(0)
-        for e in ds.expressions():
-            dy, dx = (int(v) for v in rng.integers(-6, 7, size=2))
-            for f in e.frames:
-                m = np.roll(ds.target_sum(e, f) > 0, (dy, dx), axis=(0, 1))
-                write_png_prediction(preds, e.video_id, e.id, f, m)
+    if root.exists():
+        return root, preds
+    rng = np.random.default_rng(0)
+    meta: dict[str, dict] = {"videos": {}}
+    mask_dict: dict[str, list] = {}
+    for i in range(videos):
+        v = plan(1, seed=1000 + i, height=480, width=854, frames=frames, splits=("valid_u",))[0]
+        annos = {}
+        for o in sorted(v.objects):
+            annos[v.video_id, o] = len(mask_dict)
+            mask_dict[str(len(mask_dict))] = mask_entries(v, o)
+        entry = meta_entry(v, i, annos, revos=False)
+        exps = list(entry["expressions"].values())
+        entry["expressions"] = {str(k): dict(exps[k % len(exps)]) for k in range(max(per_video, len(exps)))}
+        meta["videos"][v.video_id] = entry
+        obj_of = {a: o for (_, o), a in annos.items()}
+        for eid, e in entry["expressions"].items():
+            dy, dx = (int(x) for x in rng.integers(-6, 7, size=2))
+            objs = tuple(obj_of[a] for a in e["anno_id"])
+            for t, f in enumerate(v.frame_names):
+                m = np.roll(v.target_sum(objs, t) > 0, (dy, dx), axis=(0, 1))
+                write_png_prediction(preds, v.video_id, eid, f, m)
+    (root / "valid_u").mkdir(parents=True)
+    (root / "valid_u" / "mask_dict.json").write_text(json.dumps(mask_dict))
+    (root / "valid_u" / "meta_expressions.json").write_text(json.dumps(meta))
     return root, preds
 
 
@@ -117,7 +130,7 @@ def _base_expression(ds: MeViSDataset, preds: Path, vid: str, e: MetaExpression)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--videos", type=int, default=150, help="synthetic videos (a third go to valid_u)")
+    ap.add_argument("--videos", type=int, default=50, help="synthetic valid_u videos")
     ap.add_argument("--per-video", type=int, default=16, help="expressions per valid_u video (0: as synthesised)")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=1)
