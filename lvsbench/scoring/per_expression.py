@@ -73,10 +73,6 @@ def refsav_frame(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]
     return j, f, pixel_accuracy(gt, pred)
 
 
-def _all_expressions(dataset: Any) -> list[Any]:
-    return list(dataset.expressions())
-
-
 # ---------------------------------------------------------------------------------------------------- mask-dict
 
 
@@ -444,7 +440,7 @@ def extra_predictions(dataset: Any, protocol: str, preds: Any) -> list[Problem]:
     """Predictions for videos, expressions or frames the split does not have (the official scripts ignore them)."""
     out: list[Problem] = []
     if isinstance(preds, RleResultsPredictions):
-        known = {e.key: e for e in _all_expressions(dataset)}
+        known = {e.key: e for e in dataset.expressions()}
         videos = {k[0] for k in known}
         for vid, exps in preds.doc.items():
             for eid, item in (exps.items() if isinstance(exps, dict) else ()):
@@ -459,7 +455,7 @@ def extra_predictions(dataset: Any, protocol: str, preds: Any) -> list[Problem]:
         return out
     tree = preds.tree if isinstance(preds, RawPngTree) else preds
     folder = (lambda e: dataset.prediction_video(e)) if protocol == "reasonvos" else (lambda e: e.video_id)
-    expected = {(folder(e), e.id): set(e.frames) for e in _all_expressions(dataset)}
+    expected = {(folder(e), e.id): set(e.frames) for e in dataset.expressions()}
     for key, frames in tree.inventory().items.items():
         if key not in expected:
             out.append(Problem(tree.describe(*key), "prediction folder for an expression not in the split"))
@@ -479,7 +475,7 @@ def official_notes(dataset: Any, protocol: str, preds: Any) -> list[str]:
                      f"{tree.path} it finds no video and scores "
                      + ("every expression 0" if protocol == "long-rvos" else "nothing (every expression skipped)"))
     if isinstance(preds, RleResultsPredictions):
-        reordered = [f"{e.video_id}/{e.id}" for e in _all_expressions(dataset)
+        reordered = [f"{e.video_id}/{e.id}" for e in dataset.expressions()
                      if isinstance((item := (preds.doc.get(e.video_id) or {}).get(e.id)), dict)
                      and isinstance(item.get("frames"), list) and tuple(item["frames"]) != e.frames]
         if reordered:
