@@ -178,7 +178,7 @@ def test_synth_run_score_per_sample_end_to_end(name: str, tmp_path: Path,
     assert rc == 0, err
     res = json.loads((tmp_path / "r.json").read_text())
     assert res["protocol"]["metrics"] == list(PROTOCOLS[protocol].metrics)  # the JSON file sorts its keys
-    assert set(res["values"]) == set(PROTOCOLS[protocol].metrics) and res["values"]["J"] in (1.0, 100.0)
+    assert set(res["values"]) == set(PROTOCOLS[protocol].metrics) and res["values"]["J"] == 1.0
     df = pd.read_csv(tmp_path / "s.csv", dtype={"exp_id": str, "video_id": str})
     assert list(df.columns[:2 + len(cols)]) == ["video_id", "exp_id", *cols]
     want = [(e.video_id, e.id) for e in ds.expressions()]

@@ -261,11 +261,8 @@ def _portable_score(results: dict[str, Any], prepared: Prepared, preds: Path, pr
 
 
 def _values(score_results: dict[str, Any]) -> dict[str, float | None]:
-    """Leaderboard values are fractions; a protocol of scale "percent" (ReVOS, Ref-SAV: the official round(100 x, 2)
-    figures, kept as such under `score`) is divided by 100 here."""
     vals = score_results.get("values", {})
-    div = 100.0 if score_results.get("protocol", {}).get("scale") == "percent" else 1.0
-    return {str(k): (None if v is None else float(v) / div) for k, v in vals.items()}
+    return {str(k): (None if v is None else float(v)) for k, v in vals.items()}
 
 
 def run_recipe(recipe: Recipe, opts: BuildOptions, project: Path) -> Outcome:

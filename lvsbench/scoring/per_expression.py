@@ -499,9 +499,13 @@ READERS: dict[str, type] = {"mevis": MaskDictDataset, "revos": ReVOSDataset, "re
 
 
 def headline_values(proto: Protocol, aggregates: dict[str, Any]) -> dict[str, float]:
-    """`values`: exactly `proto.metrics`, in order, from the overall figures (`J&F` is the scripts' `JF`)."""
+    """`values`: exactly `proto.metrics`, in order, from the overall figures (`J&F` is the scripts' `JF`), stored
+    as fractions like every other protocol's (`lvsbench.metrics.names`); a protocol of scale "percent" (ReVOS,
+    Ref-SAV: the official round(100 x, 2) figures) keeps those exact figures in `aggregates` and the per-sample
+    table, and its `values` are them / 100."""
     overall = aggregates.get("overall", aggregates)
-    return {m: overall["JF" if m == "J&F" else m] for m in proto.metrics}
+    div = 100.0 if proto.scale == "percent" else 1.0
+    return {m: overall["JF" if m == "J&F" else m] / div for m in proto.metrics}
 
 
 def _format_of(path: Path, fmt: str | None, proto: Protocol) -> str:

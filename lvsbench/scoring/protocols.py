@@ -52,7 +52,8 @@ class Protocol:
     dataset: str | None = None
     """Per-expression family: the native reader the protocol scores (mevis, revos, refsav, long-rvos, reasonvos)."""
     scale: Literal["fraction", "percent"] = "fraction"
-    """Scale of `values`: "fraction" (0..1) or "percent" (0..100, ReVOS / Ref-SAV print round(100 x, 2))."""
+    """Scale of the official per-expression output and figures (the results' `aggregates` and per-sample table):
+    "fraction" (0..1) or "percent" (0..100: ReVOS / Ref-SAV print round(100 x, 2)). `values` are fractions always."""
     rounding: str = "none"
     """Per-expression rounding before aggregation: "none", or "numpy-round2-x100" (`np.round(100 x, 2)` on a numpy
     float64, `lvsbench.metrics.modern.np_round2`)."""
@@ -260,7 +261,8 @@ REVOS = _register(Protocol(
     subset_rule="mean-of-subset-means",
     binarize=True,
     missing_rules=_SA2VA_MISSING,
-    notes="Values 0..100. Overlap pixels of multi-object targets (sum 2) never count as correct in A; R wraps.",
+    notes=("Official figures 0..100 (aggregates, per-sample CSV; values = them / 100). Overlap pixels of "
+           "multi-object targets (sum 2) never count as correct in A; R wraps."),
 ))
 
 REVOS_VISA_PNG = _register(Protocol(
@@ -279,7 +281,8 @@ REVOS_VISA_PNG = _register(Protocol(
     subset_rule="mean-of-subset-means",
     binarize=False,
     missing_rules=(("video", "zero_int"), ("expression", "zero"), ("frame", "zero"), ("error", "zero")),
-    notes=("Values 0..100. A and R differ from the intended values when PNGs hold 0/255: use for comparing with "
+    notes=("Official figures 0..100. A and R differ from the intended values when PNGs hold 0/255: use for "
+           "comparing with "
            "numbers published from VISA's evaluator. Every exception is scored [0.0] * 4 officially."),
 ))
 
@@ -301,7 +304,8 @@ REFSAV = _register(Protocol(
     subsets=((0, "long"), (1, "short")),
     subset_rule="mean-of-subset-means",
     missing_rules=_SA2VA_MISSING,
-    notes=("Values 0..100. Overlap pixels of multi-object targets (sum 2) never count as correct in A. "
+    notes=("Official figures 0..100 (aggregates, per-sample CSV; values = them / 100). Overlap pixels of "
+           "multi-object targets (sum 2) never count as correct in A. "
            "Missing predictions: refused, or with --allow-missing scored as empty; the official script drops the "
            "expression (worker crash), see official_equivalent."),
 ))
