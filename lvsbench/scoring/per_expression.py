@@ -471,8 +471,9 @@ def official_notes(dataset: Any, protocol: str, preds: Any) -> list[str]:
     notes = []
     tree = preds.tree if isinstance(preds, RawPngTree) else preds
     if protocol in ("long-rvos", "reasonvos") and isinstance(tree, PngTreePredictions) and tree.base != tree.path:
-        notes.append(f"the official script needs the folder that holds the video folders ({tree.base}); given "
-                     f"{tree.path} it finds no video and scores "
+        notes.append("the official script needs the folder that holds the video folders (the predictions' "
+                     f"{tree.base.relative_to(tree.path)}/ folder); given the predictions folder it finds no video and "
+                     "scores "
                      + ("every expression 0" if protocol == "long-rvos" else "nothing (every expression skipped)"))
     if isinstance(preds, RleResultsPredictions):
         reordered = [f"{e.video_id}/{e.id}" for e in dataset.expressions()
