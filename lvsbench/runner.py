@@ -75,9 +75,18 @@ PROTOCOL_FORMATS: dict[str, str] = {
     "rdavis": "davis-anno",
     "rdavis-aligned": "davis-anno",
     "davis-semi": "davis-anno",
+    "mevis": "png-tree",
+    "mevis-v2": "png-tree",
+    "revos": "png-tree",
+    "revos-visa-png": "png-tree",
+    "refsav": "rle-json",
+    "long-rvos": "png-tree",
+    "reasonvos": "png-tree",
 }
 """Which prediction format each scoring protocol reads (see docs/protocols.md)."""
-RUN_FORMATS = ("png-tree", "coco-json", "davis-anno")
+RUN_FORMATS = ("png-tree", "coco-json", "davis-anno", "rle-json")
+RLE_FILE = "results.json"
+"""Sa2VA's per-expression RLE results JSON (`lvsbench.formats.rle_results`), written by the `rle-json` sink."""
 
 # ============================================================================================ dataset facts
 
@@ -535,12 +544,14 @@ class Sink:
 
 
 class PngTreeSink(Sink):
-    """`Annotations/<vid>/<exp_id>/<frame>.png`, 0/255 (Refer-YouTube-VOS submission layout)."""
+    """`Annotations/<vid>/<exp_id>/<frame>.png`, 0/255 (Refer-YouTube-VOS submission layout). ReasonVOS names the
+    video folder `<source>_<video>_<obj_id>` (VideoLISA's layout, `ReasonVOSDataset.prediction_video`)."""
 
     fmt = "png-tree"
 
-    def __init__(self, out: Path, protocol: str) -> None:
+    def __init__(self, out: Path, protocol: str, folder: Callable[[Expression], str] | None = None) -> None:
         super().__init__(out, protocol)
+        self.folder = folder or (lambda e: e.video_id)
         self._scores: dict[tuple[str, str], list[tuple[str, float]]] = {}
 
     def add_frames(self, video: VideoHandle, units: list[Unit], outputs: dict[str, dict[str, FrameOutput]]) -> None:
@@ -549,7 +560,7 @@ class PngTreeSink(Sink):
         for u in units:
             for e in u.expressions:
                 for frame, fo in outputs.get(e.id, {}).items():
-                    write_png_prediction(self.out / PNG_DIR, video.id, e.id, frame, fo.mask)
+                    write_png_prediction(self.out / PNG_DIR, self.folder(e), e.id, frame, fo.mask)
                     self._scores.setdefault((video.id, e.id), []).append((frame, fo.score))
 
     def unit_part(self, unit: Unit) -> dict[str, Any]:
@@ -630,9 +641,47 @@ class DavisSink(Sink):
         return {"scores": {e.id: self._scores.pop((unit.video_id, e.id), []) for e in unit.expressions}}
 
 
-def make_sink(fmt: str, out: Path, protocol: str, threshold: float) -> Sink:
+class RleJsonSink(Sink):
+    """Sa2VA's per-expression results JSON (`results.json`: `{video: {exp_id: {"frames", "prediction_masks"}}}`,
+    COCO RLE per frame of the expression's frame list), the format `eval_ref_sav.py` / `eval_revos.py` read. Parts
+    keep each unit's RLEs; `finalize` writes the file in dataset order."""
+
+    fmt = "rle-json"
+
+    def __init__(self, out: Path, protocol: str) -> None:
+        super().__init__(out, protocol)
+        self._items: dict[tuple[str, str], list[tuple[str, dict[str, Any], float]]] = {}
+
+    def add_frames(self, video: VideoHandle, units: list[Unit], outputs: dict[str, dict[str, FrameOutput]]) -> None:
+        from lvsbench.codecs import rle_encode
+
+        for u in units:
+            for e in u.expressions:
+                for frame, fo in outputs.get(e.id, {}).items():
+                    self._items.setdefault((video.id, e.id), []).append((frame, rle_encode(fo.mask), fo.score))
+
+    def unit_part(self, unit: Unit) -> dict[str, Any]:
+        items = {e.id: self._items.pop((unit.video_id, e.id), []) for e in unit.expressions}
+        return {"scores": {eid: [(f, s) for f, _, s in v] for eid, v in items.items()},
+                "rle": {eid: {"frames": [f for f, _, _ in v], "prediction_masks": [r for _, r, _ in v]}
+                        for eid, v in items.items()}}
+
+    def finalize(self, parts: list[dict[str, Any]]) -> None:
+        doc: dict[str, dict[str, Any]] = {}
+        for part in parts:
+            for eid in part["expressions"]:
+                item = part.get("rle", {}).get(eid)
+                if item is not None:
+                    doc.setdefault(part["video_id"], {})[eid] = {"video_id": part["video_id"], "exp_id": eid, **item}
+        atomic_write_text(self.out / RLE_FILE, json.dumps(doc))
+
+
+def make_sink(fmt: str, out: Path, protocol: str, threshold: float, dataset: Dataset | None = None) -> Sink:
     if fmt == "png-tree":
-        return PngTreeSink(out, protocol)
+        folder = getattr(dataset, "prediction_video", None) if protocol == "reasonvos" else None
+        return PngTreeSink(out, protocol, folder)
+    if fmt == "rle-json":
+        return RleJsonSink(out, protocol)
     if fmt == "coco-json":
         return CocoSink(out, protocol)
     if fmt == "davis-anno":
@@ -642,7 +691,7 @@ def make_sink(fmt: str, out: Path, protocol: str, threshold: float) -> Sink:
 
 def prediction_path(out: Path, fmt: str) -> Path:
     """What to pass to `lvsbench score` for a run directory."""
-    return out / COCO_FILE if fmt == "coco-json" else out
+    return out / COCO_FILE if fmt == "coco-json" else out / RLE_FILE if fmt == "rle-json" else out
 
 
 # ============================================================================================ run directory
@@ -1042,7 +1091,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
     run_doc["status"] = "running"
     atomic_write_json(out / RUN_JSON, run_doc)
 
-    sink = make_sink(fmt, out, protocol, opts.threshold)
+    sink = make_sink(fmt, out, protocol, opts.threshold, dataset)
     t0 = time.perf_counter()
     stats = {"frames": 0, "query_frames": 0, "compute_s": 0.0, "units": 0}
     torch_mod = None

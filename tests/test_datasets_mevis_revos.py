@@ -20,7 +20,7 @@ from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions, write_rle_results
 from lvsbench.io import sha256_tree
 from lvsbench.predictions import write_png_prediction
-from lvsbench.scoring.modern import evaluate
+from lvsbench.scoring.per_expression import evaluate
 from lvsbench.synth import mevis as synth_mevis
 from lvsbench.synth import revos as synth_revos
 
@@ -240,3 +240,34 @@ def test_submit_mevis_layout_and_completeness(mevis_root: Path, tmp_path: Path,
     names = zipfile.ZipFile(tmp_path / "s.zip").namelist()
     want = sorted(f"{e.video_id}/{e.id}/{f}.png" for e in ds.expressions() for f in e.frames)
     assert sorted(names) == want and report["files"] == len(want)  # bare video folders, no Annotations/
+
+
+def test_raw_png_fast_path_equals_opencv(tmp_path: Path) -> None:
+    """8-bit grayscale PNGs are inflated directly; values equal cv2.imread(IMREAD_GRAYSCALE) whatever the writer
+    (OpenCV, Pillow with its adaptive filters) and the values (0/255, 0/1, noise); palette PNGs go through OpenCV
+    (luminance of the colour, as the official scripts read them)."""
+    import cv2
+    from PIL import Image
+
+    from lvsbench.formats.raw_png import decode_gray
+
+    rng = np.random.default_rng(0)
+    masks = [(rng.random((37, 53)) < 0.3).astype(np.uint8) * v for v in (1, 255)]
+    masks.append(rng.integers(0, 256, (37, 53), dtype=np.uint8))
+    blob = np.zeros((40, 60), np.uint8)
+    blob[10:30, 5:50] = 255
+    masks.append(blob)
+    for i, m in enumerate(masks):
+        for writer in ("cv2", "pil"):
+            p = tmp_path / f"{i}_{writer}.png"
+            if writer == "cv2":
+                cv2.imwrite(str(p), m)
+            else:
+                Image.fromarray(m, "L").save(p)
+            want = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+            assert np.array_equal(decode_gray(p.read_bytes(), p), want), p
+    pal = Image.fromarray((blob > 0).astype(np.uint8), "P")
+    pal.putpalette([0, 0, 0, 128, 0, 0] + [0] * 762)
+    pal.save(tmp_path / "pal.png")
+    got = decode_gray((tmp_path / "pal.png").read_bytes(), "pal.png")
+    assert np.array_equal(got, cv2.imread(str(tmp_path / "pal.png"), cv2.IMREAD_GRAYSCALE)) and got.max() == 38

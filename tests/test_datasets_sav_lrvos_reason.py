@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.codecs import rle_decode, rle_encode, write_binary_png
+from lvsbench.codecs import rle_decode, write_binary_png
 from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.datasets.registry import convert_dataset, load
+from lvsbench.formats.rle_results import write_rle_results
 from lvsbench.io import sha256_tree
 from lvsbench.metrics.official_missing import MissingInput, official_outcomes
 from lvsbench.predictions import PngTreePredictions
-from lvsbench.scoring.per_expression import Sa2VAResults, evaluate_long_rvos, evaluate_reasonvos, evaluate_refsav
+from lvsbench.scoring.per_expression import evaluate_long_rvos, evaluate_reasonvos, score_per_expression
 from lvsbench.synth import get_writer
 
 SIZE = {"height": 40, "width": 64}
@@ -74,28 +75,22 @@ def test_refsav_multi_object_target_keeps_overlaps(roots: dict[str, Path]) -> No
     assert overlap > 0, "the first video's two-object target has overlapping masks"
 
 
-def _refsav_oracle(ds: RefSAVDataset, path: Path, drop: tuple[str, str] | None = None) -> Sa2VAResults:
-    doc: dict = {}
-    for e in ds.expressions():
-        if (e.video_id, e.id) == drop:
-            continue
-        rles = [rle_encode(ds.target_sum(e, f) > 0) for f in e.frames]
-        doc.setdefault(e.video_id, {})[e.id] = {"video_id": e.video_id, "exp_id": e.id, "frames": list(e.frames),
-                                                "prediction_masks": rles}
-    path.write_text(json.dumps(doc))
-    return Sa2VAResults(path)
+def _refsav_oracle(ds: RefSAVDataset, path: Path, drop: tuple[str, str] | None = None) -> Path:
+    return write_rle_results(path, ((e.video_id, e.id, e.frames, [ds.target_sum(e, f) > 0 for f in e.frames])
+                                    for e in ds.expressions() if (e.video_id, e.id) != drop))
 
 
 def test_refsav_oracle_scores_100_except_accuracy_on_overlaps(tmp_path: Path, roots: dict[str, Path]) -> None:
     ds = RefSAVDataset(roots["refsav"])
-    res = evaluate_refsav(ds, _refsav_oracle(ds, tmp_path / "results.json"))
-    assert (res.rows["J"] == 100.0).all() and (res.rows["F"] == 100.0).all()
-    overlapped = res.rows[res.rows["A"] < 100.0]
+    res = score_per_expression(_refsav_oracle(ds, tmp_path / "results.json"), ds, "refsav")
+    rows = res.per_sample
+    assert (rows["J"] == 100.0).all() and (rows["F"] == 100.0).all()
+    overlapped = rows[rows["A"] < 100.0]
     assert len(overlapped) == 1 and overlapped.iloc[0]["exp_id"] == next(
         e.id for e in ds.expressions() if len(e.object_ids) > 1)
-    assert res.aggregates["overall"]["J"] == 100.0
-    assert list(res.per_sample_frame().columns) == ["video_id", "exp_id", "J", "F", "JF", "A", "J_raw", "F_raw",
-                                                    "A_raw", "type_id", "subset"]
+    assert res.results["aggregates"]["overall"]["J"] == 100.0 and res.values["J"] == 1.0  # values: fractions
+    assert list(rows.columns) == ["video_id", "exp_id", "J", "F", "A", "JF", "J_raw", "F_raw", "A_raw", "type_id",
+                                  "subset", "missing"]
 
 
 def test_refsav_missing_expression_refused_then_dropped_officially(tmp_path: Path, roots: dict[str, Path]) -> None:
@@ -105,12 +100,14 @@ def test_refsav_missing_expression_refused_then_dropped_officially(tmp_path: Pat
     gone = ds.expressions()[1]
     preds = _refsav_oracle(ds, tmp_path / "results.json", drop=(gone.video_id, gone.id))
     with pytest.raises(ValidationFailed, match=f"{gone.video_id}_{gone.id}: expression missing"):
-        evaluate_refsav(ds, preds)
-    res = evaluate_refsav(ds, preds, allow_missing=True)
-    row = res.rows.set_index("key").loc[f"{gone.video_id}_{gone.id}"]
+        score_per_expression(preds, ds, "refsav")
+    res = score_per_expression(preds, ds, "refsav", allow_missing=True)
+    row = res.per_sample.assign(key=lambda d: d["video_id"] + "_" + d["exp_id"]).set_index("key").loc[
+        f"{gone.video_id}_{gone.id}"]
     assert row["J"] < 100.0  # scored as empty here
-    assert res.official_equivalent["dropped"] == [f"{gone.video_id}_{gone.id}"]
-    assert res.official_equivalent["aggregates"]["overall"]["J"] == 100.0
+    oe = res.results["official_equivalent"]
+    assert oe["dropped"] == [f"{gone.video_id}_{gone.id}"]
+    assert oe["aggregates"]["overall"]["J"] == 100.0
 
 
 def test_refsav_frames_from_mp4(tmp_path: Path, roots: dict[str, Path]) -> None:

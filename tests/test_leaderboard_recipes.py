@@ -60,7 +60,7 @@ def test_hash_ignores_formatting_but_not_meaning(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("mutation", "message"), [
     (lambda s: s + "\nbogus = 1\n", "unknown key"),
-    (lambda s: s.replace('name = "a2d"', 'name = "mevis"'), "unknown dataset"),
+    (lambda s: s.replace('name = "a2d"', 'name = "no-such-set"'), "unknown dataset"),
     (lambda s: s.replace("synthetic = { videos = 8, seed = 1 }", 'synthetic = { videos = 8 }\nroot = "a2d"'),
      "exactly one of"),
     (lambda s: s.replace('subset = "a2d-plus-t"', 'subset = "a2d-plus-x"'), "unknown subset"),

@@ -24,6 +24,12 @@ CASES = {  # dataset -> (split, videos, [(prediction format, protocols scored on
     "jhmdb": ("test", 4, [("coco-json", ("jhmdb",))]),
     "ryvos": ("train", 4, [("png-tree", ("ryvos",))]),
     "rdavis": ("val", 4, [("davis-anno", ("rdavis", "rdavis-aligned", "davis-semi"))]),
+    # the 2023-2026 benchmarks (native readers, one row per expression; no --by)
+    "mevis": ("valid_u", 3, [("png-tree", ("mevis", "mevis-v2"))]),
+    "revos": ("valid", 3, [("png-tree", ("revos", "revos-visa-png"))]),
+    "refsav": ("valid", 3, [("rle-json", ("refsav",))]),
+    "long-rvos": ("valid", 3, [("png-tree", ("long-rvos",))]),
+    "reasonvos": (None, 3, [("png-tree", ("reasonvos",))]),
 }
 
 
@@ -36,7 +42,8 @@ def _scores(tmp: Path) -> list:
         for fmt, protocols in formats:
             preds = run(create_adapter("random"), ds, RunOptions(out=tmp / f"{name}-{fmt}", progress=False,
                                                                  format=fmt)).predictions
-            out += [score(preds, ds, p, by="num_objects_bin") for p in protocols]
+            out += [score(preds, ds, p, by=None if PROTOCOLS[p].family == "per-expression" else "num_objects_bin")
+                    for p in protocols]
     root = get_writer("davis")(tmp / "davis", videos=4, seed=1, **SIZE)
     ds = load("davis", root)
     for vid in ds.videos():

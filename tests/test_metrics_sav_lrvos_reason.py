@@ -10,8 +10,9 @@ from hypothesis.extra.numpy import arrays
 
 from lvsbench.datasets.long_rvos import object_labels
 from lvsbench.metrics import long_rvos as lr
-from lvsbench.metrics import refsav as rs
 from lvsbench.metrics.functional import j_and_f
+from lvsbench.metrics.modern import pixel_accuracy, revos_rounded, subset_aggregate
+from lvsbench.scoring.per_expression import refsav_frame
 
 masks = st.lists(arrays(np.bool_, (6, 7)), min_size=1, max_size=12)
 
@@ -36,22 +37,22 @@ def test_long_rvos_expression_invariants(gts: list[np.ndarray], preds: list[np.n
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.uint8, (5, 9), elements=st.integers(0, 3)), arrays(np.uint8, (5, 9), elements=st.integers(0, 1)))
 def test_refsav_accuracy_is_raw_value_agreement(gt: np.ndarray, pred: np.ndarray) -> None:
-    assert rs.frame_accuracy(gt, pred) == np.mean(gt == pred)
-    j, f, a = rs.frame_scores(gt, pred)
+    assert pixel_accuracy(gt, pred) == np.mean(gt == pred)
+    j, f, a = refsav_frame(gt, pred)
     assert (j, f) == j_and_f(gt > 0, pred > 0)
 
 
 def test_refsav_subsets_and_overall() -> None:
-    acc = rs.RefSAVAccumulator()
-    acc.update("a_0", 0, rs.RawScores(0.5, 0.25, 1.0))
-    acc.update("a_1", 1, rs.RawScores(1.0, 1.0, 0.99675))
-    acc.update("b_0", 0, rs.RawScores(0.0, 0.0, 0.5))
-    got = acc.compute()
+    subsets = {0: "long", 1: "short"}
+
+    def compute(rows: list[tuple[int, dict[str, float]]]) -> dict:
+        return subset_aggregate([(t, revos_rounded(v)) for t, v in rows], subsets, ("J", "F", "A"))
+
+    got = compute([(0, {"J": 0.5, "F": 0.25, "A": 1.0}), (1, {"J": 1.0, "F": 1.0, "A": 0.99675}),
+                   (0, {"J": 0.0, "F": 0.0, "A": 0.5})])
     assert got["long"] == {"J": 25.0, "F": 12.5, "A": 75.0, "JF": 18.75, "n": 2}
     assert got["short"]["A"] == 99.68 and got["overall"]["J"] == (25.0 + 100.0) / 2
-    only_long = rs.RefSAVAccumulator()
-    only_long.update("a_0", 0, rs.RawScores(0.5, 0.5, 0.5))
-    assert np.isnan(only_long.compute()["short"]["J"])  # as upstream: mean of an empty subset
+    assert np.isnan(compute([(0, {"J": 0.5, "F": 0.5, "A": 0.5})])["short"]["J"])  # upstream: empty subset -> NaN
 
 
 def test_long_rvos_overall_is_pooled_not_mean_of_types() -> None:

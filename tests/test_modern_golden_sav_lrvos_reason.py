@@ -21,13 +21,15 @@ import pytest
 from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
-from lvsbench.metrics import refsav as rs
+from lvsbench.formats.rle_results import RleResultsPredictions
+from lvsbench.metrics.modern import np_round2, pixel_accuracy
 from lvsbench.predictions import PngTreePredictions
 from lvsbench.scoring.per_expression import (
-    Sa2VAResults,
+    evaluate,
     evaluate_long_rvos,
     evaluate_reasonvos,
-    evaluate_refsav,
+    per_sample_frame,
+    refsav_frame,
 )
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "modern"
@@ -62,9 +64,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, gold: dict) -> Path:
 
 def test_refsav_matches_sa2va_eval_ref_sav(inputs: Path, gold: dict) -> None:
     g = gold["refsav"]
-    res = evaluate_refsav(RefSAVDataset(inputs / "refsav"), Sa2VAResults(inputs / "refsav/pred_rle/results.json"),
-                          allow_missing=True)
-    rows = res.rows.set_index("key")
+    res = evaluate(RefSAVDataset(inputs / "refsav"), RleResultsPredictions(inputs / "refsav/pred_rle/results.json"),
+                   "refsav", missing_as_empty=True)
+    rows = per_sample_frame(res).assign(key=lambda d: d["video_id"] + "_" + d["exp_id"]).set_index("key")
     assert list(rows.index) == list(g["per_expression"])
     dropped = [k for k, v in g["per_expression"].items() if v.get("dropped")]
     assert dropped == ["v03f195_1"]
@@ -76,30 +78,32 @@ def test_refsav_matches_sa2va_eval_ref_sav(inputs: Path, gold: dict) -> None:
         for name in ("J_raw", "F_raw", "A_raw", "J", "F", "JF", "A"):
             assert row[name] == v[name], (key, name)
     # the missing expression: lvsbench scores it as empty, the official script drops it
-    assert [(m.key, m.kind) for m in res.missing] == [("v03f195_1", "expression")]
-    oe = res.official_equivalent
-    assert oe["dropped"] == dropped and oe["n_scored"] == len(g["per_expression"]) - 1
-    assert oe["aggregates"] == g["aggregate_meta_order"]
+    assert list(res.missing.items()) == [("v03f195_1", "expression")]
+    oe = res.official_equivalent()
+    assert oe["dropped"] == dropped and oe["aggregate"]["long"]["n"] + oe["aggregate"]["short"]["n"] == len(
+        g["per_expression"]) - 1
+    assert oe["aggregate"] == g["aggregate_meta_order"]
     for run in g["official_results_json"]:
         for subset, figs in run["results"].items():
             for name, value in figs.items():
-                assert abs(oe["aggregates"][subset][name] - value) <= 1e-12
+                assert abs(oe["aggregate"][subset][name] - value) <= 1e-12
     # lvsbench's own figures include the dropped expression, so they differ
-    assert res.aggregates["overall"]["J"] != g["aggregate_meta_order"]["overall"]["J"]
+    assert res.aggregate()["overall"]["J"] != g["aggregate_meta_order"]["overall"]["J"]
 
 
 def test_refsav_numpy_rounding_trap(gold: dict) -> None:
     """A = 3987/4000 rounds to 99.68 with numpy (Python's round gives 99.67); golden row trap_sav_50x80_0."""
     assert gold["refsav"]["per_expression"]["trap_sav_50x80_0"]["A"] == 99.68
-    assert rs.round2(3987 / 4000) == 99.68
+    assert np_round2(3987 / 4000) == 99.68
     assert round(100 * (3987 / 4000), 2) == 99.67
 
 
 def test_refsav_strict_refuses_with_the_list(inputs: Path) -> None:
     from lvsbench.errors import ValidationFailed
+    from lvsbench.scoring.per_expression import score_per_expression
 
     with pytest.raises(ValidationFailed, match="v03f195_1: expression missing"):
-        evaluate_refsav(RefSAVDataset(inputs / "refsav"), Sa2VAResults(inputs / "refsav/pred_rle/results.json"))
+        score_per_expression(inputs / "refsav/pred_rle/results.json", RefSAVDataset(inputs / "refsav"), "refsav")
 
 
 def test_long_rvos_matches_official_scripts(inputs: Path, gold: dict) -> None:
@@ -180,8 +184,8 @@ def test_accuracy_counts_overlap_pixels_as_wrong() -> None:
     gt[1, 1:3] = 1
     gt[1, 2] = 2  # two target objects overlap
     pred = (gt > 0).astype(np.uint8)
-    assert rs.frame_accuracy(gt, pred) == 19 / 20
-    j, f, a = rs.frame_scores(gt, pred)
+    assert pixel_accuracy(gt, pred) == 19 / 20
+    j, f, a = refsav_frame(gt, pred)
     assert (j, f) == (1.0, 1.0) and a == 19 / 20
 
 

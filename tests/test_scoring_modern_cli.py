@@ -70,15 +70,15 @@ def test_score_mevis_refuses_incomplete_then_allow_missing(mevis: tuple[Path, Pa
     args = ["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid_u"]
     rc, _, err = run(args, capsys)
     assert rc == 2
-    assert f"{first.video_id}/{first.id}: expression missing" in err and f"{second.frames[1]}" in err
+    assert f"{first.video_id}_{first.id}: expression missing" in err and f"{second.frames[1]}" in err
     rc, _, err = run([*args, "--allow-missing", "--out", str(tmp_path / "r.json")], capsys)
     assert rc == 0, err
     res = json.loads((tmp_path / "r.json").read_text())
     assert [(m["exp_id"], m["kind"]) for m in res["missing"]] == [(first.id, "expression"), (second.id, "frame")]
     eq = res["official_equivalent"]
     assert eq["dropped"] == [f"{first.video_id}_{first.id}", f"{second.video_id}_{second.id}"]
-    assert eq["values"]["n_scored"] == len(ds.expressions()) - 2 and eq["values"]["J"] == 1.0
-    assert res["values"]["n_scored"] == len(ds.expressions()) and res["values"]["J"] < 1.0
+    assert eq["aggregates"]["n_scored"] == len(ds.expressions()) - 2 and eq["aggregates"]["J"] == 1.0
+    assert res["aggregates"]["n_scored"] == len(ds.expressions()) and res["values"]["J"] < 1.0
 
 
 def test_score_revos_rle_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,8 +99,8 @@ def test_score_revos_rle_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rc == 0, err
     png = json.loads(out)
     for sub in ("referring", "reason", "overall"):
-        assert rle["values"][sub]["J"] == png["values"][sub]["J"] == 100.0
-        assert png["values"][sub]["A"] < rle["values"][sub]["A"]  # 0/255 PNGs read raw: every target pixel "wrong"
+        assert rle["aggregates"][sub]["J"] == png["aggregates"][sub]["J"] == 100.0
+        assert png["aggregates"][sub]["A"] < rle["aggregates"][sub]["A"]  # 0/255 read raw: target pixels "wrong"
     df = pd.read_csv(tmp_path / "a.csv", dtype={"exp_id": str})
     assert list(df.columns[:7]) == ["video_id", "exp_id", "J", "F", "A", "R", "JF"]
     assert len(df) == len(ds.expressions()) and set(df.type_id) == {0, 1, 2}
@@ -145,3 +145,42 @@ def test_converted_layout_points_to_the_native_protocol(mevis: tuple[Path, Path]
             assert len(rows) == 1 and rows["J"].iloc[0] == 1.0, e.key
             n_exact += 1
     assert n_exact >= 3
+
+
+PER_EXPRESSION_COLUMNS = {  # dataset -> (split, protocol, per-expression metric columns of the official output)
+    "mevis": ("valid_u", "mevis-v2", ["J", "F", "JF"]),
+    "revos": ("valid", "revos-visa-png", ["J", "F", "A", "R", "JF"]),
+    "refsav": ("valid", "refsav", ["J", "F", "A", "JF"]),
+    "long-rvos": ("valid", "long-rvos", ["J", "F", "JF", "tIoU", "vIoU"]),
+    "reasonvos": (None, "reasonvos", ["J", "F", "JF"]),
+}
+
+
+@pytest.mark.parametrize("name", list(PER_EXPRESSION_COLUMNS))
+def test_synth_run_score_per_sample_end_to_end(name: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`lvsbench synth` -> `lvsbench run oracle` -> `lvsbench score --per-sample --out` for each of the five: one
+    CSV row per expression (video_id, exp_id, then each metric under its name), `values` = the protocol's metrics."""
+    from lvsbench.datasets.registry import load
+    from lvsbench.scoring import PROTOCOLS
+
+    split, protocol, cols = PER_EXPRESSION_COLUMNS[name]
+    rc, _, err = run(["synth", name, "--out", str(tmp_path / "d"), "--videos", "3", "--seed", "2", "--height", "32",
+                      "--width", "48", "--frames", "4"], capsys)
+    assert rc == 0, err
+    ds = load(name, tmp_path / "d", split)
+    where = ["--dataset", name, "--root", str(tmp_path / "d"), *(["--split", split] if split else [])]
+    rc, _, err = run(["run", "oracle", *where, "--out", str(tmp_path / "run"), "--quiet"], capsys)
+    assert rc == 0, err
+    preds = tmp_path / "run" / ("results.json" if name == "refsav" else "")
+    rc, out, err = run(["score", str(preds), *where, "--protocol", protocol, "--per-sample", str(tmp_path / "s.csv"),
+                        "--out", str(tmp_path / "r.json"), "--json"], capsys)
+    assert rc == 0, err
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["protocol"]["metrics"] == list(PROTOCOLS[protocol].metrics)  # the JSON file sorts its keys
+    assert set(res["values"]) == set(PROTOCOLS[protocol].metrics) and res["values"]["J"] == 1.0
+    df = pd.read_csv(tmp_path / "s.csv", dtype={"exp_id": str, "video_id": str})
+    assert list(df.columns[:2 + len(cols)]) == ["video_id", "exp_id", *cols]
+    want = [(e.video_id, e.id) for e in ds.expressions()]
+    assert list(zip(df.video_id, df.exp_id, strict=True)) == want
+    assert (df["J"] == df["J"].max()).all()  # the oracle: every expression at the maximum

@@ -50,7 +50,7 @@ def _load_dataset(name: str, root: str | None, split: str | None, options: dict[
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Dataset reader option, e.g. annotator=0 for rdavis (repeatable).")
 @click.option("--checkpoint", default=None, type=click.Path(path_type=Path), help="Model weights (file or dir).")
-@click.option("--format", "fmt", default=None, type=Choice(["png-tree", "coco-json", "davis-anno"]),
+@click.option("--format", "fmt", default=None, type=Choice(["png-tree", "coco-json", "davis-anno", "rle-json"]),
               help="Output format (default: the one the dataset's protocol scores).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed handed to the adapter.")
 @click.option("--no-bf16", is_flag=True, help="Disable bf16 autocast on CUDA.")

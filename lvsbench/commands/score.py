@@ -25,7 +25,8 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.command("score")
 @click.argument("preds", type=click.Path(path_type=Path))
 @click.option("--dataset", "dataset_name", required=True,
-              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, or any dataset in the lvsbench "
+              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, refsav, long-rvos, reasonvos, or "
+                   "any dataset in the lvsbench "
                    "layout (e.g. a2d-plus).")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Ground-truth root (else $LVSBENCH_<NAME>_ROOT, else [roots] in the user config file).")
@@ -33,8 +34,9 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
               help="Reader option, repeatable (e.g. annotator=0, urvos_release=PATH, year=2016).")
 @click.option("--protocol", default=None,
-              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus; per expression: mevis, "
-                   "mevis-v2, revos, revos-visa-png (default: the dataset's). "
+              help="a2d, jhmdb, ryvos, rdavis, rdavis-aligned, davis-semi, a2d-plus; per expression (native "
+                   "readers): mevis, mevis-v2, revos, revos-visa-png, refsav, long-rvos, reasonvos (default: the "
+                   "dataset's). "
                    "A DAVIS protocol reads the annotation set it is defined on (davis-semi: Annotations/, rdavis: "
                    "Annotations_unsupervised/) unless annotations= is given, which must then agree.")
 @click.option("--format", "fmt", type=Choice(["png-tree", "png-zip", "coco-json", "davis-anno", "rle-json"]),
@@ -78,59 +80,19 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     from lvsbench.io import check_overwrite
     from lvsbench.scoring import score, write_results
     from lvsbench.scoring.evaluate import resolve_workers
-    from lvsbench.scoring.per_expression import per_expression_protocol, score_per_expression
 
     for target in (out, per_sample):
         if target is not None:
             check_overwrite(target, force)
     ds = _load_dataset(dataset_name, root, split, dataset_options)
-    if _per_expression(ds, protocol):
-        _score_per_expression(preds, ds, protocol, fmt, out, per_sample, allow_missing, ignore_extra, as_json, force)
-        return
-    if per_expression_protocol(ds, protocol):  # refsav, long-rvos, reasonvos: lvsbench.scoring.per_expression
-        result = score_per_expression(preds, ds, protocol or ds.name, allow_missing=allow_missing,
-                                      allow_extra=ignore_extra, by=by, format=fmt)
-    else:
-        result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra,
-                       workers=resolve_workers(workers),
-                       by=by, format=fmt, decay=decay, progress=not as_json and sys.stderr.isatty())
+    result = score(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra,
+                   workers=resolve_workers(workers), by=by, format=fmt, decay=decay,
+                   progress=not as_json and sys.stderr.isatty())
     write_results(result, out, per_sample, force=force)
     nxt = (f"next: lvsbench report {out} --out report.html" if out is not None else
            "next: add --out results.json (and --per-sample samples.csv) to keep these numbers, then lvsbench report "
            "results.json")
     emit(result.results, as_json, lambda: f"{result.table()}\n{nxt}")
-
-
-def _per_expression(ds: Dataset, protocol: str | None) -> bool:
-    """MeViS / ReVOS splits and their protocols go to `lvsbench.scoring.modern` (per-expression evaluators)."""
-    from lvsbench.datasets.mevis import MaskDictDataset
-    from lvsbench.errors import ConfigError
-    from lvsbench.scoring.protocols import MODERN_PROTOCOLS
-
-    if not isinstance(ds, MaskDictDataset):
-        return False  # get_protocol explains where a per-expression protocol applies
-    if protocol is not None and protocol not in MODERN_PROTOCOLS:
-        choices = ", ".join(n for n, p in MODERN_PROTOCOLS.items() if p.dataset == ds.name)
-        raise ConfigError(f"the native {ds.name} reader is scored per expression: --protocol {choices}")
-    return True
-
-
-def _score_per_expression(preds: Path, ds: Dataset, protocol: str | None, fmt: str | None, out: Path | None,
-                          per_sample: Path | None, allow_missing: bool, ignore_extra: bool, as_json: bool,
-                          force: bool) -> None:
-    from lvsbench.datasets.mevis import MaskDictDataset
-    from lvsbench.errors import ConfigError
-    from lvsbench.io import atomic_write_json, atomic_write_text
-    from lvsbench.scoring.modern import score_modern
-
-    if not isinstance(ds, MaskDictDataset):
-        raise ConfigError(f"protocol {protocol} needs the native mevis or revos reader, not {ds.name!r}")
-    result = score_modern(preds, ds, protocol, allow_missing=allow_missing, allow_extra=ignore_extra, fmt=fmt)
-    if out is not None:
-        atomic_write_json(out, result.results)
-    if per_sample is not None:
-        atomic_write_text(per_sample, result.per_sample.to_csv(index=False))
-    emit(result.results, as_json, result.table)
 
 
 @click.group("submit")

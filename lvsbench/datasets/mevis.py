@@ -338,7 +338,7 @@ class MaskDictDataset(Dataset):
         return records.FrameMasks.from_instances(list(masks), list(masks.values()))
 
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
-        return self._videos[video_id].frames if self.has_ground_truth else ()
+        return self._videos[video_id].frames if self.has_masks() else ()
 
     # ------------------------------------------------------------------ frames
 
@@ -365,8 +365,9 @@ class MaskDictDataset(Dataset):
             for vid, mv in self._meta.items():
                 for a in self._objects[vid].values():
                     entries = self.mask_dict.get(a)
-                    if isinstance(entries, list) and len(entries) != len(mv.frames):
-                        problems.append(Problem(f"{self.mask_dict_path}:{a}", f"{len(entries)} entries for the "
+                    if not isinstance(entries, list) or len(entries) != len(mv.frames):
+                        n = len(entries) if isinstance(entries, list) else "no"
+                        problems.append(Problem(f"{self.mask_dict_path}:{a}", f"{n} entries for the "
                                                 f"{len(mv.frames)} frames of video {vid}"))
         return problems
 

@@ -13,38 +13,30 @@ ROOT/                                              (or ROOT/ref_sav_eval)
 separately, then takes their mean). The meta schema is ReVOS's (cilinyan/ReVOS-api); the exact contents of the
 `Dense-World/Sa2VA-Eval` release (mp4 or frames) are unverified, so both are read.
 
-An expression may name several objects, whose masks may overlap. Ground truth stays per object: object `obj_id`
-is label `obj_id + 1`, `read_object_masks` returns each object's own mask and `target_sum` the uint8 sum that the
-official evaluator scores (J and F binarise it; the accuracy A compares raw values, so an overlap pixel, value 2,
-never matches a 0/1 prediction). RLE is decoded by pycocotools (`lvsbench.codecs.rle_decode`). Every frame of
-`frames` is scored, in meta order. Frames and masks are optional (metadata-only mode).
+The layout is MeViS / ReVOS's mask-dict layout, so the reader is a `MaskDictDataset` (meta parsing, RLE decoding,
+per-object masks, target sums and checks are shared with MeViS and ReVOS); what Ref-SAV adds is the folder, the
+mandatory `type_id` subsets and frames possibly stored as mp4. An expression may name several objects, whose masks
+may overlap. Ground truth stays per object: object `obj_id` is label `obj_id + 1`, `read_object_masks` returns each
+object's own mask and `target_sum` the uint8 sum that the official evaluator scores (J and F binarise it; the
+accuracy A compares raw values, so an overlap pixel, value 2, never matches a 0/1 prediction). RLE is decoded by
+pycocotools (`lvsbench.codecs.rle_decode`). Every frame of `frames` is scored, in meta order. Frames and masks are
+optional (metadata-only mode).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lvsbench.codecs import rle_decode
-from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.per_object import (
-    flatten_object_masks,
-    frame_masks,
-    meta_frames,
-    meta_videos,
-    metadata_only_problems,
-    read_listed_frame,
-)
-from lvsbench.datasets.ryvos import load_json
+from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
+from lvsbench.datasets.per_object import metadata_only_problems, read_listed_frame
 from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.records import VOID_LABEL, Expression, FrameSource, Video
+from lvsbench.records import Expression, FrameSource, Video
 
 SPLITS: tuple[str, ...] = ("valid",)
 DEFAULT_SPLIT = "valid"
@@ -53,73 +45,19 @@ SUBSETS: dict[int, str] = {0: "long", 1: "short"}
 """`type_id` -> subset name, as `eval_ref_sav.py` splits the expressions."""
 
 
-@dataclass(frozen=True)
-class SavExpression:
-    """One expression of the meta file: objects (video-local obj_id), their global anno_ids, and type_id."""
-
-    id: str
-    text: str
-    obj_ids: tuple[int, ...]
-    anno_ids: tuple[str, ...]
-    type_id: int
-
-
-@dataclass(frozen=True)
-class SavVideo:
-    id: str
-    frames: tuple[str, ...]
-    height: int
-    width: int
-    expressions: tuple[SavExpression, ...]
+def read_meta(path: Path) -> dict[str, MetaVideo]:
+    """Read `meta_expressions_valid.json` (the ReVOS schema, `height`/`width` and a `type_id` 0 or 1 required);
+    every structural problem names the file and the key."""
+    meta = read_mask_dict_meta(path, with_type=True, with_size=True)
+    for vid, mv in meta.items():
+        for e in mv.expressions:
+            if e.type_id not in SUBSETS:
+                raise DataFormatError(path, f"type_id must be 0 (long) or 1 (short), got {e.type_id!r}",
+                                      f"videos.{vid}.expressions.{e.id}.type_id")
+    return meta
 
 
-def _ints(value: Any, path: Path, key: str) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        raise DataFormatError(path, f"must be a list of integers, got {type(value).__name__}", key)
-    try:
-        return tuple(int(v) for v in value)
-    except (TypeError, ValueError) as exc:
-        raise DataFormatError(path, f"must be a list of integers: {exc}", key) from exc
-
-
-def read_meta(path: Path) -> dict[str, SavVideo]:
-    """Read `meta_expressions_valid.json`; every structural problem names the file and the key."""
-    out: dict[str, SavVideo] = {}
-    for vid, entry in meta_videos(path).items():
-        key = f"videos.{vid}"
-        frames = meta_frames(entry, path, key)
-        try:
-            h, w = int(entry["height"]), int(entry["width"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataFormatError(path, "video has no integer 'height'/'width'", key) from exc
-        exps = entry.get("expressions")
-        if not isinstance(exps, dict):
-            raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
-        rows = []
-        obj_of_anno: dict[str, int] = {}
-        for eid, e in exps.items():
-            ekey = f"{key}.expressions.{eid}"
-            if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
-                raise DataFormatError(path, "expression has no 'exp' text", ekey)
-            objs = _ints(e.get("obj_id", []), path, f"{ekey}.obj_id")
-            annos = tuple(str(a) for a in _ints(e.get("anno_id", []), path, f"{ekey}.anno_id"))
-            if len(objs) != len(annos):
-                raise DataFormatError(path, f"{len(objs)} obj_id for {len(annos)} anno_id", ekey)
-            for o, a in zip(objs, annos, strict=True):
-                if not 0 <= o < VOID_LABEL - 1:
-                    raise DataFormatError(path, f"obj_id {o} outside 0..253", f"{ekey}.obj_id")
-                if obj_of_anno.setdefault(a, o) != o:
-                    raise DataFormatError(path, f"anno_id {a} is obj_id {obj_of_anno[a]} in another expression "
-                                                f"and {o} here", ekey)
-            if e.get("type_id") not in SUBSETS:
-                raise DataFormatError(path, f"type_id must be 0 (long) or 1 (short), got {e.get('type_id')!r}",
-                                      f"{ekey}.type_id")
-            rows.append(SavExpression(str(eid), e["exp"], objs, annos, int(e["type_id"])))
-        out[vid] = SavVideo(vid, frames, h, w, tuple(rows))
-    return out
-
-
-class RefSAVDataset(Dataset):
+class RefSAVDataset(MaskDictDataset):
     """The Ref-SAV evaluation split ("valid"); metadata-only when frames and masks are absent.
 
     Option `frames`: "auto" (default: `videos/<video>/` folders, else `videos/<video>.mp4`), "jpg" or "mp4".
@@ -133,15 +71,14 @@ class RefSAVDataset(Dataset):
         root = Path(root)
         if not root.is_dir():
             raise ConfigError(f"refsav: root {root} is not a directory")
-        self.root = root / "ref_sav_eval" if (root / "ref_sav_eval" / META_FILE).is_file() else root
-        self.split = split or DEFAULT_SPLIT
-        if self.split not in SPLITS:
-            raise ConfigError(f"refsav: unknown split {self.split!r}; the evaluation release has only 'valid'")
+        split = split or DEFAULT_SPLIT
+        if split not in SPLITS:
+            raise ConfigError(f"refsav: unknown split {split!r}; the evaluation release has only 'valid'")
         if frames not in ("auto", "jpg", "mp4"):
             raise ConfigError(f"refsav: frames must be auto, jpg or mp4, got {frames!r}")
         self.frames_option = frames
-        self._meta = read_meta(self.meta_path)
         self._decoded: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        super().__init__(root / "ref_sav_eval" if (root / "ref_sav_eval" / META_FILE).is_file() else root, split)
 
     @property
     def meta_path(self) -> Path:
@@ -151,40 +88,25 @@ class RefSAVDataset(Dataset):
     def mask_dict_path(self) -> Path:
         return self.root / "mask_dict.json"
 
+    def frames_dir(self, video_id: str) -> Path:
+        return self.root / "videos" / video_id
+
+    def _read_meta(self) -> dict[str, MetaVideo]:
+        return read_meta(self.meta_path)
+
     # ------------------------------------------------------------------ metadata
 
-    def meta(self) -> dict[str, SavVideo]:
-        """The meta file as read (videos and expressions in file order: the official evaluator's order)."""
-        return self._meta
-
-    @cached_property
-    def _meta_exp(self) -> dict[tuple[str, str], SavExpression]:
-        return {(vid, e.id): e for vid, mv in self._meta.items() for e in mv.expressions}
-
-    def meta_expression(self, e: Expression | tuple[str, str]) -> SavExpression:
-        return self._meta_exp[e.key if isinstance(e, Expression) else e]
-
     def type_id(self, e: Expression | tuple[str, str]) -> int:
-        return self.meta_expression(e).type_id
+        t = self.meta_expression(e).type_id
+        assert t is not None
+        return t
 
     def subset(self, e: Expression | tuple[str, str]) -> str:
         """"long" or "short"."""
         return SUBSETS[self.type_id(e)]
 
-    @cached_property
-    def _objects(self) -> dict[str, dict[int, str]]:
-        """Per video: label id (obj_id + 1) -> anno_id, over every expression of the video."""
-        out: dict[str, dict[int, str]] = {}
-        for vid, mv in self._meta.items():
-            objs = {o + 1: a for e in mv.expressions for o, a in zip(e.obj_ids, e.anno_ids, strict=True)}
-            out[vid] = dict(sorted(objs.items()))
-        return out
-
-    def object_ids(self, video_id: str) -> tuple[int, ...]:
-        return tuple(self._objects[video_id])
-
     def _source(self, vid: str) -> FrameSource:
-        d, mp4 = self.root / "videos" / vid, self.root / "videos" / f"{vid}.mp4"
+        d, mp4 = self.frames_dir(vid), self.root / "videos" / f"{vid}.mp4"
         if self.frames_option == "mp4" or (self.frames_option == "auto" and not d.is_dir() and mp4.is_file()):
             return FrameSource("video", mp4, index_base=0)
         return FrameSource("images", d, "{name}.jpg")
@@ -193,112 +115,20 @@ class RefSAVDataset(Dataset):
     def _videos(self) -> dict[str, Video]:
         return {vid: Video(vid, mv.frames, mv.height, mv.width, self._source(vid)) for vid, mv in self._meta.items()}
 
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
-    @cached_property
-    def _expressions(self) -> list[Expression]:
-        return [Expression(e.id, vid, e.text, tuple(o + 1 for o in e.obj_ids), mv.frames)
-                for vid, mv in self._meta.items() for e in mv.expressions]
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
-
     def expressions_frame(self) -> pd.DataFrame:
-        df = super().expressions_frame()
+        df = super().expressions_frame().drop(columns=["no_target"])
         metas = [self.meta_expression(e) for e in self.expressions()]
-        df["obj_id"] = [list(m.obj_ids) for m in metas]
-        df["anno_id"] = [list(m.anno_ids) for m in metas]
         df["type_id"] = [m.type_id for m in metas]
-        df["subset"] = [SUBSETS[m.type_id] for m in metas]
+        df["subset"] = [SUBSETS[m.type_id] for m in metas if m.type_id is not None]
         return df
 
     def counts(self) -> dict[str, int]:
         out = super().counts()
-        for t, name in SUBSETS.items():
-            out[f"{name}_expressions"] = sum(1 for e in self.expressions() if self.type_id(e) == t)
-        out["multi_object_expressions"] = sum(1 for e in self.expressions() if len(e.object_ids) > 1)
-        return out
-
-    # ------------------------------------------------------------------ masks
-
-    def has_masks(self) -> bool:
-        return self.mask_dict_path.is_file()
-
-    @cached_property
-    def mask_dict(self) -> dict[str, list[Any]]:
-        """`mask_dict.json`: anno_id -> per-frame RLE or null (loaded once, on first use)."""
-        doc = load_json(self.mask_dict_path)
-        if not isinstance(doc, dict):
-            raise DataFormatError(self.mask_dict_path, "top level must be an object anno_id -> list of RLE")
-        return doc
-
-    @cached_property
-    def _frame_pos(self) -> dict[str, dict[str, int]]:
-        return {vid: {f: i for i, f in enumerate(mv.frames)} for vid, mv in self._meta.items()}
-
-    def _index(self, video_id: str, frame: str) -> int:
-        try:
-            return self._frame_pos[video_id][frame]
-        except KeyError:
-            raise DataFormatError(self.meta_path, f"frame {frame!r} is not listed", f"videos.{video_id}.frames") \
-                from None
-
-    def _decode(self, anno_id: str, video_id: str, t: int) -> np.ndarray | None:
-        entries = self.mask_dict.get(anno_id)
-        if not isinstance(entries, list) or t >= len(entries):
-            n = len(entries) if isinstance(entries, list) else 0
-            raise DataFormatError(self.mask_dict_path, f"{n} entries for the {len(self._meta[video_id].frames)} "
-                                                       f"frames of video {video_id}", anno_id)
-        rle = entries[t]
-        if not rle:
-            return None
-        if not (isinstance(rle, dict) and "size" in rle and "counts" in rle):
-            raise DataFormatError(self.mask_dict_path, "entry is neither null nor an RLE {size, counts}",
-                                  f"{anno_id}[{t}]")
-        m = rle_decode(rle)
-        video = self._videos[video_id]
-        if m.shape != (video.height, video.width):
-            raise DataFormatError(self.mask_dict_path, f"mask size {m.shape} != video size "
-                                                       f"{(video.height, video.width)}", f"{anno_id}[{t}]")
-        return m
-
-    def read_object_masks(self, video_id: str, frame: str) -> dict[int, np.ndarray]:
-        """Each object's own bool mask on a frame (label id -> mask; all False where the object is absent)."""
-        t = self._index(video_id, frame)
-        video = self._videos[video_id]
-        out = {}
-        for label, a in self._objects[video_id].items():
-            m = self._decode(a, video_id, t)
-            out[label] = np.zeros((video.height, video.width), dtype=bool) if m is None else m
-        return out
-
-    def target_sum(self, e: Expression | tuple[str, str], frame: str) -> np.ndarray:
-        """uint8 sum of the expression's object masks on a frame, as `eval_ref_sav.py` builds its ground truth
-        (2 where two target objects overlap)."""
-        vid = e.video_id if isinstance(e, Expression) else e[0]
-        t = self._index(vid, frame)
-        video = self._videos[vid]
-        out = np.zeros((video.height, video.width), dtype=np.uint8)
-        for a in self.meta_expression(e).anno_ids:
-            m = self._decode(a, vid, t)
-            if m is not None:
-                out += m.view(np.uint8)
-        return out
-
-    def read_masks(self, video_id: str, frame: str) -> object:
-        """Per-object `FrameMasks` of a frame: overlapping objects keep their own full masks."""
-        video = self._videos[video_id]
-        return frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
-
-    def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
-        """Label map of the video's objects (obj_id + 1; where objects overlap the larger obj_id wins).
-        Overlaps are kept by `read_object_masks` and `target_sum`, not here."""
-        video = self._videos[video_id]
-        return flatten_object_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
-
-    def annotated_frames(self, video_id: str) -> tuple[str, ...]:
-        return self._videos[video_id].frames if self.has_masks() else ()
+        out.pop("no_target_expressions", None)
+        counts = {f"{name}_expressions": sum(1 for e in self.expressions() if self.type_id(e) == t)
+                  for t, name in SUBSETS.items()}
+        return {**{k: v for k, v in out.items() if k != "multi_object_expressions"}, **counts,
+                "multi_object_expressions": out["multi_object_expressions"]}
 
     # ------------------------------------------------------------------ frames
 
@@ -320,18 +150,6 @@ class RefSAVDataset(Dataset):
 
     def missing(self) -> list[Problem]:
         return metadata_only_problems(self.root / "videos", self.mask_dict_path)
-
-    def check(self, progress: bool = False) -> list[Problem]:
-        problems = super().check(progress)
-        if self.has_masks():
-            for vid, mv in self._meta.items():
-                for a in self._objects[vid].values():
-                    entries = self.mask_dict.get(a)
-                    if not isinstance(entries, list) or len(entries) != len(mv.frames):
-                        n = len(entries) if isinstance(entries, list) else "no"
-                        problems.append(Problem(f"{self.mask_dict_path}:{a}", f"{n} entries for the "
-                                                f"{len(mv.frames)} frames of video {vid}"))
-        return problems
 
 
 def decode_container(path: Path | None) -> Iterator[np.ndarray]:

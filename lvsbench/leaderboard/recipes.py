@@ -43,8 +43,8 @@ from typing import Any
 
 from lvsbench.errors import ConfigError, DataFormatError, unknown_name
 
-DATASETS = ("a2d", "jhmdb", "ryvos", "rdavis")
-"""Datasets a recipe can name (the synthetic writers and native readers exist for these four)."""
+DATASETS = ("a2d", "jhmdb", "ryvos", "rdavis", "mevis", "revos", "refsav", "long-rvos", "reasonvos")
+"""Datasets a recipe can name (the synthetic writers and native readers exist for all of them)."""
 
 SUBSETS = ("a2d-plus-m", "a2d-plus-s", "a2d-plus-t")
 """A2D-S+ subsets (Locater, TPAMI): multiple actors, spatial and temporal contrast."""

@@ -18,18 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.official_missing import MissingInput, Outcome, official_outcomes
+from lvsbench.metrics.official_missing import MissingInput, official_outcomes, rules
 
 TYPES: tuple[str, ...] = ("static", "dynamic", "hybrid")
 OVERALL_ORDER: tuple[str, ...] = ("dynamic", "static", "hybrid")
 """The order in which `eval_overall.py` concatenates the three per-type result files."""
 METRICS: tuple[str, ...] = ("J", "F", "JF", "tIoU", "vIoU")
-OFFICIAL_ON_MISSING: dict[str, Outcome] = {
-    "video": "zero", "expression": "drop", "first_frame": "drop", "frames": "empty", "size": "drop",
-    "ground_truth": "empty",
-}
-"""Missing `<pred>/<video>` -> [0, 0, 0, 0]; the size is read from the first frame's PNG (missing -> crash ->
-dropped); any other missing prediction or ground-truth PNG is read as zeros."""
 ZERO: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
@@ -116,14 +110,14 @@ class LongRVOSAccumulator:
     def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingInput]) -> dict[str, object]:
         """What the official scripts report given the missing items: missing videos scored [0, 0, 0, 0],
         crashed expressions dropped, other missing frames as scored here (read as empty)."""
-        outcomes = official_outcomes(order, missing, OFFICIAL_ON_MISSING)
+        outcomes = official_outcomes(order, missing, rules("long-rvos"))
         rows: dict[str, tuple[str, LongRVOSScores]] = {}
         for k in order:
             if k not in self.rows or outcomes[k] in ("drop", "skip"):
                 continue
             t, s = self.rows[k]
-            rows[k] = (t, LongRVOSScores(*ZERO) if outcomes[k] == "zero" else s)
+            rows[k] = (t, LongRVOSScores(*ZERO) if outcomes[k] in ("zero", "zero_int") else s)
         return {"per_expression": {k: s.as_list() for k, (_, s) in rows.items()},
                 "aggregates": aggregate(list(rows.values())), "n_scored": len(rows),
-                "zeroed": [k for k in order if outcomes[k] == "zero"],
+                "zeroed": [k for k in order if outcomes[k] in ("zero", "zero_int")],
                 "dropped": [k for k in order if outcomes[k] in ("drop", "skip")]}

@@ -8,8 +8,8 @@ and `tools/metrics.py` (`get_r2vos_accuracy`, `get_r2vos_robustness`) @ ec158fd 
 
 Shape of this module: pure per-frame functions (`revos_frame`, `mevis_frame`), per-expression means
 (`ExpressionScores`: `update` per frame, `compute`, `merge`), pure aggregation over expressions in meta order
-(`mevis_aggregate`, `subset_aggregate`), and `official_equivalent`, which turns lvsbench's per-expression values plus
-the list of missing predictions into what an official script would have printed.
+(`mevis_aggregate`, `subset_aggregate`; also Ref-SAV's), and the one rounding helper (`np_round2`). What the official
+scripts do with missing predictions: `lvsbench.metrics.official_missing`.
 
 What the official code does, and these functions therefore do:
 - Ground truth of an expression = **uint8 sum** of its objects' masks (`target_sum`): 2 where two targets overlap.
@@ -37,23 +37,20 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
 
 __all__ = [
-    "MISSING_RULES",
     "ExpressionScores",
-    "MissingKind",
     "mevis_aggregate",
     "mevis_frame",
     "mevis_v2_scores",
     "no_target_counts",
     "np_round2",
-    "official_equivalent",
-    "revos_accuracy",
+    "pixel_accuracy",
     "revos_frame",
     "revos_robustness",
     "revos_rounded",
@@ -81,8 +78,10 @@ def mevis_frame(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return j_and_f(gt, pred)
 
 
-def revos_accuracy(gt: np.ndarray, pred: np.ndarray) -> float:
-    """A_t = mean(gt == pred) over raw uint8 values (VISA `get_r2vos_accuracy`); count / size is that exact value."""
+def pixel_accuracy(gt: np.ndarray, pred: np.ndarray) -> float:
+    """A_t = mean(gt == pred) over raw uint8 values (VISA `get_r2vos_accuracy`; Sa2VA eval_revos.py and
+    eval_ref_sav.py): count / size is that exact value. A pixel covered by two targets (sum 2) never matches a 0/1
+    prediction."""
     if gt.shape != pred.shape:
         raise ValueError(f"gt {gt.shape} and pred {pred.shape} differ in shape")
     return np.count_nonzero(np.asarray(gt, np.uint8) == np.asarray(pred, np.uint8)) / gt.size
@@ -109,7 +108,7 @@ def revos_frame(gt: np.ndarray, pred: np.ndarray, foreground: np.ndarray, *, bin
     if binarize:
         p = (p != 0).view(np.uint8)
     j, f = j_and_f(gt, p)
-    return j, f, revos_accuracy(gt, p), revos_robustness(gt, p, foreground)
+    return j, f, pixel_accuracy(gt, p), revos_robustness(gt, p, foreground)
 
 
 # ------------------------------------------------------------------------------------------ per expression
@@ -222,53 +221,3 @@ def mevis_v2_scores(jf: float, counts: Mapping[str, int]) -> dict[str, Any]:
     t_acc = counts["TN"] / t_den if has_nt and t_den else 0.0
     return {"N-acc": n_acc, "T-acc": t_acc, "Final": (jf + n_acc + t_acc) / 3, "counts": dict(counts),
             "note": V2_NOTE}
-
-
-# ------------------------------------------------------------------------------------------ missing predictions
-
-MissingKind = Literal["video", "expression", "frame", "error"]
-"""What was wrong with an expression's prediction: its video folder / JSON entry is absent ("video"), its
-expression folder / entry is absent ("expression"), a frame is absent ("frame"), or it could not be scored as the
-official script reads it (size mismatch, undecodable file: "error")."""
-
-MISSING_RULES: dict[str, dict[str, str]] = {
-    # eval_mevis.py: `[0, 0]` when the video folder is missing (even for a no-target expression); anything else
-    # raises inside the worker, which dies, and the expression is absent from the mean.
-    "mevis": {"video": "zero_int", "expression": "drop", "frame": "drop", "error": "drop"},
-    # VISA eval_revos.py: `[0, 0, 0, 0]` for a missing video; every exception is caught and scored `[0.0] * 4`.
-    "revos-visa-png": {"video": "zero_int", "expression": "zero", "frame": "zero", "error": "zero"},
-    # Sa2VA eval_revos.py: no missing-video branch and no try/except: KeyError / IndexError kill the worker.
-    "revos": {"video": "drop", "expression": "drop", "frame": "drop", "error": "drop"},
-}
-"""Per protocol and missing kind, what the official script does: "zero_int" (literal int 0 per metric), "zero"
-(0.0 per metric) or "drop" (the expression is left out of every mean)."""
-
-
-def official_equivalent(order: Sequence[str], scored: Mapping[str, Mapping[str, float]],
-                        missing: Mapping[str, MissingKind], protocol: str,
-                        metrics: tuple[str, ...]) -> dict[str, Any]:
-    """What the official script of `protocol` reports given lvsbench's per-expression values (`scored`, raw
-    values in [0, 1]) and the expressions whose prediction is missing (`missing`), all keyed `<video>_<exp_id>` and
-    listed in meta order in `order`.
-
-    Returns `per_expression` (key -> metric values, or None where the script drops the expression), `dropped`,
-    `zeroed` and `rule`. Aggregating `per_expression` (without the Nones) gives the official figures.
-    """
-    rule = MISSING_RULES[protocol]
-    per: dict[str, dict[str, float] | None] = {}
-    dropped, zeroed = [], []
-    for key in order:
-        if key in missing:
-            action = rule[missing[key]]
-            if action == "drop":
-                per[key] = None
-                dropped.append(key)
-            else:
-                zero: float = 0 if action == "zero_int" else 0.0
-                per[key] = dict.fromkeys(metrics, zero)
-                zeroed.append(key)
-        elif key in scored:
-            per[key] = dict(scored[key])
-        else:
-            raise ValueError(f"{key}: neither scored nor listed as missing")
-    return {"per_expression": per, "dropped": dropped, "zeroed": zeroed, "rule": dict(rule)}

@@ -77,6 +77,26 @@ _TABLE: list[Metric] = [
            "over expressions", "Seo et al. ECCV'20; MeViS tools/eval_mevis.py @7c0620b (db_eval_iou)"),
     Metric("F", "fraction", "higher", "boundary F-measure (radius ceil(0.008 x diagonal)), mean over frames then "
            "over expressions", "Seo et al. ECCV'20; MeViS tools/eval_mevis.py @7c0620b (db_eval_boundary)"),
+    Metric("A", "fraction", "higher", "pixel accuracy: share of pixels where the uint8 sum of the target masks "
+           "equals the prediction value (an overlap pixel, sum 2, never matches), mean over frames then as the "
+           "protocol aggregates", "VISA (Yan et al. ECCV'24) tools/metrics.py get_r2vos_accuracy @ec158fd; Sa2VA "
+           "tools/eval/eval_revos.py, eval_ref_sav.py @9832e1a"),
+    Metric("R", "fraction", "higher", "robustness: max(1 - neg / (|video foreground| + 1e-6), 0) with neg = "
+           "sum((1 - GT) * P) in uint8 arithmetic, mean over frames, referring + reasoning subsets only",
+           "VISA (Yan et al. ECCV'24) tools/metrics.py get_r2vos_robustness @ec158fd"),
+    Metric("tIoU", "fraction", "higher", "temporal IoU |G & P| / |G | P| of the frames where GT / prediction are "
+           "non-empty (1 when both sets are empty), mean over expressions",
+           "Long-RVOS (CVPR'26) eval/eval_long_rvos @447682a"),
+    Metric("vIoU", "fraction", "higher", "sum of J_t over frames in G & P / |G | P| (1 when both are empty), mean "
+           "over expressions", "Long-RVOS (CVPR'26) eval/eval_long_rvos @447682a"),
+    Metric("N-acc", "fraction", "higher", "no-target accuracy TP / (TP + FN): GT no-target expressions predicted "
+           "empty in every frame (GRES definition applied to video; no official code published)",
+           "GRES (Liu, Ding et al. CVPR'23) ReLA refer_evaluation.py @3ca9551; MeViS v2 (TPAMI'25)"),
+    Metric("T-acc", "fraction", "higher", "target accuracy TN / (TN + FP): expressions with a target not predicted "
+           "empty everywhere (GRES definition applied to video; no official code published)",
+           "GRES (Liu, Ding et al. CVPR'23) ReLA refer_evaluation.py @3ca9551; MeViS v2 (TPAMI'25)"),
+    Metric("Final", "fraction", "higher", "(J&F + N-acc + T-acc) / 3 (MeViS v2; no official code published)",
+           "MeViS v2 (Ding et al. TPAMI'25) README"),
     Metric("J&F-Mean", "fraction", "higher", "(J-Mean + F-Mean) / 2", f"{_DAVIS_PAPER}; {_DAVIS_CODE}"),
     *_davis("Mean"), *_davis("Recall"), *_davis("Decay"),
     Metric("mean_iou", "fraction", "higher", "mean over samples of the top-1 IoU", _MTTR),

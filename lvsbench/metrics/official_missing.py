@@ -7,12 +7,14 @@ mean because the worker process crashed ("drop"), or skipped with a message ("sk
 expression itself and records what was missing; `official_outcomes` then says, per expression, what the official
 script would have done, so the results can carry the number a paper using that script would print.
 
-Kinds of missing input (`MissingKind`):
+The rules themselves are facts of each protocol (`Protocol.missing_rules` in `lvsbench.scoring.protocols`); this
+module applies them. Kinds of missing input (`MissingKind`):
 - "video": nothing for the expression's video (prediction folder or results-JSON entry absent)
 - "expression": the video is there, the expression is not
+- "frame": some frame missing (MeViS / ReVOS drivers: every frame reads the same way there)
 - "first_frame": the expression is there but its first scored frame is missing (some scripts take the size there)
 - "frames": other frames missing
-- "size": a prediction whose size differs from the ground truth
+- "size" / "error": a prediction whose size differs from the ground truth, or that cannot be read
 - "ground_truth": the expression's ground-truth folder is absent (ReasonVOS)
 """
 
@@ -20,11 +22,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-MissingKind = Literal["video", "expression", "first_frame", "frames", "size", "ground_truth"]
-Outcome = Literal["score", "empty", "zero", "drop", "skip"]
-MISSING_KINDS: tuple[str, ...] = ("video", "expression", "first_frame", "frames", "size", "ground_truth")
+MissingKind = Literal["video", "expression", "frame", "first_frame", "frames", "size", "error", "ground_truth"]
+Outcome = Literal["score", "empty", "zero", "zero_int", "drop", "skip"]
+MISSING_KINDS: tuple[str, ...] = ("video", "expression", "frame", "first_frame", "frames", "size", "error",
+                                  "ground_truth")
+
+
+def rules(protocol: str) -> dict[str, Outcome]:
+    """The official script's outcome per missing kind, from the protocol declaration."""
+    from lvsbench.scoring.protocols import get_protocol
+
+    table = dict(get_protocol(protocol).missing_rules)
+    if not table:
+        raise ValueError(f"protocol {protocol} declares no missing-input rules")
+    return table  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,7 @@ def official_outcomes(keys: Sequence[str], missing: Sequence[MissingInput],
 
     Items of one expression are combined in the order drop/skip > zero > empty (a crash anywhere loses the
     expression; a missing video is decided before any frame is read)."""
-    rank = {"score": 0, "empty": 1, "zero": 2, "skip": 3, "drop": 3}
+    rank = {"score": 0, "empty": 1, "zero": 2, "zero_int": 2, "skip": 3, "drop": 3}
     out: dict[str, Outcome] = {k: "score" for k in keys}
     by_key: dict[str, list[MissingInput]] = {}
     for m in missing:
@@ -61,3 +74,35 @@ def official_outcomes(keys: Sequence[str], missing: Sequence[MissingInput],
                 outcome = o
         out[key] = outcome
     return out
+
+
+def official_equivalent(order: Sequence[str], scored: Mapping[str, Mapping[str, float]],
+                        missing: Mapping[str, MissingKind], protocol: str,
+                        metrics: tuple[str, ...]) -> dict[str, Any]:
+    """What the official script of `protocol` reports given lvsbench's per-expression values (`scored`, raw
+    values in [0, 1]) and the expressions whose prediction is missing (`missing`, one kind each), all keyed
+    `<video>_<exp_id>` and listed in meta order in `order`.
+
+    Returns `per_expression` (key -> metric values, or None where the script drops the expression), `dropped`,
+    `zeroed` and `rule`. Aggregating `per_expression` (without the Nones) gives the official figures.
+    """
+    rule = rules(protocol)
+    per: dict[str, dict[str, float] | None] = {}
+    dropped, zeroed = [], []
+    for key in order:
+        if key in missing:
+            action = rule[missing[key]]
+            if action in ("drop", "skip"):
+                per[key] = None
+                dropped.append(key)
+            elif action in ("zero", "zero_int"):
+                zero: float = 0 if action == "zero_int" else 0.0
+                per[key] = dict.fromkeys(metrics, zero)
+                zeroed.append(key)
+            else:
+                per[key] = dict(scored[key])
+        elif key in scored:
+            per[key] = dict(scored[key])
+        else:
+            raise ValueError(f"{key}: neither scored nor listed as missing")
+    return {"per_expression": per, "dropped": dropped, "zeroed": zeroed, "rule": dict(rule)}

@@ -12,13 +12,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.official_missing import MissingInput, Outcome, official_outcomes
+from lvsbench.metrics.official_missing import MissingInput, official_outcomes, rules
 
 METRICS: tuple[str, ...] = ("J", "F", "JF")
-OFFICIAL_ON_MISSING: dict[str, Outcome] = {
-    "video": "skip", "expression": "skip", "ground_truth": "skip", "first_frame": "drop", "frames": "drop",
-    "size": "drop",
-}
+
 
 
 def frame_scores(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -55,7 +52,7 @@ class ReasonVOSAccumulator:
         return aggregate([self.rows[k] for k in (order or self.rows) if k in self.rows])
 
     def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingInput]) -> dict[str, object]:
-        outcomes = official_outcomes(order, missing, OFFICIAL_ON_MISSING)
+        outcomes = official_outcomes(order, missing, rules("reasonvos"))
         kept = [k for k in order if k in self.rows and outcomes[k] in ("score", "empty")]
         return {"aggregates": self.compute(kept), "n_scored": len(kept),
                 "skipped": [k for k in order if outcomes[k] == "skip"],

@@ -757,7 +757,10 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     """Score predictions on a dataset under a named protocol.
 
     - `preds`: a path (format auto-detected, or `format`) or an opened `Predictions`.
-    - `protocol`: a name from `PROTOCOLS`; default from the dataset (card `default_protocol`, else its name).
+    - `protocol`: a name from `PROTOCOLS`; default from the dataset (card `default_protocol`, else its name). The
+      per-expression protocols of the native MeViS / ReVOS / Ref-SAV / Long-RVOS / ReasonVOS readers go to
+      `lvsbench.scoring.per_expression.score_per_expression` (`per_sample`: one row per expression; `decay` does
+      not apply).
     - `allow_missing`: score missing frames / expressions / videos / images / runs as empty predictions and record
       every missing item in the results (otherwise refuse with the full list).
     - `allow_extra`: ignore (but record) predictions for unknown videos / expressions / frames / image ids.
@@ -774,6 +777,17 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     Raises `ValidationFailed` listing every problem (missing items, unexpected items, undecodable files, size
     mismatches, out-of-range ids), each with its path.
     """
+    from lvsbench.scoring.per_expression import per_expression_protocol, score_per_expression
+
+    name = protocol.name if isinstance(protocol, Protocol) else protocol
+    if not per_expression_protocol(dataset, name) and name is None:
+        name = default_protocol_for(dataset).name  # a converted copy may name a per-expression protocol
+    if per_expression_protocol(dataset, name):  # the 2023-2026 benchmarks, one row per expression
+        if isinstance(preds, Predictions):
+            raise ConfigError(f"protocol {name or dataset.name}: pass the prediction path (PNG tree or results "
+                              "JSON), not an opened Predictions")
+        return score_per_expression(preds, dataset, name, allow_missing=allow_missing, allow_extra=allow_extra,
+                                    by=by, format=format, workers=workers)
     if decay not in DECAY_MODES:
         raise ConfigError(f"decay must be one of {', '.join(DECAY_MODES)} ('compat' = the official davis2017 "
                           f"value), got {decay!r}")

@@ -10,7 +10,13 @@ from typing import Any, Literal
 
 from lvsbench.errors import ConfigError, unknown_name
 from lvsbench.metrics.modern import V2_NOTE
-from lvsbench.metrics.names import COCO_METRICS, DAVIS_METRICS, JF_METRICS, LOCATER_METRICS, TOP1_METRICS
+from lvsbench.metrics.names import (
+    COCO_METRICS,
+    DAVIS_METRICS,
+    JF_METRICS,
+    LOCATER_METRICS,
+    TOP1_METRICS,
+)
 
 Family = Literal["referring", "jf", "locater", "davis", "per-expression"]
 
@@ -43,6 +49,26 @@ class Protocol:
     proxy: bool = False
     """True when no official local evaluator exists and the protocol is an offline stand-in."""
     notes: str = ""
+    dataset: str | None = None
+    """Per-expression family: the native reader the protocol scores (mevis, revos, refsav, long-rvos, reasonvos)."""
+    scale: Literal["fraction", "percent"] = "fraction"
+    """Scale of the official per-expression output and figures (the results' `aggregates` and per-sample table):
+    "fraction" (0..1) or "percent" (0..100: ReVOS / Ref-SAV print round(100 x, 2)). `values` are fractions always."""
+    rounding: str = "none"
+    """Per-expression rounding before aggregation: "none", or "numpy-round2-x100" (`np.round(100 x, 2)` on a numpy
+    float64, `lvsbench.metrics.modern.np_round2`)."""
+    subsets: tuple[tuple[int | str, str], ...] = ()
+    """(type, subset name) pairs. With `subset_rule` "mean-of-subset-means", overall = mean of the subset means
+    (types outside the pairs never enter an aggregate); "pooled": overall = mean over the expressions of the
+    subsets taken in this order."""
+    subset_rule: str = "none"
+    binarize: bool = True
+    """Whether predictions are binarised before A / R (False: VISA's raw PNG values)."""
+    missing_rules: tuple[tuple[str, str], ...] = ()
+    """The official script on missing input: (kind, outcome) pairs, kinds of
+    `lvsbench.metrics.official_missing.MissingKind`, outcomes "empty" (read as an empty mask), "zero" (0.0 per
+    metric), "zero_int" (the int 0), "drop" (worker crash: left out of the means) or "skip" (left out, with a
+    message)."""
 
     def header(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,6 +198,94 @@ A2D_PLUS = _register(Protocol(
            "there scores 0 and adds its area to the overall-IoU denominator."),
 ))
 
+# ============================================================================ per-expression protocols (2023-2026)
+# Scored by `lvsbench.scoring.per_expression` on the native readers: multi-object uint8 ground truth, raw-value A/R,
+# numpy rounding before subset means, and each official script's handling of missing input (`missing_rules`,
+# applied by `lvsbench.metrics.official_missing`). Background: docs/protocols.md.
+
+_MEVIS_MISSING = (("video", "zero_int"), ("expression", "drop"), ("frame", "drop"), ("error", "drop"))
+"""eval_mevis.py: `[0, 0]` for a missing video folder (even for a no-target expression); any other problem raises
+inside the worker, which dies, and the expression is absent from the mean."""
+_SA2VA_MISSING = (("video", "drop"), ("expression", "drop"), ("frame", "drop"), ("error", "drop"),
+                  ("first_frame", "drop"), ("frames", "drop"), ("size", "drop"), ("ground_truth", "drop"))
+"""Sa2VA eval_revos.py / eval_ref_sav.py: no missing-video branch and no try/except: KeyError / IndexError /
+broadcast errors kill the worker and the expression leaves the mean."""
+
+MEVIS = _register(Protocol(
+    name="mevis",
+    family="per-expression",
+    title="MeViS (eval_mevis.py): J, F, J&F over expressions",
+    reproduces=("henghuiding/MeViS tools/eval_mevis.py @7c0620b (Ding et al. ICCV'23): per expression J, F "
+                "(davis2017 kernel) over all meta frames of the uint8 sum of the target masks; np.mean over "
+                "expressions in meta order"),
+    formats=("png-tree", "rle-json"),
+    metrics=JF_METRICS,
+    frames="expression",
+    aggregate="expressions",
+    dataset="mevis",
+    missing_rules=_MEVIS_MISSING,
+    notes=("Values 0..1. A no-target expression predicted empty scores J = F = 1. Missing predictions: refused, or "
+           "with --allow-missing scored as empty; official_equivalent gives the official zeros / drops."),
+))
+
+MEVIS_V2 = _register(Protocol(
+    name="mevis-v2",
+    family="per-expression",
+    title="MeViS v2: J&F + N-acc, T-acc, Final (GRES definition applied to video; no official code published)",
+    reproduces=("J, F as eval_mevis.py @7c0620b; N-acc / T-acc from GRES (Liu, Ding et al. CVPR'23, ReLA "
+                "refer_evaluation.py @3ca9551) applied to video; Final = mean(J&F, N-acc, T-acc)"),
+    formats=("png-tree", "rle-json"),
+    metrics=(*JF_METRICS, "N-acc", "T-acc", "Final"),
+    frames="expression",
+    aggregate="expressions",
+    dataset="mevis",
+    missing_rules=_MEVIS_MISSING,
+    notes=V2_NOTE + "; predicted no-target = empty in every frame, GT no-target = no anno_id.",
+))
+
+REVOS = _register(Protocol(
+    name="revos",
+    family="per-expression",
+    title="ReVOS (VISA metrics, binarised predictions = Sa2VA eval_revos.py): J, F, A, R",
+    reproduces=("VISA metric definitions (cilinyan/VISA tools/metrics.py @ec158fd) on binarised predictions = "
+                "bytedance/Sa2VA tools/eval/eval_revos.py @9832e1a: round(100 x, 2) with numpy rounding, means of "
+                "referring (type_id 0) and reasoning (1), overall = mean of the two; no-target (2) excluded"),
+    formats=("rle-json", "png-tree"),
+    metrics=(*JF_METRICS, "A", "R"),
+    frames="expression",
+    aggregate="expressions",
+    dataset="revos",
+    scale="percent",
+    rounding="numpy-round2-x100",
+    subsets=((0, "referring"), (1, "reason")),
+    subset_rule="mean-of-subset-means",
+    binarize=True,
+    missing_rules=_SA2VA_MISSING,
+    notes=("Official figures 0..100 (aggregates, per-sample CSV; values = them / 100). Overlap pixels of "
+           "multi-object targets (sum 2) never count as correct in A; R wraps."),
+))
+
+REVOS_VISA_PNG = _register(Protocol(
+    name="revos-visa-png",
+    family="per-expression",
+    title="ReVOS as VISA's eval_revos.py runs on PNGs (raw values for A and R)",
+    reproduces="cilinyan/VISA tools/eval_revos.py @ec158fd on PNGs (raw grayscale values, no binarisation)",
+    formats=("png-tree",),
+    metrics=(*JF_METRICS, "A", "R"),
+    frames="expression",
+    aggregate="expressions",
+    dataset="revos",
+    scale="percent",
+    rounding="numpy-round2-x100",
+    subsets=((0, "referring"), (1, "reason")),
+    subset_rule="mean-of-subset-means",
+    binarize=False,
+    missing_rules=(("video", "zero_int"), ("expression", "zero"), ("frame", "zero"), ("error", "zero")),
+    notes=("Official figures 0..100. A and R differ from the intended values when PNGs hold 0/255: use for "
+           "comparing with "
+           "numbers published from VISA's evaluator. Every exception is scored [0.0] * 4 officially."),
+))
+
 REFSAV = _register(Protocol(
     name="refsav",
     family="per-expression",
@@ -180,11 +294,18 @@ REFSAV = _register(Protocol(
                 "(pixel accuracy of the uint8 target sum vs the 0/1 prediction) averaged over all meta frames, "
                 "round(100*x, 2) with numpy rounding, subset means over type_id 0 (long) and 1 (short), "
                 "overall = mean of the two subset means"),
-    formats=("sa2va-rle-json",),
-    metrics=("J", "F", "JF", "A"),
+    formats=("rle-json",),
+    metrics=(*JF_METRICS, "A"),
     frames="expression",
     aggregate="expressions",
-    notes=("Values 0..100. Overlap pixels of multi-object targets (sum 2) never count as correct in A. "
+    dataset="refsav",
+    scale="percent",
+    rounding="numpy-round2-x100",
+    subsets=((0, "long"), (1, "short")),
+    subset_rule="mean-of-subset-means",
+    missing_rules=_SA2VA_MISSING,
+    notes=("Official figures 0..100 (aggregates, per-sample CSV; values = them / 100). Overlap pixels of "
+           "multi-object targets (sum 2) never count as correct in A. "
            "Missing predictions: refused, or with --allow-missing scored as empty; the official script drops the "
            "expression (worker crash), see official_equivalent."),
 ))
@@ -198,9 +319,14 @@ LONG_RVOS = _register(Protocol(
                 "frames with foreground (int 1 when both are empty); per type means; overall pooled over "
                 "expressions in the order dynamic, static, hybrid"),
     formats=("png-tree",),
-    metrics=("J", "F", "JF", "tIoU", "vIoU"),
+    metrics=(*JF_METRICS, "tIoU", "vIoU"),
     frames="expression",
     aggregate="expressions",
+    dataset="long-rvos",
+    subsets=(("dynamic", "dynamic"), ("static", "static"), ("hybrid", "hybrid")),
+    subset_rule="pooled",
+    missing_rules=(("video", "zero_int"), ("expression", "drop"), ("first_frame", "drop"), ("frames", "empty"),
+                   ("size", "drop"), ("ground_truth", "empty")),
     notes=("Values 0..1. Absent ground-truth PNGs are empty masks. Missing video folders score 0 officially, a "
            "missing first frame drops the expression, other missing frames are read as empty (official_equivalent)."),
 ))
@@ -213,13 +339,19 @@ REASONVOS = _register(Protocol(
                 "(davis2017 kernel) over the sorted PNG listing of the object's annotation folder; means over "
                 "expressions"),
     formats=("png-tree",),
-    metrics=("J", "F", "JF"),
+    metrics=JF_METRICS,
     frames="expression",
     aggregate="expressions",
+    dataset="reasonvos",
+    missing_rules=(("video", "skip"), ("expression", "skip"), ("ground_truth", "skip"), ("first_frame", "drop"),
+                   ("frames", "drop"), ("size", "drop")),
     notes=("Values 0..1. Predictions in <pred>/<source>_<video>_<obj_id>/<exp_id>/<frame>.png. Officially a missing "
            "ground-truth or prediction folder skips the expression and a missing frame drops it "
            "(official_equivalent)."),
 ))
+
+PER_EXPRESSION: dict[str, Protocol] = {n: p for n, p in PROTOCOLS.items() if p.family == "per-expression"}
+"""The seven per-expression protocols (scored by `lvsbench.scoring.per_expression`)."""
 
 DEFAULT_PROTOCOL: dict[str, str] = {
     "a2d": "a2d",
@@ -228,6 +360,8 @@ DEFAULT_PROTOCOL: dict[str, str] = {
     "rdavis": "rdavis",
     "davis": "davis-semi",
     "a2d-plus": "a2d-plus",
+    "mevis": "mevis",
+    "revos": "revos",
     "refsav": "refsav",
     "long-rvos": "long-rvos",
     "reasonvos": "reasonvos",
@@ -239,13 +373,7 @@ def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        modern = MODERN_PROTOCOLS.get(name)
-        if modern is not None:
-            raise ConfigError(f"protocol {name} scores the native {modern.dataset} release per expression (lvsbench "
-                              f"score PRED --dataset {modern.dataset} --root NATIVE_ROOT); a copy converted to the "
-                              "lvsbench layout is scored with --protocol ryvos (J and F, the MeViS convention; "
-                              "no-target expressions are not in the layout)") from None
-        raise ConfigError(unknown_name("protocol", name, [*PROTOCOLS, *MODERN_PROTOCOLS])) from None
+        raise ConfigError(unknown_name("protocol", name, PROTOCOLS)) from None
 
 
 def default_protocol_for(dataset: Any) -> Protocol:
@@ -259,44 +387,3 @@ def default_protocol_for(dataset: Any) -> Protocol:
         raise ConfigError(f"no default protocol for dataset {getattr(dataset, 'name', '?')!r}; pass --protocol "
                           f"({', '.join(PROTOCOLS)})")
     return get_protocol(name)
-
-
-# ============================================================================ per-expression protocols (2023-2026)
-# Scored by `lvsbench.scoring.modern` (not by the generic scorer): multi-object uint8 ground truth, raw-value A/R,
-# numpy rounding before subset means, and each official script's handling of missing predictions.
-
-@dataclass(frozen=True)
-class ModernProtocol:
-    """Declaration of one per-expression protocol (small and data-only, for the protocol registry)."""
-
-    name: str
-    dataset: str
-    reproduces: str
-    metrics: tuple[str, ...]
-    binarize: bool = True
-    subsets: tuple[tuple[int, str], ...] = ()
-    """ReVOS-style (type_id, name) subsets averaged as a mean of subset means over rounded values."""
-    missing_rule: str = ""
-    """Key of `lvsbench.metrics.modern.MISSING_RULES` describing the official script's behaviour."""
-    notes: str = ""
-    family: str = "per-expression"
-
-    def header(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-MODERN_PROTOCOLS: dict[str, ModernProtocol] = {p.name: p for p in (
-    ModernProtocol("mevis", "mevis", "henghuiding/MeViS tools/eval_mevis.py @7c0620b", ("J", "F"),
-                   missing_rule="mevis"),
-    ModernProtocol("mevis-v2", "mevis", "J, F as eval_mevis.py @7c0620b; N-acc/T-acc from GRES (ReLA "
-                   "refer_evaluation.py @3ca9551) applied to video", ("J", "F"), missing_rule="mevis",
-                   notes=V2_NOTE),
-    ModernProtocol("revos", "revos", "VISA metric definitions (tools/metrics.py @ec158fd) on binarised "
-                   "predictions = Sa2VA tools/eval/eval_revos.py @9832e1a", ("J", "F", "A", "R"), binarize=True,
-                   subsets=((0, "referring"), (1, "reason")), missing_rule="revos"),
-    ModernProtocol("revos-visa-png", "revos", "VISA tools/eval_revos.py @ec158fd on PNGs (raw values, no "
-                   "binarisation)", ("J", "F", "A", "R"), binarize=False,
-                   subsets=((0, "referring"), (1, "reason")), missing_rule="revos-visa-png",
-                   notes="A and R differ from the intended values when PNGs hold 0/255: use for comparing with "
-                         "numbers published from VISA's evaluator."),
-)}
