@@ -52,6 +52,7 @@ from lvsbench.metrics.modern import (
     revos_rounded,
     subset_aggregate,
 )
+from lvsbench.metrics.names import units_of
 from lvsbench.metrics.official_missing import MissingInput, MissingKind, official_equivalent
 from lvsbench.predictions import PngTreePredictions
 from lvsbench.scoring.protocols import PER_EXPRESSION, Protocol, get_protocol
@@ -593,6 +594,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
         "lvsbench_version": __version__,
         "protocol": proto.header(),
         "values": values,
+        "units": units_of(values),
         "aggregates": aggregates,
         "counts": counts,
         "dataset": {"name": dataset.name, "split": dataset.split, "root": str(dataset.root), "checksum": ds_sum,
@@ -605,7 +607,8 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
                                 "notes": official_notes(dataset, proto.name, src)},
     }
     summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
-    return ScoreResult(proto, values, summary, per_sample, None, _json_safe(results), [])
+    per_group = pd.DataFrame(columns=["group", "n", *values])  # no --by for these protocols (refused earlier)
+    return ScoreResult(proto, values, summary, per_sample, per_group, _json_safe(results), [])
 
 
 def per_expression_protocol(dataset: Any, protocol: str | None) -> bool:
