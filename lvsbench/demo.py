@@ -41,7 +41,7 @@ class DemoConfig:
     height: int = 96
     width: int = 144
     model: str = "locater"
-    train_steps: int = 300
+    train_steps: int = 200
     seed: int = 0
     extra_train: dict[str, Any] = field(default_factory=lambda: {"log_every": 20, "threads": 1})
     """[train] values of the demo's training recipe besides seed and steps. One torch thread: two OpenMP threads
