@@ -14,7 +14,7 @@ from lvsbench.commands.common import force_option
               show_default=True, help="Folder for everything the demo writes.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and the model.")
 @click.option("--videos", type=int, default=None, help="Synthetic A2D videos (default 96; a quarter are test).")
-@click.option("--train-steps", type=int, default=None, help="Training steps of the tiny model (default 300).")
+@click.option("--train-steps", type=int, default=None, help="Training steps of the tiny model (default 200).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @force_option
 def demo_cmd(out: Path, seed: int, videos: int | None, train_steps: int | None, no_progress: bool,
@@ -28,9 +28,9 @@ def demo_cmd(out: Path, seed: int, videos: int | None, train_steps: int | None, 
 
     \b
     Time, measured on 2 CPU cores (docs/benchmarks.md, leaderboards section):
-      idle machine:    about 2.5 minutes (158 s; `make demo` with the install: 3 min 38 s)
-      shared machine:  10-14 minutes (596 s and 835 s at load average 8-12)
-    Training the tiny model (--train-steps, default 300, one thread) is 85-90 % of it;
+      idle machine:    about 3 minutes (193 s; `make demo` from a fresh clone with the install: 4 min 10 s)
+      shared machine:  several times that (10-14 minutes at load average 8-12, with 300 steps)
+    Training the tiny model (--train-steps, default 200, one thread) is about 80 % of it;
     --train-steps 100 makes a quicker, weaker model.
     """
     from lvsbench.demo import DemoConfig, run_demo
