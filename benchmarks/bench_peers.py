@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_score_e2e import _vm_hwm_mb, scenes  # noqa: E402
+from bench_score_e2e import _vm_hwm_mb, in_fresh_process, scenes  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------ workload
 
@@ -172,13 +172,7 @@ def _child(kind: str, davis: str, res: str, paths: dict, q: mp.Queue) -> None:
 
 
 def run_isolated(kind: str, davis: Path, res: Path, paths: dict) -> dict:
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()
-    p = ctx.Process(target=_child, args=(kind, str(davis), str(res), paths, q))
-    p.start()
-    out = q.get()
-    p.join()
-    return out
+    return in_fresh_process(_child, kind, str(davis), str(res), paths)
 
 
 def _ulps(a: float, b: float) -> float:

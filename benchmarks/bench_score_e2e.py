@@ -194,14 +194,20 @@ def _measure(kind: str, ds_dir: str, pred_dir: str, workers: int, queue: mp.Queu
                "peak_rss_mb": own, "peak_rss_worker_mb": kids})
 
 
-def run_isolated(kind: str, ds_dir: Path, pred_dir: Path, workers: int = 1) -> dict:
+def in_fresh_process(target, *args: object) -> dict:  # noqa: ANN001 - a picklable function(*args, queue)
+    """Run `target(*args, queue)` in a spawned process and return what it put on the queue, so that each
+    measurement has its own peak RSS and nothing imported by an earlier one."""
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()
-    p = ctx.Process(target=_measure, args=(kind, str(ds_dir), str(pred_dir), workers, q))
+    p = ctx.Process(target=target, args=(*args, q))
     p.start()
     out = q.get()
     p.join()
     return out
+
+
+def run_isolated(kind: str, ds_dir: Path, pred_dir: Path, workers: int = 1) -> dict:
+    return in_fresh_process(_measure, kind, str(ds_dir), str(pred_dir), workers)
 
 
 def count_frame_objects(ds_dir: Path) -> int:
