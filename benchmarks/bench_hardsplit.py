@@ -3,7 +3,7 @@
 1. **Build**: a synthetic A2D-Sentences test split of 737 videos (`lvsbench.synth.a2d`, all videos flagged test,
    mp4 frames as in the release), then `build-hard-split --stage all --workers W` with the SRL stage run
    beforehand (the build reuses it, so the timed part excludes SRL). Baseline measured in the same run: converting
-   the same 737 videos to the lvsbench layout (`lvsbench.layout.write_dataset`: decode + encode every frame once).
+   the same 737 videos to the lvsbench layout (`datasets.layout.write_dataset`: decode + encode every frame once).
 2. **SRL throughput**: the native AllenNLP SRL-BERT backend at bert-base shapes (12 layers, hidden 768, 129 labels,
    30,522-entry vocabulary) with random weights, on the 1,295 real A2D test queries (heuristic predicates),
    batched; baseline: the same backend unbatched (batch size 1) on the first 100 sentences.
@@ -32,7 +32,7 @@ A2D_TEXT = REPO / "tests" / "data" / "real-annotations" / "a2d_sentences"
 
 def make_synthetic_test_split(out: Path, videos: int, seed: int = 0) -> Path:
     """A synthetic A2D-Sentences dataset whose videos are all in the test split (synth default frame sizes)."""
-    from lvsbench.io import atomic_dir
+    from lvsbench.core.io import atomic_dir
     from lvsbench.synth.a2d import generate, write_plan
 
     plans = generate(videos + 1, seed)  # one video becomes a "missed" video without sentences
@@ -44,8 +44,8 @@ def make_synthetic_test_split(out: Path, videos: int, seed: int = 0) -> Path:
 
 
 def bench_build(workdir: Path, videos: int, workers: int) -> dict:
+    from lvsbench.datasets.layout import write_dataset
     from lvsbench.hardsplit.build import BuildOptions, build, load_a2d
-    from lvsbench.layout import write_dataset
 
     data = workdir / "a2d"
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ The split is written once (`bench_hardsplit.make_synthetic_test_split`: mp4 sour
 tree, in a fresh interpreter with the tree on PYTHONPATH: the SRL stage first (rule-based predicates; not timed,
 the same for both), then `--stage all --resume` timed. The machine is shared (load 10-15 on 2 cores), so CPU time
 (user + system of the build and its worker processes, `getrusage`) is the figure compared; wall is printed too.
-The script fails unless both output trees are byte-identical (`lvsbench.io.sha256_tree`).
+The script fails unless both output trees are byte-identical (`lvsbench.core.io.sha256_tree`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ CHILD = r"""
 import json, resource, sys, time, warnings
 from pathlib import Path
 from lvsbench.hardsplit.build import BuildOptions, build
-from lvsbench.io import sha256_tree
+from lvsbench.core.io import sha256_tree
 data, out, workers = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 def cpu():
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -34,10 +34,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from official_baseline import official_f  # noqa: E402
 
-from lvsbench.codecs import rle_decode  # noqa: E402
+from lvsbench.core.codecs import rle_decode  # noqa: E402
 from lvsbench.datasets.mevis import MetaExpression, MeViSDataset  # noqa: E402
+from lvsbench.formats.predictions import write_png_prediction  # noqa: E402
 from lvsbench.formats.raw_png import RawPngTree  # noqa: E402
-from lvsbench.predictions import write_png_prediction  # noqa: E402
 from lvsbench.scoring.per_expression import evaluate  # noqa: E402
 from lvsbench.synth.mevis import mask_entries, meta_entry, plan  # noqa: E402
 

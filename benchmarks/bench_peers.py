@@ -59,7 +59,7 @@ from bench_score_e2e import _vm_hwm_mb, in_fresh_process, scenes  # noqa: E402
 def build_davis_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], max_objects: int = 3,
                          seed: int = 0) -> tuple[Path, Path]:
     """Write (DAVIS root, results folder). GT and predictions are palette PNGs with the DAVIS palette."""
-    from lvsbench.codecs import encode_jpeg, write_palette_png
+    from lvsbench.core.codecs import encode_jpeg, write_palette_png
 
     davis, res = out / "davis", out / "results"
     h, w = shape

@@ -7,7 +7,7 @@ Workload: DAVIS-like 480x854 label maps (1-3 filled, rotating ellipses per frame
 
 Decoders, each on the same bytes already in memory (file reading is not what differs): Pillow (`Image.open` +
 `np.asarray`), OpenCV (`cv2.imdecode`, palette relabelled as grayscale: lvsbench's previous fast path), and
-`lvsbench.codecs.decode_png_fast` (direct inflate with zlib-ng when installed, else zlib; falls back to OpenCV).
+`lvsbench.core.codecs.decode_png_fast` (direct inflate with zlib-ng when installed, else zlib; falls back to OpenCV).
 Every decoder's output is checked equal to Pillow's before timing.
 
     python benchmarks/bench_png_decode.py            # 200 frames per layout
@@ -30,7 +30,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lvsbench import codecs  # noqa: E402
+from lvsbench.core import codecs  # noqa: E402
 
 
 def _frames(n: int, shape: tuple[int, int] = (480, 854)) -> list[np.ndarray]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query
 from lvsbench.datasets.registry import load
-from lvsbench.runner import RunOptions, run
+from lvsbench.run.runner import RunOptions, run
 from lvsbench.synth import get_writer
 
 

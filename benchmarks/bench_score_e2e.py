@@ -95,9 +95,9 @@ def scenes(videos: int, frames: int, shape: tuple[int, int], max_objects: int = 
 def build_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], max_objects: int = 3,
                    seed: int = 0) -> tuple[Path, Path]:
     """Write the dataset (lvsbench layout) and the prediction PNG tree; returns (dataset dir, predictions dir)."""
-    from lvsbench.layout import LayoutWriter
-    from lvsbench.predictions import write_png_prediction
-    from lvsbench.records import Expression, Video
+    from lvsbench.core.records import Expression, Video
+    from lvsbench.datasets.layout import LayoutWriter
+    from lvsbench.formats.predictions import write_png_prediction
 
     ds_dir, pred_dir = out / "dataset", out / "preds"
     w = LayoutWriter(ds_dir, name="ryvos-like", split="bench", source="benchmarks/bench_score_e2e.py",
@@ -168,7 +168,7 @@ def _measure(kind: str, ds_dir: str, pred_dir: str, workers: int, queue: mp.Queu
     cv2.setNumThreads(1)
     from PIL import Image
 
-    from lvsbench.layout import LayoutDataset
+    from lvsbench.datasets.layout import LayoutDataset
     from lvsbench.metrics import functional  # noqa: F401  (imports are not part of the measurement)
     from lvsbench.scoring import score
 

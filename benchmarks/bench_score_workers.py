@@ -37,9 +37,9 @@ from bench_score_e2e import _ellipse, run_isolated  # noqa: E402
 def build_workload(out: Path, videos: int, expressions: int, frames: int, shape: tuple[int, int] = (180, 320),
                    seed: int = 0) -> tuple[Path, Path, int]:
     """Dataset (lvsbench layout) + prediction PNG tree; returns (dataset dir, predictions dir, expressions)."""
-    from lvsbench.layout import LayoutWriter
-    from lvsbench.predictions import write_png_prediction
-    from lvsbench.records import Expression, Video
+    from lvsbench.core.records import Expression, Video
+    from lvsbench.datasets.layout import LayoutWriter
+    from lvsbench.formats.predictions import write_png_prediction
 
     rng = np.random.default_rng(seed)
     ds_dir, pred_dir = out / "dataset", out / "preds"

@@ -26,7 +26,7 @@ CASES = {
                              "except SystemExit:\n    pass",
     "score imports before the first frame": "from lvsbench.cli import cli; cli.get_command(None, 'score'); "
                                             "import lvsbench.scoring.evaluate, lvsbench.datasets.davis, "
-                                            "lvsbench.codecs, lvsbench.metrics.functional",
+                                            "lvsbench.core.codecs, lvsbench.metrics.functional",
 }
 
 

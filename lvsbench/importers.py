@@ -31,11 +31,11 @@ import numpy as np
 
 from lvsbench import __version__
 from lvsbench.adapters.base import VideoHandle
-from lvsbench.codecs import read_binary_png, read_palette_png, rle_decode
+from lvsbench.core.codecs import read_binary_png, read_palette_png, rle_decode
+from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.io import atomic_write_json, prepare_output_dir
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.io import atomic_write_json, prepare_output_dir
-from lvsbench.runner import (
+from lvsbench.run.runner import (
     PARTS_DIR,
     RUN_JSON,
     RUN_LOG,
@@ -214,7 +214,7 @@ def _load_tensor_file(p: Path) -> np.ndarray:
     try:
         import torch
     except ImportError:
-        from lvsbench.errors import MissingDependencyError
+        from lvsbench.core.errors import MissingDependencyError
 
         raise MissingDependencyError("torch", "models", f"reading {p}") from None
     try:
@@ -297,7 +297,7 @@ def _locater_key(dataset: Dataset, key: str) -> str:
 def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, units: list[Unit], out: Path,
                    missing: list[str], scores: dict[str, list[tuple[str, float]]]) -> int:
     """Copy one video's label maps verbatim (indices kept: surplus proposals matter to Hungarian matching)."""
-    from lvsbench.predictions import write_palette_prediction
+    from lvsbench.formats.predictions import write_palette_prediction
 
     size = (video.height, video.width)
     n = 0

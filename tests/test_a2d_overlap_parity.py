@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lvsbench.core.records import FrameMasks
 from lvsbench.datasets.a2d import A2DDataset
-from lvsbench.layout import LayoutDataset, LayoutWriter, validate_layout
+from lvsbench.datasets.layout import LayoutDataset, LayoutWriter, validate_layout
 from lvsbench.metrics.referring import COCO_STAT_NAMES
-from lvsbench.records import FrameMasks
 from lvsbench.scoring import score
 
 DATA = Path(__file__).parent / "data" / "a2d_overlap"
@@ -133,8 +133,8 @@ def test_synth_a2d_writes_overlapping_instances(tmp_path: Path) -> None:
     """`lvsbench synth a2d` renders an adult holding a baby and a baby riding a dog; the .h5 and .mat readers
     return every instance's own mask, the layout keeps them, and only the unflattened truth gives an oracle 1.0."""
     from lvsbench.datasets.coco_gt import build_coco_gt
-    from lvsbench.layout import write_dataset
-    from lvsbench.predictions import coco_result, write_coco_results
+    from lvsbench.datasets.layout import write_dataset
+    from lvsbench.formats.predictions import coco_result, write_coco_results
     from lvsbench.synth.a2d import expected_masks, generate, write_synthetic
 
     kw = {"videos": 6, "seed": 3, "height": 48, "width": 64, "frames": 12}
@@ -218,7 +218,7 @@ def test_composition_keeps_overlaps() -> None:
 
 
 def test_layout_validate_names_bad_overlap_masks(case: tuple[Path, dict], tmp_path: Path) -> None:
-    from lvsbench.codecs import encode_palette_png
+    from lvsbench.core.codecs import encode_palette_png
 
     ds = A2DDataset(case[0] / "a2d", "test")
     lay = _layout(ds, tmp_path / "lay", flattened=False)

@@ -25,10 +25,10 @@ from lvsbench.adapters.checkpoints import (  # noqa: E402
 )
 from lvsbench.adapters.msda import ms_deform_attn  # noqa: E402
 from lvsbench.adapters.registry import create_adapter  # noqa: E402
-from lvsbench.codecs import read_binary_png  # noqa: E402
-from lvsbench.layout import LayoutDataset, LayoutWriter  # noqa: E402
-from lvsbench.records import Expression, Video  # noqa: E402
-from lvsbench.runner import RunOptions, run  # noqa: E402
+from lvsbench.core.codecs import read_binary_png  # noqa: E402
+from lvsbench.core.records import Expression, Video  # noqa: E402
+from lvsbench.datasets.layout import LayoutDataset, LayoutWriter  # noqa: E402
+from lvsbench.run.runner import RunOptions, run  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "external"
 
@@ -203,7 +203,7 @@ def test_referformer_standin_needs_the_namespace_flag(standins: Path, tmp_path: 
 def test_locater_standin_records_key_mismatches(standins: Path, tmp_path: Path) -> None:
     ds = _dataset(tmp_path / "ds", "ryvos")
     opts = {"code_dir": str(FIXTURES / "locater"), "text_encoder_dir": str(standins / "bert-base-uncased")}
-    from lvsbench.errors import LvsbenchError
+    from lvsbench.core.errors import LvsbenchError
 
     with pytest.raises(LvsbenchError, match=r"1 missing \(mem_gate.bias\)"):  # strict by default
         run(create_adapter("locater-official", opts), ds, RunOptions(
@@ -219,7 +219,7 @@ def test_locater_standin_records_key_mismatches(standins: Path, tmp_path: Path) 
 
 
 def test_external_adapter_requires_code_dir_and_checkpoint(tmp_path: Path) -> None:
-    from lvsbench.errors import ConfigError
+    from lvsbench.core.errors import ConfigError
 
     ds = _dataset(tmp_path / "ds", "ryvos")
     with pytest.raises(ConfigError, match="code_dir"):

@@ -14,7 +14,7 @@ from fixtures.runner_support import SPLITS, make_synthetic
 
 from lvsbench.adapters.base import Capabilities, Prediction, parse_dataclass_options, parse_key_values
 from lvsbench.adapters.registry import conflicts, create_adapter, entries, get_adapter_class
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 
 PLUGIN = Path(__file__).resolve().parent / "fixtures" / "plugin"
 

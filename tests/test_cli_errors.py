@@ -128,7 +128,7 @@ def test_corrupt_png_error_has_no_internals(a2d: Path, tmp_path: Path, capfd: py
 def test_per_group_is_a_dataframe_without_by(a2d: Path, tmp_path: Path) -> None:
     from lvsbench.adapters.registry import create_adapter
     from lvsbench.datasets import load
-    from lvsbench.runner import RunOptions, run
+    from lvsbench.run.runner import RunOptions, run
     from lvsbench.scoring import score
 
     ds = load("a2d", a2d, "test")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from lvsbench.codecs import (
+from lvsbench.core.codecs import (
     DAVIS_PALETTE,
     encode_binary_png,
     encode_palette_png,
@@ -23,7 +23,7 @@ from lvsbench.codecs import (
     rle_decode,
     rle_encode,
 )
-from lvsbench.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError
 
 shapes = st.tuples(st.integers(1, 37), st.integers(1, 41))
 

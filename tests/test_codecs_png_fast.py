@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from lvsbench import codecs
-from lvsbench.codecs import decode_png_inflate, encode_palette_png, read_binary_png, read_palette_png
+from lvsbench.core import codecs
+from lvsbench.core.codecs import decode_png_inflate, encode_palette_png, read_binary_png, read_palette_png
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -169,7 +169,7 @@ def test_other_layouts_fall_back() -> None:
 @pytest.mark.parametrize("data", [b"hello world" * 10, b"\x89PNG\r\n\x1a\n" + b"x" * 100, b"GIF89a" + bytes(60)])
 def test_unreadable_files_give_one_clean_message(data: bytes, capfd: pytest.CaptureFixture[str]) -> None:
     """The message names the file and says what is wrong, with no library object reprs or OpenCV warnings."""
-    from lvsbench.errors import DataFormatError
+    from lvsbench.core.errors import DataFormatError
 
     with pytest.raises(DataFormatError) as info:
         read_binary_png(data, where="preds/v1/0/00000.png")

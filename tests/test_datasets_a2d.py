@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from lvsbench.cli import cli
-from lvsbench.codecs import rle_decode
+from lvsbench.core.codecs import rle_decode
+from lvsbench.core.errors import DataFormatError, ValidationFailed
 from lvsbench.datasets import load
 from lvsbench.datasets.a2d import (
     A2DDataset,
@@ -25,8 +26,7 @@ from lvsbench.datasets.a2d import (
     read_frame_annotation,
     read_videoset,
 )
-from lvsbench.errors import DataFormatError, ValidationFailed
-from lvsbench.layout import LayoutDataset
+from lvsbench.datasets.layout import LayoutDataset
 from lvsbench.synth.a2d import expected_labels, generate
 
 SMALL = {"videos": 12, "seed": 5, "height": 48, "width": 72, "frames": 8}

@@ -15,7 +15,9 @@ import scipy.io
 from click.testing import CliRunner
 
 from lvsbench.cli import cli
-from lvsbench.codecs import rle_decode
+from lvsbench.core.codecs import rle_decode
+from lvsbench.core.errors import ConfigError, DataFormatError, ValidationFailed
+from lvsbench.core.io import sha256_file
 from lvsbench.datasets import load
 from lvsbench.datasets.jhmdb import (
     SAMPLES_NAME,
@@ -24,9 +26,7 @@ from lvsbench.datasets.jhmdb import (
     read_samples,
     sample_class,
 )
-from lvsbench.errors import ConfigError, DataFormatError, ValidationFailed
-from lvsbench.io import sha256_file
-from lvsbench.layout import LayoutDataset
+from lvsbench.datasets.layout import LayoutDataset
 from lvsbench.synth.jhmdb import expected_labels, generate
 
 SMALL = {"videos": 8, "seed": 2, "height": 40, "width": 56, "frames": 7}

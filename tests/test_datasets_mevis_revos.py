@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from lvsbench.cli import main
+from lvsbench.core.errors import DataFormatError
+from lvsbench.core.io import sha256_tree
 from lvsbench.datasets.mevis import MeViSDataset
 from lvsbench.datasets.registry import load
 from lvsbench.datasets.revos import ReVOSDataset
-from lvsbench.errors import DataFormatError
+from lvsbench.formats.predictions import write_png_prediction
 from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions, write_rle_results
-from lvsbench.io import sha256_tree
-from lvsbench.predictions import write_png_prediction
 from lvsbench.scoring.per_expression import evaluate
 from lvsbench.synth import mevis as synth_mevis
 from lvsbench.synth import revos as synth_revos
@@ -207,7 +207,7 @@ def test_torch_clips(mevis_root: Path) -> None:
 
 
 def test_read_masks_keeps_overlaps(mevis_root: Path) -> None:
-    from lvsbench import records
+    from lvsbench.core import records
 
     if not hasattr(records, "FrameMasks"):
         pytest.skip("per-object FrameMasks API not in this tree yet")

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from lvsbench.codecs import DAVIS_PALETTE
+from lvsbench.core.codecs import DAVIS_PALETTE
+from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.io import sha256_tree
+from lvsbench.datasets.layout import LayoutDataset, validate_layout, write_dataset
 from lvsbench.datasets.rdavis import TEXT_FILES, RDAVISDataset
-from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.io import sha256_tree
-from lvsbench.layout import LayoutDataset, validate_layout, write_dataset
 from lvsbench.synth.rdavis import MISSPELLED, plan, write_synthetic
 
 SMALL = {"videos": 6, "seed": 5, "height": 40, "width": 64, "frames": 4}

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from lvsbench.cli import cli
+from lvsbench.core.errors import ConfigError
 from lvsbench.datasets import DATASETS, load, resolve_root
+from lvsbench.datasets.layout import LayoutDataset
 from lvsbench.datasets.registry import _import, env_var, parse_options
-from lvsbench.errors import ConfigError
-from lvsbench.layout import LayoutDataset
 from lvsbench.synth import WRITERS, get_writer
 
 
@@ -70,7 +70,7 @@ def test_root_resolution_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_load_layout_by_any_name(tmp_path: Path) -> None:
-    from lvsbench.layout import write_dataset
+    from lvsbench.datasets.layout import write_dataset
     from lvsbench.synth.jhmdb import write_synthetic
 
     native = write_synthetic(tmp_path / "jh", videos=2, seed=1, height=32, width=40, frames=5)
@@ -125,7 +125,7 @@ def test_cli_exit_codes_in_a_subprocess(tmp_path: Path, real_annotations: Path) 
 
 @pytest.mark.parametrize("name", ["a2d", "jhmdb"])
 def test_synth_is_byte_deterministic_and_refuses_overwrite(name: str, tmp_path: Path) -> None:
-    from lvsbench.io import sha256_tree
+    from lvsbench.core.io import sha256_tree
 
     runner = CliRunner()
     args = ["--videos", "3", "--seed", "4", "--height", "32", "--width", "40", "--frames", "5"]

@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.io import sha256_tree
+from lvsbench.datasets.layout import LayoutDataset, validate_layout, write_dataset
 from lvsbench.datasets.ryvos import (
     HELDOUT_V1_SALT,
     YTVOS_PALETTE,
@@ -19,9 +22,6 @@ from lvsbench.datasets.ryvos import (
     in_heldout_v1,
     read_urvos_release,
 )
-from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.io import sha256_tree
-from lvsbench.layout import LayoutDataset, validate_layout, write_dataset
 from lvsbench.synth.ryvos import plan, write_synthetic
 
 SMALL = {"videos": 8, "seed": 3, "height": 40, "width": 64, "frames": 5}

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.codecs import rle_decode, write_binary_png
+from lvsbench.core.codecs import rle_decode, write_binary_png
+from lvsbench.core.io import sha256_tree
 from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.datasets.registry import convert_dataset, load
+from lvsbench.formats.predictions import PngTreePredictions
 from lvsbench.formats.rle_results import write_rle_results
-from lvsbench.io import sha256_tree
 from lvsbench.metrics.official_missing import MissingInput, official_outcomes
-from lvsbench.predictions import PngTreePredictions
 from lvsbench.scoring.per_expression import evaluate_long_rvos, evaluate_reasonvos, score_per_expression
 from lvsbench.synth import get_writer
 
@@ -94,7 +94,7 @@ def test_refsav_oracle_scores_100_except_accuracy_on_overlaps(tmp_path: Path, ro
 
 
 def test_refsav_missing_expression_refused_then_dropped_officially(tmp_path: Path, roots: dict[str, Path]) -> None:
-    from lvsbench.errors import ValidationFailed
+    from lvsbench.core.errors import ValidationFailed
 
     ds = RefSAVDataset(roots["refsav"])
     gone = ds.expressions()[1]
@@ -229,12 +229,12 @@ def test_torch_clips(roots: dict[str, Path], name: str) -> None:
 
 
 def test_read_masks_keeps_overlaps_when_frame_masks_exist(roots: dict[str, Path]) -> None:
-    """With the per-object ground-truth API (`lvsbench.records.FrameMasks`), the overlap pixels of the Ref-SAV pair
+    """With the per-object ground-truth API (`lvsbench.core.records.FrameMasks`), the overlap pixels of the Ref-SAV pair
     stay in both objects' masks."""
-    from lvsbench import records
+    from lvsbench.core import records
 
     if not hasattr(records, "FrameMasks"):
-        pytest.skip("lvsbench.records.FrameMasks (per-object ground truth) is not in this tree yet")
+        pytest.skip("lvsbench.core.records.FrameMasks (per-object ground truth) is not in this tree yet")
     ds = RefSAVDataset(roots["refsav"])
     e = next(e for e in ds.expressions() if len(e.object_ids) > 1)
     for f in e.frames:
@@ -244,7 +244,7 @@ def test_read_masks_keeps_overlaps_when_frame_masks_exist(roots: dict[str, Path]
 
 
 def test_score_refuses_extra_predictions_and_unsupported_options(tmp_path: Path, roots: dict[str, Path]) -> None:
-    from lvsbench.errors import ConfigError, ValidationFailed
+    from lvsbench.core.errors import ConfigError, ValidationFailed
     from lvsbench.scoring.per_expression import score_per_expression
 
     ds = ReasonVOSDataset(roots["reasonvos"])

@@ -15,13 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from lvsbench.cli import cli, main
-from lvsbench.codecs import DAVIS_PALETTE, encode_palette_png, read_palette_png
+from lvsbench.core.codecs import DAVIS_PALETTE, encode_palette_png, read_palette_png
+from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.io import sha256_tree
 from lvsbench.datasets.davis import DAVISDataset
 from lvsbench.datasets.rdavis import RDAVISDataset
 from lvsbench.datasets.registry import load
-from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.io import sha256_tree
-from lvsbench.predictions import write_palette_prediction
+from lvsbench.formats.predictions import write_palette_prediction
 from lvsbench.scoring import score
 from lvsbench.synth.davis import ground_truth, write_synthetic
 from lvsbench.synth.rdavis import plan
@@ -192,8 +192,8 @@ def test_davis_semi_trap_cli(refdavis: tuple[Path, Path], capsys: pytest.Capture
 
 
 def test_converted_layout_remembers_its_annotation_set(refdavis: tuple[Path, Path], tmp_path: Path) -> None:
+    from lvsbench.datasets.layout import LayoutDataset
     from lvsbench.datasets.registry import convert_dataset
-    from lvsbench.layout import LayoutDataset
 
     root, preds = refdavis
     convert_dataset("rdavis", root, tmp_path / "unsup")

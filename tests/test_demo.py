@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lvsbench.demo import BOUNDS, MARKER, SUBSETS, DemoConfig, _prepare_out, run_demo, write_recipes
-from lvsbench.errors import ConfigError, OutputExistsError
-from lvsbench.io import OUTPUT_MARKER
+from lvsbench.core.errors import ConfigError, OutputExistsError
+from lvsbench.core.io import OUTPUT_MARKER
 from lvsbench.leaderboard.recipes import load_recipes
+from lvsbench.pipeline.demo import BOUNDS, MARKER, SUBSETS, DemoConfig, _prepare_out, run_demo, write_recipes
 
 
 def test_demo_recipes_cover_bounds_and_model_on_test_and_subsets(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from lvsbench.cli import main
-from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.leaderboard.cache import Cache
-from lvsbench.options import parse_typed_options, split_key_values
+from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.options import parse_typed_options, split_key_values
+from lvsbench.pipeline.cache import Cache
 
 
 def invoke(args: list[str]) -> tuple[int, str]:
@@ -120,8 +120,8 @@ def test_typed_key_values() -> None:
 
 
 def test_cr_only_and_non_utf8_text(tmp_path: Path) -> None:
+    from lvsbench.core.textfiles import read_text
     from lvsbench.datasets.a2d import read_missed
-    from lvsbench.textfiles import read_text
 
     p = tmp_path / "a2d_missed_videos.txt"
     p.write_bytes(b"-abc\r-def\r")

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.codecs import read_palette_png
-from lvsbench.errors import LvsbenchError, OutputExistsError
+from lvsbench.core.codecs import read_palette_png
+from lvsbench.core.errors import LvsbenchError, OutputExistsError
+from lvsbench.core.io import sha256_tree
+from lvsbench.datasets.layout import LayoutDataset, validate_layout
 from lvsbench.hardsplit import build as build_module
 from lvsbench.hardsplit.build import BuildOptions, build
-from lvsbench.io import sha256_tree
-from lvsbench.layout import LayoutDataset, validate_layout
 
 SUBSETS = ("a2d-plus-m", "a2d-plus-s", "a2d-plus-t")
 
@@ -234,7 +234,7 @@ def test_review_out_and_in(a2d: Path, tmp_path: Path) -> None:
 
 def test_num_objects_bin_counts_the_objects_in_the_composed_video(built: Path, a2d: Path) -> None:
     """Table VII bins of S_s / S_t samples: the actors of both source videos, not the one referred to."""
-    from lvsbench.errors import ConfigError
+    from lvsbench.core.errors import ConfigError
     from lvsbench.hardsplit.build import load_a2d
     from lvsbench.hardsplit.stats import table_vii_group
     from lvsbench.scoring.evaluate import _attach_metadata

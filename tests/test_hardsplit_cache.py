@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError
 from lvsbench.hardsplit.compose import (
     CompositionSpec,
     FrameCache,

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lvsbench.core.records import Expression, Video
 from lvsbench.datasets.base import Dataset
+from lvsbench.datasets.layout import LayoutDataset, LayoutWriter, validate_layout
 from lvsbench.hardsplit.compose import (
     PARTNER_OFFSET,
     CompositionSpec,
@@ -21,8 +23,6 @@ from lvsbench.hardsplit.compose import (
     partner_width,
     plan_composition,
 )
-from lvsbench.layout import LayoutDataset, LayoutWriter, validate_layout
-from lvsbench.records import Expression, Video
 
 
 class MemoryDataset(Dataset):

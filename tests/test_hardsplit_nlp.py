@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lvsbench.errors import ConfigError, DataFormatError
+from lvsbench.core.errors import ConfigError, DataFormatError
 from lvsbench.hardsplit.clean import clean, select_frames
 from lvsbench.hardsplit.lemmatize import Lemmatizer
 from lvsbench.hardsplit.predicates import HeuristicPredicates, Tokenizer, get_predicate_finder
@@ -215,7 +215,7 @@ def test_get_backend_auto_falls_back_to_rules_with_warning() -> None:
 
 
 def test_allennlp_backend_reports_missing_library(tmp_path: Path) -> None:
-    from lvsbench.errors import MissingDependencyError
+    from lvsbench.core.errors import MissingDependencyError
     from lvsbench.hardsplit.srl.allennlp_lib import allennlp_available
 
     if allennlp_available():  # pragma: no cover - py<=3.10 environments

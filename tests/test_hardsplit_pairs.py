@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lvsbench.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError
 from lvsbench.hardsplit.contrast import Contrast
 from lvsbench.hardsplit.pairs import Decision, PairSampler, QueryRoles, compare, coverage, shares_roles
 from lvsbench.hardsplit.review import read_decisions, write_csv

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from lvsbench.errors import ConfigError, DataFormatError  # noqa: E402
+from lvsbench.core.errors import ConfigError, DataFormatError  # noqa: E402
 from lvsbench.hardsplit.srl.allennlp_archive import (  # noqa: E402
     AllennlpArchiveBackend,
     build_model,

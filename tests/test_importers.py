@@ -12,10 +12,10 @@ from fixtures.runner_support import SPLITS, load_synthetic, make_synthetic, pred
 from PIL import Image
 
 from lvsbench.adapters.registry import create_adapter
-from lvsbench.codecs import read_binary_png
-from lvsbench.errors import DataFormatError
+from lvsbench.core.codecs import read_binary_png
+from lvsbench.core.errors import DataFormatError
 from lvsbench.importers import import_predictions
-from lvsbench.runner import RunOptions, run
+from lvsbench.run.runner import RunOptions, run
 from lvsbench.scoring.evaluate import score
 
 

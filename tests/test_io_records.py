@@ -7,9 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.errors import DataFormatError, OutputExistsError, Problem, ValidationFailed
-from lvsbench.io import OUTPUT_MARKER, atomic_dir, atomic_write_json, atomic_write_text, check_overwrite, sha256_tree
-from lvsbench.records import Expression, Video, expression_mask, normalize_text, void_mask
+from lvsbench.core.errors import DataFormatError, OutputExistsError, Problem, ValidationFailed
+from lvsbench.core.io import (
+    OUTPUT_MARKER,
+    atomic_dir,
+    atomic_write_json,
+    atomic_write_text,
+    check_overwrite,
+    sha256_tree,
+)
+from lvsbench.core.records import Expression, Video, expression_mask, normalize_text, void_mask
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
@@ -83,7 +90,7 @@ def test_error_messages_name_file_and_place() -> None:
 
 
 def test_remove_interrupted_writes_only_touches_atomic_temps_in_owned_folders(tmp_path) -> None:  # noqa: ANN001
-    from lvsbench.io import mark_output_dir, remove_interrupted_writes
+    from lvsbench.core.io import mark_output_dir, remove_interrupted_writes
 
     run = mark_output_dir(tmp_path / "run")
     (run / "parts").mkdir()

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lvsbench.codecs import encode_palette_png
-from lvsbench.errors import OutputExistsError
-from lvsbench.layout import CARD_NAME, META_NAME, LayoutDataset, LayoutWriter, validate_layout
-from lvsbench.records import Expression, Video
+from lvsbench.core.codecs import encode_palette_png
+from lvsbench.core.errors import OutputExistsError
+from lvsbench.core.records import Expression, Video
+from lvsbench.datasets.layout import CARD_NAME, META_NAME, LayoutDataset, LayoutWriter, validate_layout
 
 
 def _video(rng: np.random.Generator, vid: str, t: int = 4, h: int = 12, w: int = 16):

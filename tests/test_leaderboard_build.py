@@ -10,10 +10,10 @@ import pytest
 
 import lvsbench
 from lvsbench.cli import main
-from lvsbench.errors import ConfigError
-from lvsbench.leaderboard.build import BuildOptions, build
-from lvsbench.leaderboard.cache import Cache
-from lvsbench.leaderboard.check import check
+from lvsbench.core.errors import ConfigError
+from lvsbench.pipeline.build import BuildOptions, build
+from lvsbench.pipeline.cache import Cache
+from lvsbench.pipeline.check import check
 
 A2D = "{ videos = 8, seed = 0 }"
 RDAVIS = "{ videos = 3, seed = 0 }"
@@ -126,7 +126,7 @@ def test_code_change_invalidates_cache_without_changing_results(built: dict[str,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A changed generator or scorer (other code, same version) recomputes the synthetic data and the result, and
     the committed files do not record the fingerprint, so an unchanged result stays byte-identical."""
-    from lvsbench.leaderboard import cache as cache_mod
+    from lvsbench.pipeline import cache as cache_mod
 
     shutil.copytree(built["cache"], tmp_path / "cache")
     only = ("synth-rdavis-oracle",)

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.leaderboard.cache import Cache, CacheKey, current_version
+from lvsbench.core.errors import ConfigError, DataFormatError
 from lvsbench.leaderboard.recipes import expand_env, load_recipes, parse_recipe
 from lvsbench.leaderboard.render import Row, format_percent, render_csv, render_markdown, reported_rows, sort_rows
 from lvsbench.leaderboard.reported import parse_reported
+from lvsbench.pipeline.cache import Cache, CacheKey, current_version
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lvsbench.codecs import read_binary_png, read_palette_png, rle_decode, rle_encode, rle_problem
-from lvsbench.errors import DataFormatError, LvsbenchError
-from lvsbench.ids import check_id, id_problem
-from lvsbench.predictions import CocoPredictions, PngZipPredictions
-from lvsbench.textfiles import load_json, read_text
+from lvsbench.core.codecs import read_binary_png, read_palette_png, rle_decode, rle_encode, rle_problem
+from lvsbench.core.errors import DataFormatError, LvsbenchError
+from lvsbench.core.ids import check_id, id_problem
+from lvsbench.core.textfiles import load_json, read_text
+from lvsbench.formats.predictions import CocoPredictions, PngZipPredictions
 from tests.malformed import run_suite
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

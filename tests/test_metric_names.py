@@ -10,10 +10,10 @@ import pytest
 
 from lvsbench.adapters.registry import create_adapter
 from lvsbench.datasets.registry import load
+from lvsbench.formats.predictions import write_palette_prediction
 from lvsbench.leaderboard.render import METRIC_ORDER, Row, render_csv, shown_in_markdown
 from lvsbench.metrics.names import METRICS, markdown_table
-from lvsbench.predictions import write_palette_prediction
-from lvsbench.runner import RunOptions, run
+from lvsbench.run.runner import RunOptions, run
 from lvsbench.scoring import PROTOCOLS, score
 from lvsbench.synth import get_writer
 

@@ -107,7 +107,7 @@ def test_a2d_coco_stats(golden_a2d: tuple[ModuleType, dict]) -> None:
     assert tuple(named) == COCO_STAT_NAMES and "mAP" not in named
     assert abs(named["mAP 0.5:0.95"] - 0.25600282009625114) <= 1e-12
     # RLE input (str counts, as in a COCO results JSON) gives the same stats
-    from lvsbench.codecs import rle_encode
+    from lvsbench.core.codecs import rle_encode
 
     dets_rle = [{"image_id": d["image_id"], "segmentation": rle_encode(d["mask"]), "score": d["score"]} for d in dets]
     assert np.array_equal(coco_stats({k: rle_encode(v) for k, v in gt.items()}, dets_rle), stats)

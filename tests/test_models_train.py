@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lvsbench.errors import ConfigError, DataFormatError, OutputExistsError  # noqa: E402
+from lvsbench.core.errors import ConfigError, DataFormatError, OutputExistsError  # noqa: E402
 from lvsbench.models.evaluate import evaluate, iou_a2d, predict_video  # noqa: E402
 from lvsbench.models.text import Tokenizer, words_of  # noqa: E402
 from lvsbench.models.toydata import SceneDataset  # noqa: E402

@@ -21,9 +21,9 @@ import pytest
 from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
+from lvsbench.formats.predictions import PngTreePredictions
 from lvsbench.formats.rle_results import RleResultsPredictions
 from lvsbench.metrics.modern import np_round2, pixel_accuracy
-from lvsbench.predictions import PngTreePredictions
 from lvsbench.scoring.per_expression import (
     evaluate,
     evaluate_long_rvos,
@@ -99,7 +99,7 @@ def test_refsav_numpy_rounding_trap(gold: dict) -> None:
 
 
 def test_refsav_strict_refuses_with_the_list(inputs: Path) -> None:
-    from lvsbench.errors import ValidationFailed
+    from lvsbench.core.errors import ValidationFailed
     from lvsbench.scoring.per_expression import score_per_expression
 
     with pytest.raises(ValidationFailed, match="v03f195_1: expression missing"):

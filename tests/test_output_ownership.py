@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lvsbench.cli import main
-from lvsbench.errors import ConfigError
-from lvsbench.io import OUTPUT_MARKER, prepare_output_dir, remove_output_dir
+from lvsbench.core.errors import ConfigError
+from lvsbench.core.io import OUTPUT_MARKER, prepare_output_dir, remove_output_dir
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

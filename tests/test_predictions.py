@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from lvsbench.codecs import rle_encode
-from lvsbench.errors import DataFormatError, LvsbenchError
-from lvsbench.predictions import (
+from lvsbench.core.codecs import rle_encode
+from lvsbench.core.errors import DataFormatError, LvsbenchError
+from lvsbench.formats.predictions import (
     a2d_image_id,
     coco_result,
     detect_format,
@@ -239,7 +239,7 @@ def test_png_and_palette_writers_round_trip(tmp_path_factory: pytest.TempPathFac
 def test_fast_png_decoder_equals_pil(arr: np.ndarray, optimize: bool) -> None:
     import io
 
-    from lvsbench.codecs import decode_png_fast, encode_palette_png, read_binary_png, read_palette_png
+    from lvsbench.core.codecs import decode_png_fast, encode_palette_png, read_binary_png, read_palette_png
 
     pal = encode_palette_png(arr)
     np.testing.assert_array_equal(decode_png_fast(pal), arr)  # palette indices, not colours
@@ -255,7 +255,7 @@ def test_fast_png_decoder_equals_pil(arr: np.ndarray, optimize: bool) -> None:
 def test_fast_png_decoder_declines_other_pngs_and_truncation(tmp_path: Path) -> None:
     import io
 
-    from lvsbench.codecs import decode_png_fast, read_binary_png
+    from lvsbench.core.codecs import decode_png_fast, read_binary_png
 
     rgb = io.BytesIO()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(rgb, format="PNG")
@@ -274,7 +274,7 @@ def test_fast_png_decoder_declines_other_pngs_and_truncation(tmp_path: Path) -> 
 
 def test_run_output_folder_with_coco_results_is_scorable_as_is(tmp_path: Path) -> None:
     """`lvsbench run` writes A2D/J-HMDB predictions to <out>/coco_results.json; the folder itself opens."""
-    from lvsbench.predictions import COCO_RESULTS_NAME
+    from lvsbench.formats.predictions import COCO_RESULTS_NAME
 
     m = _mask(seed=4)
     write_coco_results(tmp_path / COCO_RESULTS_NAME, [coco_result("img1", m, 0.9)])

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lvsbench.cli import main
-from lvsbench.leaderboard.build import BuildOptions, build
-from lvsbench.leaderboard.cache import Cache
+from lvsbench.pipeline.build import BuildOptions, build
+from lvsbench.pipeline.cache import Cache
 from lvsbench.report import ReportOptions, build_report, load_runs, render_report, svg
 from lvsbench.report.overlay import CONTOUR_COLOURS, contrast_colour, draw, make_strip, png_data_uri
 from lvsbench.report.runs import load_run
@@ -174,7 +174,7 @@ def test_report_sections_and_self_contained(runs_dir: dict[str, Path]) -> None:
 
 
 def test_report_cli_and_scorer_results(runs_dir: dict[str, Path], tmp_path: Path) -> None:
-    from lvsbench.leaderboard.engine import open_dataset
+    from lvsbench.pipeline.engine import open_dataset
     from lvsbench.scoring import score, write_results
 
     res = runs_dir["out"] / "results"

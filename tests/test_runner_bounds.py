@@ -14,7 +14,7 @@ from fixtures.runner_support import load_synthetic, make_synthetic
 from scipy.optimize import linear_sum_assignment
 
 from lvsbench.adapters.registry import create_adapter
-from lvsbench.runner import RunOptions, run
+from lvsbench.run.runner import RunOptions, run
 from lvsbench.scoring.evaluate import score
 
 KINDS = ("a2d", "jhmdb", "ryvos", "rdavis")

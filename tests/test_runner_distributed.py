@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from lvsbench.adapters.registry import create_adapter
 from lvsbench.cli import cli
-from lvsbench.distributed import Launch, detect_launch, rank_device, shard_dir
-from lvsbench.errors import ConfigError
-from lvsbench.runner import (
+from lvsbench.core.errors import ConfigError
+from lvsbench.run.distributed import Launch, detect_launch, rank_device, shard_dir
+from lvsbench.run.runner import (
     RunOptions,
     assign_videos,
     build_units,
@@ -260,7 +260,7 @@ def test_slurm_array_tasks_take_their_shards_and_the_last_one_merges(tmp_path: P
 def test_merge_lock_is_exclusive_and_a_dead_holder_on_this_host_is_taken_over(tmp_path: Path) -> None:
     import socket
 
-    from lvsbench.distributed import MERGE_LOCK, merge_lock
+    from lvsbench.run.distributed import MERGE_LOCK, merge_lock
 
     with merge_lock(tmp_path) as first:
         with merge_lock(tmp_path) as second:  # a second task finishing at the same moment

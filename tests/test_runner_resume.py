@@ -23,8 +23,8 @@ from fixtures.runner_support import (
 )
 
 from lvsbench.adapters.registry import create_adapter
-from lvsbench.errors import ConfigError, OutputExistsError
-from lvsbench.runner import RunOptions, merge_runs, read_run_log, run
+from lvsbench.core.errors import ConfigError, OutputExistsError
+from lvsbench.run.runner import RunOptions, merge_runs, read_run_log, run
 
 PLUGIN = Path(__file__).resolve().parent / "fixtures" / "plugin"
 KINDS = ("ryvos", "a2d", "rdavis")

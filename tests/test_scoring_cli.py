@@ -12,9 +12,9 @@ import pytest
 
 from lvsbench import __version__
 from lvsbench.cli import main
-from lvsbench.io import sha256_tree
-from lvsbench.layout import card_checksum
-from lvsbench.scoring.testing import moving_objects_video, write_oracle_png, write_toy_dataset
+from lvsbench.core.io import sha256_tree
+from lvsbench.datasets.layout import card_checksum
+from tests.scoring_helpers import moving_objects_video, write_oracle_png, write_toy_dataset
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

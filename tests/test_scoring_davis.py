@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.errors import ValidationFailed
+from lvsbench.core.errors import ValidationFailed
+from lvsbench.formats.predictions import write_palette_prediction
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.predictions import write_palette_prediction
 from lvsbench.scoring import score
-from lvsbench.scoring.testing import ToyVideo, write_oracle_davis, write_toy_dataset
+from tests.scoring_helpers import ToyVideo, write_oracle_davis, write_toy_dataset
 
 H, W = 48, 64
 RUNS = (0, 1, 2, 3)

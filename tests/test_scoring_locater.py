@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.predictions import write_png_prediction
+from lvsbench.formats.predictions import write_png_prediction
 from lvsbench.scoring import score
-from lvsbench.scoring.testing import ToyVideo, write_oracle_png, write_toy_dataset
+from tests.scoring_helpers import ToyVideo, write_oracle_png, write_toy_dataset
 
 H, W = 30, 40
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.errors import ValidationFailed
-from lvsbench.predictions import a2d_image_id, coco_result, write_coco_results, write_png_prediction
+from lvsbench.core.errors import ValidationFailed
+from lvsbench.formats.predictions import a2d_image_id, coco_result, write_coco_results, write_png_prediction
 from lvsbench.scoring import score
-from lvsbench.scoring.testing import (
+from tests.scoring_helpers import (
     ToyVideo,
     moving_objects_video,
     write_oracle_coco,

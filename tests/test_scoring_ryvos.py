@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.errors import ValidationFailed
+from lvsbench.core.errors import ValidationFailed
+from lvsbench.formats.predictions import write_png_prediction
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.predictions import write_png_prediction
 from lvsbench.scoring import score
-from lvsbench.scoring.testing import ToyVideo, moving_objects_video, write_oracle_png, write_toy_dataset
+from tests.scoring_helpers import ToyVideo, moving_objects_video, write_oracle_png, write_toy_dataset
 
 SHAPE = (40, 56)
 
@@ -75,8 +75,8 @@ def test_values_equal_direct_metric_calls_and_workers_and_zip(toy, tmp_path: Pat
         return np.roll(gt, int(rng.integers(-3, 4)), axis=1) ^ (rng.random(gt.shape) < 0.01)
 
     write_oracle_png(toy, tmp_path / "p", transform=noisy)
-    from lvsbench.codecs import read_binary_png
-    from lvsbench.records import expression_mask
+    from lvsbench.core.codecs import read_binary_png
+    from lvsbench.core.records import expression_mask
 
     per_exp = []
     for e in toy.expressions():

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lvsbench.errors import ValidationFailed
-from lvsbench.predictions import open_predictions, write_palette_prediction
+from lvsbench.core.errors import ValidationFailed
+from lvsbench.formats.predictions import open_predictions, write_palette_prediction
+from lvsbench.protocols import get_protocol
 from lvsbench.scoring import score
 from lvsbench.scoring.evaluate import _davis_finish, _davis_part, _Job, _tasks, _video_davis
-from lvsbench.scoring.protocols import get_protocol
-from lvsbench.scoring.testing import ToyVideo, write_toy_dataset
 from lvsbench.scoring.validate import build_plan
+from tests.scoring_helpers import ToyVideo, write_toy_dataset
 
 H, W, T = 24, 32, 40
 
@@ -60,7 +60,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 
 def _job(toy: tuple[Path, Path, Path], proto: str) -> _Job:
-    from lvsbench.layout import LayoutDataset
+    from lvsbench.datasets.layout import LayoutDataset
 
     ds = LayoutDataset(toy[0])
     preds = open_predictions(toy[1] if proto == "rdavis" else toy[2])
@@ -85,7 +85,7 @@ def test_any_frame_split_merges_to_the_single_pass(toy: tuple[Path, Path, Path],
 def test_long_video_is_split_and_two_workers_equal_one(toy: tuple[Path, Path, Path]) -> None:
     job = _job(toy, "rdavis")
     assert len(_tasks(job, ["v"], 2)) == 3  # 40 frames in ranges of 16
-    from lvsbench.layout import LayoutDataset
+    from lvsbench.datasets.layout import LayoutDataset
 
     ds = LayoutDataset(toy[0])
     one, two = score(toy[1], ds, "rdavis", workers=1), score(toy[1], ds, "rdavis", workers=2)
@@ -97,7 +97,7 @@ def test_split_reports_the_single_pass_problems(toy: tuple[Path, Path, Path], tm
     stops reading that run at its first problem, and so does the merge."""
     import shutil
 
-    from lvsbench.layout import LayoutDataset
+    from lvsbench.datasets.layout import LayoutDataset
 
     shutil.copytree(toy[1], tmp_path / "p")
     for f in ("00003", "00030"):

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from fixtures.runner_support import load_synthetic, make_synthetic
 
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 from lvsbench.scoring.evaluate import cgroup_cpu_limit, cpu_count, resolve_workers
 
 
@@ -65,7 +65,7 @@ def test_workers_auto_is_the_usable_core_count() -> None:
 def test_score_cli_workers_auto_equals_one_worker(tmp_path: Path) -> None:
     from lvsbench.adapters.registry import create_adapter
     from lvsbench.cli import cli
-    from lvsbench.runner import RunOptions, run
+    from lvsbench.run.runner import RunOptions, run
 
     root = make_synthetic("ryvos", tmp_path / "ryvos", seed=4)
     run(create_adapter("random"), load_synthetic("ryvos", root), RunOptions(out=tmp_path / "r", progress=False))

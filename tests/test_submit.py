@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 
 from lvsbench.cli import main
+from lvsbench.core.errors import OutputExistsError, ValidationFailed
+from lvsbench.core.records import expression_mask
 from lvsbench.datasets.registry import load
-from lvsbench.errors import OutputExistsError, ValidationFailed
-from lvsbench.predictions import write_png_prediction
-from lvsbench.records import expression_mask
+from lvsbench.formats.predictions import write_png_prediction
+from lvsbench.formats.submit import build_ryvos_submission
 from lvsbench.scoring import score
-from lvsbench.submit import build_ryvos_submission
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_ryvos_protocol_on_native_heldout_split(ryvos_root: Path, tmp_path: Path
 
 
 def test_valid_split_without_masks_cannot_be_scored(ryvos_root: Path, tmp_path: Path) -> None:
-    from lvsbench.errors import ConfigError
+    from lvsbench.core.errors import ConfigError
 
     ds = load("ryvos", ryvos_root, "valid")
     _write_all(ds, tmp_path / "preds")

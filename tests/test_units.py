@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from lvsbench.cli import main
-from lvsbench.leaderboard.build import BuildOptions, build
-from lvsbench.leaderboard.cache import Cache
 from lvsbench.metrics.names import METRICS, format_value, printed_unit
+from lvsbench.pipeline.build import BuildOptions, build
+from lvsbench.pipeline.cache import Cache
 
 
 def test_format_value_is_percent_and_na() -> None:

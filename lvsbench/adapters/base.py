@@ -1,6 +1,6 @@
 """The adapter protocol: the public plug-in API through which lvsbench runs a model.
 
-An adapter answers typed requests and nothing else; the runner (`lvsbench.runner`) owns everything around it:
+An adapter answers typed requests and nothing else; the runner (`lvsbench.run.runner`) owns everything around it:
 which videos and expressions, frame decoding (in a worker thread, pinned memory on CUDA), batching of frames into
 clips and of a video's expressions into one call, autocast, resizing and thresholding of the masks, writing the
 prediction formats `lvsbench score` reads, resume, sharding and timing. This is the split of EleutherAI's
@@ -60,9 +60,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from lvsbench.errors import ConfigError, did_you_mean
-from lvsbench.io import to_jsonable
-from lvsbench.records import normalize_text
+from lvsbench.core.errors import ConfigError, did_you_mean
+from lvsbench.core.io import to_jsonable
+from lvsbench.core.records import normalize_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -440,6 +440,6 @@ def parse_dataclass_options(options_cls: type, raw: Mapping[str, Any], what: str
 def parse_key_values(items: Sequence[str]) -> dict[str, str]:
     """`["a=1", "b=x"]` (the `--option` flags) to a dict of strings; the adapter's `Options` type hints convert
     them (`parse_dataclass_options`)."""
-    from lvsbench.options import split_key_values
+    from lvsbench.core.options import split_key_values
 
     return split_key_values(items, "--option")

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext
-from lvsbench.errors import ConfigError
-from lvsbench.records import Expression
+from lvsbench.core.errors import ConfigError
+from lvsbench.core.records import Expression
 
 BOUND_ADAPTERS: tuple[str, ...] = ("oracle", "empty", "full", "random")
 """Names of the bound adapters: baselines that bound a leaderboard, not methods (the report never tests one against

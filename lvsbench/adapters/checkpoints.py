@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 
 STATE_DICT_KEYS: tuple[str, ...] = ("model_state_dict", "model", "state_dict", "net", "network")
 """Keys under which the published checkpoints keep their weights, tried in this order."""

@@ -28,7 +28,7 @@ from typing import IO, Any, ClassVar
 import numpy as np
 
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext
-from lvsbench.errors import ConfigError, LvsbenchError
+from lvsbench.core.errors import ConfigError, LvsbenchError
 
 PINNED_COMMITS: dict[str, str] = {
     "mttr": "2cc35ab96f331957b48dfe1d40048ca4cf1e32eb",

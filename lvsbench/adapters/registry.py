@@ -20,7 +20,7 @@ from importlib import metadata
 from typing import Any
 
 from lvsbench.adapters.base import Adapter
-from lvsbench.errors import ConfigError, did_you_mean
+from lvsbench.core.errors import ConfigError, did_you_mean
 
 ENTRY_POINT_GROUP = "lvsbench.adapters"
 

@@ -36,12 +36,12 @@ from typing import Any
 import h5py
 import numpy as np
 
-from lvsbench.codecs import read_image_rgb
+from lvsbench.core.codecs import read_image_rgb
+from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem, unknown_name
+from lvsbench.core.ids import check_id, check_ids
+from lvsbench.core.records import Expression, FrameMasks, FrameSource, Video
+from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, unknown_name
-from lvsbench.ids import check_id, check_ids
-from lvsbench.records import Expression, FrameMasks, FrameSource, Video
-from lvsbench.textfiles import read_text
 
 SPLITS: dict[str, int | None] = {"train": 0, "test": 1, "all": None}
 """Split name -> value of videoset.csv column 9 (MTTR: `{'train': 0, 'test': 1}`)."""

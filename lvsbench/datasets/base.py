@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvsbench.errors import LvsbenchError, Problem
-from lvsbench.records import Expression, FrameMasks, Video
+from lvsbench.core.errors import LvsbenchError, Problem
+from lvsbench.core.records import Expression, FrameMasks, Video
 
 
 class Dataset(abc.ABC):

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.io import atomic_write_text, check_overwrite
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError
-from lvsbench.io import atomic_write_text, check_overwrite
 
 CATEGORIES = [{"id": 1, "name": "dummy_class"}]
 

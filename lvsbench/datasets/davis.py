@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import read_image_rgb, read_palette_png
+from lvsbench.core.codecs import read_image_rgb, read_palette_png
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem, unknown_name
+from lvsbench.core.ids import check_id
+from lvsbench.core.records import Expression, FrameSource, Video
+from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.ryvos import probe_size
-from lvsbench.errors import ConfigError, DataFormatError, Problem, unknown_name
-from lvsbench.ids import check_id
-from lvsbench.records import Expression, FrameSource, Video
-from lvsbench.textfiles import read_text
 
 SPLITS: tuple[str, ...] = ("train", "val")
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}

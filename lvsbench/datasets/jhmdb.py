@@ -33,13 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.codecs import image_size, read_image_rgb
+from lvsbench.core.codecs import image_size, read_image_rgb
+from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem
+from lvsbench.core.ids import check_id
+from lvsbench.core.records import Expression, FrameSource, Video
+from lvsbench.core.textfiles import load_json as _load_json
+from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem
-from lvsbench.ids import check_id
-from lvsbench.records import Expression, FrameSource, Video
-from lvsbench.textfiles import load_json as _load_json
-from lvsbench.textfiles import read_text
 
 SAMPLES_NAME = "jhmdb_sentences_samples_metadata.json"
 DEFAULT_SIZE = (240, 320)

@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvsbench.codecs import read_binary_png
+from lvsbench.core.codecs import read_binary_png
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.per_object import (
     flatten_object_masks,
@@ -38,8 +40,6 @@ from lvsbench.datasets.per_object import (
     read_listed_frame,
 )
 from lvsbench.datasets.ryvos import probe_size
-from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.records import VOID_LABEL, Expression, FrameSource, Video
 
 SPLITS: tuple[str, ...] = ("valid", "train", "test")
 DEFAULT_SPLIT = "valid"

@@ -17,7 +17,7 @@ is the only encoding the v1 evaluator can read). Such expressions get `object_id
 Ground truth stays per object: object `obj_id` is label `obj_id + 1` (label maps hold 1..254), `read_object_masks`
 returns each object's own mask, `read_masks` the per-object `FrameMasks` where the project has them, and
 `target_sum` the uint8 sum of the expression's objects that every official evaluator scores (overlaps count 2).
-RLE is decoded by pycocotools (`lvsbench.codecs.rle_decode`). Every frame of `frames` is scored, in meta order.
+RLE is decoded by pycocotools (`lvsbench.core.codecs.rle_decode`). Every frame of `frames` is scored, in meta order.
 
 `MaskDictDataset` is shared with ReVOS (`lvsbench.datasets.revos`), whose layout is this one plus `type_id`,
 `height`/`width` and a foreground file.
@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lvsbench.codecs import read_image_rgb, rle_decode
+from lvsbench.core.codecs import read_image_rgb, rle_decode
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.ryvos import _videos_object, load_json, meta_video_fields, probe_size
-from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.records import VOID_LABEL, Expression, FrameSource, Video
 
 SPLITS: tuple[str, ...] = ("train", "valid_u", "valid")
 DEFAULT_SPLIT = "valid_u"
@@ -325,9 +325,9 @@ class MaskDictDataset(Dataset):
         return lab
 
     def read_masks(self, video_id: str, frame: str) -> Any:
-        """Per-object ground truth as `lvsbench.records.FrameMasks` (overlapping objects keep their full masks),
+        """Per-object ground truth as `lvsbench.core.records.FrameMasks` (overlapping objects keep their full masks),
         for the scorer's per-object API; None on a split without masks."""
-        from lvsbench import records
+        from lvsbench.core import records
 
         if not self.has_ground_truth:
             return None

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import read_image_rgb
-from lvsbench.errors import DataFormatError, Problem
+from lvsbench.core.codecs import read_image_rgb
+from lvsbench.core.errors import DataFormatError, Problem
 
 
 def flatten_object_masks(masks: Mapping[int, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
@@ -59,10 +59,10 @@ def meta_frames(entry: object, path: Path, key: str) -> tuple[str, ...]:
 
 
 def frame_masks(masks: Mapping[int, np.ndarray], shape: tuple[int, int]) -> object:
-    """Per-object ground truth of one frame as `lvsbench.records.FrameMasks` (objects that overlap keep their full
+    """Per-object ground truth of one frame as `lvsbench.core.records.FrameMasks` (objects that overlap keep their full
     masks), for the scorer's per-object API; `FrameMasks` is looked up when called, so this module does not
     depend on it at import time."""
-    from lvsbench import records
+    from lvsbench.core import records
 
     cls = records.FrameMasks  # type: ignore[attr-defined]
     if not masks:

@@ -29,7 +29,7 @@ four per-video lists, which drops objects missing from any file; lvsbench keeps 
 `annotations="unsupervised"` (default) pairs the text obj_ids with `Annotations_unsupervised`, ReferFormer's
 protocol (scored by Hungarian matching); `annotations="semi"` uses `Annotations/480p`, where object id = text
 obj_id (URVOS-style loaders). Without an explicit `annotations`, the protocol picks the set it is defined on
-(`davis-semi` reads `Annotations/480p`; see `lvsbench.scoring.protocols.Protocol.annotations`).
+(`davis-semi` reads `Annotations/480p`; see `lvsbench.protocols.Protocol.annotations`).
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.ids import check_id
+from lvsbench.core.records import Expression
+from lvsbench.core.textfiles import decode_text, read_bytes
 from lvsbench.datasets.base import Dataset
 from lvsbench.datasets.davis import SPLITS, DAVISDataset, read_image_set
-from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.ids import check_id
-from lvsbench.records import Expression
-from lvsbench.textfiles import decode_text, read_bytes
 
 TEXT_FILES: tuple[tuple[str, str], ...] = (
     ("Davis17_annot1.txt", "utf-8"),

@@ -19,7 +19,7 @@ mandatory `type_id` subsets and frames possibly stored as mp4. An expression may
 may overlap. Ground truth stays per object: object `obj_id` is label `obj_id + 1`, `read_object_masks` returns each
 object's own mask and `target_sum` the uint8 sum that the official evaluator scores (J and F binarise it; the
 accuracy A compares raw values, so an overlap pixel, value 2, never matches a 0/1 prediction). RLE is decoded by
-pycocotools (`lvsbench.codecs.rle_decode`). Every frame of `frames` is scored, in meta order. Frames and masks are
+pycocotools (`lvsbench.core.codecs.rle_decode`). Every frame of `frames` is scored, in meta order. Frames and masks are
 optional (metadata-only mode).
 """
 
@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
 from lvsbench.datasets.per_object import metadata_only_problems, read_listed_frame
-from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.records import Expression, FrameSource, Video
 
 SPLITS: tuple[str, ...] = ("valid",)
 DEFAULT_SPLIT = "valid"

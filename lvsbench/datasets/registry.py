@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lvsbench.core.errors import ConfigError, LvsbenchError, Problem, did_you_mean, unknown_name
+from lvsbench.core.options import check_keywords
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, LvsbenchError, Problem, did_you_mean, unknown_name
-from lvsbench.options import check_keywords
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _import(target: str) -> Any:
 
 def load(name: str, root: str | Path, split: str | None = None, **options: Any) -> Dataset:
     """Open a dataset split: a native reader by name, or our layout ("layout" or a root holding one)."""
-    from lvsbench.layout import CARD_NAME, LayoutDataset, is_layout
+    from lvsbench.datasets.layout import CARD_NAME, LayoutDataset, is_layout
 
     root = Path(root).expanduser()
     if not root.exists():
@@ -153,7 +153,7 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
 
 def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """`key=value` strings from the command line -> reader options (true/false -> bool, numbers -> int/float)."""
-    from lvsbench.options import parse_typed_options
+    from lvsbench.core.options import parse_typed_options
 
     return parse_typed_options(pairs, "--option")
 
@@ -202,7 +202,7 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
     Returns a summary (output path, counts). A2D conversion to our layout drops expressions whose instance is in no
     annotated frame (MTTR has no sample for them), unless `drop_unlocated=False` is passed.
     """
-    from lvsbench.layout import write_dataset
+    from lvsbench.datasets.layout import write_dataset
 
     path = resolve_root(name, root)
     key = name.lower()
@@ -236,3 +236,16 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
     if getattr(ds, "notes", None):
         summary["notes"] = list(ds.notes)
     return summary
+
+
+def configured_root(key: str) -> tuple[Path | None, str]:
+    """The configured root of a real dataset (`LVSBENCH_<KEY>_ROOT`, else `[roots]` of the user config), or
+    (None, why) when none is configured here."""
+    # The reasons end up in committed leaderboards: no machine-local paths in them.
+    try:
+        p = resolve_root(key, None)
+    except ConfigError:
+        return None, f"{env_var(key)} is not set (nor `{key}` under [roots] in the user config)"
+    if not p.is_dir():
+        return None, f"the configured root of {key} is not a directory"
+    return p, "configured"

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lvsbench.codecs import rle_decode
+from lvsbench.core.codecs import rle_decode
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.records import Expression
 from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
 from lvsbench.datasets.ryvos import load_json
-from lvsbench.errors import ConfigError, DataFormatError, Problem
-from lvsbench.records import Expression
 
 SPLITS: tuple[str, ...] = ("valid", "train", "train_sub")
 DEFAULT_SPLIT = "valid"

@@ -47,12 +47,12 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.codecs import image_size, read_image_rgb, read_palette_png
+from lvsbench.core.codecs import image_size, read_image_rgb, read_palette_png
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem, unknown_name
+from lvsbench.core.ids import check_id, check_ids, strict_int
+from lvsbench.core.records import Expression, FrameSource, Video
+from lvsbench.core.textfiles import load_json as _load_json
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, Problem, unknown_name
-from lvsbench.ids import check_id, check_ids, strict_int
-from lvsbench.records import Expression, FrameSource, Video
-from lvsbench.textfiles import load_json as _load_json
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test", "valid-competition", "train-heldout-v1",
                            "train-minus-heldout-v1")
@@ -100,7 +100,7 @@ class MetaVideo:
 def meta_video_fields(path: Path, vid: str, entry: Any) -> tuple[list[str], dict[str, Any]]:
     """`frames` and `expressions` of one video of a `meta_expressions.json` (the Refer-YouTube-VOS format, reused
     by MeViS and ReVOS), checked: an object with unique frame names and an expressions object; the video id, frame
-    names and expression ids are safe path components (`lvsbench.ids`)."""
+    names and expression ids are safe path components (`lvsbench.core.ids`)."""
     key = f"videos.{vid}"
     check_id(vid, "video id", path, key)
     if not isinstance(entry, dict):

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from lvsbench.core.errors import MissingDependencyError
+from lvsbench.core.records import Expression
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import MissingDependencyError
-from lvsbench.records import Expression
 
 
 def _torch() -> Any:

@@ -1,2 +1,2 @@
-"""Prediction formats of the 2023-2026 codebases that `lvsbench.predictions` does not cover: Sa2VA's per-expression
-RLE results JSON (`rle_results`) and raw-value PNG reading for evaluators that never binarise (`raw_png`)."""
+"""Prediction formats: readers and writers of every format lvsbench accepts or writes (PNG tree, zip, COCO RLE json,
+Ref-DAVIS palettes, per-expression RLE json), server submissions, and raw-value PNG reading."""

@@ -14,9 +14,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from lvsbench.codecs import decode_png_inflate
-from lvsbench.errors import DataFormatError, LvsbenchError
-from lvsbench.predictions import PngTreePredictions
+from lvsbench.core.codecs import decode_png_inflate
+from lvsbench.core.errors import DataFormatError, LvsbenchError
+from lvsbench.formats.predictions import PngTreePredictions
 
 MissingKindName = Literal["video", "expression", "frame", "error"]
 
@@ -31,7 +31,7 @@ class MissingPrediction(LvsbenchError):
 
 def decode_gray(data: bytes, where: str | Path) -> np.ndarray:
     """`cv2.imread(..., IMREAD_GRAYSCALE)` on bytes: uint8 (H, W). An 8-bit grayscale PNG (what lvsbench, VISA and
-    Sa2VA write) is inflated directly (`lvsbench.codecs.decode_png_inflate`: its samples are exactly what OpenCV
+    Sa2VA write) is inflated directly (`lvsbench.core.codecs.decode_png_inflate`: its samples are exactly what OpenCV
     returns, several times faster); palette and every other PNG go through OpenCV (a palette PNG reads as the
     colour's luminance there, not as the index)."""
     if len(data) > 25 and data[24] == 8 and data[25] == 0:  # IHDR bit depth 8, colour type 0 (grayscale)

@@ -9,7 +9,7 @@
 
 The evaluators index `prediction_masks` by the position of the frame in the meta file's `frames` (Sa2VA predicts in
 sorted frame order: identical when the meta lists frames sorted). Reader and writer are side by side so that a
-round trip is exact; RLE goes through pycocotools (`lvsbench.codecs`).
+round trip is exact; RLE goes through pycocotools (`lvsbench.core.codecs`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.codecs import rle_decode, rle_encode
-from lvsbench.errors import DataFormatError
+from lvsbench.core.codecs import rle_decode, rle_encode
+from lvsbench.core.errors import DataFormatError
+from lvsbench.core.io import atomic_write_text
 from lvsbench.formats.raw_png import MissingPrediction
-from lvsbench.io import atomic_write_text
 
 FORMAT = "rle-json"
 

@@ -31,8 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench import __version__
+from lvsbench.core.errors import ConfigError, LvsbenchError
+from lvsbench.core.io import (
+    atomic_write_json,
+    atomic_write_text,
+    check_overwrite,
+    json_dumps_canonical,
+    prepare_output_dir,
+    sha256_file,
+)
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, LvsbenchError
 from lvsbench.hardsplit.clean import MATCH_ROLES, CleanedQuery, clean
 from lvsbench.hardsplit.compose import (
     LOCATER_TYPES,
@@ -50,14 +58,6 @@ from lvsbench.hardsplit.lemmatize import default_lemmatizer
 from lvsbench.hardsplit.pairs import SUBSETS, Decision, Pair, PairSampler, QueryRoles, coverage
 from lvsbench.hardsplit.srl.base import SrlSentence
 from lvsbench.hardsplit.wordnet import default_wordnet
-from lvsbench.io import (
-    atomic_write_json,
-    atomic_write_text,
-    check_overwrite,
-    json_dumps_canonical,
-    prepare_output_dir,
-    sha256_file,
-)
 
 STAGES = ("srl", "pairs", "all")
 STATE_DIR = ".build"
@@ -248,7 +248,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(root: str, a2d_options: dict[str, Any], writer_args: dict[str, dict[str, Any]]) -> None:
     import cv2
 
-    from lvsbench.layout import LayoutWriter
+    from lvsbench.datasets.layout import LayoutWriter
 
     cv2.setNumThreads(1)
     _WORKER["ds"] = load_a2d(root, **a2d_options)
@@ -452,7 +452,7 @@ def _compose(ds: Dataset, opts: BuildOptions, roles: list[QueryRoles], decisions
              by_key: dict[tuple[str, str], TestQuery], actors: dict[str, int], unavailable: dict[str, str],
              pairs: list[Pair], specs: dict[str, list[CompositionSpec]]
              ) -> tuple[list[Pair], dict[str, list[CompositionSpec]], list[dict[str, str]]]:
-    from lvsbench.layout import PARTS_DIR, LayoutWriter, fragment_path, remove_video
+    from lvsbench.datasets.layout import PARTS_DIR, LayoutWriter, fragment_path, remove_video
 
     out = opts.out
     names = {s: SUBSET_NAMES[s] for s in ("multi", "spatial", "temporal")}

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from lvsbench.core.errors import DataFormatError, LvsbenchError
+from lvsbench.core.records import VOID_LABEL, Expression, FrameMasks, Video
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import DataFormatError, LvsbenchError
-from lvsbench.records import VOID_LABEL, Expression, FrameMasks, Video
 
 PARTNER_OFFSET = 100
 """Object ids of the partner video's actors in composed videos: A2D instance ids are 0..15, so ids 101..116."""

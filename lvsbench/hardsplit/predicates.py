@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 from lvsbench.hardsplit import lexicon as lx
 from lvsbench.hardsplit.lemmatize import Lemmatizer, default_lemmatizer
 

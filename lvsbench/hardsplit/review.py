@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lvsbench.core.errors import DataFormatError, LvsbenchError
+from lvsbench.core.io import atomic_write_text
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import DataFormatError, LvsbenchError
 from lvsbench.hardsplit.contrast import Contrast
 from lvsbench.hardsplit.pairs import Decision, Pair
-from lvsbench.io import atomic_write_text
 
 CSV_COLUMNS = ("rank", "risk", "subset", "query_video", "query_exp", "query_text", "partner_video", "partner_exp",
                "partner_text", "shared_roles", "query_only_roles", "partner_only_roles", "status", "decision", "note")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 from lvsbench.hardsplit.compose import SUBSET_NAMES, CompositionSpec
 
 PAPER_TABLE_II = {

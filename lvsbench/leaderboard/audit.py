@@ -10,7 +10,7 @@ Checks (per CSV line, or per table row = the lines of one (file, leaderboard, pr
 table)):
 
 - `range`: a percentage lies in [0, 100]; FPS is positive.
-- `metric`: the metric is one the protocol defines (`lvsbench.scoring.protocols`), or one of the few reported-only
+- `metric`: the metric is one the protocol defines (`lvsbench.protocols`), or one of the few reported-only
   names listed in `REPORTED_ONLY`, or `FPS`.
 - `J&F`: J&F = (J + F) / 2 (also J&F-Mean from J-Mean, F-Mean).
 - `P@K`: precision non-increasing in K.
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lvsbench.leaderboard.reported import ReportedValue
-from lvsbench.scoring.protocols import PROTOCOLS
+from lvsbench.protocols import PROTOCOLS
 
 PK_METRICS = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9")
 JF_TRIPLES = (("J&F", "J", "F"), ("J&F-Mean", "J-Mean", "F-Mean"))

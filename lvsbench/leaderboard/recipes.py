@@ -41,7 +41,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import ConfigError, DataFormatError, unknown_name
+from lvsbench.core.errors import ConfigError, DataFormatError, unknown_name
+
+RESULT_FORMAT = "lvsbench-leaderboard-result"
+RESULT_FORMAT_VERSION = 1
+"""Format tag and version of `results/<recipe>.json` (written by `lvsbench.pipeline.build`, read by reports)."""
 
 DATASETS = ("a2d", "jhmdb", "ryvos", "rdavis", "mevis", "revos", "refsav", "long-rvos", "reasonvos")
 """Datasets a recipe can name (the synthetic writers and native readers exist for all of them)."""

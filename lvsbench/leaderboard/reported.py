@@ -32,7 +32,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from lvsbench.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError
 
 COLUMNS = ("leaderboard", "protocol", "split", "method", "backbone", "metric", "value", "paper", "table", "cited_from",
            "note")

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError
 from lvsbench.hardsplit.stats import PAPER_TABLE_II, STATS_SCHEMA
 
 STATS_FILE = "a2d-plus-stats.json"

@@ -7,7 +7,7 @@ mean because the worker process crashed ("drop"), or skipped with a message ("sk
 expression itself and records what was missing; `official_outcomes` then says, per expression, what the official
 script would have done, so the results can carry the number a paper using that script would print.
 
-The rules themselves are facts of each protocol (`Protocol.missing_rules` in `lvsbench.scoring.protocols`); this
+The rules themselves are facts of each protocol (`Protocol.missing_rules` in `lvsbench.protocols`); this
 module applies them. Kinds of missing input (`MissingKind`):
 - "video": nothing for the expression's video (prediction folder or results-JSON entry absent)
 - "expression": the video is there, the expression is not
@@ -32,7 +32,7 @@ MISSING_KINDS: tuple[str, ...] = ("video", "expression", "frame", "first_frame",
 
 def rules(protocol: str) -> dict[str, Outcome]:
     """The official script's outcome per missing kind, from the protocol declaration."""
-    from lvsbench.scoring.protocols import get_protocol
+    from lvsbench.protocols import get_protocol
 
     table = dict(get_protocol(protocol).missing_rules)
     if not table:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lvsbench.errors import ConfigError, MissingDependencyError, unknown_name
+from lvsbench.core.errors import ConfigError, MissingDependencyError, unknown_name
 
 try:
     import torch  # noqa: F401

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext, VideoHandle
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

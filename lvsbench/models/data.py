@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from lvsbench.core.errors import DataFormatError
+from lvsbench.core.records import Expression, FrameMasks
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import DataFormatError
 from lvsbench.models.text import Tokenizer
-from lvsbench.records import Expression, FrameMasks
 
 
 def resize_uint8(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -33,7 +33,7 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(d) - known)
         if unknown:
-            from lvsbench.errors import ConfigError
+            from lvsbench.core.errors import ConfigError
 
             raise ConfigError(f"{cls.config_name} model config: unknown key(s) {unknown}; known: {sorted(known)}")
         d = dict(d)

@@ -94,7 +94,7 @@ class LocaterConfig(ModelConfig):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from lvsbench.errors import ConfigError
+        from lvsbench.core.errors import ConfigError
 
         if self.memory not in MEMORY_KINDS:
             raise ConfigError(f"locater model config: memory must be one of {', '.join(MEMORY_KINDS)}, "

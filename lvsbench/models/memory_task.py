@@ -33,7 +33,7 @@ def run(memory: str, out: Path, *, recipe_path: Path = REPO_RECIPE, threads: int
     """Train and score one arm of the ablation; returns (and writes to `out/result.json`) the summary."""
     import torch
 
-    from lvsbench.io import atomic_write_json
+    from lvsbench.core.io import atomic_write_json
     from lvsbench.models.evaluate import evaluate
     from lvsbench.models.toydata import EventDataset
     from lvsbench.models.train import load_checkpoint, load_recipe, train

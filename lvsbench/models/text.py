@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.errors import ConfigError, MissingDependencyError
+from lvsbench.core.errors import ConfigError, MissingDependencyError
 
 PAD, UNK, CLS = "<pad>", "<unk>", "<cls>"
 SPECIALS = (PAD, UNK, CLS)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lvsbench.core.records import Expression, Video
 from lvsbench.datasets.base import Dataset
-from lvsbench.records import Expression, Video
 from lvsbench.synth.scene import render_video
 
 

@@ -46,9 +46,8 @@ import torch
 from tqdm import tqdm
 
 from lvsbench import __version__
-from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, unknown_name
-from lvsbench.io import (
+from lvsbench.core.errors import ConfigError, DataFormatError, unknown_name
+from lvsbench.core.io import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
@@ -56,6 +55,7 @@ from lvsbench.io import (
     mark_output_dir,
     sha256_bytes,
 )
+from lvsbench.datasets.base import Dataset
 from lvsbench.metrics.names import METRICS, format_value
 from lvsbench.models import MODELS, build_model, model_config
 from lvsbench.models.data import FrameCache, normalise

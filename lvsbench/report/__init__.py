@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lvsbench.io import atomic_write_text, check_overwrite
+from lvsbench.core.io import atomic_write_text, check_overwrite
 from lvsbench.report.html import ReportOptions, render_report
 from lvsbench.report.runs import Run, load_run, unique_labels
 

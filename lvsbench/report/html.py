@@ -23,7 +23,7 @@ import pandas as pd
 
 from lvsbench import __version__
 from lvsbench.adapters.bound import BOUND_ADAPTERS
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 from lvsbench.leaderboard.render import PRIMARY_METRIC, metric_columns, shown_in_markdown
 from lvsbench.metrics.names import METRICS, as_percent, format_value
 from lvsbench.report import svg
@@ -525,7 +525,7 @@ def choose_qualitative(groups: dict[str, list[Run]]) -> list[Run]:
 
 
 def section_qualitative(runs: list[Run], opts: ReportOptions) -> str:
-    from lvsbench.predictions import open_predictions
+    from lvsbench.formats.predictions import open_predictions
 
     out = ['<h2 id=qualitative>Qualitative: best and worst samples</h2><p class=note>Each strip: scored frames of '
            'one sample; top row: ground truth, bottom row: prediction, each drawn as a contour line whose colour is '

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from lvsbench.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError
 
 FAMILY_KEYS: dict[str, tuple[str, ...]] = {
     "referring": ("video_id", "exp_id", "frame"),
@@ -81,9 +81,9 @@ def _resolve(pointer: str | None, base: Path, cache_root: Path | None) -> Path |
     if pointer.startswith("cache:"):
         return None if cache_root is None else cache_root / pointer[len("cache:"):]
     if pointer.startswith("$"):
-        from lvsbench.leaderboard.engine import resolve_root
+        from lvsbench.datasets.registry import configured_root
 
-        return resolve_root(pointer[1:])[0]
+        return configured_root(pointer[1:])[0]
     p = Path(pointer)
     return p if p.is_absolute() else base / p
 
@@ -98,7 +98,7 @@ def _samples_beside(path: Path) -> Path | None:
 
 def load_run(path: str | Path, cache_root: Path | None = None) -> Run:
     """Read one results JSON (leaderboard or scorer format)."""
-    from lvsbench.leaderboard.build import RESULT_FORMAT
+    from lvsbench.leaderboard.recipes import RESULT_FORMAT
 
     path = Path(path)
     try:

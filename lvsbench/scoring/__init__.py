@@ -1,12 +1,12 @@
 """Scoring predictions against a dataset under a named protocol (`lvsbench score`).
 
 `score(preds, dataset, protocol=None, ...) -> ScoreResult` is the Python API; protocols are defined in
-`lvsbench.scoring.protocols` and documented in docs/protocols.md; `lvsbench.scoring.validate` lists every problem of
+`lvsbench.protocols` and documented in docs/protocols.md; `lvsbench.scoring.validate` lists every problem of
 a prediction set before anything is scored.
 """
 
+from lvsbench.protocols import PROTOCOLS, Protocol, default_protocol_for, get_protocol
 from lvsbench.scoring.evaluate import ScoreResult, aggregate, score, write_results
-from lvsbench.scoring.protocols import PROTOCOLS, Protocol, default_protocol_for, get_protocol
 from lvsbench.scoring.validate import MissingItem, validate
 
 __all__ = ["PROTOCOLS", "MissingItem", "Protocol", "ScoreResult", "aggregate", "default_protocol_for",

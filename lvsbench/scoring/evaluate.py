@@ -33,14 +33,14 @@ import numpy as np
 import pandas as pd
 
 from lvsbench import __version__
-from lvsbench.codecs import rle_encode
+from lvsbench.core.codecs import rle_encode
+from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed, did_you_mean
+from lvsbench.core.records import VOID_LABEL, Expression
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, Problem, ValidationFailed, did_you_mean
+from lvsbench.formats.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
 from lvsbench.metrics.names import COCO_PREFIX, DAVIS_METRICS, LOCATER_METRICS, TOP1_METRICS, format_value, units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
-from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions, open_predictions
-from lvsbench.records import VOID_LABEL, Expression
-from lvsbench.scoring.protocols import Protocol, default_protocol_for, get_protocol
+from lvsbench.protocols import Protocol, default_protocol_for, get_protocol
 from lvsbench.scoring.validate import MissingItem, Plan, annotator_of, build_plan, check_inventory
 
 # ============================================================================ results
@@ -581,7 +581,7 @@ def aggregate(protocol: Protocol, rows: pd.DataFrame, gt_rles: dict[str, dict[st
 def dataset_checksum(dataset: Dataset) -> tuple[str, str]:
     """(kind, sha256) identifying the ground truth: the card of a layout dataset; otherwise a reader's own
     `checksum()`, else the sha256 of its annotation metadata (videos, frames, expressions, objects)."""
-    from lvsbench.layout import LayoutDataset, card_checksum
+    from lvsbench.datasets.layout import LayoutDataset, card_checksum
 
     if isinstance(dataset, LayoutDataset):
         return "card", card_checksum(dataset.root)
@@ -886,7 +886,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
 def write_results(result: ScoreResult, out: str | Path | None = None, per_sample: str | Path | None = None,
                   force: bool = False) -> None:
     """Write the results JSON and the per-sample CSV atomically (refusing to overwrite without `force`)."""
-    from lvsbench.io import atomic_write_json, atomic_write_text, check_overwrite
+    from lvsbench.core.io import atomic_write_json, atomic_write_text, check_overwrite
 
     for target in (out, per_sample):
         if target is not None:

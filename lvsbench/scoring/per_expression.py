@@ -1,4 +1,4 @@
-"""Per-expression scoring of the 2023-2026 benchmarks: the seven protocols of `lvsbench.scoring.protocols.PROTOCOLS`
+"""Per-expression scoring of the 2023-2026 benchmarks: the seven protocols of `lvsbench.protocols.PROTOCOLS`
 with family "per-expression" (mevis, mevis-v2, revos, revos-visa-png, refsav, long-rvos, reasonvos), each
 reproducing one official evaluator. One entry point, `score_per_expression` (also reached through
 `lvsbench.scoring.score` and `lvsbench score`): dataset + predictions -> one row per expression, the benchmark
@@ -29,15 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lvsbench.core.errors import ConfigError, Problem, ValidationFailed
+from lvsbench.core.io import sha256_file, sha256_tree
 from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.mevis import MaskDictDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.datasets.revos import ReVOSDataset
-from lvsbench.errors import ConfigError, Problem, ValidationFailed
+from lvsbench.formats.predictions import PngTreePredictions
 from lvsbench.formats.raw_png import MissingPrediction, RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions
-from lvsbench.io import sha256_file, sha256_tree
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv
 from lvsbench.metrics.functional import j_and_f
@@ -54,8 +55,7 @@ from lvsbench.metrics.modern import (
 )
 from lvsbench.metrics.names import units_of
 from lvsbench.metrics.official_missing import MissingInput, MissingKind, official_equivalent
-from lvsbench.predictions import PngTreePredictions
-from lvsbench.scoring.protocols import PER_EXPRESSION, Protocol, get_protocol
+from lvsbench.protocols import PER_EXPRESSION, Protocol, get_protocol
 
 MASK_DICT_PROTOCOLS: tuple[str, ...] = ("mevis", "mevis-v2", "revos", "revos-visa-png", "refsav")
 """Protocols scored by `evaluate` (mask-dict datasets); long-rvos and reasonvos have their own drivers."""

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lvsbench.core.errors import ConfigError, LvsbenchError, Problem
+from lvsbench.core.records import Expression
 from lvsbench.datasets.base import Dataset
-from lvsbench.errors import ConfigError, LvsbenchError, Problem
-from lvsbench.predictions import CocoPredictions, DavisAnnoPredictions, Predictions
-from lvsbench.records import Expression
-from lvsbench.scoring.protocols import Protocol
+from lvsbench.formats.predictions import CocoPredictions, DavisAnnoPredictions, Predictions
+from lvsbench.protocols import Protocol
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Plan:
     averaged in."""
 
     def image_id(self, video_id: str, expression: Expression, frame: str) -> str:
-        from lvsbench.predictions import a2d_image_id, jhmdb_image_id
+        from lvsbench.formats.predictions import a2d_image_id, jhmdb_image_id
 
         if self.protocol.name == "jhmdb":
             return jhmdb_image_id(video_id, frame)
@@ -272,7 +272,7 @@ def validate(preds: Predictions, dataset: Dataset, protocol: Protocol, *, decode
     rep = check_inventory(preds, dataset, plan)
     problems = rep.problems + [m.problem() for m in rep.missing] + ([] if allow_extra else rep.extra)
     if decode and not problems:
-        from lvsbench.errors import ValidationFailed
+        from lvsbench.core.errors import ValidationFailed
         from lvsbench.scoring.evaluate import score
 
         try:

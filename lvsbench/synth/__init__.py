@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 from lvsbench.synth.scene import Actor, SceneVideo, describe, render_video
 
 WRITERS: dict[str, str] = {

@@ -23,8 +23,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from lvsbench.io import atomic_dir
-from lvsbench.records import FrameMasks
+from lvsbench.core.io import atomic_dir
+from lvsbench.core.records import FrameMasks
 from lvsbench.synth.scene import SceneVideo, render_video
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.io import atomic_dir
-from lvsbench.records import VOID_LABEL
+from lvsbench.core.io import atomic_dir
+from lvsbench.core.records import VOID_LABEL
 from lvsbench.synth.rdavis import SynthDAVISVideo, plan, write_davis_tree
 
 

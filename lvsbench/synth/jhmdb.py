@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.io import atomic_dir
+from lvsbench.core.io import atomic_dir
 from lvsbench.synth.scene import SceneVideo, render_video
 
 CLASS_OF_MOTION: dict[str, str] = {

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.codecs import encode_jpeg, rle_encode
-from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lvsbench.core.codecs import encode_jpeg, rle_encode
+from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.synth.scene import ACTOR_CLASSES, SceneVideo, describe, render_video
 
 

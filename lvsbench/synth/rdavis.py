@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import DAVIS_PALETTE, encode_jpeg, encode_palette_png
+from lvsbench.core.codecs import DAVIS_PALETTE, encode_jpeg, encode_palette_png
+from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.datasets.rdavis import TEXT_FILES
-from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.synth.scene import SceneVideo, describe, render_video
 
 NAMES: tuple[str, ...] = (

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import encode_binary_png, encode_jpeg
-from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lvsbench.core.codecs import encode_binary_png, encode_jpeg
+from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.synth.objects import object_masks
 from lvsbench.synth.scene import describe, render_video
 

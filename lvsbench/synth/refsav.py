@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import encode_jpeg, rle_encode
-from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lvsbench.core.codecs import encode_jpeg, rle_encode
+from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.synth.objects import object_masks
 from lvsbench.synth.scene import describe, render_video
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import rle_encode
-from lvsbench.io import atomic_dir, atomic_write_text
+from lvsbench.core.codecs import rle_encode
+from lvsbench.core.io import atomic_dir, atomic_write_text
 from lvsbench.synth.mevis import SynthMaskDictVideo, anno_ids, mask_entries, meta_entry, plan, write_frames
 
 

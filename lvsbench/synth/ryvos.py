@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.codecs import encode_jpeg, encode_palette_png
+from lvsbench.core.codecs import encode_jpeg, encode_palette_png
+from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.datasets.ryvos import YTVOS_PALETTE, in_heldout_v1
-from lvsbench.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.synth.scene import SceneVideo, describe, render_video
 
 CATEGORY = {"adult": "person", "baby": "person", "car": "sedan"}

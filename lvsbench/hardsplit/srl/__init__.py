@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from lvsbench.errors import ConfigError
+from lvsbench.core.errors import ConfigError
 from lvsbench.hardsplit.srl.base import SrlBackend, SrlFrame, SrlSentence, bio_to_spans, make_srl_string
 
 BACKENDS = ("auto", "allennlp-archive", "precomputed", "allennlp", "rules")

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.errors import ConfigError, DataFormatError, LvsbenchError, MissingDependencyError
+from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, MissingDependencyError
+from lvsbench.core.io import sha256_file
 from lvsbench.hardsplit.srl.base import SrlBackend, SrlFrame, SrlSentence
 from lvsbench.hardsplit.srl.viterbi import allennlp_viterbi, bio_transition_constraints
 from lvsbench.hardsplit.srl.wordpiece import WordPiece
-from lvsbench.io import sha256_file
 
 ARCHIVE_URL = ("https://storage.googleapis.com/allennlp-public-models/"
                "structured-prediction-srl-bert.2020.12.15.tar.gz")

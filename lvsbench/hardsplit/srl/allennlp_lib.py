@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import ConfigError, MissingDependencyError
+from lvsbench.core.errors import ConfigError, MissingDependencyError
+from lvsbench.core.io import sha256_file
 from lvsbench.hardsplit.srl.base import SrlBackend, SrlFrame, SrlSentence
-from lvsbench.io import sha256_file
 
 
 def allennlp_available() -> bool:

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lvsbench.errors import ConfigError, DataFormatError
+from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.io import sha256_file
 from lvsbench.hardsplit.srl.base import SrlBackend, SrlSentence
-from lvsbench.io import sha256_file
 
 
 def sentence_key(words_or_text: Sequence[str] | str) -> str:

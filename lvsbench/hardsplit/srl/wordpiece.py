@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lvsbench.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError
 
 MAX_WORD_CHARS = 100
 

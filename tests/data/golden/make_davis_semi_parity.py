@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.codecs import DAVIS_PALETTE, encode_palette_png
-from lvsbench.io import atomic_write_bytes
-from lvsbench.records import VOID_LABEL
+from lvsbench.core.codecs import DAVIS_PALETTE, encode_palette_png
+from lvsbench.core.io import atomic_write_bytes
+from lvsbench.core.records import VOID_LABEL
 from lvsbench.synth.davis import ground_truth, write_synthetic
 from lvsbench.synth.rdavis import plan
 

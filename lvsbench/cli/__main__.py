@@ -1,0 +1,5 @@
+"""`python -m lvsbench.cli`: the `lvsbench` command."""
+
+from lvsbench.cli import main
+
+main()

@@ -1,1 +1,0 @@
-"""CLI command modules; each exposes `commands: list[click.Command]` (discovered by `lvsbench.cli`)."""

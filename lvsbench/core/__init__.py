@@ -1,0 +1,1 @@
+"""Core: errors, atomic io, typed records, codecs, ids, text files, options; imports nothing else of lvsbench."""

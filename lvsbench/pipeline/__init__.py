@@ -1,0 +1,1 @@
+"""Orchestration on top of everything: the demo and the leaderboard engine (build, check, cache)."""

@@ -1,0 +1,1 @@
+"""Running a model on a dataset: options, units, feed, post-processing, sinks, run directories, scale-out."""
