@@ -69,6 +69,30 @@ class Protocol:
     `lvsbench.metrics.official_missing.MissingKind`, outcomes "empty" (read as an empty mask), "zero" (0.0 per
     metric), "zero_int" (the int 0), "drop" (worker crash: left out of the means) or "skip" (left out, with a
     message)."""
+    primary_metric: str = "J&F"
+    """The metric tables are sorted by and reports lead with (a key of `metrics`)."""
+    run_format: str = "png-tree"
+    """The prediction format `lvsbench run` writes for this protocol (one of `formats`)."""
+    image_id: Literal["none", "a2d-instance", "jhmdb-frame"] = "none"
+    """COCO image id of a sample: "a2d-instance" `v_<vid>_f_<frame>_i_<instance>` (instance = object id - 1, MTTR's
+    A2D), "jhmdb-frame" `v_<vid>_f_<frame>` (MTTR's `create_gt_in_coco_format.py`), "none" (not COCO-scored)."""
+    top1: Literal["none", "max-score-last-tie"] = "none"
+    """Which candidate the per-sample metrics read: "max-score-last-tie" (highest score, the last listed among ties,
+    MTTR's `calculate_precision_at_k_and_iou_metrics`), "none" (one prediction per sample)."""
+    empty_union: Literal["one", "epsilon"] = "one"
+    """IoU when prediction and target are both empty: "one" (IoU = 1: davis2017 db_eval_iou, Locater), "epsilon"
+    (float32 (I + 1e-6) / (U + 1e-6), MTTR, which is 1 too but is computed, not special-cased)."""
+    annotator_runs: bool = False
+    """Ref-DAVIS17: predictions hold one run per annotator setting (`anno_<a>/`, expression id 4k + a), each scored
+    and the results averaged."""
+    instance_annotated_only: bool = False
+    """A sample exists only on frames where the referred instance is annotated (MTTR / CMPC-V on A2D); applied when
+    the reader does not list an expression's frames."""
+    prediction_dir: Literal["video", "source-video-object"] = "video"
+    """Folder of an expression's predicted PNGs: "video" `<video>/<exp>/` or "source-video-object"
+    `<source>_<video>_<obj_id>/<exp>/` (VideoLISA's ReasonVOS layout)."""
+    summary: str = ""
+    """What the numbers mean, in one line (shown above the protocol's tables in reports)."""
 
     def header(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +122,16 @@ A2D = _register(Protocol(
            "P@K (strict >), overall_iou, mean_iou on the top-1 candidate (highest score, last listed among ties), "
            "float32 (I+1e-6)/(U+1e-6). prec_mAP = mean over t in .50:.05:.95 of frac(IoU >= t) (LBDT); "
            "locater_mAP = mean of P@0.5..0.9. PNG predictions are one candidate of score 1."),
+    primary_metric="mean_iou",
+    run_format="coco-json",
+    image_id="a2d-instance",
+    top1="max-score-last-tie",
+    empty_union="epsilon",
+    instance_annotated_only=True,
+    summary=("One sample per (expression, annotated frame showing the referred actor), top-1 candidate: mean_iou "
+             "averages per-sample IoU, overall_iou is summed intersection / summed union, P@K the share of samples"
+             " with IoU > K. Every sample has a target, so an empty prediction scores 0. The three mAPs (coco, "
+             "prec, locater) are different definitions."),
 ))
 
 JHMDB = _register(Protocol(
@@ -112,6 +146,12 @@ JHMDB = _register(Protocol(
     frames="expression",
     aggregate="samples",
     notes="As a2d, on the expression's frozen frames (Expression.frames); image id v_<vid>_f_<frame>.",
+    primary_metric="mean_iou",
+    run_format="coco-json",
+    image_id="jhmdb-frame",
+    top1="max-score-last-tie",
+    empty_union="epsilon",
+    summary="As a2d, on MTTR's frozen 3 frames per video: every sample has a target, so an empty prediction scores 0.",
 ))
 
 RYVOS = _register(Protocol(
@@ -128,6 +168,8 @@ RYVOS = _register(Protocol(
     proxy=True,
     notes=("OFFLINE PROXY, not the CodaLab server. No first/last frame skip, no void; a frame whose GT and "
            "prediction are both empty scores J = F = 1 (DAVIS convention; URVOS' baseline would give 0)."),
+    summary=("Offline proxy (held-out training videos, not the server): J, F averaged over each expression's "
+             "frames, then over expressions; a frame with empty target and empty prediction scores 1."),
 ))
 
 RDAVIS = _register(Protocol(
@@ -147,6 +189,11 @@ RDAVIS = _register(Protocol(
     notes=("GT objects 1..max id of the first annotated frame; up to 20 predicted ids per video; predictions "
            "zero-padded to the GT count; assignment by scipy linear_sum_assignment on -(mean_t J + mean_t F)/2. "
            "Surplus proposals are not penalised and swapped referents are not detected (see rdavis-aligned)."),
+    primary_metric="J&F-Mean",
+    run_format="davis-anno",
+    annotator_runs=True,
+    summary=("DAVIS-2017 unsupervised evaluation with Hungarian matching of predicted to ground-truth objects, "
+             "mean of the four annotators' runs; -Decay: lower is better."),
 ))
 
 RDAVIS_ALIGNED = _register(Protocol(
@@ -163,6 +210,10 @@ RDAVIS_ALIGNED = _register(Protocol(
     aggregate="objects",
     notes=("In anno_<k>, pixel value v is the prediction for the referent with GT object id v. Always <= rdavis "
            "on J&F-Mean, because the Hungarian assignment maximises the same objective."),
+    primary_metric="J&F-Mean",
+    run_format="davis-anno",
+    annotator_runs=True,
+    summary='As rdavis, but predicted id i is compared with referent i (no matching): never above rdavis.',
 ))
 
 DAVIS_SEMI = _register(Protocol(
@@ -181,6 +232,9 @@ DAVIS_SEMI = _register(Protocol(
            "First and last annotated frames dropped; void pixels are background (the official code does not pass "
            "void masks in this mode, so a prediction over void is a false positive); predicted id i is GT object "
            "i; an id above the GT count is an error."),
+    primary_metric="J&F-Mean",
+    run_format="davis-anno",
+    summary='DAVIS-2017 semi-supervised (official): J and F per object over the inner frames; -Decay: lower is better.',
 ))
 
 A2D_PLUS = _register(Protocol(
@@ -196,6 +250,9 @@ A2D_PLUS = _register(Protocol(
     aggregate="samples",
     notes=("An empty prediction on an empty target (A2D-S_t contrasting frames) scores IoU 1; any false positive "
            "there scores 0 and adds its area to the overall-IoU denominator."),
+    primary_metric="mean_iou",
+    summary=("Locater's A2D-S+ subsets (IoU per frame, P@K counts IoU >= K). A frame where the referred actor is "
+             "absent scores IoU 1 when the prediction is empty too, 0 on any false positive."),
 ))
 
 # ============================================================================ per-expression protocols (2023-2026)
@@ -308,6 +365,7 @@ REFSAV = _register(Protocol(
            "multi-object targets (sum 2) never count as correct in A. "
            "Missing predictions: refused, or with --allow-missing scored as empty; the official script drops the "
            "expression (worker crash), see official_equivalent."),
+    run_format="rle-json",
 ))
 
 LONG_RVOS = _register(Protocol(
@@ -348,6 +406,7 @@ REASONVOS = _register(Protocol(
     notes=("Values 0..1. Predictions in <pred>/<source>_<video>_<obj_id>/<exp_id>/<frame>.png. Officially a missing "
            "ground-truth or prediction folder skips the expression and a missing frame drops it "
            "(official_equivalent)."),
+    prediction_dir="source-video-object",
 ))
 
 PER_EXPRESSION: dict[str, Protocol] = {n: p for n, p in PROTOCOLS.items() if p.family == "per-expression"}
