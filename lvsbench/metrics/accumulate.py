@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,28 @@ from lvsbench.metrics.functional import _check, _j_f, _resolve_radius
 from lvsbench.metrics.names import DAVIS_METRICS
 from lvsbench.metrics.statistics import DEFAULT_DECAY, DecayMode, db_statistics
 
-__all__ = ["GLOBAL_MEASURES", "SequenceAccumulator", "summarize"]
+__all__ = ["GLOBAL_MEASURES", "Accumulator", "SequenceAccumulator", "summarize"]
+
+
+@runtime_checkable
+class Accumulator(Protocol):
+    """The one interface of every metric accumulator (torchmetrics' `Metric`: sufficient statistics updated per
+    sample and reduced at the end; TrackEval's `eval_sequence` / `combine_sequences` split).
+
+    - `update(...)`: add one unit (a frame, a sample, a sequence); the arguments are the accumulator's own.
+    - `compute()`: the figures from everything added so far; pure, may be called more than once.
+    - `merge(other)`: fold in an accumulator of the same kind filled elsewhere (another worker process, another
+      shard) and return self. Merging in any grouping gives the same bits as one accumulator fed everything in the
+      canonical order: accumulators keep per-unit statistics keyed by unit and reduce in a fixed order in
+      `compute`, never running float sums whose value depends on arrival order.
+    """
+
+    def update(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def compute(self) -> Any: ...
+
+    def merge(self, other: Self) -> Self: ...
+
 
 #: davis2017 `evaluation_method.py` global columns, in its order.
 GLOBAL_MEASURES: tuple[str, ...] = DAVIS_METRICS
