@@ -14,11 +14,13 @@ over MAX_LINES lines without a `Size:` line in its docstring saying why, and `__
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -306,34 +308,17 @@ def oversized() -> list[str]:
     return out
 
 
-def is_public(name: str) -> bool:
-    """No component of the dotted name starts with '_' (`__init__` is already dropped from package names)."""
-    return not any(part.startswith("_") for part in name.split("."))
+def _add_all() -> ModuleType:
+    """scripts/add_all.py, whose rule for which modules need `__all__` this test shares."""
+    spec = importlib.util.spec_from_file_location("add_all", ROOT / "scripts" / "add_all.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def missing_all() -> list[str]:
-    out = []
-    for mod in modules().values():
-        if not is_public(mod.name):
-            continue
-        if not any(isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
-                                                        for t in node.targets)
-                   or isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                   and node.target.id == "__all__" for node in mod.tree.body):
-            if _has_public_names(mod.tree) or mod.path.name == "__init__.py" and mod.edges:
-                out.append(str(mod.path.relative_to(ROOT)))
-    return out
-
-
-def _has_public_names(tree: ast.Module) -> bool:
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and not node.name.startswith("_"):
-            return True
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
-            node, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and not t.id.startswith("_") for t in targets):
-            return True
-    return False
+    return [f"{path.relative_to(ROOT)}: {', '.join(names)}" for path, names in _add_all().targets(SRC)]
 
 
 def _fail(title: str, items: list[str]) -> None:
