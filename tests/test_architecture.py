@@ -4,11 +4,14 @@ Every module of `lvsbench/` is parsed with `ast` (nothing is imported, so this r
 import edge is any `import lvsbench.x` or `from lvsbench.x import y` (`y` counts as the submodule `lvsbench.x.y`
 when that file exists), at module level or inside a function; imports under `if TYPE_CHECKING:` are exempt
 (they never run). "module:attr" strings that a registry imports on demand are not edges (docs/architecture.md,
-"Registries").
+"Layers").
 
 Checks: no cycle between modules, no cycle between packages, no import from a lower layer to a higher one (the
 ranks are read from the layers table of docs/architecture.md, so the doc is the single source), no module
-over MAX_LINES lines without a `Size:` line in its docstring saying why, and `__all__` in every public module.
+over MAX_LINES lines without a `Size:` line in its docstring saying why, and `__all__` in every public module
+that defines public names (the rule of scripts/add_all.py, which writes the missing ones).
+
+`python tests/test_architecture.py` prints every finding, without pytest.
 """
 
 from __future__ import annotations
