@@ -4,8 +4,9 @@ A package is the first folder under `lvsbench/` (`lvsbench/protocols.py` and `lv
 packages of their own, `lvsbench/__init__.py` as "(root)"). The layout commit moved modules between packages
 (`lvsbench/runner.py` -> `lvsbench/run/runner.py`, `lvsbench/commands/` -> `lvsbench/cli/`, ...), so by default
 every file of the BEFORE revision is counted in the package it moved to, by git's rename detection over the
-`--moves` range (the pure-move commit, where every rename is detected); a file without a counterpart in
-`lvsbench/` (e.g. `scoring/testing.py`, now `tests/scoring_helpers.py`) stays in its old package.
+`--moves` range (the pure-move commit, where every rename is detected); a deleted `__init__.py` goes where the
+rest of its folder went; a file without a counterpart in `lvsbench/` (e.g. `scoring/testing.py`, now
+`tests/scoring_helpers.py`) stays in its old package.
 `--old-location` counts BEFORE by where its files were instead.
 
     python scripts/loc_by_package.py                      # facc2d7 (before the redesign) vs HEAD
@@ -69,7 +70,8 @@ def _git_batch(blobs: list[str]) -> bytes:
 
 
 def moves(span: str) -> dict[str, str]:
-    """Old path -> new path of every rename under `lvsbench/` in the commit range `span` (A..B)."""
+    """Old path -> new path of every rename under `lvsbench/` in the commit range `span` (A..B); a deleted
+    `__init__.py` maps to ""."""
     a, b = span.split("..", 1)
     raw = _git("diff", "-M", "--name-status", "-z", a, b, "--", "lvsbench/").decode().split("\0")
     out = {}
@@ -77,21 +79,37 @@ def moves(span: str) -> dict[str, str]:
     while i < len(raw) - 1:
         status = raw[i]
         if status.startswith(("R", "C")):
-            out[raw[i + 1]] = raw[i + 2]
+            if raw[i + 2].startswith("lvsbench/"):
+                out[raw[i + 1]] = raw[i + 2]
             i += 3
         else:
+            if status == "D" and raw[i + 1].endswith("/__init__.py"):
+                out[raw[i + 1]] = ""  # deleted package marker: `_new_package` places it by its folder
             i += 2
     return out
 
 
+def _new_package(path: str, renames: dict[str, str]) -> str:
+    """Package a file of the old revision belongs to now: that of its renamed path; for a file without one (a
+    deleted `__init__.py`), the one package all moved files of its folder went to; else its old package."""
+    new = renames.get(path)
+    if new:
+        return package_of(new)
+    if new == "":
+        folder = path.rsplit("/", 1)[0] + "/"
+        went = {package_of(n) for o, n in renames.items() if n and o.rsplit("/", 1)[0] + "/" == folder}
+        if len(went) == 1:
+            return went.pop()
+    return package_of(path)
+
+
 def count(rev: str, renames: dict[str, str] | None = None) -> tuple[Counter[str], Counter[str]]:
-    """(lines, files) per package at `rev`; a path in `renames` counts in the package of its new path."""
+    """(lines, files) per package at `rev`; with `renames`, each file counts in the package it moved to."""
     entries = files(rev)
     lines: Counter[str] = Counter()
     nfiles: Counter[str] = Counter()
     for (path, _), n in zip(entries, nonblank_lines([blob for _, blob in entries]), strict=True):
-        target = (renames or {}).get(path, path)
-        pkg = package_of(target if target.startswith("lvsbench/") else path)
+        pkg = package_of(path) if renames is None else _new_package(path, renames)
         lines[pkg] += n
         nfiles[pkg] += 1
     return lines, nfiles
@@ -113,7 +131,7 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for pkg in sorted(set(before) | set(after)):
         b, a = before[pkg], after[pkg]
-        pct = f" ({(a - b) / b:+.0%})" if b else ""
+        pct = f" ({(a - b) / b:+.1%})" if b else ""
         print(f"| {pkg} | {b} ({before_files[pkg]}) | {a} ({after_files[pkg]}) | {a - b:+d}{pct} |")
     b, a = sum(before.values()), sum(after.values())
     print(f"| **total** | **{b}** ({sum(before_files.values())}) | **{a}** ({sum(after_files.values())}) | "
