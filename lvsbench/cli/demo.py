@@ -35,12 +35,8 @@ def demo_cmd(out: Path, seed: int, videos: int | None, train_steps: int | None, 
     """
     from lvsbench.pipeline.demo import DemoConfig, run_demo
 
-    cfg = DemoConfig(seed=seed)
-    if videos is not None:
-        cfg.videos = videos
-    if train_steps is not None:
-        cfg.train_steps = train_steps
-    run_demo(out, force=force, config=cfg, progress=not no_progress)
+    sizes = {k: v for k, v in {"videos": videos, "train_steps": train_steps}.items() if v is not None}
+    run_demo(out, DemoConfig(seed=seed, **sizes), force=force, progress=not no_progress)
 
 
 commands = [demo_cmd]

@@ -36,7 +36,7 @@ def _generated(directory: Path) -> dict[str, Path]:
     return {p.name: p for p in sorted(directory.iterdir()) if p.is_file() and p.suffix in (".md", ".csv")}
 
 
-def check(recipes_dir: Path, project: Path, cache: Cache, reported_dir: Path | None = None, workers: int = 1,
+def check(recipes_dir: Path, project: Path, cache: Cache, *, reported_dir: Path | None = None, workers: int = 1,
           progress: bool = True, max_diff_lines: int = 40) -> CheckReport:
     """Rebuild into a temporary folder and compare with `project/leaderboards` and `project/results`."""
     report = CheckReport()

@@ -111,14 +111,14 @@ def _prepare_out(out: Path, force: bool) -> None:
     atomic_write_text(out / MARKER, "lvsbench demo output; `lvsbench demo --force` may replace this folder\n")
 
 
-def run_demo(out: Path, force: bool = False, seed: int = 0, config: DemoConfig | None = None,
+def run_demo(out: Path, config: DemoConfig | None = None, *, force: bool = False,
              progress: bool = True) -> DemoReport:
-    """Run the demo into `out` and print where everything is."""
+    """Run the demo (sizes and seed: `config`, default `DemoConfig()`) into `out` and print where everything is."""
     from lvsbench.pipeline.build import BuildOptions, build
     from lvsbench.pipeline.cache import Cache
     from lvsbench.report import ReportOptions, build_report
 
-    cfg = config or DemoConfig(seed=seed)
+    cfg = config or DemoConfig()
     out = Path(out)
     t0 = time.perf_counter()
     _prepare_out(out, force)

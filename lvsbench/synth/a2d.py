@@ -251,7 +251,7 @@ def write_plan(out: Path, plans: list[PlannedVideo], frame_format: str = "both")
     (txt / "a2d_missed_videos.txt").write_text("\n".join(p.vid for p in plans if p.missed))
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 160,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 160,
                     width: int = 240, frames: int = 24, frame_format: str = "both") -> Path:
     """Write a synthetic A2D-Sentences dataset to `out` (atomically; refuses to overwrite without `force`).
 

@@ -36,7 +36,7 @@ def ground_truth(video: SynthDAVISVideo) -> list[np.ndarray]:
     return out
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
                     width: int = 112, frames: int = 6) -> Path:
     """Write the DAVIS layout of `plan(videos, seed, height, width, frames)` under `out` (atomically)."""
     out = Path(out)

@@ -126,7 +126,7 @@ def _write_mat(path: Path, variables: dict[str, np.ndarray]) -> None:
     path.write_bytes(bytes(data))
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 120,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 120,
                     width: int = 160, frames: int = 20) -> Path:
     """Write a synthetic J-HMDB-Sentences dataset to `out` (atomically; no overwrite without `force`).
 

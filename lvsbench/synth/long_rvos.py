@@ -33,7 +33,7 @@ def _text(rng: np.random.Generator, scene, object_id: int, typ: str) -> str:
     return describe(rng, scene.actors, object_id, use_motion=True, extra=1.0)
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
                     width: int = 112, frames: int = 10) -> Path:
     """Write the dataset under `out` (atomically) and return it."""
     if videos < 1:

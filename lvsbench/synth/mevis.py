@@ -135,7 +135,7 @@ def write_frames(v: SynthMaskDictVideo, folder: Path) -> None:
         atomic_write_bytes(folder / v.video_id / f"{name}.jpg", encode_jpeg(v.scene.frames[t], quality=90))
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
                     width: int = 112, frames: int = 6) -> Path:
     """Write the dataset of `plan(videos, seed, height, width, frames)` under `out` (atomically) and return it."""
     out = Path(out)

@@ -118,7 +118,7 @@ def write_davis_tree(davis: Path, seqs: list[SynthDAVISVideo], annotation_dirs: 
             atomic_write_text(davis / "ImageSets" / year / f"{split}.txt", "".join(f"{n}\n" for n in listed))
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
                     width: int = 112, frames: int = 6) -> Path:
     """Write the dataset of `plan(videos, seed, height, width, frames)` under `out` (atomically) and return it."""
     out = Path(out)

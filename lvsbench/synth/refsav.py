@@ -28,7 +28,7 @@ from lvsbench.synth.objects import object_masks
 from lvsbench.synth.scene import describe, render_video
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
                     width: int = 112, frames: int = 6) -> Path:
     """Write the dataset under `out` (atomically) and return it."""
     if videos < 1:

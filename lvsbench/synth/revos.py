@@ -35,7 +35,7 @@ def foreground(v: SynthMaskDictVideo) -> np.ndarray:
     return out
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,
                     width: int = 112, frames: int = 6) -> Path:
     """Write the dataset of `plan(videos, seed, ..., splits=("valid", "train"))` under `out` (atomically)."""
     out = Path(out)

@@ -114,7 +114,7 @@ def _first_frame_texts(rng: np.random.Generator, v: SynthRYVOSVideo) -> dict[int
             for a in v.scene.actors}
 
 
-def write_synthetic(out: str | Path, videos: int = 12, seed: int = 0, force: bool = False, height: int = 72,
+def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 72,
                     width: int = 128, frames: int = 8, with_urvos_release: bool = False) -> Path:
     """Write the dataset of `plan(videos, seed, height, width, frames)` under `out` (atomically) and return it."""
     out = Path(out)
