@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lvsbench.hardsplit.contrast import vocabulary
-from lvsbench.hardsplit.wordnet import TABLE_PATH, WordNet, default_wordnet, find_wndb
+from lvsbench.hardsplit.wordnet import TABLE_PATH, WordNet, default_wordnet, find_wndb, vocabulary
 
 
 def test_shipped_table_relations() -> None:

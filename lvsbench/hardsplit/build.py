@@ -17,6 +17,9 @@ pairs and projected stats; `all` also composes the videos. Composition is stream
 per video and resumable: each finished video has a fragment (LayoutWriter) and a signature of its specification
 under `OUT/.build/`; a resumed build skips videos whose signature matches and rewrites the others. A source video
 that turns out unreadable is marked unavailable, pairs are re-drawn without it, and affected videos are rewritten.
+
+Size: the build's one orchestration (stages, resume signatures, worker pool, exports) reads top to bottom in the
+order it runs; each stage's logic lives in its own module (srl, clean, pairs, review, compose, stats).
 """
 
 from __future__ import annotations

@@ -18,26 +18,20 @@ partner's actor is scored as an empty target). Two checks, both needed:
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 
 from lvsbench.hardsplit import lexicon as lx
 from lvsbench.hardsplit.lemmatize import Lemmatizer, default_lemmatizer
+from lvsbench.hardsplit.lexicon import tokens
 from lvsbench.hardsplit.wordnet import WordNet, default_wordnet
 
-TOKEN = re.compile(r"[a-z0-9]+")
 ARTICLES = frozenset({"a", "an", "the"})
 POSSESSIVES = frozenset({"his", "her", "its", "their", "my", "your", "our", "s", "whose"})
 AUXILIARIES = frozenset(w for w in lx.AUX if w.isalpha()) | {"s", "re"}
 CONTENT_STOPWORDS = ARTICLES | AUXILIARIES | lx.PREPS | POSSESSIVES
 """What the issue's "content words" leave aside: articles, auxiliaries, prepositions, possessives."""
 PHRASE_STOPWORDS = CONTENT_STOPWORDS | lx.DETERMINERS | lx.CONJ | frozenset({"who", "which", "that"})
-
-
-def tokens(text: str) -> list[str]:
-    return TOKEN.findall(text.lower())
 
 
 def content_words(text: str) -> frozenset[str]:
@@ -110,12 +104,3 @@ def _role_words(roles: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
         out[r].update(w for w in phrase.split() if w not in PHRASE_STOPWORDS)
     return {r: frozenset(ws) for r, ws in out.items()}
 
-
-def vocabulary(annotation: str | Path) -> set[str]:
-    """Every word and lemma of an `a2d_annotation.txt` (for the shipped WordNet table)."""
-    lem = default_lemmatizer()
-    out: set[str] = set()
-    for line in Path(annotation).read_text(encoding="utf-8").splitlines()[1:]:
-        for w in tokens(line.split(",", 2)[-1]):
-            out.update({w, lem.lemma(w), lem.lemma(w, verb=True)})
-    return out

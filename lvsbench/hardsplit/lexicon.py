@@ -8,6 +8,8 @@ Everything is lower-case.
 
 from __future__ import annotations
 
+import re
+
 BE = frozenset({"is", "are", "was", "were", "be", "been", "being", "am", "'s", "'re"})
 HAVE = frozenset({"has", "have", "had", "having"})
 DO = frozenset({"does", "do", "did"})
@@ -142,3 +144,10 @@ CONTROL_VERBS = frozenset({"try", "attempt", "want", "start", "begin", "continue
 STATIC_VERBS = frozenset({"sit", "stand", "lie", "lay", "hang", "rest", "remain", "stay", "park", "be", "wait",
                           "perch", "squat", "kneel", "site", "sleep", "watch", "look", "pose", "hide"})
 """Verbs without motion: "to the left" after them is a location (ARGM-LOC), not a direction."""
+
+TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased runs of letters and digits (the tokens every hard-split word rule reads)."""
+    return TOKEN.findall(text.lower())

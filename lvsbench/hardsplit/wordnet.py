@@ -226,6 +226,19 @@ def default_wordnet() -> WordNet:
     return WordNet.from_table()
 
 
+def vocabulary(annotation: str | Path) -> set[str]:
+    """Every word and lemma of an `a2d_annotation.txt` (for the shipped WordNet table)."""
+    from lvsbench.hardsplit.lemmatize import default_lemmatizer
+    from lvsbench.hardsplit.lexicon import tokens
+
+    lem = default_lemmatizer()
+    out: set[str] = set()
+    for line in Path(annotation).read_text(encoding="utf-8").splitlines()[1:]:
+        for w in tokens(line.split(",", 2)[-1]):
+            out.update({w, lem.lemma(w), lem.lemma(w, verb=True)})
+    return out
+
+
 def _main(argv: list[str]) -> int:
     import argparse
 
@@ -240,8 +253,6 @@ def _main(argv: list[str]) -> int:
     if root is None:
         print("no WordNet database found: install Debian's wordnet-base or pass --wndb", file=sys.stderr)
         return 2
-    from lvsbench.hardsplit.contrast import vocabulary
-
     wn = WordNet.from_wndb(root)
     table = wn.export_table(vocabulary(a.a2d_annotation))
     data = json.dumps(table, sort_keys=True, separators=(",", ":")).encode()

@@ -7,6 +7,9 @@ same recipe (carried over, marked as not re-run), otherwise it is listed under "
 
 Outputs are byte-deterministic: sorted keys, no timestamps, no absolute paths (machine-local paths are replaced by
 portable descriptions), the scorer's worker count dropped; two builds give identical files.
+
+Size: the build engine (prepare data, checkpoint plan, run, score, carry over, render, prune) in run order; the
+calls it makes into the rest of lvsbench are in `pipeline.engine`.
 """
 
 from __future__ import annotations

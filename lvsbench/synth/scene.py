@@ -14,6 +14,9 @@ A scene may carry one actor on another (`carry="holding"`: an adult holding a ba
 a dog, A2D's closest stand-in for a rider on a horse). Their annotated instance masks overlap, as in A2D
 (`SceneVideo.instance_mask`): the holder's mask includes the baby it holds, the ridden animal's mask includes the
 part hidden behind its rider.
+
+Size: one generator; drawing, trajectories, descriptions and carrying share the `Actor` geometry and the single
+random stream, whose draw order fixes every synthetic dataset bit for bit (split, the order would be easy to break).
 """
 
 from __future__ import annotations
