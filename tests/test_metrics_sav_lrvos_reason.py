@@ -11,8 +11,7 @@ from hypothesis.extra.numpy import arrays
 from lvsbench.datasets.long_rvos import object_labels
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.modern import pixel_accuracy, revos_rounded, subset_aggregate
-from lvsbench.scoring.expression_drivers import refsav_frame
+from lvsbench.metrics.modern import pixel_accuracy, refsav_frame, revos_rounded, subset_aggregate
 
 masks = st.lists(arrays(np.bool_, (6, 7)), min_size=1, max_size=12)
 

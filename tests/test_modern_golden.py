@@ -58,7 +58,7 @@ def mevis(inputs: Path) -> ExpressionAccumulator:
 
 def test_mevis_per_expression_and_aggregate(mevis: ExpressionAccumulator, gold: dict) -> None:
     g = gold["mevis"]
-    assert list(g["per_expression"]) == mevis.order
+    assert list(g["per_expression"]) == [r.key for r in mevis.rows()]
     eq = mevis.official_equivalent()
     n_dropped = n_zero = 0
     for key, want in g["per_expression"].items():
@@ -86,9 +86,9 @@ def test_mevis_v2_no_target_counts(inputs: Path, gold: dict, missing_as_empty: b
                    missing_as_empty=missing_as_empty)
     flags = gold["mevis"]["unofficial_v2_no_target"]["flags"]
     for key, f in flags.items():
-        assert res.no_target[key] == f["gt_no_target"], key
+        assert res.results[key].no_target == f["gt_no_target"], key
         if key not in res.missing:
-            assert res.pred_empty.get(key) == f["pred_empty_all_frames"], key
+            assert res.results[key].pred_empty == f["pred_empty_all_frames"], key
     agg = res.official_equivalent()["aggregates"]
     c = gold["mevis"]["unofficial_v2_no_target"]["counts"]
     assert agg["counts"] == c
@@ -108,10 +108,10 @@ def test_revos_per_expression_and_aggregates(inputs: Path, gold: dict, run: str,
                                                                                                    / pred)
     res = evaluate(ds, src, protocol)
     g = gold["revos"][run]
-    assert list(g["per_expression"]) == res.order
+    assert list(g["per_expression"]) == [r.key for r in res.rows()]
     eq = res.official_equivalent()
     for key, want in g["per_expression"].items():
-        assert res.type_id[key] == want["type_id"]
+        assert res.results[key].group == want["type_id"]
         got = eq["per_expression"][key]
         if want.get("dropped"):
             assert got is None and key in res.missing, key
@@ -161,8 +161,8 @@ def test_official_equivalent_rules() -> None:
 def test_missing_as_empty_scores_and_still_lists(inputs: Path) -> None:
     ds = MeViSDataset(inputs / "mevis", "valid_u")
     res = evaluate(ds, RawPngTree(inputs / "mevis" / "pred"), "mevis", missing_as_empty=True)
-    assert len(res.scored) == len(res.order) and len(res.missing) == 4
-    nt = [k for k in res.missing if res.no_target[k]]
+    assert len(res.scored) == len(res.results) and len(res.missing) == 4
+    nt = [k for k in res.missing if res.results[k].no_target]
     assert nt
     for k in nt:  # an empty prediction on a no-target expression is perfect (the official script says 0)
         assert res.scored[k] == {"J": 1.0, "F": 1.0}
@@ -205,5 +205,5 @@ def test_workers_give_identical_results(inputs: Path, bench: str, split: str, pr
     ds = (MeViSDataset if bench == "mevis" else ReVOSDataset)(inputs / bench, split)
     one = evaluate(ds, RawPngTree(inputs / bench / pred), protocol, missing_as_empty=True)
     two = evaluate(ds, RawPngTree(inputs / bench / pred), protocol, missing_as_empty=True, workers=2)
-    assert two.order == one.order and two.scored == one.scored and two.missing == one.missing
+    assert two.rows() == one.rows() and two.scored == one.scored and two.missing == one.missing
     assert two.aggregate() == one.aggregate() and two.official_equivalent() == one.official_equivalent()

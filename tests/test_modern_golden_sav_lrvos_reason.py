@@ -23,8 +23,7 @@ from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.formats.predictions import PngTreePredictions
 from lvsbench.formats.rle_results import RleResultsPredictions
-from lvsbench.metrics.modern import np_round2, pixel_accuracy
-from lvsbench.scoring.expression_drivers import refsav_frame
+from lvsbench.metrics.modern import np_round2, pixel_accuracy, refsav_frame
 from lvsbench.scoring.per_expression import evaluate, evaluate_long_rvos, evaluate_reasonvos
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "modern"

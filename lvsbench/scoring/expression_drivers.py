@@ -1,26 +1,22 @@
-"""Per-video drivers of the per-expression protocols: each scores the expressions of one video into an
+"""Per-video drivers of the per-expression protocols: each scores one video's expressions into an
 `ExpressionAccumulator`; `score_expressions` maps them over the videos (in a fork pool with `workers > 1`) and merges
-the accumulators, so the values do not depend on the number of workers, bit for bit.
+the accumulators in whatever order they come: the values do not depend on the number of workers, bit for bit.
 
-Drivers (all stream one frame at a time; the official scripts build (T, H, W) stacks, per-frame values are
-identical), chosen by the protocol's native dataset (`DRIVERS`):
-- mask-dict datasets (MeViS v1/v2, ReVOS, Ref-SAV: meta + `mask_dict.json`, ground truth = uint8 sum of the targets'
-  masks), predictions as Sa2VA's RLE results JSON or a PNG tree read as raw grayscale values (MeViS
-  `tools/eval_mevis.py` @ 7c0620b, VISA `tools/eval_revos.py` @ ec158fd, Sa2VA `tools/eval/eval_revos.py`,
-  `eval_ref_sav.py` @ 9832e1a);
-- per-object PNG ground truth: Long-RVOS (Long_RVOS `eval/eval_long_rvos` @ 447682a) and ReasonVOS (VideoLISA
+Drivers, chosen by the protocol's native dataset (`DRIVERS`), stream one frame at a time (the official scripts build
+(T, H, W) stacks; per-frame values are identical):
+- mask-dict datasets (MeViS v1/v2, ReVOS, Ref-SAV: ground truth = uint8 sum of the targets' masks), predictions as
+  Sa2VA's RLE results JSON or a PNG tree read as raw values (MeViS `tools/eval_mevis.py` @ 7c0620b, VISA
+  `tools/eval_revos.py` @ ec158fd, Sa2VA `tools/eval/eval_revos.py`, `eval_ref_sav.py` @ 9832e1a);
+- per-object PNG ground truth: Long-RVOS (Long_RVOS `eval/eval_long_rvos` @ 447682a), ReasonVOS (VideoLISA
   `evaluation/reason_vos/eval_reason_vos.py` @ 146f2bc).
-
-A missing prediction is never scored silently: it is recorded on the expression's result, and scored as an empty
-mask only when `missing_as_empty` (the Long-RVOS / ReasonVOS drivers always do: their official rules read some
-missing frames as empty).
+A missing prediction is recorded on the expression's result and scored as an empty mask only when `missing_as_empty`
+(always for Long-RVOS / ReasonVOS, whose official rules read some missing frames as empty).
 """
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,20 +32,13 @@ from lvsbench.formats.raw_png import MissingPrediction
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.modern import ExpressionScores, mevis_frame, pixel_accuracy, revos_frame
+from lvsbench.metrics.modern import ExpressionScores, refsav_frame, revos_frame
 from lvsbench.metrics.official_missing import MissingInput
 from lvsbench.protocols import Protocol
 from lvsbench.scoring.expressions import ExpressionAccumulator, ExpressionResult, expression_metrics
 
 Plan = dict[str, list[tuple[int, Any]]]
 """Video -> its (meta index, expression) pairs, videos in meta order."""
-
-
-class ExpressionPredictions(typing.Protocol):
-    """What the mask-dict driver needs from a prediction source (`RawPngTree`, `RleResultsPredictions`)."""
-
-    def frames(self, video_id: str, exp_id: str, frames: Sequence[str], missing_ok: bool = False
-               ) -> list[np.ndarray | None]: ...
 
 
 @dataclass
@@ -60,17 +49,10 @@ class Job:
     preds: Any
     proto: Protocol
     missing_as_empty: bool
-    plan: Plan = field(default_factory=dict)
+    plan: Plan
 
 
 # ---------------------------------------------------------------------------------------------------- mask-dict
-
-
-def refsav_frame(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
-    """(J_t, F_t, A_t) of one Ref-SAV frame: `gt` the uint8 target sum, `pred` the 0/1 prediction (Sa2VA
-    eval_ref_sav.py @ 9832e1a: eval_revos.py without R)."""
-    j, f = j_and_f(gt, pred)
-    return j, f, pixel_accuracy(gt, pred)
 
 
 def _mask_dict_plan(ds: Any) -> Plan:
@@ -140,9 +122,8 @@ def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
             else:  # J and F binarise: the bool target is shared too
                 if (gb := gt_bool.get((targets, f))) is None:
                     gb = gt_bool[targets, f] = gt != 0
-                scores.update(*mevis_frame(gb, p))
-        acc.update(ExpressionResult(index, result.key, vid, me.id, scores.compute(), me.type_id, miss, detail,
-                                    not me.anno_ids, not any(p.any() for p in pred)))
+                scores.update(*j_and_f(gb, p))
+        acc.update(replace(result, values=scores.compute(), pred_empty=not any(p.any() for p in pred)))
     return acc
 
 
@@ -162,16 +143,6 @@ def _long_rvos_plan(ds: LongRVOSDataset) -> Plan:
         raise ValidationFailed([Problem(k, "expression has no 'type' (static/dynamic/static+dynamic)")
                                 for k in untyped], "long-rvos")
     return _png_plan(ds)
-
-
-def _frame_missing(key: str, frames: tuple[str, ...], absent: list[str]) -> list[MissingInput]:
-    out = []
-    if absent and absent[0] == frames[0]:
-        out.append(MissingInput(key, "first_frame", (frames[0],)))
-        absent = absent[1:]
-    if absent:
-        out.append(MissingInput(key, "frames", tuple(absent)))
-    return out
 
 
 def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, frames: tuple[str, ...],
@@ -196,7 +167,11 @@ def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, fra
             wrong.append(frame)
             pred = empty
         out.append(score(gt_of(frame), pred))
-    missing += _frame_missing(key, frames, absent)
+    first = int(absent[:1] == [frames[0]])  # some scripts take the frame size from the first frame
+    if first:
+        missing.append(MissingInput(key, "first_frame", (frames[0],)))
+    if absent[first:]:
+        missing.append(MissingInput(key, "frames", tuple(absent[first:])))
     if wrong:
         missing.append(MissingInput(key, "size", tuple(wrong)))
     return out, missing

@@ -188,11 +188,7 @@ class ExpressionAccumulator:
         return pd.DataFrame([{**self.style.row(self.protocol, r, r.values), **({"key": r.key} if key else {})}
                              for r in self.rows() if r.values is not None])
 
-    # ---------------------------------------------------------------- mask-dict views (keyed `<video>_<exp_id>`)
-
-    @property
-    def order(self) -> list[str]:
-        return [r.key for r in self.rows()]
+    # ---------------------------------------------------------------- views keyed by official key, meta order
 
     @property
     def keys(self) -> dict[str, tuple[str, str]]:
@@ -206,15 +202,3 @@ class ExpressionAccumulator:
     def missing(self) -> dict[str, str]:
         """Key -> the kind of the first missing item."""
         return {r.key: r.missing[0].kind for r in self.rows() if r.missing}
-
-    @property
-    def type_id(self) -> dict[str, int | str]:
-        return {r.key: r.group for r in self.rows() if r.group is not None}
-
-    @property
-    def no_target(self) -> dict[str, bool]:
-        return {r.key: r.no_target for r in self.rows()}
-
-    @property
-    def pred_empty(self) -> dict[str, bool]:
-        return {r.key: r.pred_empty for r in self.rows() if r.pred_empty is not None}

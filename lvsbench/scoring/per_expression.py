@@ -25,20 +25,21 @@ from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions
 from lvsbench.metrics.names import units_of
 from lvsbench.metrics.official_missing import MissingInput
-from lvsbench.protocols import LONG_RVOS, PER_EXPRESSION, PROTOCOLS, REASONVOS, Protocol, get_protocol
+from lvsbench.protocols import LONG_RVOS, PER_EXPRESSION, REASONVOS, Protocol, default_protocol_for, get_protocol
 from lvsbench.scoring.evaluate import ScoreResult, _json_safe, dataset_checksum
-from lvsbench.scoring.expression_drivers import DRIVERS, ExpressionPredictions, score_expressions
+from lvsbench.scoring.expression_drivers import DRIVERS, score_expressions
 from lvsbench.scoring.expressions import STYLES, ExpressionAccumulator, ExpressionResult
 
 __all__ = ["ExpressionResults", "evaluate", "evaluate_long_rvos", "evaluate_reasonvos", "per_expression_protocol",
            "score_per_expression"]
 
 
-def evaluate(ds: Any, preds: ExpressionPredictions, protocol: str | Protocol, *, missing_as_empty: bool = False,
+def evaluate(ds: Any, preds: Any, protocol: str | Protocol, *, missing_as_empty: bool = False,
              workers: int = 1) -> ExpressionAccumulator:
     """Score every expression of a mask-dict dataset (MeViS, ReVOS, Ref-SAV: meta order, all listed frames) under
-    one of their protocols (a name is resolved once here). Missing predictions are left out and listed in `missing`
-    (`missing_as_empty=True` scores them as empty masks and still lists them)."""
+    one of their protocols (a name is resolved once here), predictions from `open_expression_predictions`. Missing
+    predictions are left out and listed in `missing` (`missing_as_empty=True` scores them as empty masks and still
+    lists them)."""
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     if not (proto.dataset in STYLES and STYLES[proto.dataset].mask_dict):
         raise ConfigError(f"protocol {proto.name} is not scored from a mask-dict dataset")
@@ -102,10 +103,8 @@ def missing_report(acc: ExpressionAccumulator) -> tuple[list[Problem], list[dict
             [{"key": m.key, "kind": m.kind, "frames": list(m.frames)} for _, m in rows])
 
 
-def open_expression_predictions(path: str | Path, fmt: str | None = None) -> Any:
+def open_expression_predictions(p: Path, fmt: str) -> Any:
     """A results JSON (Sa2VA per-expression RLE, `rle-json`) or a PNG tree (`png-tree`, raw values)."""
-    p = Path(path)
-    fmt = fmt or ("rle-json" if p.is_file() and p.suffix.lower() == ".json" else "png-tree")
     if fmt == "rle-json":
         return RleResultsPredictions(p)
     if fmt == "png-tree":
@@ -223,7 +222,8 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
     """
     from lvsbench import __version__
 
-    proto = protocol if isinstance(protocol, Protocol) else get_protocol(protocol or dataset.name)
+    proto = protocol if isinstance(protocol, Protocol) else (get_protocol(protocol) if protocol
+                                                             else default_protocol_for(dataset))
     if proto.dataset not in DRIVERS:
         raise ConfigError(f"protocol {proto.name!r} is not a per-expression protocol ({', '.join(PER_EXPRESSION)})")
     _check_dataset(dataset, proto, by)
@@ -272,6 +272,6 @@ def per_expression_protocol(dataset: Any, protocol: str | Protocol | None) -> bo
     """Whether scoring takes the per-expression path: the protocol declares a native dataset scored per expression,
     or none is given and the dataset is one of their native readers."""
     if protocol:
-        proto = protocol if isinstance(protocol, Protocol) else PROTOCOLS.get(protocol)
+        proto = protocol if isinstance(protocol, Protocol) else PER_EXPRESSION.get(protocol)
         return proto is not None and proto.dataset in DRIVERS
     return isinstance(dataset, tuple(d.reader for d in DRIVERS.values()))
