@@ -56,7 +56,8 @@ def test_refsav_subsets_and_overall() -> None:
 
 def test_long_rvos_overall_is_pooled_not_mean_of_types() -> None:
     zero = {"J": 0.0, "F": 0.0, "tIoU": 0.0, "vIoU": 0.0}
-    got = lr.aggregate([("static", {"J": 1.0, "F": 1.0, "tIoU": 1, "vIoU": 1}), ("dynamic", zero), ("dynamic", zero)])
+    got = lr.aggregate([("static", {"J": 1.0, "F": 1.0, "tIoU": 1, "vIoU": 1}), ("dynamic", zero), ("dynamic", zero)],
+                       ("dynamic", "static", "hybrid"))
     assert got["overall"]["J"] == 1 / 3 and got["hybrid"]["n"] == 0
 
 

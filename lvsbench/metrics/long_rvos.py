@@ -20,8 +20,6 @@ import numpy as np
 from lvsbench.metrics.functional import j_and_f
 
 TYPES: tuple[str, ...] = ("static", "dynamic", "hybrid")
-OVERALL_ORDER: tuple[str, ...] = ("dynamic", "static", "hybrid")
-"""The order in which `eval_overall.py` concatenates the three per-type result files."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +64,9 @@ def _figures(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
     return out
 
 
-def aggregate(rows: Sequence[tuple[str, Mapping[str, float]]],
-              pooled: Sequence[str] = OVERALL_ORDER) -> dict[str, dict[str, float]]:
+def aggregate(rows: Sequence[tuple[str, Mapping[str, float]]], pooled: Sequence[str]) -> dict[str, dict[str, float]]:
     """Per type and overall from (type, values) pairs given in meta order; overall pools the types in the order
-    `pooled` (`eval_overall.py`: dynamic, static, hybrid)."""
+    `pooled` (`eval_overall.py`: dynamic, static, hybrid = the subsets of `Protocol` long-rvos)."""
     out = {t: _figures([r for tt, r in rows if tt == t]) for t in TYPES}
     out["overall"] = _figures([r for t in pooled for tt, r in rows if tt == t])
     return out

@@ -26,8 +26,6 @@ from typing import Any, Literal
 
 MissingKind = Literal["video", "expression", "frame", "first_frame", "frames", "size", "error", "ground_truth"]
 Outcome = Literal["score", "empty", "zero", "zero_int", "drop", "skip"]
-MISSING_KINDS: tuple[str, ...] = ("video", "expression", "frame", "first_frame", "frames", "size", "error",
-                                  "ground_truth")
 
 
 @dataclass(frozen=True)
@@ -53,16 +51,9 @@ def official_outcomes(keys: Sequence[str], missing: Sequence[MissingInput],
     for key, items in by_key.items():
         if key not in out:
             raise KeyError(f"missing item for unknown expression {key!r}")
-        kinds = {m.kind for m in items}
-        if "video" in kinds:  # decided first by every script that has the branch
-            out[key] = table["video"]
-            continue
-        outcome: Outcome = "score"
-        for m in items:
-            o = table[m.kind]
-            if rank[o] > rank[outcome]:
-                outcome = o
-        out[key] = outcome
+        # a missing video is decided first by every script that has the branch; else the worst item, first on ties
+        out[key] = table["video"] if any(m.kind == "video" for m in items) else max(
+            (table[m.kind] for m in items), key=rank.__getitem__)
     return out
 
 

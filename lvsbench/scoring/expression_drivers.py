@@ -41,6 +41,13 @@ Plan = dict[str, list[tuple[int, Any]]]
 """Video -> its (meta index, expression) pairs, videos in meta order."""
 
 
+def _plan(ds: Any) -> Plan:
+    plan: Plan = {}
+    for i, e in enumerate(ds.expressions()):
+        plan.setdefault(e.video_id, []).append((i, e))
+    return plan
+
+
 @dataclass
 class Job:
     """What every worker needs (inherited through fork, never pickled)."""
@@ -53,15 +60,6 @@ class Job:
 
 
 # ---------------------------------------------------------------------------------------------------- mask-dict
-
-
-def _mask_dict_plan(ds: Any) -> Plan:
-    plan: Plan = {}
-    i = 0
-    for vid, mv in ds.meta().items():
-        plan[vid] = [(i + n, me) for n, me in enumerate(mv.expressions)]
-        i += len(mv.expressions)
-    return plan
 
 
 def _mask_dict_predictions(job: Job, vid: str, exp_id: str, frames: Sequence[str], shape: tuple[int, int]
@@ -95,8 +93,8 @@ def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
     gt_cache: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
     gt_bool: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
     fg_cache: dict[str, np.ndarray] = {}
-    for index, me in job.plan[vid]:
-        shape = (video.height, video.width)
+    for index, e in job.plan[vid]:
+        me, shape = ds.meta_expression(e), (video.height, video.width)
         got, miss, detail = _mask_dict_predictions(job, vid, me.id, mv.frames, shape)
         result = ExpressionResult(index, f"{vid}_{me.id}", vid, me.id, None, me.type_id, miss, detail,
                                   not me.anno_ids)
@@ -130,19 +128,12 @@ def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
 # ---------------------------------------------------------------------------------------------------- PNG ground truth
 
 
-def _png_plan(ds: Any) -> Plan:
-    plan: Plan = {}
-    for i, e in enumerate(ds.expressions()):
-        plan.setdefault(e.video_id, []).append((i, e))
-    return plan
-
-
 def _long_rvos_plan(ds: LongRVOSDataset) -> Plan:
     untyped = [f"{e.video_id}_{e.id}" for e in ds.expressions() if ds.expression_type(e) is None]
     if untyped:
         raise ValidationFailed([Problem(k, "expression has no 'type' (static/dynamic/static+dynamic)")
                                 for k in untyped], "long-rvos")
-    return _png_plan(ds)
+    return _plan(ds)
 
 
 def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, frames: tuple[str, ...],
@@ -223,11 +214,11 @@ class Driver:
 
 
 DRIVERS: dict[str, Driver] = {
-    "mevis": Driver(MeViSDataset, _mask_dict_plan, _mask_dict_video),
-    "revos": Driver(ReVOSDataset, _mask_dict_plan, _mask_dict_video),
-    "refsav": Driver(RefSAVDataset, _mask_dict_plan, _mask_dict_video),
+    "mevis": Driver(MeViSDataset, _plan, _mask_dict_video),
+    "revos": Driver(ReVOSDataset, _plan, _mask_dict_video),
+    "refsav": Driver(RefSAVDataset, _plan, _mask_dict_video),
     "long-rvos": Driver(LongRVOSDataset, _long_rvos_plan, _long_rvos_video),
-    "reasonvos": Driver(ReasonVOSDataset, _png_plan, _reasonvos_video),
+    "reasonvos": Driver(ReasonVOSDataset, _plan, _reasonvos_video),
 }
 """`Protocol.dataset` -> the native reader it needs and how its videos are scored."""
 

@@ -1,13 +1,9 @@
-"""Per-expression scoring of the 2023-2026 benchmarks: the protocols of `lvsbench.protocols.PER_EXPRESSION`
-(mevis, mevis-v2, revos, revos-visa-png, refsav, long-rvos, reasonvos), each reproducing one official evaluator.
-One entry point, `score_per_expression` (also reached through `lvsbench.scoring.score` and `lvsbench score`):
-dataset + predictions -> one row per expression, the benchmark figures, every missing item, and what the official
-script would have reported (`official_equivalent`, applying the protocol's `missing_rules`).
-
-The parts: `lvsbench.scoring.expression_drivers` scores each video into an `ExpressionAccumulator`
-(`lvsbench.scoring.expressions`), which merges them and computes the official figures. lvsbench never scores a
-missing prediction silently: it is refused with the full list unless `allow_missing`, which scores it as an empty
-mask and records it.
+"""Per-expression scoring of the 2023-2026 benchmarks (`lvsbench.protocols.PER_EXPRESSION`: mevis, mevis-v2, revos,
+revos-visa-png, refsav, long-rvos, reasonvos), each reproducing one official evaluator. `score_per_expression` (also
+reached through `lvsbench.scoring.score` and `lvsbench score`): dataset + predictions -> one row per expression, the
+figures, every missing item, and what the official script would have reported (`official_equivalent`). Videos are
+scored by `lvsbench.scoring.expression_drivers` into `ExpressionAccumulator`s (`lvsbench.scoring.expressions`).
+A missing prediction is refused with the full list unless `allow_missing`, which scores it as empty and records it.
 """
 
 from __future__ import annotations
@@ -29,9 +25,6 @@ from lvsbench.protocols import LONG_RVOS, PER_EXPRESSION, REASONVOS, Protocol, d
 from lvsbench.scoring.evaluate import ScoreResult, _json_safe, dataset_checksum
 from lvsbench.scoring.expression_drivers import DRIVERS, score_expressions
 from lvsbench.scoring.expressions import STYLES, ExpressionAccumulator, ExpressionResult
-
-__all__ = ["ExpressionResults", "evaluate", "evaluate_long_rvos", "evaluate_reasonvos", "per_expression_protocol",
-           "score_per_expression"]
 
 
 def evaluate(ds: Any, preds: Any, protocol: str | Protocol, *, missing_as_empty: bool = False,
@@ -103,16 +96,20 @@ def missing_report(acc: ExpressionAccumulator) -> tuple[list[Problem], list[dict
             [{"key": m.key, "kind": m.kind, "frames": list(m.frames)} for _, m in rows])
 
 
-def open_expression_predictions(p: Path, fmt: str) -> Any:
-    """A results JSON (Sa2VA per-expression RLE, `rle-json`) or a PNG tree (`png-tree`, raw values)."""
+def open_expression_predictions(path: Path, fmt: str | None, proto: Protocol) -> tuple[str, Any]:
+    """The format (given, or guessed from the path) and the predictions: a results JSON (Sa2VA per-expression RLE,
+    `rle-json`) or a PNG tree (`png-tree`: raw values for the mask-dict drivers, binary masks for the others)."""
+    fmt = fmt or ("rle-json" if path.is_file() and path.suffix.lower() == ".json" else "png-tree")
+    if fmt not in proto.formats:
+        raise ConfigError(f"{path}: protocol {proto.name} reads {', '.join(proto.formats)}, not {fmt}")
     if fmt == "rle-json":
-        return RleResultsPredictions(p)
-    if fmt == "png-tree":
-        if not p.is_dir():
-            raise ConfigError(f"{p}: the {fmt} format needs a folder <video>/<exp_id>/<frame>.png (zip archives "
-                              "are not read by the per-expression protocols yet: unzip first)")
-        return RawPngTree(p)
-    raise ConfigError(f"{p}: format {fmt!r} is not read by the per-expression protocols (png-tree, rle-json)")
+        return fmt, RleResultsPredictions(path)
+    if not STYLES[proto.dataset or ""].mask_dict:
+        return fmt, PngTreePredictions(path)
+    if not path.is_dir():
+        raise ConfigError(f"{path}: the {fmt} format needs a folder <video>/<exp_id>/<frame>.png (zip archives are "
+                          "not read by the per-expression protocols yet: unzip first)")
+    return fmt, RawPngTree(path)
 
 
 def extra_predictions(dataset: Any, proto: Protocol, preds: Any) -> list[Problem]:
@@ -180,14 +177,6 @@ def headline_values(proto: Protocol, aggregates: dict[str, Any]) -> dict[str, fl
     return {m: overall["JF" if m == "J&F" else m] / div for m in proto.metrics}
 
 
-def _format_of(path: Path, fmt: str | None, proto: Protocol) -> str:
-    if fmt is None:
-        fmt = "rle-json" if path.is_file() and path.suffix.lower() == ".json" else "png-tree"
-    if fmt not in proto.formats:
-        raise ConfigError(f"{path}: protocol {proto.name} reads {', '.join(proto.formats)}, not {fmt}")
-    return fmt
-
-
 def _check_dataset(dataset: Any, proto: Protocol, by: str | None) -> None:
     reader = DRIVERS[proto.dataset or ""].reader
     if not isinstance(dataset, reader):
@@ -199,9 +188,6 @@ def _check_dataset(dataset: Any, proto: Protocol, by: str | None) -> None:
     if by is not None:
         raise ConfigError(f"--by does not apply to the {proto.name} protocol (one row per expression; the subset "
                           "figures are in the results JSON under 'aggregates')")
-
-
-def _check_masks(dataset: Any, proto: Protocol) -> None:
     if hasattr(dataset, "has_masks") and not dataset.has_masks():
         server = f" or use `{proto.server_submit}` for the server split" if proto.server_submit else ""
         raise ConfigError(f"{dataset.name} split {dataset.split!r} has no public masks; score a split with ground "
@@ -228,10 +214,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
         raise ConfigError(f"protocol {proto.name!r} is not a per-expression protocol ({', '.join(PER_EXPRESSION)})")
     _check_dataset(dataset, proto, by)
     path = Path(preds)
-    fmt = _format_of(path, format, proto)
-    _check_masks(dataset, proto)
-    style = STYLES[proto.dataset or ""]
-    src = open_expression_predictions(path, fmt) if style.mask_dict else PngTreePredictions(path)
+    fmt, src = open_expression_predictions(path, format, proto)
     extra = extra_predictions(dataset, proto, src)
     acc = score_expressions(dataset, src, proto, missing_as_empty=True, workers=workers)
     rows = acc.rows()
@@ -251,7 +234,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
         "values": values,
         "units": units_of(values),
         "aggregates": aggregates,
-        "counts": {"videos": len(dataset.meta()) if style.mask_dict else len({r.video_id for r in rows}),
+        "counts": {"videos": len(dataset.meta()) if acc.style.mask_dict else len({r.video_id for r in rows}),
                    "expressions": len(rows), "scored": sum(r.values is not None for r in rows),
                    "missing": len(missing_json)},
         "dataset": {"name": dataset.name, "split": dataset.split, "root": str(dataset.root), "checksum": ds_sum,
