@@ -14,15 +14,16 @@ from hypothesis import strategies as st
 from lvsbench.datasets.registry import load
 from lvsbench.formats.predictions import PngTreePredictions, write_png_prediction
 from lvsbench.formats.raw_png import RawPngTree
+from lvsbench.formats.rle_results import RleResultsPredictions, write_rle_results
 from lvsbench.metrics.accumulate import Accumulator
 from lvsbench.protocols import PROTOCOLS
 from lvsbench.scoring.expression_drivers import score_expressions
 from lvsbench.scoring.expressions import ExpressionAccumulator, ExpressionResult
 from lvsbench.synth import get_writer
 
-SPLIT = {"mevis": "valid_u", "revos": "valid", "long-rvos": "valid", "reasonvos": None}
+SPLIT = {"mevis": "valid_u", "revos": "valid", "refsav": "valid", "long-rvos": "valid", "reasonvos": None}
 CASES = [("mevis", "mevis"), ("mevis", "mevis-v2"), ("revos", "revos"), ("revos", "revos-visa-png"),
-         ("long-rvos", "long-rvos"), ("reasonvos", "reasonvos")]
+         ("refsav", "refsav"), ("long-rvos", "long-rvos"), ("reasonvos", "reasonvos")]
 
 
 def _prediction(ds: Any, e: Any, f: str) -> np.ndarray:
@@ -44,18 +45,22 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any
         ds = load(name, root, split)
         exprs = ds.expressions()
         gone_video = exprs[-1].video_id
+        items = []
         for i, e in enumerate(exprs):
             if i == 1 or e.video_id == gone_video:
                 continue
             folder = ds.prediction_video(e) if hasattr(ds, "prediction_video") else e.video_id
-            for t, f in enumerate(e.frames):
-                if (i == 2 and t == 0) or (i == 3 and t == 2):
-                    continue
-                mask = _prediction(ds, e, f)
-                write_png_prediction(base / f"{name}_pred" / "Annotations", folder, e.id, f,
-                                     np.roll(mask, i % 4, axis=1) if i % 5 else np.zeros_like(mask))
+            kept = [f for t, f in enumerate(e.frames) if not ((i == 2 and t == 0) or (i == 3 and t == 2))]
+            masks = [np.roll(m, i % 4, axis=1) if i % 5 else np.zeros_like(m)
+                     for m in (_prediction(ds, e, f) for f in kept)]
+            items.append((e.video_id, e.id, kept[:len(kept) - (i == 3)], masks[:len(kept) - (i == 3)]))
+            for f, m in zip(kept, masks, strict=True):
+                write_png_prediction(base / f"{name}_pred" / "Annotations", folder, e.id, f, m)
         preds = base / f"{name}_pred"
-        out[name] = (ds, RawPngTree(preds) if hasattr(ds, "target_sum") else PngTreePredictions(preds))
+        if name == "refsav":  # Sa2VA's results JSON: a missing frame is a missing last mask
+            out[name] = (ds, RleResultsPredictions(write_rle_results(base / "results.json", items)))
+        else:
+            out[name] = (ds, RawPngTree(preds) if hasattr(ds, "target_sum") else PngTreePredictions(preds))
     return out
 
 

@@ -56,13 +56,13 @@ def _mask_dict_figures(proto: Protocol, rows: Rows, n_meta: int, count_missing: 
     """eval_mevis.py (J, F, J&F; MeViS v2 adds N-acc, T-acc, Final) or the ReVOS / Ref-SAV subset means of rounded
     values. `count_missing=False` leaves expressions with missing predictions out of the no-target counts."""
     if proto.subsets:
-        return subset_aggregate([(r.group, revos_rounded(v)) for r, v in rows], dict(proto.subsets),  # type: ignore
+        return subset_aggregate([(r.group, revos_rounded(v)) for r, v in rows], dict(proto.subsets),
                                 expression_metrics(proto))
     out = mevis_aggregate([v for _, v in rows], n_meta=n_meta)
     if "N-acc" in proto.metrics:
         flags = [(r.no_target, r.pred_empty) for r, _ in rows
                  if r.pred_empty is not None and (count_missing or not r.missing)]
-        out.update(mevis_v2_scores(out["JF"], no_target_counts(flags)))  # type: ignore[arg-type]
+        out.update(mevis_v2_scores(out["JF"], no_target_counts(flags)))
     return out
 
 
@@ -82,7 +82,7 @@ def _mask_dict_row(proto: Protocol, r: ExpressionResult, v: Mapping[str, float])
         row.update(revos_rounded(v))
         row.update({f"{m}_raw": x for m, x in v.items()})
         row["type_id"] = r.group
-        row["subset"] = dict(proto.subsets).get(r.group, "")  # type: ignore[call-overload]
+        row["subset"] = dict(proto.subsets).get(r.group, "")
     else:
         row.update(v)
         row.update(JF=(v["J"] + v["F"]) / 2, no_target=r.no_target, pred_empty=r.pred_empty)
@@ -142,8 +142,8 @@ class ExpressionAccumulator:
         protocol; the order of merges does not matter."""
         if other.protocol != self.protocol:
             raise ValueError(f"cannot merge {other.protocol.name} results into {self.protocol.name} results")
-        if twice := self.results.keys() & other.results.keys():
-            raise ValueError(f"expressions merged twice: {', '.join(sorted(twice)[:5])}")
+        if twice := [k for k in other.results if k in self.results]:
+            raise ValueError(f"expressions merged twice: {', '.join(twice[:5])}")
         self.results.update(other.results)
         return self
 
@@ -168,7 +168,7 @@ class ExpressionAccumulator:
         `aggregates` and `n_scored`."""
         rows = self.rows()
         eq = official_values([r.key for r in rows], {r.key: r.values for r in rows},
-                             [m for r in rows for m in r.missing], dict(self.protocol.missing_rules),  # type: ignore
+                             [m for r in rows for m in r.missing], dict(self.protocol.missing_rules),
                              expression_metrics(self.protocol))
         per = eq["per_expression"]
         return {"rule": dict(self.protocol.missing_rules), **eq,
