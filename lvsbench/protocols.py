@@ -93,6 +93,9 @@ class Protocol:
     `<source>_<video>_<obj_id>/<exp>/` (VideoLISA's ReasonVOS layout)."""
     summary: str = ""
     """What the numbers mean, in one line (shown above the protocol's tables in reports)."""
+    server_submit: str = ""
+    """The command that packs predictions of a split without public masks for the benchmark's evaluation server
+    (named when such a split is scored locally), or "" if there is none."""
 
     def header(self) -> dict[str, Any]:
         return asdict(self)
@@ -283,6 +286,7 @@ MEVIS = _register(Protocol(
     missing_rules=_MEVIS_MISSING,
     notes=("Values 0..1. A no-target expression predicted empty scores J = F = 1. Missing predictions: refused, or "
            "with --allow-missing scored as empty; official_equivalent gives the official zeros / drops."),
+    server_submit="lvsbench submit mevis",
 ))
 
 MEVIS_V2 = _register(Protocol(
@@ -298,6 +302,7 @@ MEVIS_V2 = _register(Protocol(
     dataset="mevis",
     missing_rules=_MEVIS_MISSING,
     notes=V2_NOTE + "; predicted no-target = empty in every frame, GT no-target = no anno_id.",
+    server_submit="lvsbench submit mevis",
 ))
 
 REVOS = _register(Protocol(

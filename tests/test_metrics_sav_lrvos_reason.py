@@ -11,8 +11,7 @@ from hypothesis.extra.numpy import arrays
 from lvsbench.datasets.long_rvos import object_labels
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.modern import pixel_accuracy, revos_rounded, subset_aggregate
-from lvsbench.scoring.per_expression import refsav_frame
+from lvsbench.metrics.modern import pixel_accuracy, refsav_frame, revos_rounded, subset_aggregate
 
 masks = st.lists(arrays(np.bool_, (6, 7)), min_size=1, max_size=12)
 
@@ -23,15 +22,15 @@ def test_long_rvos_expression_invariants(gts: list[np.ndarray], preds: list[np.n
     n = min(len(gts), len(preds))
     frames = [lr.frame_scores(g, p) for g, p in zip(gts[:n], preds[:n], strict=True)]
     s = lr.expression_scores(frames)
-    assert 0 <= s.vIoU <= s.tIoU <= 1
+    assert 0 <= s["vIoU"] <= s["tIoU"] <= 1
     js = np.array([j_and_f(g, p)[0] for g, p in zip(gts[:n], preds[:n], strict=True)])
-    assert s.J == js.mean()  # np.mean semantics, also beyond 8 frames
+    assert s["J"] == js.mean()  # np.mean semantics, also beyond 8 frames
     g_any = np.array([g.any() for g in gts[:n]])
     p_any = np.array([p.any() for p in preds[:n]])
     if not (g_any | p_any).any():
-        assert (s.tIoU, s.vIoU) == (1, 1) and type(s.tIoU) is int
+        assert (s["tIoU"], s["vIoU"]) == (1, 1) and type(s["tIoU"]) is int
     else:
-        assert s.tIoU == (g_any & p_any).sum() / (g_any | p_any).sum()
+        assert s["tIoU"] == (g_any & p_any).sum() / (g_any | p_any).sum()
 
 
 @settings(max_examples=60, deadline=None)
@@ -56,11 +55,9 @@ def test_refsav_subsets_and_overall() -> None:
 
 
 def test_long_rvos_overall_is_pooled_not_mean_of_types() -> None:
-    acc = lr.LongRVOSAccumulator()
-    acc.update("v_0", "static", lr.LongRVOSScores(1.0, 1.0, 1, 1))
-    acc.update("v_1", "dynamic", lr.LongRVOSScores(0.0, 0.0, 0.0, 0.0))
-    acc.update("v_2", "dynamic", lr.LongRVOSScores(0.0, 0.0, 0.0, 0.0))
-    got = acc.compute()
+    zero = {"J": 0.0, "F": 0.0, "tIoU": 0.0, "vIoU": 0.0}
+    got = lr.aggregate([("static", {"J": 1.0, "F": 1.0, "tIoU": 1, "vIoU": 1}), ("dynamic", zero), ("dynamic", zero)],
+                       ("dynamic", "static", "hybrid"))
     assert got["overall"]["J"] == 1 / 3 and got["hybrid"]["n"] == 0
 
 

@@ -18,8 +18,10 @@ from lvsbench.datasets.revos import ReVOSDataset
 from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions
 from lvsbench.metrics.modern import np_round2, revos_rounded
-from lvsbench.metrics.official_missing import official_equivalent
-from lvsbench.scoring.per_expression import MaskDictResult, evaluate
+from lvsbench.metrics.official_missing import MissingInput, official_values
+from lvsbench.protocols import MEVIS, REVOS, REVOS_VISA_PNG
+from lvsbench.scoring.expressions import ExpressionAccumulator
+from lvsbench.scoring.per_expression import evaluate
 
 GOLD_DIR = Path(__file__).parent / "data" / "golden" / "modern"
 SEED = 20260311
@@ -50,13 +52,13 @@ def test_inputs_match_the_manifest(inputs: Path, gold: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def mevis(inputs: Path) -> MaskDictResult:
+def mevis(inputs: Path) -> ExpressionAccumulator:
     return evaluate(MeViSDataset(inputs / "mevis", "valid_u"), RawPngTree(inputs / "mevis" / "pred"), "mevis")
 
 
-def test_mevis_per_expression_and_aggregate(mevis: MaskDictResult, gold: dict) -> None:
+def test_mevis_per_expression_and_aggregate(mevis: ExpressionAccumulator, gold: dict) -> None:
     g = gold["mevis"]
-    assert list(g["per_expression"]) == mevis.order
+    assert list(g["per_expression"]) == [r.key for r in mevis.rows()]
     eq = mevis.official_equivalent()
     n_dropped = n_zero = 0
     for key, want in g["per_expression"].items():
@@ -73,7 +75,7 @@ def test_mevis_per_expression_and_aggregate(mevis: MaskDictResult, gold: dict) -
         else:
             assert mevis.scored[key] == got
     assert (n_dropped, n_zero) == (2, 2)
-    assert eq["aggregate"] == g["aggregate_meta_order"]
+    assert eq["aggregates"] == g["aggregate_meta_order"]
     # what lvsbench reports itself: only complete predictions, never a silent zero
     assert mevis.aggregate()["n_scored"] == 18 and len(mevis.missing) == 4
 
@@ -84,10 +86,10 @@ def test_mevis_v2_no_target_counts(inputs: Path, gold: dict, missing_as_empty: b
                    missing_as_empty=missing_as_empty)
     flags = gold["mevis"]["unofficial_v2_no_target"]["flags"]
     for key, f in flags.items():
-        assert res.no_target[key] == f["gt_no_target"], key
+        assert res.results[key].no_target == f["gt_no_target"], key
         if key not in res.missing:
-            assert res.pred_empty.get(key) == f["pred_empty_all_frames"], key
-    agg = res.official_equivalent()["aggregate"]
+            assert res.results[key].pred_empty == f["pred_empty_all_frames"], key
+    agg = res.official_equivalent()["aggregates"]
     c = gold["mevis"]["unofficial_v2_no_target"]["counts"]
     assert agg["counts"] == c
     assert agg["N-acc"] == c["TP"] / (c["TP"] + c["FN"]) and agg["T-acc"] == c["TN"] / (c["TN"] + c["FP"])
@@ -106,10 +108,10 @@ def test_revos_per_expression_and_aggregates(inputs: Path, gold: dict, run: str,
                                                                                                    / pred)
     res = evaluate(ds, src, protocol)
     g = gold["revos"][run]
-    assert list(g["per_expression"]) == res.order
+    assert list(g["per_expression"]) == [r.key for r in res.rows()]
     eq = res.official_equivalent()
     for key, want in g["per_expression"].items():
-        assert res.type_id[key] == want["type_id"]
+        assert res.results[key].group == want["type_id"]
         got = eq["per_expression"][key]
         if want.get("dropped"):
             assert got is None and key in res.missing, key
@@ -117,7 +119,7 @@ def test_revos_per_expression_and_aggregates(inputs: Path, gold: dict, run: str,
         for m in ("J", "F", "A", "R"):
             assert got[m] == want[f"{m}_raw"], (key, m)
         assert revos_rounded(got) == {m: want[m] for m in ("J", "F", "A", "R", "JF")}, key
-    assert eq["aggregate"] == g["aggregate_meta_order"]
+    assert eq["aggregates"] == g["aggregate_meta_order"]
     # VISA: missing video -> int 0 and missing frame -> 0.0, both kept; Sa2VA: both dropped
     kinds = sorted(res.missing.values())
     assert kinds == ["frame", "video", "video"] if run != "rle" else kinds == ["expression", "video", "video"]
@@ -144,23 +146,23 @@ def test_numpy_rounding_tie() -> None:
 
 def test_official_equivalent_rules() -> None:
     scored = {"v_0": {"J": 0.5, "F": 0.25}}
-    missing = {"v_1": "video", "v_2": "expression", "v_3": "error"}
+    missing = [MissingInput("v_1", "video"), MissingInput("v_2", "expression"), MissingInput("v_3", "error")]
     order = ["v_0", "v_1", "v_2", "v_3"]
-    mevis = official_equivalent(order, scored, missing, "mevis", ("J", "F"))
+    mevis = official_values(order, scored, missing, dict(MEVIS.missing_rules), ("J", "F"))
     assert mevis["per_expression"]["v_1"] == {"J": 0, "F": 0} and mevis["dropped"] == ["v_2", "v_3"]
-    visa = official_equivalent(order, scored, missing, "revos-visa-png", ("J", "F"))
+    visa = official_values(order, scored, missing, dict(REVOS_VISA_PNG.missing_rules), ("J", "F"))
     assert visa["zeroed"] == ["v_1", "v_2", "v_3"] and not visa["dropped"]
-    sa2va = official_equivalent(order, scored, missing, "revos", ("J", "F"))
+    sa2va = official_values(order, scored, missing, dict(REVOS.missing_rules), ("J", "F"))
     assert sa2va["dropped"] == ["v_1", "v_2", "v_3"]
     with pytest.raises(ValueError, match="v_4"):
-        official_equivalent([*order, "v_4"], scored, missing, "mevis", ("J", "F"))
+        official_values([*order, "v_4"], scored, missing, dict(MEVIS.missing_rules), ("J", "F"))
 
 
 def test_missing_as_empty_scores_and_still_lists(inputs: Path) -> None:
     ds = MeViSDataset(inputs / "mevis", "valid_u")
     res = evaluate(ds, RawPngTree(inputs / "mevis" / "pred"), "mevis", missing_as_empty=True)
-    assert len(res.scored) == len(res.order) and len(res.missing) == 4
-    nt = [k for k in res.missing if res.no_target[k]]
+    assert len(res.scored) == len(res.results) and len(res.missing) == 4
+    nt = [k for k in res.missing if res.results[k].no_target]
     assert nt
     for k in nt:  # an empty prediction on a no-target expression is perfect (the official script says 0)
         assert res.scored[k] == {"J": 1.0, "F": 1.0}
@@ -203,5 +205,5 @@ def test_workers_give_identical_results(inputs: Path, bench: str, split: str, pr
     ds = (MeViSDataset if bench == "mevis" else ReVOSDataset)(inputs / bench, split)
     one = evaluate(ds, RawPngTree(inputs / bench / pred), protocol, missing_as_empty=True)
     two = evaluate(ds, RawPngTree(inputs / bench / pred), protocol, missing_as_empty=True, workers=2)
-    assert two.order == one.order and two.scored == one.scored and two.missing == one.missing
+    assert two.rows() == one.rows() and two.scored == one.scored and two.missing == one.missing
     assert two.aggregate() == one.aggregate() and two.official_equivalent() == one.official_equivalent()

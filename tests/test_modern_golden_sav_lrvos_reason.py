@@ -23,14 +23,8 @@ from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.formats.predictions import PngTreePredictions
 from lvsbench.formats.rle_results import RleResultsPredictions
-from lvsbench.metrics.modern import np_round2, pixel_accuracy
-from lvsbench.scoring.per_expression import (
-    evaluate,
-    evaluate_long_rvos,
-    evaluate_reasonvos,
-    per_sample_frame,
-    refsav_frame,
-)
+from lvsbench.metrics.modern import np_round2, pixel_accuracy, refsav_frame
+from lvsbench.scoring.per_expression import evaluate, evaluate_long_rvos, evaluate_reasonvos
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "modern"
 SEED = 20260311
@@ -66,7 +60,7 @@ def test_refsav_matches_sa2va_eval_ref_sav(inputs: Path, gold: dict) -> None:
     g = gold["refsav"]
     res = evaluate(RefSAVDataset(inputs / "refsav"), RleResultsPredictions(inputs / "refsav/pred_rle/results.json"),
                    "refsav", missing_as_empty=True)
-    rows = per_sample_frame(res).assign(key=lambda d: d["video_id"] + "_" + d["exp_id"]).set_index("key")
+    rows = res.per_sample_frame().assign(key=lambda d: d["video_id"] + "_" + d["exp_id"]).set_index("key")
     assert list(rows.index) == list(g["per_expression"])
     dropped = [k for k, v in g["per_expression"].items() if v.get("dropped")]
     assert dropped == ["v03f195_1"]
@@ -80,13 +74,13 @@ def test_refsav_matches_sa2va_eval_ref_sav(inputs: Path, gold: dict) -> None:
     # the missing expression: lvsbench scores it as empty, the official script drops it
     assert list(res.missing.items()) == [("v03f195_1", "expression")]
     oe = res.official_equivalent()
-    assert oe["dropped"] == dropped and oe["aggregate"]["long"]["n"] + oe["aggregate"]["short"]["n"] == len(
+    assert oe["dropped"] == dropped and oe["aggregates"]["long"]["n"] + oe["aggregates"]["short"]["n"] == len(
         g["per_expression"]) - 1
-    assert oe["aggregate"] == g["aggregate_meta_order"]
+    assert oe["aggregates"] == g["aggregate_meta_order"]
     for run in g["official_results_json"]:
         for subset, figs in run["results"].items():
             for name, value in figs.items():
-                assert abs(oe["aggregate"][subset][name] - value) <= 1e-12
+                assert abs(oe["aggregates"][subset][name] - value) <= 1e-12
     # lvsbench's own figures include the dropped expression, so they differ
     assert res.aggregate()["overall"]["J"] != g["aggregate_meta_order"]["overall"]["J"]
 

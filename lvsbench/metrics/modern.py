@@ -6,14 +6,14 @@ and `tools/metrics.py` (`get_r2vos_accuracy`, `get_r2vos_robustness`) @ ec158fd 
 `tools/eval/eval_revos.py` @ 9832e1a (bytedance/Sa2VA). All of them call the davis2017 `db_eval_iou` /
 `db_eval_boundary` kernel, reproduced bit for bit by `lvsbench.metrics.functional.j_and_f`.
 
-Shape of this module: pure per-frame functions (`revos_frame`, `mevis_frame`), per-expression means
+Shape of this module: pure per-frame functions (`revos_frame`, `refsav_frame`; MeViS: `j_and_f`), per-expression means
 (`ExpressionScores`: `update` per frame, `compute`, `merge`), pure aggregation over expressions in meta order
 (`mevis_aggregate`, `subset_aggregate`; also Ref-SAV's), and the one rounding helper (`np_round2`). What the official
 scripts do with missing predictions: `lvsbench.metrics.official_missing`.
 
 What the official code does, and these functions therefore do:
-- Ground truth of an expression = **uint8 sum** of its objects' masks (`target_sum`): 2 where two targets overlap.
-  J and F binarise it; ReVOS A and R compare raw values.
+- Ground truth of an expression = **uint8 sum** of its objects' masks (the readers' `target_sum`): 2 where two
+  targets overlap. J and F binarise it; ReVOS A and R compare raw values.
 - Per expression: `np.mean` over **all** listed frames (pairwise summation, so a Python running sum would differ in
   the last bit for T >= 8).
 - ReVOS: A_t = share of pixels where GT and prediction hold the same uint8 value; R_t = max(1 - neg/(pos + 1e-6), 0)
@@ -43,39 +43,13 @@ import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
 
-__all__ = [
-    "ExpressionScores",
-    "mevis_aggregate",
-    "mevis_frame",
-    "mevis_v2_scores",
-    "no_target_counts",
-    "np_round2",
-    "pixel_accuracy",
-    "revos_frame",
-    "revos_robustness",
-    "revos_rounded",
-    "subset_aggregate",
-    "target_sum",
-]
+__all__ = ["ExpressionScores", "mevis_aggregate", "mevis_v2_scores", "no_target_counts", "np_round2", "pixel_accuracy",
+           "refsav_frame", "revos_frame", "revos_robustness", "revos_rounded", "subset_aggregate"]
 
 V2_NOTE = "definition from the GRES paper applied to video; no official code published"
 
 
 # ------------------------------------------------------------------------------------------ per frame
-
-
-def target_sum(masks: Iterable[np.ndarray | None], shape: tuple[int, int]) -> np.ndarray:
-    """uint8 sum of object masks (None = object absent), the official evaluators' multi-object ground truth."""
-    out = np.zeros(shape, dtype=np.uint8)
-    for m in masks:
-        if m is not None:
-            out += np.asarray(m, dtype=bool).view(np.uint8)
-    return out
-
-
-def mevis_frame(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
-    """(J_t, F_t) of one frame: both arrays binarised (any non-zero value is foreground)."""
-    return j_and_f(gt, pred)
 
 
 def pixel_accuracy(gt: np.ndarray, pred: np.ndarray) -> float:
@@ -109,6 +83,13 @@ def revos_frame(gt: np.ndarray, pred: np.ndarray, foreground: np.ndarray, *, bin
         p = (p != 0).view(np.uint8)
     j, f = j_and_f(gt, p)
     return j, f, pixel_accuracy(gt, p), revos_robustness(gt, p, foreground)
+
+
+def refsav_frame(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
+    """(J_t, F_t, A_t) of one Ref-SAV frame: `gt` the uint8 target sum, `pred` the 0/1 prediction (Sa2VA
+    eval_ref_sav.py @ 9832e1a: eval_revos.py without R)."""
+    j, f = j_and_f(gt, pred)
+    return j, f, pixel_accuracy(gt, pred)
 
 
 # ------------------------------------------------------------------------------------------ per expression

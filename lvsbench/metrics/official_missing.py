@@ -7,8 +7,8 @@ mean because the worker process crashed ("drop"), or skipped with a message ("sk
 expression itself and records what was missing; `official_outcomes` then says, per expression, what the official
 script would have done, so the results can carry the number a paper using that script would print.
 
-The rules themselves are facts of each protocol (`Protocol.missing_rules` in `lvsbench.protocols`); this
-module applies them. Kinds of missing input (`MissingKind`):
+The rules themselves are facts of each protocol (`Protocol.missing_rules`, passed in as a table: this module sits
+below `lvsbench.protocols`); this module applies them. Kinds of missing input (`MissingKind`):
 - "video": nothing for the expression's video (prediction folder or results-JSON entry absent)
 - "expression": the video is there, the expression is not
 - "frame": some frame missing (MeViS / ReVOS drivers: every frame reads the same way there)
@@ -26,18 +26,6 @@ from typing import Any, Literal
 
 MissingKind = Literal["video", "expression", "frame", "first_frame", "frames", "size", "error", "ground_truth"]
 Outcome = Literal["score", "empty", "zero", "zero_int", "drop", "skip"]
-MISSING_KINDS: tuple[str, ...] = ("video", "expression", "frame", "first_frame", "frames", "size", "error",
-                                  "ground_truth")
-
-
-def rules(protocol: str) -> dict[str, Outcome]:
-    """The official script's outcome per missing kind, from the protocol declaration."""
-    from lvsbench.protocols import get_protocol
-
-    table = dict(get_protocol(protocol).missing_rules)
-    if not table:
-        raise ValueError(f"protocol {protocol} declares no missing-input rules")
-    return table  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -63,46 +51,36 @@ def official_outcomes(keys: Sequence[str], missing: Sequence[MissingInput],
     for key, items in by_key.items():
         if key not in out:
             raise KeyError(f"missing item for unknown expression {key!r}")
-        kinds = {m.kind for m in items}
-        if "video" in kinds:  # decided first by every script that has the branch
-            out[key] = table["video"]
-            continue
-        outcome: Outcome = "score"
-        for m in items:
-            o = table[m.kind]
-            if rank[o] > rank[outcome]:
-                outcome = o
-        out[key] = outcome
+        # a missing video is decided first by every script that has the branch; else the worst item, first on ties
+        out[key] = table["video"] if any(m.kind == "video" for m in items) else max(
+            (table[m.kind] for m in items), key=rank.__getitem__)
     return out
 
 
-def official_equivalent(order: Sequence[str], scored: Mapping[str, Mapping[str, float]],
-                        missing: Mapping[str, MissingKind], protocol: str,
-                        metrics: tuple[str, ...]) -> dict[str, Any]:
-    """What the official script of `protocol` reports given lvsbench's per-expression values (`scored`, raw
-    values in [0, 1]) and the expressions whose prediction is missing (`missing`, one kind each), all keyed
-    `<video>_<exp_id>` and listed in meta order in `order`.
+def official_values(order: Sequence[str], scored: Mapping[str, Mapping[str, float] | None],
+                    missing: Sequence[MissingInput], table: Mapping[str, Outcome],
+                    metrics: Sequence[str]) -> dict[str, Any]:
+    """What the official script whose rules are `table` (`Protocol.missing_rules`) reports per expression, given
+    lvsbench's per-expression values (`scored`, None where not scored) and the missing items, keyed by the official
+    key and listed in meta order in `order`.
 
-    Returns `per_expression` (key -> metric values, or None where the script drops the expression), `dropped`,
-    `zeroed` and `rule`. Aggregating `per_expression` (without the Nones) gives the official figures.
+    Returns `per_expression` (key -> metric values: lvsbench's, or `metrics` set to 0.0 / the int 0, or None where
+    the script leaves the expression out), `dropped`, `skipped` and `zeroed` (keys in meta order).
     """
-    rule = rules(protocol)
+    outcomes = official_outcomes(order, missing, table)
     per: dict[str, dict[str, float] | None] = {}
-    dropped, zeroed = [], []
+    out: dict[str, list[str]] = {"dropped": [], "skipped": [], "zeroed": []}
     for key in order:
-        if key in missing:
-            action = rule[missing[key]]
-            if action in ("drop", "skip"):
-                per[key] = None
-                dropped.append(key)
-            elif action in ("zero", "zero_int"):
-                zero: float = 0 if action == "zero_int" else 0.0
-                per[key] = dict.fromkeys(metrics, zero)
-                zeroed.append(key)
-            else:
-                per[key] = dict(scored[key])
-        elif key in scored:
-            per[key] = dict(scored[key])
-        else:
+        action = outcomes[key]
+        values = scored.get(key)
+        if action in ("drop", "skip"):
+            per[key] = None
+            out["dropped" if action == "drop" else "skipped"].append(key)
+        elif action in ("zero", "zero_int"):
+            per[key] = dict.fromkeys(metrics, 0 if action == "zero_int" else 0.0)
+            out["zeroed"].append(key)
+        elif values is None:
             raise ValueError(f"{key}: neither scored nor listed as missing")
-    return {"per_expression": per, "dropped": dropped, "zeroed": zeroed, "rule": dict(rule)}
+        else:
+            per[key] = dict(values)
+    return {"per_expression": per, **out}

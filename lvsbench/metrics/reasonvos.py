@@ -7,53 +7,26 @@ missing prediction frame is dropped (its worker crashes): both shrink the denomi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
-from lvsbench.metrics.official_missing import MissingInput, official_outcomes, rules
-
-METRICS: tuple[str, ...] = ("J", "F", "JF")
-
 
 
 def frame_scores(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return j_and_f(gt, pred)
 
 
-def expression_scores(frames: Iterable[tuple[float, float]]) -> tuple[float, float]:
+def expression_scores(frames: Iterable[tuple[float, float]]) -> dict[str, float]:
     arr = np.asarray(list(frames), dtype=np.float64).reshape(-1, 2)
     if arr.shape[0] == 0:
         raise ValueError("an expression needs at least one frame")
-    return float(arr[:, 0].mean()), float(arr[:, 1].mean())
+    return {"J": float(arr[:, 0].mean()), "F": float(arr[:, 1].mean())}
 
 
-def aggregate(rows: Sequence[tuple[float, float]]) -> dict[str, float]:
-    j = float(np.mean([r[0] for r in rows])) if rows else float("nan")
-    f = float(np.mean([r[1] for r in rows])) if rows else float("nan")
+def aggregate(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """The benchmark J, F (np.mean over the scored expressions, meta order), J&F and their count."""
+    j = float(np.mean([r["J"] for r in rows])) if rows else float("nan")
+    f = float(np.mean([r["F"] for r in rows])) if rows else float("nan")
     return {"J": j, "F": f, "JF": (j + f) / 2, "n": len(rows)}
-
-
-class ReasonVOSAccumulator:
-    """Rows keyed by the official key `<source>_<video>_<obj_id>_<exp_id>`: update, merge, compute in meta order."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, tuple[float, float]] = {}
-
-    def update(self, key: str, scores: tuple[float, float]) -> None:
-        self.rows[key] = scores
-
-    def merge(self, other: ReasonVOSAccumulator) -> ReasonVOSAccumulator:
-        self.rows.update(other.rows)
-        return self
-
-    def compute(self, order: Sequence[str] | None = None) -> dict[str, float]:
-        return aggregate([self.rows[k] for k in (order or self.rows) if k in self.rows])
-
-    def official_equivalent(self, order: Sequence[str], missing: Sequence[MissingInput]) -> dict[str, object]:
-        outcomes = official_outcomes(order, missing, rules("reasonvos"))
-        kept = [k for k in order if k in self.rows and outcomes[k] in ("score", "empty")]
-        return {"aggregates": self.compute(kept), "n_scored": len(kept),
-                "skipped": [k for k in order if outcomes[k] == "skip"],
-                "dropped": [k for k in order if outcomes[k] == "drop"]}

@@ -1,0 +1,273 @@
+"""Per-video drivers of the per-expression protocols: each scores one video's expressions into an
+`ExpressionAccumulator`; `score_expressions` maps them over the videos (in a fork pool with `workers > 1`) and merges
+the accumulators in whatever order they come: the values do not depend on the number of workers, bit for bit.
+
+Drivers, chosen by the protocol's native dataset (`DRIVERS`), stream one frame at a time (the official scripts build
+(T, H, W) stacks; per-frame values are identical):
+- mask-dict datasets (MeViS v1/v2, ReVOS, Ref-SAV: ground truth = uint8 sum of the targets' masks), predictions as
+  Sa2VA's RLE results JSON or a PNG tree read as raw values (MeViS `tools/eval_mevis.py` @ 7c0620b, VISA
+  `tools/eval_revos.py` @ ec158fd, Sa2VA `tools/eval/eval_revos.py`, `eval_ref_sav.py` @ 9832e1a);
+- per-object PNG ground truth: Long-RVOS (Long_RVOS `eval/eval_long_rvos` @ 447682a), ReasonVOS (VideoLISA
+  `evaluation/reason_vos/eval_reason_vos.py` @ 146f2bc).
+A missing prediction is recorded on the expression's result and scored as an empty mask only when `missing_as_empty`
+(always for Long-RVOS / ReasonVOS, whose official rules read some missing frames as empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from lvsbench.core.errors import ConfigError, Problem, ValidationFailed
+from lvsbench.datasets.long_rvos import LongRVOSDataset
+from lvsbench.datasets.mevis import MeViSDataset
+from lvsbench.datasets.reasonvos import ReasonVOSDataset
+from lvsbench.datasets.refsav import RefSAVDataset
+from lvsbench.datasets.revos import ReVOSDataset
+from lvsbench.formats.predictions import PngTreePredictions
+from lvsbench.formats.raw_png import MissingPrediction
+from lvsbench.metrics import long_rvos as lr
+from lvsbench.metrics import reasonvos as rv
+from lvsbench.metrics.functional import j_and_f
+from lvsbench.metrics.modern import ExpressionScores, refsav_frame, revos_frame
+from lvsbench.metrics.official_missing import MissingInput
+from lvsbench.protocols import Protocol
+from lvsbench.scoring.expressions import ExpressionAccumulator, ExpressionResult, expression_metrics
+
+Plan = dict[str, list[tuple[int, Any]]]
+"""Video -> its (meta index, expression) pairs, videos in meta order."""
+
+
+def _plan(ds: Any) -> Plan:
+    plan: Plan = {}
+    for i, e in enumerate(ds.expressions()):
+        plan.setdefault(e.video_id, []).append((i, e))
+    return plan
+
+
+@dataclass
+class Job:
+    """What every worker needs (inherited through fork, never pickled)."""
+
+    ds: Any
+    preds: Any
+    proto: Protocol
+    missing_as_empty: bool
+    plan: Plan
+
+
+# ---------------------------------------------------------------------------------------------------- mask-dict
+
+
+def _mask_dict_predictions(job: Job, vid: str, exp_id: str, frames: Sequence[str], shape: tuple[int, int]
+                           ) -> tuple[list[np.ndarray | None] | None, tuple[MissingInput, ...], str]:
+    """The expression's predicted frames (None where missing), or None if it is not scored; what was missing."""
+    try:
+        got = job.preds.frames(vid, exp_id, frames, missing_ok=True)
+        if absent := [f for f, p in zip(frames, got, strict=True) if p is None]:
+            raise MissingPrediction("frame", f"{vid}/{exp_id}: {len(absent)} frame(s) missing: "
+                                             f"{', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}")
+        if bad := [p.shape for p in got if p is not None and shape[0] and p.shape != shape]:
+            got = [None] * len(frames)
+            raise MissingPrediction("error", f"{vid}/{exp_id}: prediction size {bad[0]} != frame size {shape}")
+        return got, (), ""
+    except MissingPrediction as exc:
+        miss = (MissingInput(f"{vid}_{exp_id}", exc.kind),)
+        if not job.missing_as_empty:
+            return None, miss, str(exc)
+        return ([None] * len(frames) if exc.kind in ("video", "expression") else got), miss, str(exc)
+
+
+def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
+    """One video's expressions. The ground truth of a (target set, frame) is decoded once and shared by the
+    expressions that refer to the same objects (MeViS has ~16 expressions per video over a few objects)."""
+    ds, proto = job.ds, job.proto
+    revos = "R" in proto.metrics
+    metrics = expression_metrics(proto)
+    acc = ExpressionAccumulator(proto)
+    mv = ds.meta()[vid]
+    video = ds.videos()[vid]
+    gt_cache: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
+    gt_bool: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
+    fg_cache: dict[str, np.ndarray] = {}
+    for index, e in job.plan[vid]:
+        me, shape = ds.meta_expression(e), (video.height, video.width)
+        got, miss, detail = _mask_dict_predictions(job, vid, me.id, mv.frames, shape)
+        result = ExpressionResult(index, f"{vid}_{me.id}", vid, me.id, None, me.type_id, miss, detail,
+                                  not me.anno_ids)
+        if got is None:
+            acc.update(result)
+            continue
+        if not shape[0]:
+            shape = next((p.shape for p in got if p is not None), shape)
+        pred = [np.zeros(shape, dtype=np.uint8) if p is None else p for p in got]
+        scores = ExpressionScores(metrics)
+        targets = tuple(me.anno_ids)
+        for f, p in zip(mv.frames, pred, strict=True):
+            if not video.height:
+                gt = np.zeros(shape, dtype=np.uint8)
+            elif (gt := gt_cache.get((targets, f))) is None:
+                gt = gt_cache[targets, f] = ds.target_sum((vid, me.id), f)
+            if revos:
+                if (fg := fg_cache.get(f)) is None:
+                    fg = fg_cache[f] = ds.read_foreground(vid, f)
+                scores.update(*revos_frame(gt, p, fg, binarize=proto.binarize))
+            elif "A" in metrics:  # Ref-SAV: J, F, A on the 0/1 prediction
+                scores.update(*refsav_frame(gt, (p != 0).view(np.uint8)))
+            else:  # J and F binarise: the bool target is shared too
+                if (gb := gt_bool.get((targets, f))) is None:
+                    gb = gt_bool[targets, f] = gt != 0
+                scores.update(*j_and_f(gb, p))
+        acc.update(replace(result, values=scores.compute(), pred_empty=not any(p.any() for p in pred)))
+    return acc
+
+
+# ---------------------------------------------------------------------------------------------------- PNG ground truth
+
+
+def _long_rvos_plan(ds: LongRVOSDataset) -> Plan:
+    untyped = [f"{e.video_id}_{e.id}" for e in ds.expressions() if ds.expression_type(e) is None]
+    if untyped:
+        raise ValidationFailed([Problem(k, "expression has no 'type' (static/dynamic/static+dynamic)")
+                                for k in untyped], "long-rvos")
+    return _plan(ds)
+
+
+def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, frames: tuple[str, ...],
+                    shape: tuple[int, int], key: str, gt_of: Callable[[str], np.ndarray],
+                    score: Callable[[np.ndarray, np.ndarray], Any]) -> tuple[list[Any], list[MissingInput]]:
+    """Per-frame scores of one expression from a PNG tree (missing or wrongly sized frames scored as empty)."""
+    missing: list[MissingInput] = []
+    if not (preds.base / pred_video).is_dir():
+        missing.append(MissingInput(key, "video"))
+    elif not (preds.base / pred_video / exp_id).is_dir():
+        missing.append(MissingInput(key, "expression"))
+    have = not missing
+    absent, wrong, out = [], [], []
+    empty = np.zeros(shape, dtype=bool)
+    for frame in frames:
+        pred = preds.mask(pred_video, exp_id, frame) if have else None
+        if pred is None:
+            if have:
+                absent.append(frame)
+            pred = empty
+        elif pred.shape != shape:
+            wrong.append(frame)
+            pred = empty
+        out.append(score(gt_of(frame), pred))
+    first = int(absent[:1] == [frames[0]])  # some scripts take the frame size from the first frame
+    if first:
+        missing.append(MissingInput(key, "first_frame", (frames[0],)))
+    if absent[first:]:
+        missing.append(MissingInput(key, "frames", tuple(absent[first:])))
+    if wrong:
+        missing.append(MissingInput(key, "size", tuple(wrong)))
+    return out, missing
+
+
+def _long_rvos_video(job: Job, vid: str) -> ExpressionAccumulator:
+    """Long-RVOS as `eval/eval_long_rvos/eval_{static,dynamic,hybrid,overall}.py` (Long_RVOS @ 447682a)."""
+    ds: LongRVOSDataset = job.ds
+    acc = ExpressionAccumulator(job.proto)
+    video = ds.videos()[vid]
+    for index, e in job.plan[vid]:
+        key, label = f"{vid}_{e.id}", e.object_ids[0]
+        frame_scores, miss = _png_expression(job.preds, vid, e.id, e.frames, (video.height, video.width), key,
+                                             lambda f, lab=label: ds.read_object_mask(vid, lab, f), lr.frame_scores)
+        acc.update(ExpressionResult(index, key, vid, e.id, lr.expression_scores(frame_scores),
+                                    ds.expression_type(e), tuple(miss)))
+    return acc
+
+
+def _reasonvos_video(job: Job, vid: str) -> ExpressionAccumulator:
+    """ReasonVOS as `evaluation/reason_vos/eval_reason_vos.py` (VideoLISA @ 146f2bc)."""
+    ds: ReasonVOSDataset = job.ds
+    acc = ExpressionAccumulator(job.proto)
+    video = ds.videos()[vid]
+    shape = (video.height, video.width)
+    for index, e in job.plan[vid]:
+        key, label = ds.official_key(e), e.object_ids[0]
+        miss = [] if ds.has_ground_truth(e) else [MissingInput(key, "ground_truth")]
+
+        def gt_of(f: str, lab: int = label) -> np.ndarray:
+            m = ds.read_object_mask(vid, lab, f)
+            return np.zeros(shape, dtype=bool) if m is None else m
+
+        frame_scores, more = _png_expression(job.preds, ds.prediction_video(e), e.id, e.frames, shape, key, gt_of,
+                                             rv.frame_scores)
+        acc.update(ExpressionResult(index, key, vid, e.id, rv.expression_scores(frame_scores),
+                                    missing=tuple(miss + more)))
+    return acc
+
+
+# ---------------------------------------------------------------------------------------------------- mapping
+
+
+@dataclass(frozen=True)
+class Driver:
+    reader: type
+    plan: Callable[[Any], Plan]
+    video: Callable[[Job, str], ExpressionAccumulator]
+
+
+DRIVERS: dict[str, Driver] = {
+    "mevis": Driver(MeViSDataset, _plan, _mask_dict_video),
+    "revos": Driver(ReVOSDataset, _plan, _mask_dict_video),
+    "refsav": Driver(RefSAVDataset, _plan, _mask_dict_video),
+    "long-rvos": Driver(LongRVOSDataset, _long_rvos_plan, _long_rvos_video),
+    "reasonvos": Driver(ReasonVOSDataset, _plan, _reasonvos_video),
+}
+"""`Protocol.dataset` -> the native reader it needs and how its videos are scored."""
+
+_JOB: Job | None = None
+
+
+def _video_worker(vid: str) -> ExpressionAccumulator:
+    assert _JOB is not None
+    return DRIVERS[_JOB.proto.dataset or ""].video(_JOB, vid)
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
+    """One accumulator per video: a thin loop, in a fork pool that inherits the job when `workers > 1` (nothing is
+    pickled but the accumulators), as `lvsbench.scoring.evaluate` does for the other protocols."""
+    global _JOB
+    import multiprocessing as mp
+
+    videos = list(job.plan)
+    video = DRIVERS[job.proto.dataset or ""].video
+    if workers <= 1 or len(videos) <= 1 or "fork" not in mp.get_all_start_methods():
+        yield from (video(job, vid) for vid in videos)
+        return
+    getattr(job.ds, "mask_dict", None)  # parse the JSON once, before forking
+    _JOB = job
+    try:
+        with mp.get_context("fork").Pool(min(workers, len(videos)), initializer=_init_worker) as pool:
+            yield from pool.imap_unordered(_video_worker, videos, chunksize=1)
+    finally:
+        _JOB = None
+
+
+def score_expressions(ds: Any, preds: Any, proto: Protocol, *, missing_as_empty: bool = True,
+                      workers: int = 1) -> ExpressionAccumulator:
+    """Every expression of a native dataset scored under one of its protocols, all listed frames, meta order.
+    `workers > 1` scores videos in a process pool and merges their accumulators as they come."""
+    driver = DRIVERS.get(proto.dataset or "")
+    if driver is None:
+        raise ConfigError(f"protocol {proto.name} is not scored per expression")
+    if not isinstance(ds, driver.reader):
+        raise TypeError(f"protocol {proto.name} needs a {driver.reader.__name__}, got {type(ds).__name__}")
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    acc = ExpressionAccumulator(proto)
+    for part in _map_videos(Job(ds, preds, proto, missing_as_empty, driver.plan(ds)), workers):
+        acc.merge(part)
+    return acc
