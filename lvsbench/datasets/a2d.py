@@ -39,7 +39,7 @@ import numpy as np
 from lvsbench.core.codecs import read_image_rgb
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem, unknown_name
 from lvsbench.core.ids import check_id, check_ids
-from lvsbench.core.records import Expression, FrameMasks, FrameSource, Video
+from lvsbench.core.records import VOID_LABEL, Expression, FrameMasks, FrameSource, Video
 from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
 
@@ -226,6 +226,19 @@ def _int_tuple(arr: np.ndarray, path: Path, key: str) -> tuple[int, ...]:
     return tuple(int(v) for v in arr)
 
 
+def _instances(f: h5py.File, path: Path) -> tuple[int, ...]:
+    """The `instance` ids of a frame file: distinct integers in 0..253 (instance i is object id i + 1 of a uint8
+    label map, so a negative or larger id would be background or overflow)."""
+    if "instance" not in f:
+        raise DataFormatError(path, "key 'instance' missing", "instance")
+    instances = _int_tuple(_numeric_1d(f, "instance", path), path, "instance")
+    if len(set(instances)) != len(instances):
+        raise DataFormatError(path, f"duplicate instance ids {list(instances)}", "instance")
+    if any(not 0 <= i < VOID_LABEL - 1 for i in instances):
+        raise DataFormatError(path, f"instance ids {list(instances)} outside 0..253", "instance")
+    return instances
+
+
 def read_frame_annotation(path: str | Path, expect_hw: tuple[int, int] | None = None, instance_field: bool = True,
                           read_masks: bool = True) -> FrameAnnotation:
     """Read an `a2d_annotation_with_instances` .h5 (or, with `instance_field=False`, a v7.3 .mat) frame file.
@@ -242,18 +255,13 @@ def read_frame_annotation(path: str | Path, expect_hw: tuple[int, int] | None = 
         raise DataFormatError(path, f"not an HDF5 / MATLAB v7.3 file: {exc}") from exc
     with f:
         ids = _int_tuple(_numeric_1d(f, "id", path), path, "id") if "id" in f else None
-        if instance_field:
-            if "instance" not in f:
-                raise DataFormatError(path, "key 'instance' missing", "instance")
-            instances = _int_tuple(_numeric_1d(f, "instance", path), path, "instance")
-            if len(set(instances)) != len(instances):
-                raise DataFormatError(path, f"duplicate instance ids {list(instances)}", "instance")
-        else:
-            instances = ()
+        instances = _instances(f, path) if instance_field else ()
         if "reMask" not in f:
             raise DataFormatError(path, "key 'reMask' missing", "reMask")
         ds = f["reMask"]
         shape = tuple(ds.shape)
+        if ds.dtype.kind not in "biuf":
+            raise DataFormatError(path, f"reMask has dtype {ds.dtype}, expected numeric 0/1 masks", "reMask")
         if not instance_field:
             n = shape[0] if len(shape) == 3 else 1
             instances = tuple(range(n))
@@ -296,9 +304,7 @@ def frame_meta(path: str | Path) -> tuple[tuple[int, ...], tuple[int, ...] | Non
     path = Path(path)
     try:
         with h5py.File(path, "r") as f:
-            if "instance" not in f:
-                raise DataFormatError(path, "key 'instance' missing", "instance")
-            inst = _int_tuple(_numeric_1d(f, "instance", path), path, "instance")
+            inst = _instances(f, path)
             ids = _int_tuple(_numeric_1d(f, "id", path), path, "id") if "id" in f else None
     except OSError as exc:
         raise DataFormatError(path, f"not an HDF5 file: {exc}") from exc
@@ -328,6 +334,8 @@ def _read_raw(path: str | Path, expect_hw: tuple[int, int] | None) -> tuple[np.n
         inst = np.empty(d.shape, dtype=np.float64)
         d.read(h5py.h5s.ALL, h5py.h5s.ALL, inst)
         d = h5py.h5d.open(fid, b"reMask")
+        if d.dtype != np.uint8:  # HDF5 would convert 0.5 to 0; the general reader binarises (!= 0)
+            return None
         masks = np.empty(d.shape, dtype=np.uint8)
         d.read(h5py.h5s.ALL, h5py.h5s.ALL, masks)
     except (KeyError, OSError, TypeError, ValueError):
@@ -338,7 +346,8 @@ def _read_raw(path: str | Path, expect_hw: tuple[int, int] | None) -> tuple[np.n
     if masks.ndim not in (2, 3) or (masks.ndim == 2 and inst.size != 1) or (
             masks.ndim == 3 and masks.shape[0] != inst.size) or (
             expect_hw is not None and masks.shape[-1:-3:-1] != tuple(expect_hw)) or (
-            not np.all(inst == np.round(inst))) or len(np.unique(inst)) != inst.size:
+            not np.all(inst == np.round(inst))) or len(np.unique(inst)) != inst.size or (
+            inst.size and not 0 <= inst.min() <= inst.max() < VOID_LABEL - 1):
         return None
     return inst, (masks[None] if masks.ndim == 2 else masks)
 

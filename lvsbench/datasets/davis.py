@@ -32,7 +32,7 @@ from lvsbench.core.ids import check_id
 from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.ryvos import probe_size
+from lvsbench.datasets.native import probe_size
 
 SPLITS: tuple[str, ...] = ("train", "val")
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}

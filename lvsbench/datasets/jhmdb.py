@@ -127,11 +127,16 @@ def read_part_mask(path: str | Path) -> np.ndarray:
     if "part_mask" not in mat:
         raise DataFormatError(path, "key 'part_mask' missing", "part_mask")
     arr = np.asarray(mat["part_mask"])
+    if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and not np.isfinite(arr).all()):
+        raise DataFormatError(path, f"part_mask has dtype {arr.dtype}{' with NaN/inf' if arr.dtype.kind == 'f' else ''}"
+                                    ", expected numeric 0/1 masks (the release stores uint8)", "part_mask")
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3:
         raise DataFormatError(path, f"part_mask has shape {arr.shape}, expected (H, W, T)", "part_mask")
-    return np.ascontiguousarray(arr.transpose(2, 0, 1)).astype(np.uint8, copy=False)
+    if arr.dtype != np.uint8:  # binarised as `read_labels` does; a cast would turn 0.5 or 256 into 0
+        arr = (arr != 0).astype(np.uint8)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def part_mask_shape(path: str | Path) -> tuple[int, int, int]:
@@ -315,7 +320,13 @@ class JHMDBDataset(Dataset):
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         video = self._videos[video_id]
-        if frame not in video.frames or not self.mask_path(video_id).is_file():
+        if not self.mask_path(video_id).is_file():
+            return None
+        if frame not in video.frames:
+            if frame in self.eval_frames_of(video_id):  # a scored frame must not silently drop out
+                raise DataFormatError(self.mask_path(video_id), f"no mask for scored frame {frame}: the video has "
+                                      f"{video.num_frames} usable frames (PNG frames and part_mask masks)",
+                                      f"frame {frame}")
             return None
         m = self.masks(video_id)
         t = int(frame)
@@ -391,8 +402,8 @@ class JHMDBDataset(Dataset):
                     problems.append(Problem(str(mp), _detail(exc)))
             ss = self._samples_by_video.get(vid, [])
             if ss and (self.video_dir(vid).is_dir() and mp.is_file()) and int(ss[0][3]) != video.num_frames:
-                problems.append(Problem(str(self.video_dir(vid)), f"{video.num_frames} usable frames, the frozen "
-                                                                  f"samples say {ss[0][3]}"))
+                problems.append(Problem(str(self.video_dir(vid)), f"{video.num_frames} usable frames (the fewer of "
+                                        f"the PNG frames and the masks in {mp}), the frozen samples say {ss[0][3]}"))
             for s in ss:
                 if sample_frame(s) not in video.frames and video.frames:
                     problems.append(Problem(str(self.video_dir(vid)), f"frozen frame {sample_frame(s)} is not "

@@ -36,25 +36,13 @@ import pandas as pd
 from lvsbench.core.errors import ConfigError, DataFormatError, Problem
 from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
-from lvsbench.datasets.per_object import metadata_only_problems, read_listed_frame
+from lvsbench.datasets.native import choose_split, metadata_only_problems, nested_root, open_root, read_listed_frame
 
 SPLITS: tuple[str, ...] = ("valid",)
 DEFAULT_SPLIT = "valid"
 META_FILE = "meta_expressions_valid.json"
 SUBSETS: dict[int, str] = {0: "long", 1: "short"}
 """`type_id` -> subset name, as `eval_ref_sav.py` splits the expressions."""
-
-
-def read_meta(path: Path) -> dict[str, MetaVideo]:
-    """Read `meta_expressions_valid.json` (the ReVOS schema, `height`/`width` and a `type_id` 0 or 1 required);
-    every structural problem names the file and the key."""
-    meta = read_mask_dict_meta(path, with_type=True, with_size=True)
-    for vid, mv in meta.items():
-        for e in mv.expressions:
-            if e.type_id not in SUBSETS:
-                raise DataFormatError(path, f"type_id must be 0 (long) or 1 (short), got {e.type_id!r}",
-                                      f"videos.{vid}.expressions.{e.id}.type_id")
-    return meta
 
 
 class RefSAVDataset(MaskDictDataset):
@@ -68,17 +56,13 @@ class RefSAVDataset(MaskDictDataset):
     default_split = DEFAULT_SPLIT
 
     def __init__(self, root: str | Path, split: str | None = None, *, frames: str = "auto") -> None:
-        root = Path(root)
-        if not root.is_dir():
-            raise ConfigError(f"refsav: root {root} is not a directory")
-        split = split or DEFAULT_SPLIT
-        if split not in SPLITS:
-            raise ConfigError(f"refsav: unknown split {split!r}; the evaluation release has only 'valid'")
+        root = open_root("refsav", root)
+        split = choose_split("refsav", split, SPLITS, DEFAULT_SPLIT)
         if frames not in ("auto", "jpg", "mp4"):
             raise ConfigError(f"refsav: frames must be auto, jpg or mp4, got {frames!r}")
         self.frames_option = frames
         self._decoded: OrderedDict[str, list[np.ndarray]] = OrderedDict()
-        super().__init__(root / "ref_sav_eval" if (root / "ref_sav_eval" / META_FILE).is_file() else root, split)
+        super().__init__(nested_root(root, META_FILE, "ref_sav_eval"), split)
 
     @property
     def meta_path(self) -> Path:
@@ -92,7 +76,7 @@ class RefSAVDataset(MaskDictDataset):
         return self.root / "videos" / video_id
 
     def _read_meta(self) -> dict[str, MetaVideo]:
-        return read_meta(self.meta_path)
+        return read_mask_dict_meta(self.meta_path, types=SUBSETS, with_size=True)
 
     # ------------------------------------------------------------------ metadata
 
