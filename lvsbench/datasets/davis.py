@@ -142,9 +142,6 @@ class DAVISDataset(Dataset):
             out[seq] = Video(seq, frames, h, w, FrameSource("images", img_dir, "{name}.jpg"))
         return out
 
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
     def expressions(self) -> list[Expression]:
         """None: DAVIS objects are given by the first frame's mask, not by text."""
         return []

@@ -25,7 +25,6 @@ import csv
 import hashlib
 import io
 import json
-from collections import OrderedDict
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -40,6 +39,7 @@ from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.core.textfiles import load_json as _load_json
 from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
+from lvsbench.datasets.native import Recent, check_image_frames, problem_detail
 
 SAMPLES_NAME = "jhmdb_sentences_samples_metadata.json"
 DEFAULT_SIZE = (240, 320)
@@ -194,7 +194,7 @@ class JHMDBDataset(Dataset):
             self.samples_path = self.root / SAMPLES_NAME
         else:
             self.samples_path = None
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._masks: Recent[np.ndarray] = Recent(4)
 
     # -------------------------------------------------------------- metadata
 
@@ -273,9 +273,6 @@ class JHMDBDataset(Dataset):
                              FrameSource("images", self.video_dir(vid), "{name}.png"))
         return out
 
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
     def action_class(self, video_id: str) -> str | None:
         """J-HMDB action class of a video (its Rename_Images folder)."""
         return self.classes.get(video_id)
@@ -294,9 +291,6 @@ class JHMDBDataset(Dataset):
     def _expressions(self) -> list[Expression]:
         return [Expression("0", vid, text, (1,), self.eval_frames_of(vid)) for vid, text, _ in self.rows]
 
-    def expressions(self) -> list[Expression]:
-        return self._expressions
-
     def object_categories(self, video_id: str) -> dict[int, str]:
         return {1: "person"}
 
@@ -310,13 +304,7 @@ class JHMDBDataset(Dataset):
 
     def masks(self, video_id: str) -> np.ndarray:
         """All puppet masks of a video, (T, H, W) uint8 (cached for the last few videos)."""
-        got = self._cache.get(video_id)
-        if got is None:
-            got = read_part_mask(self.mask_path(video_id))
-            self._cache[video_id] = got
-            while len(self._cache) > 4:
-                self._cache.popitem(last=False)
-        return got
+        return self._masks.get(video_id, lambda: read_part_mask(self.mask_path(video_id)))
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         video = self._videos[video_id]
@@ -381,16 +369,7 @@ class JHMDBDataset(Dataset):
         problems = list(self.missing())
         for vid, video in tqdm(self._videos.items(), desc="check jhmdb", unit="video", disable=not progress):
             if self.video_dir(vid).is_dir():
-                for name in video.frames:
-                    p = video.source.frame_path(name)
-                    try:
-                        rgb = self.read_frame(vid, name)
-                    except LvsbenchError as exc:
-                        problems.append(Problem(str(p), _detail(exc)))
-                        continue
-                    if rgb.shape[:2] != (video.height, video.width):
-                        problems.append(Problem(str(p), f"frame size {rgb.shape[0]}x{rgb.shape[1]} != mask size "
-                                                        f"{video.height}x{video.width}"))
+                problems.extend(check_image_frames(self, video, "mask"))
             mp = self.mask_path(vid)
             if mp.is_file():
                 try:
@@ -399,7 +378,7 @@ class JHMDBDataset(Dataset):
                         raise DataFormatError(mp, f"part_mask frames are {m.shape[1]}x{m.shape[2]}, expected "
                                                   f"{video.height}x{video.width}", "part_mask")
                 except LvsbenchError as exc:
-                    problems.append(Problem(str(mp), _detail(exc)))
+                    problems.append(Problem(str(mp), problem_detail(exc)))
             ss = self._samples_by_video.get(vid, [])
             if ss and (self.video_dir(vid).is_dir() and mp.is_file()) and int(ss[0][3]) != video.num_frames:
                 problems.append(Problem(str(self.video_dir(vid)), f"{video.num_frames} usable frames (the fewer of "
@@ -416,9 +395,3 @@ def _try_size(path: Path) -> tuple[int, int] | None:
         return image_size(path) if path.is_file() else None
     except DataFormatError:
         return None
-
-
-def _detail(exc: LvsbenchError) -> str:
-    if isinstance(exc, DataFormatError):
-        return exc.detail + (f" ({exc.where})" if exc.where else "")
-    return str(exc)

@@ -214,9 +214,6 @@ class MaskDictDataset(Dataset):
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", d, "{name}.jpg"))
         return out
 
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
     @cached_property
     def _expressions(self) -> list[Expression]:
         out = []
@@ -226,9 +223,6 @@ class MaskDictDataset(Dataset):
                     continue
                 out.append(Expression(e.id, vid, e.text, tuple(o + 1 for o in e.obj_ids), mv.frames))
         return out
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
 
     def expressions_frame(self) -> pd.DataFrame:
         df = super().expressions_frame()

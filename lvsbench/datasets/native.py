@@ -9,17 +9,17 @@ the keys its release has.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from lvsbench.core.codecs import MAX_MASK_PIXELS, image_size, read_binary_png, read_image_rgb
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem
 from lvsbench.core.ids import check_id, check_ids, strict_int
-from lvsbench.core.records import Expression, FrameMasks, Video
+from lvsbench.core.records import FrameMasks, Video
 from lvsbench.core.textfiles import load_json
 from lvsbench.datasets.base import Dataset
 
@@ -118,6 +118,81 @@ def meta_size(entry: dict[str, Any], path: Path, key: str) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------------- frames and masks
 
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """The values of the last `keep` keys made (decoded videos, a video's mask stack): readers are called video by
+    video, so a small cache avoids decoding a container once per frame."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._items: OrderedDict[str, T] = OrderedDict()
+
+    def get(self, key: str, make: Callable[[], T]) -> T:
+        got = self._items.get(key)
+        if got is None:
+            got = make()
+            self._items[key] = got
+            while len(self._items) > self.keep:
+                self._items.popitem(last=False)
+        return got
+
+
+def decode_container(path: Path | None) -> Iterator[np.ndarray]:
+    """RGB frames of a video file, decoded sequentially by OpenCV (seeking in mp4 is not frame-exact)."""
+    import cv2
+
+    if path is None or not path.is_file():
+        raise DataFormatError(str(path), "missing video file")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise DataFormatError(path, "cannot open video container")
+    n = 0
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            n += 1
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+    if n == 0:
+        raise DataFormatError(path, "no decodable frames")
+
+
+def container_frame(frames: list[np.ndarray], video: Video, frame: str, where: str) -> np.ndarray:
+    """Frame `frame` (its number, from the source's `index_base`) of a decoded container."""
+    i = int(frame) - video.source.index_base if frame.isdigit() else -1
+    if not 0 <= i < len(frames):
+        raise DataFormatError(video.source.path, f"container has {len(frames)} frames, no frame {frame}", where)
+    return frames[i]
+
+
+def problem_detail(exc: LvsbenchError) -> str:
+    """An error's message without its file (a `Problem` names the file itself)."""
+    if isinstance(exc, DataFormatError):
+        return exc.detail + (f" ({exc.where})" if exc.where else "")
+    return str(exc)
+
+
+def check_image_frames(ds: Dataset, video: Video, size_of: str = "video") -> list[Problem]:
+    """Decode every listed image frame of a video: a problem per unreadable frame or frame of another size."""
+    out = []
+    for name in video.frames:
+        p = video.source.frame_path(name)
+        try:
+            rgb = ds.read_frame(video.id, name)
+        except LvsbenchError as exc:
+            out.append(Problem(str(p), problem_detail(exc)))
+            continue
+        if rgb.shape[:2] != (video.height, video.width):
+            out.append(Problem(str(p), f"frame size {rgb.shape[0]}x{rgb.shape[1]} != {size_of} size "
+                                       f"{video.height}x{video.width}"))
+    return out
+
 
 def probe_size(paths: Iterable[Path]) -> tuple[int, int]:
     """(H, W) of the first readable image among `paths`, (0, 0) if none (metadata-only mode).
@@ -196,20 +271,6 @@ class ObjectMaskDataset(Dataset):
     @property
     def frames_root(self) -> Path:
         raise NotImplementedError
-
-    @cached_property
-    def _videos(self) -> dict[str, Video]:
-        raise NotImplementedError
-
-    @cached_property
-    def _expressions(self) -> list[Expression]:
-        raise NotImplementedError
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
 
     def has_masks(self) -> bool:
         return self.annotations_dir.is_dir()

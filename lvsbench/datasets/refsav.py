@@ -25,18 +25,25 @@ optional (metadata-only mode).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.errors import ConfigError, Problem
 from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
-from lvsbench.datasets.native import choose_split, metadata_only_problems, nested_root, open_root, read_listed_frame
+from lvsbench.datasets.native import (
+    Recent,
+    choose_split,
+    container_frame,
+    decode_container,
+    metadata_only_problems,
+    nested_root,
+    open_root,
+    read_listed_frame,
+)
 
 SPLITS: tuple[str, ...] = ("valid",)
 DEFAULT_SPLIT = "valid"
@@ -61,7 +68,7 @@ class RefSAVDataset(MaskDictDataset):
         if frames not in ("auto", "jpg", "mp4"):
             raise ConfigError(f"refsav: frames must be auto, jpg or mp4, got {frames!r}")
         self.frames_option = frames
-        self._decoded: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        self._decoded: Recent[list[np.ndarray]] = Recent(2)
         super().__init__(nested_root(root, META_FILE, "ref_sav_eval"), split)
 
     @property
@@ -120,41 +127,8 @@ class RefSAVDataset(MaskDictDataset):
         video = self._videos[video_id]
         if video.source.kind == "images":
             return read_listed_frame(video.source.frame_path(frame), video_id, frame)
-        frames = self._decoded.get(video_id)
-        if frames is None:
-            frames = list(decode_container(video.source.path))
-            self._decoded[video_id] = frames
-            while len(self._decoded) > 2:
-                self._decoded.popitem(last=False)
-        i = int(frame) if frame.isdigit() else -1
-        if not 0 <= i < len(frames):
-            raise DataFormatError(video.source.path, f"container has {len(frames)} frames, no frame {frame}",
-                                  f"{video_id}/{frame}")
-        return frames[i]
+        frames = self._decoded.get(video_id, lambda: list(decode_container(video.source.path)))
+        return container_frame(frames, video, frame, f"{video_id}/{frame}")
 
     def missing(self) -> list[Problem]:
         return metadata_only_problems(self.root / "videos", self.mask_dict_path)
-
-
-def decode_container(path: Path | None) -> Iterator[np.ndarray]:
-    """RGB frames of a video file, decoded sequentially by OpenCV (seeking in mp4 is not frame-exact)."""
-    import cv2
-
-    if path is None or not path.is_file():
-        raise DataFormatError(str(path), "missing video file")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        cap.release()
-        raise DataFormatError(path, "cannot open video container")
-    n = 0
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            n += 1
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
-    if n == 0:
-        raise DataFormatError(path, "no decodable frames")

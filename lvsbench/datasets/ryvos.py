@@ -279,9 +279,6 @@ class RYVOSDataset(Dataset):
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", img_dir, "{name}.jpg"))
         return out
 
-    def videos(self) -> dict[str, Video]:
-        return self._videos
-
     @cached_property
     def _expressions(self) -> list[Expression]:
         out = []
@@ -303,9 +300,6 @@ class RYVOSDataset(Dataset):
                         out.append(Expression(f"ff{k}", vid, text, (o.obj_id,), frames))
                         k += 1
         return out
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
 
     @property
     def scorable(self) -> bool:
