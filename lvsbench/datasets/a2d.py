@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from lvsbench.core.codecs import read_image_rgb
-from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem, unknown_name
+from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem
 from lvsbench.core.records import Expression, FrameMasks, FrameSource, Video
+from lvsbench.datasets import native
 from lvsbench.datasets.a2d_masks import (
     FrameAnnotation,
     frame_masks,
@@ -45,33 +46,21 @@ from lvsbench.datasets.a2d_masks import (
     read_frame_masks,
     read_label_map,
 )
-from lvsbench.datasets.a2d_text import AnnotationRow, VideosetRow, read_annotation_txt, read_missed, read_videoset
+from lvsbench.datasets.a2d_text import (
+    AnnotationRow,
+    VideosetRow,
+    actor_name,
+    read_annotation_txt,
+    read_missed,
+    read_videoset,
+)
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.native import Recent, check_image_frames, container_frame, decode_container, problem_detail
 
 SPLITS: dict[str, int | None] = {"train": 0, "test": 1, "all": None}
 """Split name -> value of videoset.csv column 9 (MTTR: `{'train': 0, 'test': 1}`)."""
 
-ACTORS: tuple[str, ...] = ("adult", "baby", "ball", "bird", "car", "cat", "dog")
-ACTIONS: tuple[str, ...] = ("climbing", "crawling", "eating", "flying", "jumping", "rolling", "running", "walking",
-                            "none")
 
 _H5_DIR = "a2d_annotation_with_instances"
-
-
-def actor_action(a2d_id: int) -> tuple[int, int]:
-    """(actor id, action id) of an A2D actor-action id: (id // 10, id % 10)."""
-    return int(a2d_id) // 10, int(a2d_id) % 10
-
-
-def actor_name(a2d_id: int) -> str:
-    a = int(a2d_id) // 10
-    return ACTORS[a - 1] if 1 <= a <= len(ACTORS) else f"actor{a}"
-
-
-def action_name(a2d_id: int) -> str:
-    a = int(a2d_id) % 10
-    return ACTIONS[a - 1] if 1 <= a <= len(ACTIONS) else f"action{a}"
 
 
 def class_table() -> list[dict[str, Any]]:
@@ -92,11 +81,14 @@ def frame_name(index_1based: int) -> str:
 # ------------------------------------------------------------------------------------------ dataset
 
 
-def _find(candidates: list[Path], kind: str = "file") -> Path | None:
-    for p in candidates:
-        if (kind == "file" and p.is_file()) or (kind == "dir" and p.is_dir()):
-            return p
-    return None
+def _file(explicit: str | Path | None, *candidates: Path) -> Path:
+    """The path given, else the first candidate that is a file, else the first (the error then names it)."""
+    return Path(explicit) if explicit else next((p for p in candidates if p.is_file()), candidates[0])
+
+
+def _dir(explicit: str | Path | None, *candidates: Path) -> Path | None:
+    """The folder given, else the first candidate that is one (None: that part of the release is absent)."""
+    return Path(explicit) if explicit else next((p for p in candidates if p.is_dir()), None)
 
 
 class A2DDataset(Dataset):
@@ -120,28 +112,22 @@ class A2DDataset(Dataset):
                  mat_dir: str | Path | None = None, clips_dir: str | Path | None = None,
                  pngs_dir: str | Path | None = None) -> None:
         self.root = Path(root)
-        self.split = split or "test"
-        if self.split not in SPLITS:
-            raise ConfigError(f"a2d: {unknown_name('split', self.split, SPLITS)}")
+        self.split = native.choose_split("a2d", split, self.splits, self.default_split)
         if annotations not in ("auto", "h5", "mat") or frames not in ("auto", "mp4", "png") or \
                 frame_count not in ("videoset", "container"):
             raise ConfigError("a2d: invalid option: annotations in auto|h5|mat, frames in auto|mp4|png, "
                                 "frame_count in videoset|container")
         r, rel, txt = self.root, self.root / "Release", self.root / "text_annotations"
-        self.videoset_path = Path(videoset) if videoset else (
-            _find([rel / "videoset.csv", r / "videoset.csv"]) or rel / "videoset.csv")
-        self.annotation_path = Path(annotation_file) if annotation_file else (
-            _find([txt / "a2d_annotation.txt", r / "a2d_annotation.txt"]) or txt / "a2d_annotation.txt")
-        self.missed_path = Path(missed_file) if missed_file else (
-            _find([txt / "a2d_missed_videos.txt", r / "a2d_missed_videos.txt"]) or txt / "a2d_missed_videos.txt")
-        h5 = Path(instances_dir) if instances_dir else _find([txt / _H5_DIR, r / _H5_DIR], "dir")
+        self.videoset_path = _file(videoset, rel / "videoset.csv", r / "videoset.csv")
+        self.annotation_path = _file(annotation_file, txt / "a2d_annotation.txt", r / "a2d_annotation.txt")
+        self.missed_path = _file(missed_file, txt / "a2d_missed_videos.txt", r / "a2d_missed_videos.txt")
+        h5 = _dir(instances_dir, txt / _H5_DIR, r / _H5_DIR)
         if h5 is not None and (h5 / _H5_DIR).is_dir() and not any(p.suffix == ".h5" for p in h5.glob("*/*.h5")):
             h5 = h5 / _H5_DIR  # the zip extracted into a doubled folder
         self.instances_dir = h5
-        self.mat_dir = Path(mat_dir) if mat_dir else _find([rel / "Annotations" / "mat", r / "Annotations" / "mat"],
-                                                           "dir")
-        self.clips_dir = Path(clips_dir) if clips_dir else _find([rel / "clips320H", r / "clips320H"], "dir")
-        self.pngs_dir = Path(pngs_dir) if pngs_dir else _find([rel / "pngs320H", r / "pngs320H"], "dir")
+        self.mat_dir = _dir(mat_dir, rel / "Annotations" / "mat", r / "Annotations" / "mat")
+        self.clips_dir = _dir(clips_dir, rel / "clips320H", r / "clips320H")
+        self.pngs_dir = _dir(pngs_dir, rel / "pngs320H", r / "pngs320H")
         if annotations == "auto":
             annotations = "h5" if self.instances_dir is not None or self.mat_dir is None else "mat"
         self.annotation_source = annotations
@@ -151,7 +137,7 @@ class A2DDataset(Dataset):
         for p, what in ((self.videoset_path, "videoset.csv"), (self.annotation_path, "a2d_annotation.txt")):
             if not p.is_file():
                 raise DataFormatError(p, f"missing: A2D-Sentences needs {what} (looked under {self.root})")
-        self._decoded: Recent[list[np.ndarray]] = Recent(2)
+        self._decoded: native.Recent[list[np.ndarray]] = native.Recent(2)
 
     # -------------------------------------------------------------- text metadata
 
@@ -188,7 +174,8 @@ class A2DDataset(Dataset):
                 continue
             n = row.total_frames
             if self.frame_count == "container":
-                n = self._container_frames(vid) or n
+                mp4 = self.clips_dir / f"{vid}.mp4" if self.clips_dir is not None else None
+                n = native.container_frame_count(mp4) or n
             out[vid] = Video(vid, tuple(frame_name(i) for i in range(1, n + 1)), row.height, row.width,
                              self._frame_source(vid))
         return out
@@ -203,19 +190,6 @@ class A2DDataset(Dataset):
                                "{name}.png")
         return FrameSource("video", mp4 if mp4 is not None else self.root / "Release" / "clips320H" / f"{vid}.mp4",
                            index_base=1)
-
-    def _container_frames(self, vid: str) -> int | None:
-        import cv2
-
-        p = self.clips_dir / f"{vid}.mp4" if self.clips_dir is not None else None
-        if p is None or not p.is_file():
-            return None
-        cap = cv2.VideoCapture(str(p))
-        try:
-            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        finally:
-            cap.release()
-        return n or None
 
     @cached_property
     def _rows_by_video(self) -> dict[str, list[AnnotationRow]]:
@@ -394,8 +368,8 @@ class A2DDataset(Dataset):
             if not p.is_file():
                 raise DataFormatError(p, "missing frame", f"frame {frame}")
             return read_image_rgb(p)
-        frames = self._decoded.get(video_id, lambda: list(decode_container(video.source.path)))
-        return container_frame(frames, video, frame, f"frame {frame}")
+        frames = self._decoded.get(video_id, lambda: list(native.decode_container(video.source.path)))
+        return native.container_frame(frames, video, frame, f"frame {frame}")
 
     def iter_frames(self, video_id: str, frames: tuple[str, ...] | None = None) -> Iterator[tuple[str, np.ndarray]]:
         """Frames in video order; an mp4 is decoded sequentially once (seeking in mp4 is not frame-exact)."""
@@ -408,7 +382,7 @@ class A2DDataset(Dataset):
         wanted = {int(n) - video.source.index_base: n for n in names}
         last = max(wanted) if wanted else -1
         got = 0
-        for i, rgb in enumerate(decode_container(video.source.path)):
+        for i, rgb in enumerate(native.decode_container(video.source.path)):
             if i in wanted:
                 yield wanted[i], rgb
                 got += 1
@@ -482,7 +456,7 @@ class A2DDataset(Dataset):
                 try:
                     self.read_annotation(vid, fr)
                 except LvsbenchError as exc:
-                    problems.append(Problem(str(p), problem_detail(exc)))
+                    problems.append(Problem(str(p), native.problem_detail(exc)))
             try:
                 located = {i for inst in self.frame_instances(vid).values() for i in inst}
             except LvsbenchError:
@@ -495,7 +469,7 @@ class A2DDataset(Dataset):
 
     def _check_frames(self, vid: str, video: Video) -> list[Problem]:
         if video.source.kind == "images":
-            return check_image_frames(self, video)
+            return native.check_image_frames(self, video)
         out: list[Problem] = []
         try:
             for name, rgb in self.iter_frames(vid):
@@ -505,5 +479,5 @@ class A2DDataset(Dataset):
                                        f"{video.height}x{video.width}"))
                     break
         except LvsbenchError as exc:
-            out.append(Problem(str(video.source.path), problem_detail(exc)))
+            out.append(Problem(str(video.source.path), native.problem_detail(exc)))
         return out

@@ -15,6 +15,18 @@ from lvsbench.core.textfiles import read_text
 
 COPY_ROW_INSTANCE = "1 (copy)"
 """The one non-integer instance id of the official file (T6bNPuKV-wY, line 3181)."""
+ACTORS: tuple[str, ...] = ("adult", "baby", "ball", "bird", "car", "cat", "dog")
+"""Actor names by actor id - 1; an actor-action id is 10 * actor + action (`data/a2d_actor_action_classes.csv`)."""
+
+
+def actor_action(a2d_id: int) -> tuple[int, int]:
+    """(actor id, action id) of an A2D actor-action id: (id // 10, id % 10)."""
+    return int(a2d_id) // 10, int(a2d_id) % 10
+
+
+def actor_name(a2d_id: int) -> str:
+    a = int(a2d_id) // 10
+    return ACTORS[a - 1] if 1 <= a <= len(ACTORS) else f"actor{a}"
 
 
 @dataclass(frozen=True)

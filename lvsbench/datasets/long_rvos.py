@@ -30,17 +30,7 @@ import pandas as pd
 from lvsbench.core.errors import DataFormatError
 from lvsbench.core.ids import check_id
 from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
-from lvsbench.datasets.native import (
-    ObjectMaskDataset,
-    choose_split,
-    meta_expressions,
-    meta_frames,
-    meta_videos,
-    nested_root,
-    open_root,
-    probe_size,
-    read_object_png,
-)
+from lvsbench.datasets import native
 
 SPLITS: tuple[str, ...] = ("valid", "train", "test")
 DEFAULT_SPLIT = "valid"
@@ -58,7 +48,7 @@ def object_labels(obj_ids: list[str]) -> dict[str, int]:
     return {o: k + 1 for k, o in enumerate(uniq)}
 
 
-class LongRVOSDataset(ObjectMaskDataset):
+class LongRVOSDataset(native.ObjectMaskDataset):
     """A split of Long-RVOS; metadata-only when frames and annotations are absent."""
 
     name = "long-rvos"
@@ -66,9 +56,9 @@ class LongRVOSDataset(ObjectMaskDataset):
     default_split = DEFAULT_SPLIT
 
     def __init__(self, root: str | Path, split: str | None = None) -> None:
-        root = open_root("long-rvos", root)
-        self.split = choose_split("long-rvos", split, SPLITS, DEFAULT_SPLIT)
-        self.root = nested_root(root, f"{self.split}/meta_expressions.json", ".", "data/long_rvos", "long_rvos")
+        root = native.open_root("long-rvos", root)
+        self.split = native.choose_split("long-rvos", split, SPLITS, DEFAULT_SPLIT)
+        self.root = native.nested_root(root, f"{self.split}/meta_expressions.json", ".", "data/long_rvos", "long_rvos")
         self._notes: list[str] = []
         self._meta = self._read_meta()
 
@@ -93,10 +83,10 @@ class LongRVOSDataset(ObjectMaskDataset):
         path = self.meta_path
         out = {}
         untyped = 0
-        for vid, entry in meta_videos(path).items():
+        for vid, entry in native.meta_videos(path).items():
             key = f"videos.{vid}"
-            frames = meta_frames(entry, path, key)
-            exps = meta_expressions(entry, path, key)
+            frames = native.meta_frames(entry, path, key)
+            exps = native.meta_expressions(entry, path, key)
             rows = []
             for eid, e in exps.items():
                 ekey = f"{key}.expressions.{eid}"
@@ -151,10 +141,10 @@ class LongRVOSDataset(ObjectMaskDataset):
         out = {}
         for vid, (frames, _) in self._meta.items():
             d = self.split_dir / "JPEGImages" / vid
-            h, w = probe_size(d / f"{f}.jpg" for f in frames)
+            h, w = native.probe_size(d / f"{f}.jpg" for f in frames)
             if not h:
-                h, w = probe_size(p for o in self._labels[vid] for p in
-                                  (self.annotations_dir / vid / o / f"{f}.png" for f in frames))
+                h, w = native.probe_size(p for o in self._labels[vid] for p in
+                                         (self.annotations_dir / vid / o / f"{f}.png" for f in frames))
             out[vid] = Video(vid, frames, h, w, FrameSource("images", d, "{name}.jpg"))
         return out
 
@@ -183,8 +173,8 @@ class LongRVOSDataset(ObjectMaskDataset):
     def read_object_mask(self, video_id: str, label: int, frame: str) -> np.ndarray:
         """One object's bool mask on a frame; all False where its PNG is absent (as the official scripts read it)."""
         video = self._videos[video_id]
-        m = read_object_png(self.object_mask_path(video_id, self.native_object_id(video_id, label), frame), video,
-                            frame)
+        path = self.object_mask_path(video_id, self.native_object_id(video_id, label), frame)
+        m = native.read_object_png(path, video, frame)
         return np.zeros((video.height, video.width), dtype=bool) if m is None else m
 
     def read_object_masks(self, video_id: str, frame: str) -> dict[int, np.ndarray]:

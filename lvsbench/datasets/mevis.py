@@ -38,20 +38,8 @@ from lvsbench.core.codecs import rle_decode, rle_problem
 from lvsbench.core.errors import ConfigError, DataFormatError, Problem
 from lvsbench.core.records import VOID_LABEL, Expression, FrameMasks, FrameSource, Video
 from lvsbench.core.textfiles import load_json
+from lvsbench.datasets import native
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.native import (
-    choose_split,
-    frame_masks,
-    meta_expressions,
-    meta_frames,
-    meta_int,
-    meta_size,
-    meta_videos,
-    open_root,
-    present,
-    probe_size,
-    read_listed_frame,
-)
 
 SPLITS: tuple[str, ...] = ("train", "valid_u", "valid")
 DEFAULT_SPLIT = "valid_u"
@@ -85,7 +73,7 @@ class MetaVideo:
 def _int_list(value: Any, path: Path, key: str, hi: int, what: str) -> tuple[int, ...]:
     if not isinstance(value, list):
         raise DataFormatError(path, f"{what} must be a list of integers, got {type(value).__name__}", key)
-    return tuple(meta_int(v, path, key, 0, hi, what) for v in value)
+    return tuple(native.meta_int(v, path, key, 0, hi, what) for v in value)
 
 
 def read_mask_dict_meta(path: Path, *, types: Mapping[int, str] | None = None, with_size: bool = False
@@ -93,10 +81,10 @@ def read_mask_dict_meta(path: Path, *, types: Mapping[int, str] | None = None, w
     """Read a MeViS / ReVOS / Ref-SAV `meta_expressions*.json`; every structural problem names the file and the key.
     `types`: the `type_id` values the release defines (ReVOS, Ref-SAV), each expression must have one of them."""
     out: dict[str, MetaVideo] = {}
-    for vid, entry in meta_videos(path).items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}"
-        frames = meta_frames(entry, path, key)
-        exps = meta_expressions(entry, path, key)
+        frames = native.meta_frames(entry, path, key)
+        exps = native.meta_expressions(entry, path, key)
         rows = []
         obj_of_anno: dict[str, int] = {}
         for eid, e in exps.items():
@@ -116,7 +104,7 @@ def read_mask_dict_meta(path: Path, *, types: Mapping[int, str] | None = None, w
             if types is not None:
                 if "type_id" not in e:
                     raise DataFormatError(path, "expression has no 'type_id'", ekey)
-                type_id = meta_int(e["type_id"], path, f"{ekey}.type_id", min(types), max(types), "type_id")
+                type_id = native.meta_int(e["type_id"], path, f"{ekey}.type_id", min(types), max(types), "type_id")
                 if type_id not in types:
                     raise DataFormatError(path, f"type_id must be one of "
                                                 f"{', '.join(f'{t} ({n})' for t, n in types.items())}, got {type_id}",
@@ -124,7 +112,7 @@ def read_mask_dict_meta(path: Path, *, types: Mapping[int, str] | None = None, w
             rows.append(MetaExpression(str(eid), e["exp"], objs, annos, type_id))
         if len(set(obj_of_anno.values())) != len(obj_of_anno):
             raise DataFormatError(path, "two anno_ids share one obj_id", key)
-        h, w = meta_size(entry, path, key) if with_size else (0, 0)
+        h, w = native.meta_size(entry, path, key) if with_size else (0, 0)
         out[vid] = MetaVideo(vid, frames, tuple(rows), h, w)
     return out
 
@@ -139,9 +127,13 @@ class MaskDictDataset(Dataset):
 
     name = "mevis"
     has_ground_truth = True
+    types: Mapping[int, str] | None = None
+    """The `type_id` values of the release (ReVOS, Ref-SAV); None: the meta has no `type_id`."""
+    sized = False
+    """Whether the meta gives each video's `height` and `width` (ReVOS, Ref-SAV)."""
 
     def __init__(self, root: str | Path, split: str, *, no_target: str = "keep") -> None:
-        self.root = open_root(self.name, root)
+        self.root = native.open_root(self.name, root)
         self.split = split
         if no_target not in NO_TARGET_OPTIONS:
             raise ConfigError(f"{self.name}: no_target must be one of {', '.join(NO_TARGET_OPTIONS)}")
@@ -167,7 +159,7 @@ class MaskDictDataset(Dataset):
         raise NotImplementedError
 
     def _read_meta(self) -> dict[str, MetaVideo]:
-        return read_mask_dict_meta(self.meta_path)
+        return read_mask_dict_meta(self.meta_path, types=self.types, with_size=self.sized)
 
     # ------------------------------------------------------------------ metadata
 
@@ -181,6 +173,12 @@ class MaskDictDataset(Dataset):
 
     def meta_expression(self, e: Expression | tuple[str, str]) -> MetaExpression:
         return self._meta_exp[e.key if isinstance(e, Expression) else e]
+
+    def type_id(self, e: Expression | tuple[str, str]) -> int:
+        """The expression's `type_id` (releases with `types`)."""
+        t = self.meta_expression(e).type_id
+        assert t is not None, f"{self.name} has no type_id"
+        return t
 
     def no_target(self, e: Expression | tuple[str, str]) -> bool:
         """True for an expression that refers to no object (MeViS v2, ReVOS type_id 2)."""
@@ -208,7 +206,7 @@ class MaskDictDataset(Dataset):
             d = self.frames_dir(vid)
             h, w = mv.height, mv.width
             if not h:
-                h, w = probe_size(d / f"{f}.jpg" for f in mv.frames)
+                h, w = native.probe_size(d / f"{f}.jpg" for f in mv.frames)
             if not h and self.has_masks():
                 h, w = self._rle_size(vid)
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", d, "{name}.jpg"))
@@ -337,7 +335,7 @@ class MaskDictDataset(Dataset):
         if not self.has_ground_truth:
             return None
         video = self._videos[video_id]
-        return frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
+        return native.frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
 
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
         return self._videos[video_id].frames if self.has_masks() else ()
@@ -348,13 +346,13 @@ class MaskDictDataset(Dataset):
         return self.frames_dir(video_id) / f"{frame}.jpg"
 
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        return read_listed_frame(self.frame_path(video_id, frame), video_id, frame)
+        return native.read_listed_frame(self.frame_path(video_id, frame), video_id, frame)
 
     def missing(self) -> list[Problem]:
         out = []
         dirs = {self.frames_dir(v).parent for v in self._meta}
         out += [Problem(str(d), "missing (metadata-only: no frames)") for d in sorted(dirs) if not d.is_dir()]
-        if self.has_ground_truth and not present(self.mask_dict_path):
+        if self.has_ground_truth and not native.present(self.mask_dict_path):
             out.append(Problem(str(self.mask_dict_path), "missing (metadata-only: no masks)"))
         return out
 
@@ -371,7 +369,7 @@ class MaskDictDataset(Dataset):
         return problems
 
     def has_masks(self) -> bool:
-        return self.has_ground_truth and present(self.mask_dict_path)
+        return self.has_ground_truth and native.present(self.mask_dict_path)
 
 
 class MeViSDataset(MaskDictDataset):
@@ -387,7 +385,7 @@ class MeViSDataset(MaskDictDataset):
 
     def __init__(self, root: str | Path, split: str | None = None, *, meta: str = "meta_expressions.json",
                  no_target: str = "keep") -> None:
-        split = choose_split("mevis", split, SPLITS, DEFAULT_SPLIT)
+        split = native.choose_split("mevis", split, SPLITS, DEFAULT_SPLIT)
         self.meta_name = meta
         self.has_ground_truth = split != "valid"
         super().__init__(root, split, no_target=no_target)

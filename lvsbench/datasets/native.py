@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from lvsbench.core.codecs import MAX_MASK_PIXELS, image_size, read_binary_png, read_image_rgb
-from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem
+from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem, unknown_name
 from lvsbench.core.ids import check_id, check_ids, strict_int
 from lvsbench.core.records import FrameMasks, Video
 from lvsbench.core.textfiles import load_json
@@ -38,7 +38,7 @@ def choose_split(name: str, split: str | None, splits: Sequence[str], default: s
     """`split` (or the default) if the dataset has it, else a ConfigError listing the splits."""
     split = split or default
     if split not in splits:
-        raise ConfigError(f"{name}: unknown split {split!r}; choose one of {', '.join(splits)}")
+        raise ConfigError(f"{name}: {unknown_name('split', split, splits)}")
     return split
 
 
@@ -161,6 +161,20 @@ def decode_container(path: Path | None) -> Iterator[np.ndarray]:
         cap.release()
     if n == 0:
         raise DataFormatError(path, "no decodable frames")
+
+
+def container_frame_count(path: Path | None) -> int | None:
+    """Number of frames a video file reports (None when absent or unknown)."""
+    import cv2
+
+    if path is None or not path.is_file():
+        return None
+    cap = cv2.VideoCapture(str(path))
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+    return n or None
 
 
 def container_frame(frames: list[np.ndarray], video: Video, frame: str, where: str) -> np.ndarray:

@@ -29,17 +29,7 @@ import pandas as pd
 from lvsbench.core.errors import DataFormatError, Problem
 from lvsbench.core.ids import check_id
 from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
-from lvsbench.datasets.native import (
-    ObjectMaskDataset,
-    choose_split,
-    meta_frames,
-    meta_int,
-    meta_videos,
-    nested_root,
-    open_root,
-    probe_size,
-    read_object_png,
-)
+from lvsbench.datasets import native
 
 SPLITS: tuple[str, ...] = ("test",)
 DEFAULT_SPLIT = "test"
@@ -65,12 +55,12 @@ def read_meta(path: Path) -> dict[str, ReasonVideo]:
     """Read `meta_expressions.json`; every structural problem names the file and the key."""
     out: dict[str, ReasonVideo] = {}
     seen: dict[str, str] = {}
-    for vid, entry in meta_videos(path).items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}"
         if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
             raise DataFormatError(path, "video entry has no 'source' string", key)
         check_id(entry["source"], "source (folders are <source>_<video>_<obj_id>)", path, f"{key}.source")
-        frames = meta_frames(entry, path, key)
+        frames = native.meta_frames(entry, path, key)
         exps = entry.get("expressions")
         if not isinstance(exps, list):
             raise DataFormatError(path, "'expressions' must be a list", f"{key}.expressions")
@@ -81,7 +71,7 @@ def read_meta(path: Path) -> dict[str, ReasonVideo]:
                 raise DataFormatError(path, "expression needs 'exp_id' and 'exp_text'", ekey)
             if "obj_id" not in e:
                 raise DataFormatError(path, "expression has no integer 'obj_id'", ekey)
-            obj = meta_int(e["obj_id"], path, f"{ekey}.obj_id", 0, VOID_LABEL - 2, "obj_id")
+            obj = native.meta_int(e["obj_id"], path, f"{ekey}.obj_id", 0, VOID_LABEL - 2, "obj_id")
             if isinstance(e["exp_id"], bool) or not isinstance(e["exp_id"], int | str):
                 raise DataFormatError(path, f"exp_id must be an integer or a string, got {e['exp_id']!r}", ekey)
             eid = check_id(str(e["exp_id"]), "expression id", path, f"{ekey}.exp_id")
@@ -95,7 +85,7 @@ def read_meta(path: Path) -> dict[str, ReasonVideo]:
     return out
 
 
-class ReasonVOSDataset(ObjectMaskDataset):
+class ReasonVOSDataset(native.ObjectMaskDataset):
     """The ReasonVOS benchmark (split "test"); metadata-only when frames and annotations are absent."""
 
     name = "reasonvos"
@@ -103,8 +93,8 @@ class ReasonVOSDataset(ObjectMaskDataset):
     default_split = DEFAULT_SPLIT
 
     def __init__(self, root: str | Path, split: str | None = None) -> None:
-        self.root = nested_root(open_root("reasonvos", root), "meta_expressions.json", "ReasonVOS")
-        self.split = choose_split("reasonvos", split, SPLITS, DEFAULT_SPLIT)
+        self.root = native.nested_root(native.open_root("reasonvos", root), "meta_expressions.json", "ReasonVOS")
+        self.split = native.choose_split("reasonvos", split, SPLITS, DEFAULT_SPLIT)
         self._meta = read_meta(self.meta_path)
 
     @property
@@ -160,10 +150,10 @@ class ReasonVOSDataset(ObjectMaskDataset):
         out = {}
         for vid, mv in self._meta.items():
             d = self.root / "JPEGImages" / vid
-            h, w = probe_size(d / f"{f}.jpg" for f in mv.frames)
+            h, w = native.probe_size(d / f"{f}.jpg" for f in mv.frames)
             if not h:
-                h, w = probe_size(self.annotations_dir / f"{mv.source}_{vid}_{e.obj_id}" / f"{f}.png"
-                                  for e in mv.expressions for f in mv.frames)
+                h, w = native.probe_size(self.annotations_dir / f"{mv.source}_{vid}_{e.obj_id}" / f"{f}.png"
+                                         for e in mv.expressions for f in mv.frames)
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", d, "{name}.jpg"))
         return out
 
@@ -195,8 +185,8 @@ class ReasonVOSDataset(ObjectMaskDataset):
 
     def read_object_mask(self, video_id: str, label: int, frame: str) -> np.ndarray | None:
         """One object's bool mask, or None where its PNG is absent."""
-        return read_object_png(self.annotations_dir / self.object_folder(video_id, label) / f"{frame}.png",
-                               self._videos[video_id], frame)
+        return native.read_object_png(self.annotations_dir / self.object_folder(video_id, label) / f"{frame}.png",
+                                      self._videos[video_id], frame)
 
     def read_object_masks(self, video_id: str, frame: str) -> dict[int, np.ndarray]:
         """Each annotated object's own bool mask on a frame (objects without a PNG there are left out)."""

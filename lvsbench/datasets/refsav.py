@@ -33,17 +33,8 @@ import pandas as pd
 
 from lvsbench.core.errors import ConfigError, Problem
 from lvsbench.core.records import Expression, FrameSource, Video
-from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
-from lvsbench.datasets.native import (
-    Recent,
-    choose_split,
-    container_frame,
-    decode_container,
-    metadata_only_problems,
-    nested_root,
-    open_root,
-    read_listed_frame,
-)
+from lvsbench.datasets import native
+from lvsbench.datasets.mevis import MaskDictDataset
 
 SPLITS: tuple[str, ...] = ("valid",)
 DEFAULT_SPLIT = "valid"
@@ -61,15 +52,17 @@ class RefSAVDataset(MaskDictDataset):
     name = "refsav"
     splits = SPLITS
     default_split = DEFAULT_SPLIT
+    types = SUBSETS
+    sized = True
 
     def __init__(self, root: str | Path, split: str | None = None, *, frames: str = "auto") -> None:
-        root = open_root("refsav", root)
-        split = choose_split("refsav", split, SPLITS, DEFAULT_SPLIT)
+        root = native.open_root("refsav", root)
+        split = native.choose_split("refsav", split, SPLITS, DEFAULT_SPLIT)
         if frames not in ("auto", "jpg", "mp4"):
             raise ConfigError(f"refsav: frames must be auto, jpg or mp4, got {frames!r}")
         self.frames_option = frames
-        self._decoded: Recent[list[np.ndarray]] = Recent(2)
-        super().__init__(nested_root(root, META_FILE, "ref_sav_eval"), split)
+        self._decoded: native.Recent[list[np.ndarray]] = native.Recent(2)
+        super().__init__(native.nested_root(root, META_FILE, "ref_sav_eval"), split)
 
     @property
     def meta_path(self) -> Path:
@@ -82,15 +75,7 @@ class RefSAVDataset(MaskDictDataset):
     def frames_dir(self, video_id: str) -> Path:
         return self.root / "videos" / video_id
 
-    def _read_meta(self) -> dict[str, MetaVideo]:
-        return read_mask_dict_meta(self.meta_path, types=SUBSETS, with_size=True)
-
     # ------------------------------------------------------------------ metadata
-
-    def type_id(self, e: Expression | tuple[str, str]) -> int:
-        t = self.meta_expression(e).type_id
-        assert t is not None
-        return t
 
     def subset(self, e: Expression | tuple[str, str]) -> str:
         """"long" or "short"."""
@@ -126,9 +111,9 @@ class RefSAVDataset(MaskDictDataset):
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
         video = self._videos[video_id]
         if video.source.kind == "images":
-            return read_listed_frame(video.source.frame_path(frame), video_id, frame)
-        frames = self._decoded.get(video_id, lambda: list(decode_container(video.source.path)))
-        return container_frame(frames, video, frame, f"{video_id}/{frame}")
+            return native.read_listed_frame(video.source.frame_path(frame), video_id, frame)
+        frames = self._decoded.get(video_id, lambda: list(native.decode_container(video.source.path)))
+        return native.container_frame(frames, video, frame, f"{video_id}/{frame}")
 
     def missing(self) -> list[Problem]:
-        return metadata_only_problems(self.root / "videos", self.mask_dict_path)
+        return native.metadata_only_problems(self.root / "videos", self.mask_dict_path)

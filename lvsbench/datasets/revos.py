@@ -25,9 +25,8 @@ import pandas as pd
 
 from lvsbench.core.codecs import rle_decode, rle_problem
 from lvsbench.core.errors import DataFormatError, Problem
-from lvsbench.core.records import Expression
 from lvsbench.core.textfiles import load_json
-from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
+from lvsbench.datasets.mevis import MaskDictDataset
 from lvsbench.datasets.native import choose_split
 
 SPLITS: tuple[str, ...] = ("valid", "train", "train_sub")
@@ -41,6 +40,8 @@ class ReVOSDataset(MaskDictDataset):
     name = "revos"
     splits = SPLITS
     default_split = DEFAULT_SPLIT
+    types = TYPE_NAMES
+    sized = True
 
     def __init__(self, root: str | Path, split: str | None = None, *, no_target: str = "keep") -> None:
         super().__init__(root, choose_split("revos", split, SPLITS, DEFAULT_SPLIT), no_target=no_target)
@@ -59,14 +60,6 @@ class ReVOSDataset(MaskDictDataset):
 
     def frames_dir(self, video_id: str) -> Path:
         return self.root / "JPEGImages" / video_id
-
-    def _read_meta(self) -> dict[str, MetaVideo]:
-        return read_mask_dict_meta(self.meta_path, types=TYPE_NAMES, with_size=True)
-
-    def type_id(self, e: Expression | tuple[str, str]) -> int:
-        t = self.meta_expression(e).type_id
-        assert t is not None  # read with types
-        return t
 
     def expressions_frame(self) -> pd.DataFrame:
         df = super().expressions_frame()

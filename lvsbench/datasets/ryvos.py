@@ -45,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.core.codecs import read_image_rgb, read_palette_png
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem, unknown_name
+from lvsbench.core.codecs import read_palette_png
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem
 from lvsbench.core.records import Expression, FrameSource, Video
+from lvsbench.datasets import native
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.native import meta_expressions, meta_frames, meta_int, meta_videos, probe_size
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test", "valid-competition", "train-heldout-v1",
                            "train-minus-heldout-v1")
@@ -85,10 +85,10 @@ class MetaVideo:
 def read_meta_expressions(path: Path, require_obj_id: bool) -> dict[str, MetaVideo]:
     """Read a competition `meta_expressions.json`; every structural problem names the file and the key."""
     out: dict[str, MetaVideo] = {}
-    for vid, entry in meta_videos(path).items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}"
-        frames = meta_frames(entry, path, key)
-        exps = meta_expressions(entry, path, key)
+        frames = native.meta_frames(entry, path, key)
+        exps = native.meta_expressions(entry, path, key)
         rows: list[tuple[str, str, int | None]] = []
         for eid, e in exps.items():
             ekey = f"{key}.expressions.{eid}"
@@ -96,7 +96,7 @@ def read_meta_expressions(path: Path, require_obj_id: bool) -> dict[str, MetaVid
                 raise DataFormatError(path, "expression has no 'exp' text", ekey)
             obj: int | None = None
             if "obj_id" in e:
-                obj = meta_int(e["obj_id"], path, ekey, 1, 254, "obj_id")
+                obj = native.meta_int(e["obj_id"], path, ekey, 1, 254, "obj_id")
             elif require_obj_id:
                 raise DataFormatError(path, "expression has no 'obj_id'", ekey)
             rows.append((str(eid), e["exp"], obj))
@@ -118,7 +118,7 @@ class UrvosObject:
 def read_urvos_release(path: Path) -> dict[str, tuple[UrvosObject, ...]]:
     """Read the original URVOS release json (skynbe/Refer-Youtube-VOS): videos -> objects in file order."""
     out: dict[str, tuple[UrvosObject, ...]] = {}
-    for vid, entry in meta_videos(path).items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}.objects"
         objs = entry.get("objects") if isinstance(entry, dict) else None
         if not isinstance(objs, dict):
@@ -162,12 +162,8 @@ class RYVOSDataset(Dataset):
 
     def __init__(self, root: str | Path, split: str | None = None, *, urvos_release: str | Path | None = None,
                  first_frame_expressions: bool | str = False) -> None:
-        self.root = Path(root)
-        self.split = split or DEFAULT_SPLIT
-        if self.split not in SPLITS:
-            raise ConfigError(f"ryvos: {unknown_name('split', self.split, SPLITS)}")
-        if not self.root.is_dir():
-            raise ConfigError(f"ryvos: root {self.root} is not a directory")
+        self.split = native.choose_split("ryvos", split, SPLITS, DEFAULT_SPLIT)
+        self.root = native.open_root("ryvos", root)
         self.notes: list[str] = []
         self.first_frame_expressions = str(first_frame_expressions).lower() in ("1", "true", "yes")
         self._urvos_option = urvos_release
@@ -256,7 +252,7 @@ class RYVOSDataset(Dataset):
                 out[vid] = {o.obj_id: o.category for o in self._urvos[vid]}
         meta_json = (self.root / ("train" if self.has_ground_truth else "valid")) / "meta.json"
         if meta_json.is_file():
-            videos = meta_videos(meta_json)
+            videos = native.meta_videos(meta_json)
             for vid in self._meta:
                 objs = videos.get(vid, {}).get("objects", {}) if isinstance(videos.get(vid), dict) else {}
                 for oid, o in objs.items():
@@ -275,7 +271,7 @@ class RYVOSDataset(Dataset):
         out = {}
         for vid, mv in self._meta.items():
             img_dir = self._split_dir_of(vid) / "JPEGImages" / vid
-            h, w = probe_size(img_dir / f"{f}.jpg" for f in mv.frames)
+            h, w = native.probe_size(img_dir / f"{f}.jpg" for f in mv.frames)
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", img_dir, "{name}.jpg"))
         return out
 
@@ -315,10 +311,7 @@ class RYVOSDataset(Dataset):
         return self._split_dir_of(video_id) / "Annotations" / video_id / f"{frame}.png"
 
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        p = self.frame_path(video_id, frame)
-        if not p.is_file():
-            raise DataFormatError(p, "frame listed in meta_expressions.json is missing", f"{video_id}/{frame}")
-        return read_image_rgb(p)
+        return native.read_listed_frame(self.frame_path(video_id, frame), video_id, frame)
 
     @cached_property
     def _annotated(self) -> dict[str, tuple[str, ...]]:
