@@ -25,21 +25,24 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from lvsbench.core.codecs import image_size, read_image_rgb
+from lvsbench.core.codecs import read_image_rgb
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem
 from lvsbench.core.ids import check_id
 from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.core.textfiles import load_json as _load_json
 from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.native import Recent, check_image_frames, problem_detail
+from lvsbench.datasets.native import Recent, check_image_frames, probe_size, problem_detail
+
+T = TypeVar("T")
 
 SAMPLES_NAME = "jhmdb_sentences_samples_metadata.json"
 DEFAULT_SIZE = (240, 320)
@@ -113,17 +116,24 @@ def fallback_frames(video_id: str, usable: int, k: int = 3) -> tuple[str, ...]:
     return tuple(f"{int(t):05d}" for t in sorted(picks))
 
 
+def _read_mat(path: Path, read: Callable[[str], T]) -> T:
+    """`read(path)` with scipy.io; a missing or unreadable file is a DataFormatError naming it."""
+    import scipy.io
+
+    try:
+        return read(str(path))
+    except FileNotFoundError as exc:
+        raise DataFormatError(path, "missing") from exc
+    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
+        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+
+
 def read_part_mask(path: str | Path) -> np.ndarray:
     """`part_mask` of a puppet_mask.mat as (T, H, W) uint8 (scipy gives (H, W, T); MTTR transposes (2, 0, 1))."""
     import scipy.io
 
     path = Path(path)
-    try:
-        mat = scipy.io.loadmat(str(path), variable_names=["part_mask"])
-    except FileNotFoundError as exc:
-        raise DataFormatError(path, "missing") from exc
-    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
-        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+    mat = _read_mat(path, lambda p: scipy.io.loadmat(p, variable_names=["part_mask"]))
     if "part_mask" not in mat:
         raise DataFormatError(path, "key 'part_mask' missing", "part_mask")
     arr = np.asarray(mat["part_mask"])
@@ -144,12 +154,7 @@ def part_mask_shape(path: str | Path) -> tuple[int, int, int]:
     import scipy.io
 
     path = Path(path)
-    try:
-        info = {name: shape for name, shape, _ in scipy.io.whosmat(str(path))}
-    except FileNotFoundError as exc:
-        raise DataFormatError(path, "missing") from exc
-    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
-        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+    info = {name: shape for name, shape, _ in _read_mat(path, scipy.io.whosmat)}
     if "part_mask" not in info:
         raise DataFormatError(path, "key 'part_mask' missing", "part_mask")
     shape = tuple(int(s) for s in info["part_mask"])
@@ -261,14 +266,10 @@ class JHMDBDataset(Dataset):
                 n = int(self._samples_by_video[vid][0][3])
             else:
                 n = n_png if n_png is not None else (shape[2] if shape is not None else 0)
-            first = self.video_dir(vid) / "00001.png"
-            size = _try_size(first) if n_png else None
-            if size is not None:
-                h, w = size  # frames are authoritative; check() compares the masks with them
-            elif shape is not None:
-                h, w = shape[0], shape[1]
-            else:
-                h, w = DEFAULT_SIZE
+            # frames are authoritative (check() compares the masks with them), then the masks, then the default
+            h, w = probe_size([self.video_dir(vid) / "00001.png"]) if n_png else (0, 0)
+            if not h:
+                h, w = (shape[0], shape[1]) if shape is not None else DEFAULT_SIZE
             out[vid] = Video(vid, tuple(f"{t:05d}" for t in range(1, n + 1)), h, w,
                              FrameSource("images", self.video_dir(vid), "{name}.png"))
         return out
@@ -388,10 +389,3 @@ class JHMDBDataset(Dataset):
                     problems.append(Problem(str(self.video_dir(vid)), f"frozen frame {sample_frame(s)} is not "
                                                                       "a usable frame"))
         return problems
-
-
-def _try_size(path: Path) -> tuple[int, int] | None:
-    try:
-        return image_size(path) if path.is_file() else None
-    except DataFormatError:
-        return None
