@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lvsbench.core.codecs import rle_decode, rle_problem
+from lvsbench.core.codecs import rle_decode
 from lvsbench.core.errors import ConfigError, DataFormatError, Problem
 from lvsbench.core.records import VOID_LABEL, Expression, FrameMasks, FrameSource, Video
 from lvsbench.core.textfiles import load_json
@@ -256,9 +256,8 @@ class MaskDictDataset(Dataset):
             raise DataFormatError(self.mask_dict_path, f"{len(entries)} entries for the "
                                   f"{len(self._meta[video_id].frames)} frames of video {video_id}", anno_id)
         rle = entries[t]
-        problem = None if rle is None else rle_problem(rle)
-        if problem is not None:
-            raise DataFormatError(self.mask_dict_path, f"entry is neither null nor a valid RLE: {problem}",
+        if rle is not None and not (isinstance(rle, dict) and "size" in rle and "counts" in rle):
+            raise DataFormatError(self.mask_dict_path, "entry is neither null nor an RLE {size, counts}",
                                   f"{anno_id}[{t}]")
         return rle or None
 
@@ -267,7 +266,8 @@ class MaskDictDataset(Dataset):
             for t in range(len(self._meta[video_id].frames)):
                 rle = self._rle(a, video_id, t)
                 if rle is not None:
-                    return int(rle["size"][0]), int(rle["size"][1])
+                    h, w = self._rle_mask(rle, a, t).shape
+                    return h, w
         return 0, 0
 
     def _frame_index(self, video_id: str, frame: str) -> int:
@@ -281,11 +281,17 @@ class MaskDictDataset(Dataset):
     def _frame_pos(self) -> dict[str, dict[str, int]]:
         return {vid: {f: i for i, f in enumerate(mv.frames)} for vid, mv in self._meta.items()}
 
+    def _rle_mask(self, rle: dict, anno_id: str, t: int) -> np.ndarray:
+        try:
+            return rle_decode(rle)
+        except ValueError as exc:  # bad size or counts (`lvsbench.core.codecs.rle_problem`)
+            raise DataFormatError(self.mask_dict_path, f"invalid RLE: {exc}", f"{anno_id}[{t}]") from exc
+
     def _decode(self, anno_id: str, video_id: str, t: int, shape: tuple[int, int]) -> np.ndarray | None:
         rle = self._rle(anno_id, video_id, t)
         if rle is None:
             return None
-        m = rle_decode(rle)
+        m = self._rle_mask(rle, anno_id, t)
         if shape[0] and m.shape != shape:
             raise DataFormatError(self.mask_dict_path, f"mask size {m.shape} != frame size {shape}",
                                   f"{anno_id}[{t}]")

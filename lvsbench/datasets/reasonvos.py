@@ -78,9 +78,10 @@ def read_meta(path: Path) -> dict[str, ReasonVideo]:
             if eid in seen:
                 raise DataFormatError(path, f"exp_id {eid} already used in video {seen[eid]}", ekey)
             seen[eid] = vid
-            if not isinstance(e.get("is_sent", False), bool):
-                raise DataFormatError(path, f"is_sent must be true or false, got {e['is_sent']!r}", f"{ekey}.is_sent")
-            rows.append(ReasonExpression(eid, e["exp_text"], obj, e.get("is_sent", False)))
+            sent = e.get("is_sent", False)
+            if not isinstance(sent, bool | int) or sent not in (0, 1):  # bool("false") would be True
+                raise DataFormatError(path, f"is_sent must be true or false, got {sent!r}", f"{ekey}.is_sent")
+            rows.append(ReasonExpression(eid, e["exp_text"], obj, bool(sent)))
         out[vid] = ReasonVideo(vid, entry["source"], frames, tuple(rows))
     return out
 

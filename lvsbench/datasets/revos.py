@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lvsbench.core.codecs import rle_decode, rle_problem
+from lvsbench.core.codecs import rle_decode
 from lvsbench.core.errors import DataFormatError, Problem
 from lvsbench.core.textfiles import load_json
 from lvsbench.datasets.mevis import MaskDictDataset
@@ -90,10 +90,10 @@ class ReVOSDataset(MaskDictDataset):
         rles = entry.get("masks_rle") if isinstance(entry, dict) else None
         if not isinstance(rles, list) or t >= len(rles):
             raise DataFormatError(self.foreground_path, f"no foreground RLE for frame {t}", f"{video_id}.masks_rle")
-        problem = rle_problem(rles[t])
-        if problem is not None:
-            raise DataFormatError(self.foreground_path, problem, f"{video_id}.masks_rle[{t}]")
-        m = rle_decode(rles[t])
+        try:
+            m = rle_decode(rles[t])
+        except ValueError as exc:  # not an RLE, bad size or counts
+            raise DataFormatError(self.foreground_path, f"invalid RLE: {exc}", f"{video_id}.masks_rle[{t}]") from exc
         video = self.videos()[video_id]
         if m.shape[:2] != (video.height, video.width):
             raise DataFormatError(self.foreground_path, f"foreground size {m.shape[:2]} != frame size "
