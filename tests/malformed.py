@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from lvsbench.cli import main
+from tests.malformed_native import H5, MAT, RLE_RESULTS, semantic_mutations
 
 
 def invoke(args: list[str]) -> tuple[int, str]:
@@ -199,6 +200,11 @@ BINARY_MUTATIONS: dict[str, Mutation] = {"delete": delete, "truncate": truncate,
 
 # ---------------------------------------------------------------------------------------------- cases
 
+FAITHFUL = {("reasonvos", "delete"), ("long-rvos", "delete")}
+"""(fixture, mask mutation) whose changed result is the official one: ReasonVOS scores an expression on the listing
+of its object's annotation folder (`eval_reason_vos.py`), so a removed ground-truth PNG is a frame less; Long-RVOS
+reads a missing ground-truth PNG as an empty mask (`eval_long_rvos`). Neither is an error."""
+
 
 @dataclass
 class Case:
@@ -227,39 +233,51 @@ class Fixture:
     check_args: list[str]
     baseline_check: str = ""
     baseline_values: dict | None = None
+    pred_file: str = ""
+    """The prediction file inside `preds` when the protocol reads one file (Ref-SAV's RLE json)."""
+    scope: str = ""
+    """The sub-folder of the root that the scored split reads (MeViS `valid_u/`, Long-RVOS `valid/`): files are
+    mutated there only."""
+    png_preds: bool = True
+    """Whether prediction PNGs are mutated: not for the per-expression protocols (MeViS, ReVOS, Long-RVOS,
+    ReasonVOS), whose PNG reading belongs to the scorer (`lvsbench.formats.raw_png`), not to the readers."""
 
     def score_args(self, root: Path, preds: Path) -> list[str]:
-        return ["score", str(preds), "--dataset", self.reader, "--root", str(root), "--split", self.split, "--json"]
+        target = preds / self.pred_file if self.pred_file else preds
+        return ["score", str(target), "--dataset", self.reader, "--root", str(root), "--split", self.split, "--json"]
 
     def check_cmd(self, root: Path) -> list[str]:
         return [a.replace("{root}", str(root)) for a in self.check_args]
 
 
-def _pick(root: Path, pattern: str, n: int = 1) -> list[str]:
-    return [p.relative_to(root).as_posix() for p in sorted(root.glob(pattern)) if p.is_file()][:n]
+def _pick(root: Path, pattern: str, n: int = 1, base: Path | None = None) -> list[str]:
+    """The first `n` files under `root` matching `pattern`, relative to `base` (default `root`)."""
+    return [p.relative_to(base or root).as_posix() for p in sorted(root.glob(pattern)) if p.is_file()][:n]
 
 
 def data_cases(fx: Fixture) -> Iterator[Case]:
-    r = fx.root
-    texts = [p.relative_to(r).as_posix() for p in sorted(r.rglob("*"))
+    r = fx.root / fx.scope if fx.scope else fx.root
+    texts = [p.relative_to(fx.root).as_posix() for p in sorted(r.rglob("*"))
              if p.is_file() and p.suffix in (".txt", ".csv") and not p.name.startswith(".")]
-    jsons = [p.relative_to(r).as_posix() for p in sorted(r.rglob("*.json")) if p.is_file()]
+    jsons = [p.relative_to(fx.root).as_posix() for p in sorted(r.rglob("*.json")) if p.is_file()]
     for t in texts:
         for m, fn in TEXT_MUTATIONS.items():
             yield Case(fx.name, "data", t, m, fn)
     for t in jsons:
-        for m, fn in json_mutations().items():
+        for m, fn in {**json_mutations(), **semantic_mutations(fx.name, t)}.items():
             yield Case(fx.name, "data", t, m, fn)
-    masks = (_pick(r, "**/Annotations/**/*.png") or _pick(r, "**/Annotations/480p/*/*.png"))
+    masks = (_pick(r, "**/Annotations/**/*.png", base=fx.root) or
+             _pick(r, "**/Annotations/480p/*/*.png", base=fx.root))
     for t in masks:
         for m, fn in MASK_MUTATIONS.items():
-            yield Case(fx.name, "data", t, m, fn)
-    for pattern in ("**/*.h5", "**/*.mat"):
-        for t in _pick(r, pattern):
-            for m, fn in BINARY_MUTATIONS.items():
+            if (fx.name, m) not in FAITHFUL:
                 yield Case(fx.name, "data", t, m, fn)
-    frames = _pick(r, "**/JPEGImages/**/*.jpg") or _pick(r, "**/Rename_Images/**/*.png") or \
-        _pick(r, "**/pngs320H/**/*.png")
+    for pattern, native in (("**/*.h5", H5), ("**/puppet_mask.mat", MAT), ("**/Annotations/mat/**/*.mat", {})):
+        for t in _pick(r, pattern, base=fx.root):
+            for m, fn in {**BINARY_MUTATIONS, **native}.items():
+                yield Case(fx.name, "data", t, m, fn)
+    frames = next((got for pattern in ("**/JPEGImages/**/*.jpg", "**/Rename_Images/**/*.png", "**/pngs320H/**/*.png",
+                                       "**/videos/*/*.jpg") if (got := _pick(r, pattern, base=fx.root))), [])
     for t in frames:
         for m, fn in FRAME_MUTATIONS.items():
             yield Case(fx.name, "data", t, m, fn)
@@ -267,7 +285,7 @@ def data_cases(fx: Fixture) -> Iterator[Case]:
 
 def pred_cases(fx: Fixture) -> Iterator[Case]:
     p = fx.preds
-    masks = _pick(p, "**/*.png", 1)
+    masks = _pick(p, "**/*.png", 1) if fx.png_preds else []
     for t in masks:
         for m, fn in {**MASK_MUTATIONS, "16-bit": sixteen_bit}.items():
             if m == "wrong-size" or m in ("delete", "dir", "truncate", "garbage", "jpeg-as-png", "gray-alpha",
@@ -280,6 +298,9 @@ def pred_cases(fx: Fixture) -> Iterator[Case]:
     for t in _pick(p, "**/coco_results.json"):
         for m, fn in {**json_mutations(), **COCO_MUTATIONS}.items():
             yield Case(fx.name, "preds", t, m, fn)
+    if fx.pred_file:
+        for m, fn in {**json_mutations(), **RLE_RESULTS}.items():
+            yield Case(fx.name, "preds", fx.pred_file, m, fn)
     if any(p.glob("anno_*")):
         yield Case(fx.name, "preds", "anno_0", "extra-run", _extra_run)
 
@@ -452,13 +473,18 @@ def setup_fixtures(base: Path) -> list[Fixture]:
     fixtures = []
     specs = [("ryvos", "ryvos", "train"), ("a2d", "a2d", "test"), ("jhmdb", "jhmdb", "test"),
              ("rdavis", "rdavis", "val")]
-    for name, reader, split in specs:
+    modern = [("mevis", "mevis", "valid_u"), ("revos", "revos", "valid"), ("refsav", "refsav", "valid"),
+              ("long-rvos", "long-rvos", "valid"), ("reasonvos", "reasonvos", "test")]
+    for name, reader, split in [*specs, *modern]:
         root = base / name
         code, out = invoke(["synth", name, "--out", str(root), "--videos", "2", "--frames", "4", "--height", "32",
                             "--width", "48"])
         assert code == 0, out
         fixtures.append(Fixture(name, reader, split, root, base / f"{name}-preds",
-                                ["datasets", "info", reader, "--root", "{root}", "--split", split, "--check"]))
+                                ["datasets", "info", reader, "--root", "{root}", "--split", split, "--check"],
+                                pred_file="results.json" if name == "refsav" else "",
+                                scope={"mevis": "valid_u", "long-rvos": "valid"}.get(name, ""),
+                                png_preds=(name, reader, split) in specs))
     layout = base / "layout"
     code, out = invoke(["convert", "ryvos", "--root", str(base / "ryvos"), "--split", "train", "--out", str(layout)])
     assert code == 0, out

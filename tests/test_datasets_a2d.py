@@ -18,14 +18,9 @@ from lvsbench.cli import cli
 from lvsbench.core.codecs import rle_decode
 from lvsbench.core.errors import DataFormatError, ValidationFailed
 from lvsbench.datasets import load
-from lvsbench.datasets.a2d import (
-    A2DDataset,
-    actor_action,
-    class_table,
-    read_annotation_txt,
-    read_frame_annotation,
-    read_videoset,
-)
+from lvsbench.datasets.a2d import A2DDataset, class_table
+from lvsbench.datasets.a2d_masks import read_frame_annotation
+from lvsbench.datasets.a2d_text import actor_action, read_annotation_txt, read_videoset
 from lvsbench.datasets.layout import LayoutDataset
 from lvsbench.synth.a2d import expected_labels, generate
 

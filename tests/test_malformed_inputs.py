@@ -1,8 +1,9 @@
 """Malformed and hostile inputs: every case is a named error (exit 2, the file named) or the unmutated result.
 
-- The generated suite (`tests/malformed.py`): ~360 mutations of `lvsbench synth` datasets (A2D, J-HMDB,
-  Refer-YouTube-VOS, Ref-DAVIS17, the lvsbench layout) and of their oracle predictions (PNG tree, zip, COCO RLE,
-  DAVIS runs), run through `datasets info --check`, `layout validate` and `score`.
+- The generated suite (`tests/malformed.py`, `tests/malformed_native.py`): ~700 mutations of `lvsbench synth`
+  datasets (A2D with its .h5 masks, J-HMDB with its .mat masks, Refer-YouTube-VOS, Ref-DAVIS17, MeViS, ReVOS,
+  Ref-SAV, Long-RVOS, ReasonVOS, the lvsbench layout) and of their oracle predictions (PNG tree, zip, COCO RLE,
+  Ref-SAV RLE JSON, DAVIS runs), run through `datasets info --check`, `layout validate` and `score`.
 - Hypothesis fuzzing of the parsers: only `LvsbenchError` may escape.
 - Hostile files: zip slip, zip bomb, absolute and `../` ids, a pickle payload in a checkpoint.
 """
@@ -36,8 +37,8 @@ def test_generated_suite_names_every_error_or_equals_the_baseline(tmp_path: Path
     res = run_suite(tmp_path)
     bad = [f"{k} {c} [{cmd}]: {out[-300:]}" for k in ("traceback", "silent") for c, cmd, out in res[k]]
     assert not bad, "\n".join(bad)
-    assert res["cases"][0] >= 200
-    assert len(res["named"]) > 300 and len(res["baseline"]) > 100  # both outcomes are exercised
+    assert res["cases"][0] >= 700
+    assert len(res["named"]) > 1000 and len(res["baseline"]) > 250  # both outcomes are exercised
     print(f"malformed-input suite: {res['cases'][0]} cases, {len(res['named'])} named errors, "
           f"{len(res['baseline'])} baseline-equal, 0 tracebacks, 0 silent ({time.perf_counter() - t0:.0f}s)")
 

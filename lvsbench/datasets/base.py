@@ -30,14 +30,17 @@ class Dataset(abc.ABC):
     name: str
     split: str
     root: Path
+    _videos: dict[str, Video]
+    """Built once by each reader (usually a cached property) from its native files."""
+    _expressions: list[Expression]
 
-    @abc.abstractmethod
     def videos(self) -> dict[str, Video]:
         """Videos of the split, keyed by id, in a stable order."""
+        return self._videos
 
-    @abc.abstractmethod
     def expressions(self) -> list[Expression]:
         """Expressions of the split, in a stable order."""
+        return self._expressions
 
     @abc.abstractmethod
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:

@@ -51,7 +51,7 @@ def build_a2d_coco_gt(ds: Any, progress: bool = False) -> dict[str, Any]:
     """COCO ground truth of an `A2DDataset` split (MTTR `create_gt_in_coco_format.py` for A2D-Sentences)."""
     from tqdm import tqdm
 
-    from lvsbench.datasets.a2d import FrameAnnotation
+    from lvsbench.datasets.a2d_masks import FrameAnnotation
 
     videos = ds.videos()
     images: list[dict[str, Any]] = []

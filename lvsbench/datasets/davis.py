@@ -32,7 +32,7 @@ from lvsbench.core.ids import check_id
 from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.ryvos import probe_size
+from lvsbench.datasets.native import open_root, probe_size
 
 SPLITS: tuple[str, ...] = ("train", "val")
 SPLIT_ALIASES = {"valid": "val", "validation": "val"}
@@ -85,9 +85,7 @@ class DAVISDataset(Dataset):
 
     def __init__(self, root: str | Path, split: str | None = None, *, annotations: str | None = None,
                  year: int | str = 2017, resolution: str = "480p") -> None:
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise ConfigError(f"{self.name}: root {self.root} is not a directory")
+        self.root = open_root(self.name, root)
         self.split = _split(self.name, split)
         self.annotations_chosen = annotations is not None
         annotations = annotations or self.default_annotations
@@ -141,9 +139,6 @@ class DAVISDataset(Dataset):
             h, w = probe_size(img_dir / f"{f}.jpg" for f in frames)
             out[seq] = Video(seq, frames, h, w, FrameSource("images", img_dir, "{name}.jpg"))
         return out
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
 
     def expressions(self) -> list[Expression]:
         """None: DAVIS objects are given by the first frame's mask, not by text."""

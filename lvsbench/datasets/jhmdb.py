@@ -25,21 +25,24 @@ import csv
 import hashlib
 import io
 import json
-from collections import OrderedDict
+from collections.abc import Callable
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from lvsbench.core.codecs import image_size, read_image_rgb
+from lvsbench.core.codecs import read_image_rgb
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, Problem
 from lvsbench.core.ids import check_id
 from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.core.textfiles import load_json as _load_json
 from lvsbench.core.textfiles import read_text
 from lvsbench.datasets.base import Dataset
+from lvsbench.datasets.native import Recent, check_image_frames, probe_size, problem_detail
+
+T = TypeVar("T")
 
 SAMPLES_NAME = "jhmdb_sentences_samples_metadata.json"
 DEFAULT_SIZE = (240, 320)
@@ -113,25 +116,37 @@ def fallback_frames(video_id: str, usable: int, k: int = 3) -> tuple[str, ...]:
     return tuple(f"{int(t):05d}" for t in sorted(picks))
 
 
+def _read_mat(path: Path, read: Callable[[str], T]) -> T:
+    """`read(path)` with scipy.io; a missing or unreadable file is a DataFormatError naming it."""
+    import scipy.io
+
+    try:
+        return read(str(path))
+    except FileNotFoundError as exc:
+        raise DataFormatError(path, "missing") from exc
+    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
+        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+
+
 def read_part_mask(path: str | Path) -> np.ndarray:
     """`part_mask` of a puppet_mask.mat as (T, H, W) uint8 (scipy gives (H, W, T); MTTR transposes (2, 0, 1))."""
     import scipy.io
 
     path = Path(path)
-    try:
-        mat = scipy.io.loadmat(str(path), variable_names=["part_mask"])
-    except FileNotFoundError as exc:
-        raise DataFormatError(path, "missing") from exc
-    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
-        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+    mat = _read_mat(path, lambda p: scipy.io.loadmat(p, variable_names=["part_mask"]))
     if "part_mask" not in mat:
         raise DataFormatError(path, "key 'part_mask' missing", "part_mask")
     arr = np.asarray(mat["part_mask"])
+    if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and not np.isfinite(arr).all()):
+        raise DataFormatError(path, f"part_mask has dtype {arr.dtype}{' with NaN/inf' if arr.dtype.kind == 'f' else ''}"
+                                    ", expected numeric 0/1 masks (the release stores uint8)", "part_mask")
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3:
         raise DataFormatError(path, f"part_mask has shape {arr.shape}, expected (H, W, T)", "part_mask")
-    return np.ascontiguousarray(arr.transpose(2, 0, 1)).astype(np.uint8, copy=False)
+    if arr.dtype != np.uint8:  # binarised as `read_labels` does; a cast would turn 0.5 or 256 into 0
+        arr = (arr != 0).astype(np.uint8)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def part_mask_shape(path: str | Path) -> tuple[int, int, int]:
@@ -139,12 +154,7 @@ def part_mask_shape(path: str | Path) -> tuple[int, int, int]:
     import scipy.io
 
     path = Path(path)
-    try:
-        info = {name: shape for name, shape, _ in scipy.io.whosmat(str(path))}
-    except FileNotFoundError as exc:
-        raise DataFormatError(path, "missing") from exc
-    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
-        raise DataFormatError(path, f"not a readable MATLAB v5 file: {exc}") from exc
+    info = {name: shape for name, shape, _ in _read_mat(path, scipy.io.whosmat)}
     if "part_mask" not in info:
         raise DataFormatError(path, "key 'part_mask' missing", "part_mask")
     shape = tuple(int(s) for s in info["part_mask"])
@@ -189,7 +199,7 @@ class JHMDBDataset(Dataset):
             self.samples_path = self.root / SAMPLES_NAME
         else:
             self.samples_path = None
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._masks: Recent[np.ndarray] = Recent(4)
 
     # -------------------------------------------------------------- metadata
 
@@ -256,20 +266,13 @@ class JHMDBDataset(Dataset):
                 n = int(self._samples_by_video[vid][0][3])
             else:
                 n = n_png if n_png is not None else (shape[2] if shape is not None else 0)
-            first = self.video_dir(vid) / "00001.png"
-            size = _try_size(first) if n_png else None
-            if size is not None:
-                h, w = size  # frames are authoritative; check() compares the masks with them
-            elif shape is not None:
-                h, w = shape[0], shape[1]
-            else:
-                h, w = DEFAULT_SIZE
+            # frames are authoritative (check() compares the masks with them), then the masks, then the default
+            h, w = probe_size([self.video_dir(vid) / "00001.png"]) if n_png else (0, 0)
+            if not h:
+                h, w = (shape[0], shape[1]) if shape is not None else DEFAULT_SIZE
             out[vid] = Video(vid, tuple(f"{t:05d}" for t in range(1, n + 1)), h, w,
                              FrameSource("images", self.video_dir(vid), "{name}.png"))
         return out
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
 
     def action_class(self, video_id: str) -> str | None:
         """J-HMDB action class of a video (its Rename_Images folder)."""
@@ -289,9 +292,6 @@ class JHMDBDataset(Dataset):
     def _expressions(self) -> list[Expression]:
         return [Expression("0", vid, text, (1,), self.eval_frames_of(vid)) for vid, text, _ in self.rows]
 
-    def expressions(self) -> list[Expression]:
-        return self._expressions
-
     def object_categories(self, video_id: str) -> dict[int, str]:
         return {1: "person"}
 
@@ -305,17 +305,17 @@ class JHMDBDataset(Dataset):
 
     def masks(self, video_id: str) -> np.ndarray:
         """All puppet masks of a video, (T, H, W) uint8 (cached for the last few videos)."""
-        got = self._cache.get(video_id)
-        if got is None:
-            got = read_part_mask(self.mask_path(video_id))
-            self._cache[video_id] = got
-            while len(self._cache) > 4:
-                self._cache.popitem(last=False)
-        return got
+        return self._masks.get(video_id, lambda: read_part_mask(self.mask_path(video_id)))
 
     def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
         video = self._videos[video_id]
-        if frame not in video.frames or not self.mask_path(video_id).is_file():
+        if not self.mask_path(video_id).is_file():
+            return None
+        if frame not in video.frames:
+            if frame in self.eval_frames_of(video_id):  # a scored frame must not silently drop out
+                raise DataFormatError(self.mask_path(video_id), f"no mask for scored frame {frame}: the video has "
+                                      f"{video.num_frames} usable frames (PNG frames and part_mask masks)",
+                                      f"frame {frame}")
             return None
         m = self.masks(video_id)
         t = int(frame)
@@ -370,16 +370,7 @@ class JHMDBDataset(Dataset):
         problems = list(self.missing())
         for vid, video in tqdm(self._videos.items(), desc="check jhmdb", unit="video", disable=not progress):
             if self.video_dir(vid).is_dir():
-                for name in video.frames:
-                    p = video.source.frame_path(name)
-                    try:
-                        rgb = self.read_frame(vid, name)
-                    except LvsbenchError as exc:
-                        problems.append(Problem(str(p), _detail(exc)))
-                        continue
-                    if rgb.shape[:2] != (video.height, video.width):
-                        problems.append(Problem(str(p), f"frame size {rgb.shape[0]}x{rgb.shape[1]} != mask size "
-                                                        f"{video.height}x{video.width}"))
+                problems.extend(check_image_frames(self, video, "mask"))
             mp = self.mask_path(vid)
             if mp.is_file():
                 try:
@@ -388,26 +379,13 @@ class JHMDBDataset(Dataset):
                         raise DataFormatError(mp, f"part_mask frames are {m.shape[1]}x{m.shape[2]}, expected "
                                                   f"{video.height}x{video.width}", "part_mask")
                 except LvsbenchError as exc:
-                    problems.append(Problem(str(mp), _detail(exc)))
+                    problems.append(Problem(str(mp), problem_detail(exc)))
             ss = self._samples_by_video.get(vid, [])
             if ss and (self.video_dir(vid).is_dir() and mp.is_file()) and int(ss[0][3]) != video.num_frames:
-                problems.append(Problem(str(self.video_dir(vid)), f"{video.num_frames} usable frames, the frozen "
-                                                                  f"samples say {ss[0][3]}"))
+                problems.append(Problem(str(self.video_dir(vid)), f"{video.num_frames} usable frames (the fewer of "
+                                        f"the PNG frames and the masks in {mp}), the frozen samples say {ss[0][3]}"))
             for s in ss:
                 if sample_frame(s) not in video.frames and video.frames:
                     problems.append(Problem(str(self.video_dir(vid)), f"frozen frame {sample_frame(s)} is not "
                                                                       "a usable frame"))
         return problems
-
-
-def _try_size(path: Path) -> tuple[int, int] | None:
-    try:
-        return image_size(path) if path.is_file() else None
-    except DataFormatError:
-        return None
-
-
-def _detail(exc: LvsbenchError) -> str:
-    if isinstance(exc, DataFormatError):
-        return exc.detail + (f" ({exc.where})" if exc.where else "")
-    return str(exc)

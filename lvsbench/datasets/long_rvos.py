@@ -27,19 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvsbench.core.codecs import read_binary_png
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.errors import DataFormatError
+from lvsbench.core.ids import check_id
 from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
-from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.per_object import (
-    flatten_object_masks,
-    frame_masks,
-    meta_frames,
-    meta_videos,
-    metadata_only_problems,
-    read_listed_frame,
-)
-from lvsbench.datasets.ryvos import probe_size
+from lvsbench.datasets import native
 
 SPLITS: tuple[str, ...] = ("valid", "train", "test")
 DEFAULT_SPLIT = "valid"
@@ -57,7 +48,7 @@ def object_labels(obj_ids: list[str]) -> dict[str, int]:
     return {o: k + 1 for k, o in enumerate(uniq)}
 
 
-class LongRVOSDataset(Dataset):
+class LongRVOSDataset(native.ObjectMaskDataset):
     """A split of Long-RVOS; metadata-only when frames and annotations are absent."""
 
     name = "long-rvos"
@@ -65,14 +56,9 @@ class LongRVOSDataset(Dataset):
     default_split = DEFAULT_SPLIT
 
     def __init__(self, root: str | Path, split: str | None = None) -> None:
-        root = Path(root)
-        if not root.is_dir():
-            raise ConfigError(f"long-rvos: root {root} is not a directory")
-        self.split = split or DEFAULT_SPLIT
-        if self.split not in SPLITS:
-            raise ConfigError(f"long-rvos: unknown split {self.split!r}; choose one of {', '.join(SPLITS)}")
-        self.root = next((r for r in (root, root / "data" / "long_rvos", root / "long_rvos")
-                          if (r / self.split / "meta_expressions.json").is_file()), root)
+        root = native.open_root("long-rvos", root)
+        self.split = native.choose_split("long-rvos", split, SPLITS, DEFAULT_SPLIT)
+        self.root = native.nested_root(root, f"{self.split}/meta_expressions.json", ".", "data/long_rvos", "long_rvos")
         self._notes: list[str] = []
         self._meta = self._read_meta()
 
@@ -88,17 +74,19 @@ class LongRVOSDataset(Dataset):
     def annotations_dir(self) -> Path:
         return self.split_dir / "Annotations"
 
+    @property
+    def frames_root(self) -> Path:
+        return self.split_dir / "JPEGImages"
+
     def _read_meta(self) -> dict[str, tuple[tuple[str, ...], list[tuple[str, str, str, str | None]]]]:
         """video -> (frames, [(exp_id, text, obj_id, type or None)]) in file order."""
         path = self.meta_path
         out = {}
         untyped = 0
-        for vid, entry in meta_videos(path).items():
+        for vid, entry in native.meta_videos(path).items():
             key = f"videos.{vid}"
-            frames = meta_frames(entry, path, key)
-            exps = entry.get("expressions")
-            if not isinstance(exps, dict):
-                raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
+            frames = native.meta_frames(entry, path, key)
+            exps = native.meta_expressions(entry, path, key)
             rows = []
             for eid, e in exps.items():
                 ekey = f"{key}.expressions.{eid}"
@@ -106,12 +94,14 @@ class LongRVOSDataset(Dataset):
                     raise DataFormatError(path, "expression has no 'exp' text", ekey)
                 if not isinstance(e.get("obj_id"), (str, int)) or isinstance(e.get("obj_id"), bool):
                     raise DataFormatError(path, "expression has no scalar 'obj_id'", ekey)
+                obj = check_id(str(e["obj_id"]), "object id (a folder under Annotations/<video>/)", path,
+                               f"{ekey}.obj_id")
                 typ = e.get("type")
                 if typ is None:
                     untyped += 1
-                elif typ not in TYPES:
+                elif not isinstance(typ, str) or typ not in TYPES:
                     raise DataFormatError(path, f"type must be one of {', '.join(TYPES)}, got {typ!r}", f"{ekey}.type")
-                rows.append((str(eid), e["exp"], str(e["obj_id"]), typ))
+                rows.append((str(eid), e["exp"], obj, typ))
             out[vid] = (frames, rows)
         if untyped:
             self._notes.append(f"{untyped} expressions have no 'type' (the official per-type scripts stop on them "
@@ -151,23 +141,17 @@ class LongRVOSDataset(Dataset):
         out = {}
         for vid, (frames, _) in self._meta.items():
             d = self.split_dir / "JPEGImages" / vid
-            h, w = probe_size(d / f"{f}.jpg" for f in frames)
+            h, w = native.probe_size(d / f"{f}.jpg" for f in frames)
             if not h:
-                h, w = probe_size(p for o in self._labels[vid] for p in
-                                  (self.annotations_dir / vid / o / f"{f}.png" for f in frames))
+                h, w = native.probe_size(p for o in self._labels[vid] for p in
+                                         (self.annotations_dir / vid / o / f"{f}.png" for f in frames))
             out[vid] = Video(vid, frames, h, w, FrameSource("images", d, "{name}.jpg"))
         return out
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
 
     @cached_property
     def _expressions(self) -> list[Expression]:
         return [Expression(eid, vid, text, (self._labels[vid][obj],), frames)
                 for vid, (frames, rows) in self._meta.items() for eid, text, obj, _ in rows]
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
 
     def expressions_frame(self) -> pd.DataFrame:
         df = super().expressions_frame()
@@ -183,54 +167,23 @@ class LongRVOSDataset(Dataset):
 
     # ------------------------------------------------------------------ masks
 
-    def has_masks(self) -> bool:
-        return self.annotations_dir.is_dir()
-
     def object_mask_path(self, video_id: str, obj_id: str, frame: str) -> Path:
         return self.annotations_dir / video_id / obj_id / f"{frame}.png"
 
     def read_object_mask(self, video_id: str, label: int, frame: str) -> np.ndarray:
         """One object's bool mask on a frame; all False where its PNG is absent (as the official scripts read it)."""
         video = self._videos[video_id]
-        p = self.object_mask_path(video_id, self.native_object_id(video_id, label), frame)
-        if not p.is_file():
-            return np.zeros((video.height, video.width), dtype=bool)
-        m = read_binary_png(p)
-        if m.shape != (video.height, video.width):
-            raise DataFormatError(p, f"mask size {m.shape} != video size {(video.height, video.width)}",
-                                  f"{video_id}/{frame}")
-        return m
+        path = self.object_mask_path(video_id, self.native_object_id(video_id, label), frame)
+        m = native.read_object_png(path, video, frame)
+        return np.zeros((video.height, video.width), dtype=bool) if m is None else m
 
     def read_object_masks(self, video_id: str, frame: str) -> dict[int, np.ndarray]:
         """Each object's own bool mask on a frame (label id -> mask)."""
         return {lab: self.read_object_mask(video_id, lab, frame) for lab in self.object_ids(video_id)}
 
-    def read_masks(self, video_id: str, frame: str) -> object:
-        """Per-object `FrameMasks` of a frame: overlapping objects keep their own full masks."""
-        if not self.has_masks():
-            return None
-        video = self._videos[video_id]
-        return frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
-
-    def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
-        """Label map of the video's objects (where objects overlap the larger label wins; per-object masks are in
-        `read_object_masks`)."""
-        if not self.has_masks():
-            return None
-        video = self._videos[video_id]
-        return flatten_object_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
-
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
         """Every frame (a missing PNG is an empty mask) when the split has annotations, else none."""
         return self._videos[video_id].frames if self.has_masks() else ()
-
-    # ------------------------------------------------------------------ frames
-
-    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        return read_listed_frame(self._videos[video_id].source.frame_path(frame), video_id, frame)
-
-    def missing(self) -> list[Problem]:
-        return metadata_only_problems(self.split_dir / "JPEGImages", self.annotations_dir)
 
     @property
     def notes(self) -> list[str]:

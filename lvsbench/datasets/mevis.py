@@ -25,6 +25,7 @@ RLE is decoded by pycocotools (`lvsbench.core.codecs.rle_decode`). Every frame o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -33,15 +34,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lvsbench.core.codecs import read_image_rgb, rle_decode
+from lvsbench.core.codecs import rle_decode
 from lvsbench.core.errors import ConfigError, DataFormatError, Problem
-from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
+from lvsbench.core.records import VOID_LABEL, Expression, FrameMasks, FrameSource, Video
+from lvsbench.core.textfiles import load_json
+from lvsbench.datasets import native
 from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.ryvos import _videos_object, load_json, meta_video_fields, probe_size
 
 SPLITS: tuple[str, ...] = ("train", "valid_u", "valid")
 DEFAULT_SPLIT = "valid_u"
 NO_TARGET_OPTIONS = ("keep", "drop")
+MAX_ANNO_ID = (1 << 63) - 1
+"""Annotation ids are global integer keys of `mask_dict.json`; bounded so that a huge one is named in the meta file."""
 
 
 @dataclass(frozen=True)
@@ -66,52 +70,50 @@ class MetaVideo:
     width: int = 0
 
 
-def _int_list(value: Any, path: Path, key: str) -> tuple[int, ...]:
+def _int_list(value: Any, path: Path, key: str, hi: int, what: str) -> tuple[int, ...]:
     if not isinstance(value, list):
-        raise DataFormatError(path, f"must be a list of integers, got {type(value).__name__}", key)
-    try:
-        return tuple(int(v) for v in value)
-    except (TypeError, ValueError) as exc:
-        raise DataFormatError(path, f"must be a list of integers: {exc}", key) from exc
+        raise DataFormatError(path, f"{what} must be a list of integers, got {type(value).__name__}", key)
+    return tuple(native.meta_int(v, path, key, 0, hi, what) for v in value)
 
 
-def read_mask_dict_meta(path: Path, *, with_type: bool = False, with_size: bool = False) -> dict[str, MetaVideo]:
-    """Read a MeViS / ReVOS `meta_expressions*.json`; every structural problem names the file and the key."""
+def read_mask_dict_meta(path: Path, *, types: Mapping[int, str] | None = None, with_size: bool = False
+                        ) -> dict[str, MetaVideo]:
+    """Read a MeViS / ReVOS / Ref-SAV `meta_expressions*.json`; every structural problem names the file and the key.
+    `types`: the `type_id` values the release defines (ReVOS, Ref-SAV), each expression must have one of them."""
     out: dict[str, MetaVideo] = {}
-    for vid, entry in _videos_object(load_json(path), path).items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}"
-        frames, exps = meta_video_fields(path, vid, entry)
+        frames = native.meta_frames(entry, path, key)
+        exps = native.meta_expressions(entry, path, key)
         rows = []
         obj_of_anno: dict[str, int] = {}
         for eid, e in exps.items():
             ekey = f"{key}.expressions.{eid}"
             if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
                 raise DataFormatError(path, "expression has no 'exp' text", ekey)
-            objs = _int_list(e.get("obj_id", []), path, f"{ekey}.obj_id")
-            annos = tuple(str(a) for a in _int_list(e.get("anno_id", []), path, f"{ekey}.anno_id"))
+            objs = _int_list(e.get("obj_id", []), path, f"{ekey}.obj_id", VOID_LABEL - 2, "obj_id")
+            annos = tuple(str(a) for a in _int_list(e.get("anno_id", []), path, f"{ekey}.anno_id", MAX_ANNO_ID,
+                                                    "anno_id"))
             if len(objs) != len(annos):
                 raise DataFormatError(path, f"{len(objs)} obj_id for {len(annos)} anno_id", ekey)
             for o, a in zip(objs, annos, strict=True):
-                if not 0 <= o < VOID_LABEL - 1:
-                    raise DataFormatError(path, f"obj_id {o} outside 0..253", f"{ekey}.obj_id")
                 if obj_of_anno.setdefault(a, o) != o:
                     raise DataFormatError(path, f"anno_id {a} is obj_id {obj_of_anno[a]} in another expression "
                                                 f"and {o} here", ekey)
             type_id = None
-            if with_type:
+            if types is not None:
                 if "type_id" not in e:
                     raise DataFormatError(path, "expression has no 'type_id'", ekey)
-                type_id = int(e["type_id"])
+                type_id = native.meta_int(e["type_id"], path, f"{ekey}.type_id", min(types), max(types), "type_id")
+                if type_id not in types:
+                    raise DataFormatError(path, f"type_id must be one of "
+                                                f"{', '.join(f'{t} ({n})' for t, n in types.items())}, got {type_id}",
+                                          f"{ekey}.type_id")
             rows.append(MetaExpression(str(eid), e["exp"], objs, annos, type_id))
         if len(set(obj_of_anno.values())) != len(obj_of_anno):
             raise DataFormatError(path, "two anno_ids share one obj_id", key)
-        h = w = 0
-        if with_size:
-            try:
-                h, w = int(entry["height"]), int(entry["width"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DataFormatError(path, "video has no integer 'height'/'width'", key) from exc
-        out[vid] = MetaVideo(vid, tuple(frames), tuple(rows), h, w)
+        h, w = native.meta_size(entry, path, key) if with_size else (0, 0)
+        out[vid] = MetaVideo(vid, frames, tuple(rows), h, w)
     return out
 
 
@@ -125,12 +127,14 @@ class MaskDictDataset(Dataset):
 
     name = "mevis"
     has_ground_truth = True
+    types: Mapping[int, str] | None = None
+    """The `type_id` values of the release (ReVOS, Ref-SAV); None: the meta has no `type_id`."""
+    sized = False
+    """Whether the meta gives each video's `height` and `width` (ReVOS, Ref-SAV)."""
 
     def __init__(self, root: str | Path, split: str, *, no_target: str = "keep") -> None:
-        self.root = Path(root)
+        self.root = native.open_root(self.name, root)
         self.split = split
-        if not self.root.is_dir():
-            raise ConfigError(f"{self.name}: root {self.root} is not a directory")
         if no_target not in NO_TARGET_OPTIONS:
             raise ConfigError(f"{self.name}: no_target must be one of {', '.join(NO_TARGET_OPTIONS)}")
         self.no_target_option = no_target
@@ -155,7 +159,7 @@ class MaskDictDataset(Dataset):
         raise NotImplementedError
 
     def _read_meta(self) -> dict[str, MetaVideo]:
-        return read_mask_dict_meta(self.meta_path)
+        return read_mask_dict_meta(self.meta_path, types=self.types, with_size=self.sized)
 
     # ------------------------------------------------------------------ metadata
 
@@ -169,6 +173,12 @@ class MaskDictDataset(Dataset):
 
     def meta_expression(self, e: Expression | tuple[str, str]) -> MetaExpression:
         return self._meta_exp[e.key if isinstance(e, Expression) else e]
+
+    def type_id(self, e: Expression | tuple[str, str]) -> int:
+        """The expression's `type_id` (releases with `types`)."""
+        t = self.meta_expression(e).type_id
+        assert t is not None, f"{self.name} has no type_id"
+        return t
 
     def no_target(self, e: Expression | tuple[str, str]) -> bool:
         """True for an expression that refers to no object (MeViS v2, ReVOS type_id 2)."""
@@ -196,14 +206,11 @@ class MaskDictDataset(Dataset):
             d = self.frames_dir(vid)
             h, w = mv.height, mv.width
             if not h:
-                h, w = probe_size(d / f"{f}.jpg" for f in mv.frames)
-            if not h and self.has_ground_truth and self.mask_dict_path.is_file():
+                h, w = native.probe_size(d / f"{f}.jpg" for f in mv.frames)
+            if not h and self.has_masks():
                 h, w = self._rle_size(vid)
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", d, "{name}.jpg"))
         return out
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
 
     @cached_property
     def _expressions(self) -> list[Expression]:
@@ -214,9 +221,6 @@ class MaskDictDataset(Dataset):
                     continue
                 out.append(Expression(e.id, vid, e.text, tuple(o + 1 for o in e.obj_ids), mv.frames))
         return out
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
 
     def expressions_frame(self) -> pd.DataFrame:
         df = super().expressions_frame()
@@ -262,7 +266,8 @@ class MaskDictDataset(Dataset):
             for t in range(len(self._meta[video_id].frames)):
                 rle = self._rle(a, video_id, t)
                 if rle is not None:
-                    return int(rle["size"][0]), int(rle["size"][1])
+                    h, w = self._rle_mask(rle, a, t).shape
+                    return h, w
         return 0, 0
 
     def _frame_index(self, video_id: str, frame: str) -> int:
@@ -276,11 +281,17 @@ class MaskDictDataset(Dataset):
     def _frame_pos(self) -> dict[str, dict[str, int]]:
         return {vid: {f: i for i, f in enumerate(mv.frames)} for vid, mv in self._meta.items()}
 
+    def _rle_mask(self, rle: dict, anno_id: str, t: int) -> np.ndarray:
+        try:
+            return rle_decode(rle)
+        except ValueError as exc:  # bad size or counts (`lvsbench.core.codecs.rle_problem`)
+            raise DataFormatError(self.mask_dict_path, f"invalid RLE: {exc}", f"{anno_id}[{t}]") from exc
+
     def _decode(self, anno_id: str, video_id: str, t: int, shape: tuple[int, int]) -> np.ndarray | None:
         rle = self._rle(anno_id, video_id, t)
         if rle is None:
             return None
-        m = rle_decode(rle)
+        m = self._rle_mask(rle, anno_id, t)
         if shape[0] and m.shape != shape:
             raise DataFormatError(self.mask_dict_path, f"mask size {m.shape} != frame size {shape}",
                                   f"{anno_id}[{t}]")
@@ -324,18 +335,13 @@ class MaskDictDataset(Dataset):
             lab[masks[label]] = label
         return lab
 
-    def read_masks(self, video_id: str, frame: str) -> Any:
-        """Per-object ground truth as `lvsbench.core.records.FrameMasks` (overlapping objects keep their full masks),
-        for the scorer's per-object API; None on a split without masks."""
-        from lvsbench.core import records
-
+    def read_masks(self, video_id: str, frame: str) -> FrameMasks | None:
+        """Per-object ground truth (overlapping objects keep their full masks), for the scorer's per-object API;
+        None on a split without masks."""
         if not self.has_ground_truth:
             return None
-        masks = self.read_object_masks(video_id, frame)
-        if not masks:
-            video = self._videos[video_id]
-            return records.FrameMasks(np.zeros((video.height, video.width), dtype=np.uint8))
-        return records.FrameMasks.from_instances(list(masks), list(masks.values()))
+        video = self._videos[video_id]
+        return native.frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
 
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
         return self._videos[video_id].frames if self.has_masks() else ()
@@ -346,22 +352,19 @@ class MaskDictDataset(Dataset):
         return self.frames_dir(video_id) / f"{frame}.jpg"
 
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        p = self.frame_path(video_id, frame)
-        if not p.is_file():
-            raise DataFormatError(p, "frame listed in the meta file is missing", f"{video_id}/{frame}")
-        return read_image_rgb(p)
+        return native.read_listed_frame(self.frame_path(video_id, frame), video_id, frame)
 
     def missing(self) -> list[Problem]:
         out = []
         dirs = {self.frames_dir(v).parent for v in self._meta}
         out += [Problem(str(d), "missing (metadata-only: no frames)") for d in sorted(dirs) if not d.is_dir()]
-        if self.has_ground_truth and not self.mask_dict_path.is_file():
+        if self.has_ground_truth and not native.present(self.mask_dict_path):
             out.append(Problem(str(self.mask_dict_path), "missing (metadata-only: no masks)"))
         return out
 
     def check(self, progress: bool = False) -> list[Problem]:
         problems = super().check(progress)
-        if self.has_ground_truth and self.mask_dict_path.is_file():
+        if self.has_masks():
             for vid, mv in self._meta.items():
                 for a in self._objects[vid].values():
                     entries = self.mask_dict.get(a)
@@ -372,7 +375,7 @@ class MaskDictDataset(Dataset):
         return problems
 
     def has_masks(self) -> bool:
-        return self.has_ground_truth and self.mask_dict_path.is_file()
+        return self.has_ground_truth and native.present(self.mask_dict_path)
 
 
 class MeViSDataset(MaskDictDataset):
@@ -388,9 +391,7 @@ class MeViSDataset(MaskDictDataset):
 
     def __init__(self, root: str | Path, split: str | None = None, *, meta: str = "meta_expressions.json",
                  no_target: str = "keep") -> None:
-        split = split or DEFAULT_SPLIT
-        if split not in SPLITS:
-            raise ConfigError(f"mevis: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        split = native.choose_split("mevis", split, SPLITS, DEFAULT_SPLIT)
         self.meta_name = meta
         self.has_ground_truth = split != "valid"
         super().__init__(root, split, no_target=no_target)

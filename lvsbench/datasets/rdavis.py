@@ -157,7 +157,7 @@ class RDAVISDataset(DAVISDataset):
         return out
 
     def expressions(self) -> list[Expression]:
-        return self._expressions
+        return self._expressions  # DAVISDataset has none
 
     def counts(self) -> dict[str, int]:
         return Dataset.counts(self)

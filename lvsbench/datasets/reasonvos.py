@@ -26,19 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvsbench.core.codecs import read_binary_png
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.errors import DataFormatError, Problem
+from lvsbench.core.ids import check_id
 from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
-from lvsbench.datasets.base import Dataset
-from lvsbench.datasets.per_object import (
-    flatten_object_masks,
-    frame_masks,
-    meta_frames,
-    meta_videos,
-    metadata_only_problems,
-    read_listed_frame,
-)
-from lvsbench.datasets.ryvos import probe_size
+from lvsbench.datasets import native
 
 SPLITS: tuple[str, ...] = ("test",)
 DEFAULT_SPLIT = "test"
@@ -64,11 +55,12 @@ def read_meta(path: Path) -> dict[str, ReasonVideo]:
     """Read `meta_expressions.json`; every structural problem names the file and the key."""
     out: dict[str, ReasonVideo] = {}
     seen: dict[str, str] = {}
-    for vid, entry in meta_videos(path).items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}"
         if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
             raise DataFormatError(path, "video entry has no 'source' string", key)
-        frames = meta_frames(entry, path, key)
+        check_id(entry["source"], "source (folders are <source>_<video>_<obj_id>)", path, f"{key}.source")
+        frames = native.meta_frames(entry, path, key)
         exps = entry.get("expressions")
         if not isinstance(exps, list):
             raise DataFormatError(path, "'expressions' must be a list", f"{key}.expressions")
@@ -77,22 +69,24 @@ def read_meta(path: Path) -> dict[str, ReasonVideo]:
             ekey = f"{key}.expressions[{k}]"
             if not isinstance(e, dict) or not isinstance(e.get("exp_text"), str) or "exp_id" not in e:
                 raise DataFormatError(path, "expression needs 'exp_id' and 'exp_text'", ekey)
-            try:
-                obj = int(e["obj_id"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DataFormatError(path, "expression has no integer 'obj_id'", ekey) from exc
-            if not 0 <= obj < VOID_LABEL - 1:
-                raise DataFormatError(path, f"obj_id {obj} outside 0..253", ekey)
-            eid = str(e["exp_id"])
+            if "obj_id" not in e:
+                raise DataFormatError(path, "expression has no integer 'obj_id'", ekey)
+            obj = native.meta_int(e["obj_id"], path, f"{ekey}.obj_id", 0, VOID_LABEL - 2, "obj_id")
+            if isinstance(e["exp_id"], bool) or not isinstance(e["exp_id"], int | str):
+                raise DataFormatError(path, f"exp_id must be an integer or a string, got {e['exp_id']!r}", ekey)
+            eid = check_id(str(e["exp_id"]), "expression id", path, f"{ekey}.exp_id")
             if eid in seen:
                 raise DataFormatError(path, f"exp_id {eid} already used in video {seen[eid]}", ekey)
             seen[eid] = vid
-            rows.append(ReasonExpression(eid, e["exp_text"], obj, bool(e.get("is_sent", False))))
+            sent = e.get("is_sent", False)
+            if not isinstance(sent, bool | int) or sent not in (0, 1):  # bool("false") would be True
+                raise DataFormatError(path, f"is_sent must be true or false, got {sent!r}", f"{ekey}.is_sent")
+            rows.append(ReasonExpression(eid, e["exp_text"], obj, bool(sent)))
         out[vid] = ReasonVideo(vid, entry["source"], frames, tuple(rows))
     return out
 
 
-class ReasonVOSDataset(Dataset):
+class ReasonVOSDataset(native.ObjectMaskDataset):
     """The ReasonVOS benchmark (split "test"); metadata-only when frames and annotations are absent."""
 
     name = "reasonvos"
@@ -100,13 +94,8 @@ class ReasonVOSDataset(Dataset):
     default_split = DEFAULT_SPLIT
 
     def __init__(self, root: str | Path, split: str | None = None) -> None:
-        root = Path(root)
-        if not root.is_dir():
-            raise ConfigError(f"reasonvos: root {root} is not a directory")
-        self.root = root / "ReasonVOS" if (root / "ReasonVOS" / "meta_expressions.json").is_file() else root
-        self.split = split or DEFAULT_SPLIT
-        if self.split not in SPLITS:
-            raise ConfigError(f"reasonvos: unknown split {self.split!r}; ReasonVOS has one split, 'test'")
+        self.root = native.nested_root(native.open_root("reasonvos", root), "meta_expressions.json", "ReasonVOS")
+        self.split = native.choose_split("reasonvos", split, SPLITS, DEFAULT_SPLIT)
         self._meta = read_meta(self.meta_path)
 
     @property
@@ -116,6 +105,10 @@ class ReasonVOSDataset(Dataset):
     @property
     def annotations_dir(self) -> Path:
         return self.root / "Annotations"
+
+    @property
+    def frames_root(self) -> Path:
+        return self.root / "JPEGImages"
 
     # ------------------------------------------------------------------ metadata
 
@@ -158,15 +151,12 @@ class ReasonVOSDataset(Dataset):
         out = {}
         for vid, mv in self._meta.items():
             d = self.root / "JPEGImages" / vid
-            h, w = probe_size(d / f"{f}.jpg" for f in mv.frames)
+            h, w = native.probe_size(d / f"{f}.jpg" for f in mv.frames)
             if not h:
-                h, w = probe_size(self.annotations_dir / f"{mv.source}_{vid}_{e.obj_id}" / f"{f}.png"
-                                  for e in mv.expressions for f in mv.frames)
+                h, w = native.probe_size(self.annotations_dir / f"{mv.source}_{vid}_{e.obj_id}" / f"{f}.png"
+                                         for e in mv.expressions for f in mv.frames)
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", d, "{name}.jpg"))
         return out
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
 
     @cached_property
     def _expressions(self) -> list[Expression]:
@@ -176,9 +166,6 @@ class ReasonVOSDataset(Dataset):
                 listed = self._gt_listing[f"{mv.source}_{vid}_{e.obj_id}"]
                 out.append(Expression(e.exp_id, vid, e.text, (e.obj_id + 1,), listed or mv.frames))
         return out
-
-    def expressions(self) -> list[Expression]:
-        return self._expressions
 
     def expressions_frame(self) -> pd.DataFrame:
         df = super().expressions_frame()
@@ -197,20 +184,10 @@ class ReasonVOSDataset(Dataset):
 
     # ------------------------------------------------------------------ masks
 
-    def has_masks(self) -> bool:
-        return self.annotations_dir.is_dir()
-
     def read_object_mask(self, video_id: str, label: int, frame: str) -> np.ndarray | None:
         """One object's bool mask, or None where its PNG is absent."""
-        p = self.annotations_dir / self.object_folder(video_id, label) / f"{frame}.png"
-        if not p.is_file():
-            return None
-        m = read_binary_png(p)
-        video = self._videos[video_id]
-        if video.height and m.shape != (video.height, video.width):
-            raise DataFormatError(p, f"mask size {m.shape} != video size {(video.height, video.width)}",
-                                  f"{video_id}/{frame}")
-        return m
+        return native.read_object_png(self.annotations_dir / self.object_folder(video_id, label) / f"{frame}.png",
+                                      self._videos[video_id], frame)
 
     def read_object_masks(self, video_id: str, frame: str) -> dict[int, np.ndarray]:
         """Each annotated object's own bool mask on a frame (objects without a PNG there are left out)."""
@@ -220,18 +197,6 @@ class ReasonVOSDataset(Dataset):
             if m is not None:
                 out[lab] = m
         return out
-
-    def read_masks(self, video_id: str, frame: str) -> object:
-        """Per-object `FrameMasks` of a frame: overlapping objects keep their own full masks."""
-        video = self._videos[video_id]
-        return frame_masks(self.read_object_masks(video_id, frame), (video.height, video.width))
-
-    def read_labels(self, video_id: str, frame: str) -> np.ndarray | None:
-        masks = self.read_object_masks(video_id, frame)
-        if not masks:
-            return None
-        video = self._videos[video_id]
-        return flatten_object_masks(masks, (video.height, video.width))
 
     @cached_property
     def _annotated(self) -> dict[str, tuple[str, ...]]:
@@ -247,14 +212,6 @@ class ReasonVOSDataset(Dataset):
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
         """Frames where at least one referred object has a PNG (meta order, then any extra names sorted)."""
         return self._annotated[video_id]
-
-    # ------------------------------------------------------------------ frames
-
-    def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        return read_listed_frame(self._videos[video_id].source.frame_path(frame), video_id, frame)
-
-    def missing(self) -> list[Problem]:
-        return metadata_only_problems(self.root / "JPEGImages", self.annotations_dir)
 
     def check(self, progress: bool = False) -> list[Problem]:
         problems = super().check(progress)

@@ -25,36 +25,22 @@ optional (metadata-only mode).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem
+from lvsbench.core.errors import ConfigError, Problem
 from lvsbench.core.records import Expression, FrameSource, Video
-from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
-from lvsbench.datasets.per_object import metadata_only_problems, read_listed_frame
+from lvsbench.datasets import native
+from lvsbench.datasets.mevis import MaskDictDataset
 
 SPLITS: tuple[str, ...] = ("valid",)
 DEFAULT_SPLIT = "valid"
 META_FILE = "meta_expressions_valid.json"
 SUBSETS: dict[int, str] = {0: "long", 1: "short"}
 """`type_id` -> subset name, as `eval_ref_sav.py` splits the expressions."""
-
-
-def read_meta(path: Path) -> dict[str, MetaVideo]:
-    """Read `meta_expressions_valid.json` (the ReVOS schema, `height`/`width` and a `type_id` 0 or 1 required);
-    every structural problem names the file and the key."""
-    meta = read_mask_dict_meta(path, with_type=True, with_size=True)
-    for vid, mv in meta.items():
-        for e in mv.expressions:
-            if e.type_id not in SUBSETS:
-                raise DataFormatError(path, f"type_id must be 0 (long) or 1 (short), got {e.type_id!r}",
-                                      f"videos.{vid}.expressions.{e.id}.type_id")
-    return meta
 
 
 class RefSAVDataset(MaskDictDataset):
@@ -66,19 +52,17 @@ class RefSAVDataset(MaskDictDataset):
     name = "refsav"
     splits = SPLITS
     default_split = DEFAULT_SPLIT
+    types = SUBSETS
+    sized = True
 
     def __init__(self, root: str | Path, split: str | None = None, *, frames: str = "auto") -> None:
-        root = Path(root)
-        if not root.is_dir():
-            raise ConfigError(f"refsav: root {root} is not a directory")
-        split = split or DEFAULT_SPLIT
-        if split not in SPLITS:
-            raise ConfigError(f"refsav: unknown split {split!r}; the evaluation release has only 'valid'")
+        root = native.open_root("refsav", root)
+        split = native.choose_split("refsav", split, SPLITS, DEFAULT_SPLIT)
         if frames not in ("auto", "jpg", "mp4"):
             raise ConfigError(f"refsav: frames must be auto, jpg or mp4, got {frames!r}")
         self.frames_option = frames
-        self._decoded: OrderedDict[str, list[np.ndarray]] = OrderedDict()
-        super().__init__(root / "ref_sav_eval" if (root / "ref_sav_eval" / META_FILE).is_file() else root, split)
+        self._decoded: native.Recent[list[np.ndarray]] = native.Recent(2)
+        super().__init__(native.nested_root(root, META_FILE, "ref_sav_eval"), split)
 
     @property
     def meta_path(self) -> Path:
@@ -91,15 +75,7 @@ class RefSAVDataset(MaskDictDataset):
     def frames_dir(self, video_id: str) -> Path:
         return self.root / "videos" / video_id
 
-    def _read_meta(self) -> dict[str, MetaVideo]:
-        return read_meta(self.meta_path)
-
     # ------------------------------------------------------------------ metadata
-
-    def type_id(self, e: Expression | tuple[str, str]) -> int:
-        t = self.meta_expression(e).type_id
-        assert t is not None
-        return t
 
     def subset(self, e: Expression | tuple[str, str]) -> str:
         """"long" or "short"."""
@@ -135,42 +111,9 @@ class RefSAVDataset(MaskDictDataset):
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
         video = self._videos[video_id]
         if video.source.kind == "images":
-            return read_listed_frame(video.source.frame_path(frame), video_id, frame)
-        frames = self._decoded.get(video_id)
-        if frames is None:
-            frames = list(decode_container(video.source.path))
-            self._decoded[video_id] = frames
-            while len(self._decoded) > 2:
-                self._decoded.popitem(last=False)
-        i = int(frame) if frame.isdigit() else -1
-        if not 0 <= i < len(frames):
-            raise DataFormatError(video.source.path, f"container has {len(frames)} frames, no frame {frame}",
-                                  f"{video_id}/{frame}")
-        return frames[i]
+            return native.read_listed_frame(video.source.frame_path(frame), video_id, frame)
+        frames = self._decoded.get(video_id, lambda: list(native.decode_container(video.source.path)))
+        return native.container_frame(frames, video, frame, f"{video_id}/{frame}")
 
     def missing(self) -> list[Problem]:
-        return metadata_only_problems(self.root / "videos", self.mask_dict_path)
-
-
-def decode_container(path: Path | None) -> Iterator[np.ndarray]:
-    """RGB frames of a video file, decoded sequentially by OpenCV (seeking in mp4 is not frame-exact)."""
-    import cv2
-
-    if path is None or not path.is_file():
-        raise DataFormatError(str(path), "missing video file")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        cap.release()
-        raise DataFormatError(path, "cannot open video container")
-    n = 0
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            n += 1
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
-    if n == 0:
-        raise DataFormatError(path, "no decodable frames")
+        return native.metadata_only_problems(self.root / "videos", self.mask_dict_path)

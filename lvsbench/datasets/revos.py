@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from lvsbench.core.codecs import rle_decode
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem
-from lvsbench.core.records import Expression
-from lvsbench.datasets.mevis import MaskDictDataset, MetaVideo, read_mask_dict_meta
-from lvsbench.datasets.ryvos import load_json
+from lvsbench.core.errors import DataFormatError, Problem
+from lvsbench.core.textfiles import load_json
+from lvsbench.datasets.mevis import MaskDictDataset
+from lvsbench.datasets.native import choose_split
 
 SPLITS: tuple[str, ...] = ("valid", "train", "train_sub")
 DEFAULT_SPLIT = "valid"
@@ -40,12 +40,11 @@ class ReVOSDataset(MaskDictDataset):
     name = "revos"
     splits = SPLITS
     default_split = DEFAULT_SPLIT
+    types = TYPE_NAMES
+    sized = True
 
     def __init__(self, root: str | Path, split: str | None = None, *, no_target: str = "keep") -> None:
-        split = split or DEFAULT_SPLIT
-        if split not in SPLITS:
-            raise ConfigError(f"revos: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-        super().__init__(root, split, no_target=no_target)
+        super().__init__(root, choose_split("revos", split, SPLITS, DEFAULT_SPLIT), no_target=no_target)
 
     @property
     def meta_path(self) -> Path:
@@ -62,18 +61,10 @@ class ReVOSDataset(MaskDictDataset):
     def frames_dir(self, video_id: str) -> Path:
         return self.root / "JPEGImages" / video_id
 
-    def _read_meta(self) -> dict[str, MetaVideo]:
-        return read_mask_dict_meta(self.meta_path, with_type=True, with_size=True)
-
-    def type_id(self, e: Expression | tuple[str, str]) -> int:
-        t = self.meta_expression(e).type_id
-        assert t is not None  # read with with_type=True
-        return t
-
     def expressions_frame(self) -> pd.DataFrame:
         df = super().expressions_frame()
         df["type_id"] = [self.type_id(e) for e in self.expressions()]
-        df["type"] = [TYPE_NAMES.get(t, str(t)) for t in df["type_id"]]
+        df["type"] = [TYPE_NAMES[t] for t in df["type_id"]]
         return df
 
     def counts(self) -> dict[str, int]:
@@ -99,7 +90,14 @@ class ReVOSDataset(MaskDictDataset):
         rles = entry.get("masks_rle") if isinstance(entry, dict) else None
         if not isinstance(rles, list) or t >= len(rles):
             raise DataFormatError(self.foreground_path, f"no foreground RLE for frame {t}", f"{video_id}.masks_rle")
-        m = rle_decode(rles[t])
+        try:
+            m = rle_decode(rles[t])
+        except ValueError as exc:  # not an RLE, bad size or counts
+            raise DataFormatError(self.foreground_path, f"invalid RLE: {exc}", f"{video_id}.masks_rle[{t}]") from exc
+        video = self.videos()[video_id]
+        if m.shape[:2] != (video.height, video.width):
+            raise DataFormatError(self.foreground_path, f"foreground size {m.shape[:2]} != frame size "
+                                  f"{(video.height, video.width)}", f"{video_id}.masks_rle[{t}]")
         return m.sum(axis=2).astype(np.uint8) if m.ndim == 3 else m.view(np.uint8)
 
     def expected_foreground(self, video_id: str, frame: str) -> np.ndarray:

@@ -39,19 +39,16 @@ every frame of `frames` (including leading frames where no object is annotated, 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from lvsbench.core.codecs import image_size, read_image_rgb, read_palette_png
-from lvsbench.core.errors import ConfigError, DataFormatError, Problem, unknown_name
-from lvsbench.core.ids import check_id, check_ids, strict_int
+from lvsbench.core.codecs import read_palette_png
+from lvsbench.core.errors import ConfigError, DataFormatError, Problem
 from lvsbench.core.records import Expression, FrameSource, Video
-from lvsbench.core.textfiles import load_json as _load_json
+from lvsbench.datasets import native
 from lvsbench.datasets.base import Dataset
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test", "valid-competition", "train-heldout-v1",
@@ -76,18 +73,6 @@ def in_heldout_v1(video_id: str) -> bool:
     return int.from_bytes(digest[:8], "big") % 1000 < HELDOUT_V1_PER_MILLE
 
 
-def load_json(path: Path) -> Any:
-    """Parse a JSON file; a missing or malformed file, or one with a key given twice, is a `DataFormatError`
-    naming it (and the line or key)."""
-    return _load_json(path)
-
-
-def _videos_object(doc: Any, path: Path) -> dict[str, Any]:
-    if not isinstance(doc, dict) or not isinstance(doc.get("videos"), dict):
-        raise DataFormatError(path, "top-level key 'videos' (an object) is missing", "videos")
-    return doc["videos"]
-
-
 @dataclass(frozen=True)
 class MetaVideo:
     """One video of a `meta_expressions.json`: frame names and expressions (id -> (text, obj_id or None))."""
@@ -97,35 +82,13 @@ class MetaVideo:
     expressions: tuple[tuple[str, str, int | None], ...]
 
 
-def meta_video_fields(path: Path, vid: str, entry: Any) -> tuple[list[str], dict[str, Any]]:
-    """`frames` and `expressions` of one video of a `meta_expressions.json` (the Refer-YouTube-VOS format, reused
-    by MeViS and ReVOS), checked: an object with unique frame names and an expressions object; the video id, frame
-    names and expression ids are safe path components (`lvsbench.core.ids`)."""
-    key = f"videos.{vid}"
-    check_id(vid, "video id", path, key)
-    if not isinstance(entry, dict):
-        raise DataFormatError(path, "video entry is not an object", key)
-    frames = entry.get("frames")
-    if not isinstance(frames, list) or not all(isinstance(f, str) for f in frames):
-        raise DataFormatError(path, "'frames' must be a list of frame names", f"{key}.frames")
-    if len(set(frames)) != len(frames):
-        raise DataFormatError(path, "duplicate frame names", f"{key}.frames")
-    exps = entry.get("expressions")
-    if not isinstance(exps, dict):
-        raise DataFormatError(path, "'expressions' (an object) is missing", f"{key}.expressions")
-    check_ids(frames, "frame name", path, f"{key}.frames")
-    for eid in exps:
-        check_id(eid, "expression id", path, f"{key}.expressions.{eid}")
-    return frames, exps
-
-
 def read_meta_expressions(path: Path, require_obj_id: bool) -> dict[str, MetaVideo]:
     """Read a competition `meta_expressions.json`; every structural problem names the file and the key."""
-    videos = _videos_object(load_json(path), path)
     out: dict[str, MetaVideo] = {}
-    for vid, entry in videos.items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}"
-        frames, exps = meta_video_fields(path, vid, entry)
+        frames = native.meta_frames(entry, path, key)
+        exps = native.meta_expressions(entry, path, key)
         rows: list[tuple[str, str, int | None]] = []
         for eid, e in exps.items():
             ekey = f"{key}.expressions.{eid}"
@@ -133,12 +96,7 @@ def read_meta_expressions(path: Path, require_obj_id: bool) -> dict[str, MetaVid
                 raise DataFormatError(path, "expression has no 'exp' text", ekey)
             obj: int | None = None
             if "obj_id" in e:
-                try:
-                    obj = strict_int(e["obj_id"])
-                except (TypeError, ValueError) as exc:
-                    raise DataFormatError(path, f"obj_id {e['obj_id']!r} is not an integer", ekey) from exc
-                if not 0 < obj < 255:
-                    raise DataFormatError(path, f"obj_id {obj} outside 1..254", ekey)
+                obj = native.meta_int(e["obj_id"], path, ekey, 1, 254, "obj_id")
             elif require_obj_id:
                 raise DataFormatError(path, "expression has no 'obj_id'", ekey)
             rows.append((str(eid), e["exp"], obj))
@@ -159,9 +117,8 @@ class UrvosObject:
 
 def read_urvos_release(path: Path) -> dict[str, tuple[UrvosObject, ...]]:
     """Read the original URVOS release json (skynbe/Refer-Youtube-VOS): videos -> objects in file order."""
-    videos = _videos_object(load_json(path), path)
     out: dict[str, tuple[UrvosObject, ...]] = {}
-    for vid, entry in videos.items():
+    for vid, entry in native.meta_videos(path).items():
         key = f"videos.{vid}.objects"
         objs = entry.get("objects") if isinstance(entry, dict) else None
         if not isinstance(objs, dict):
@@ -187,20 +144,6 @@ def read_urvos_release(path: Path) -> dict[str, tuple[UrvosObject, ...]]:
     return out
 
 
-def probe_size(paths: Iterable[Path]) -> tuple[int, int]:
-    """(H, W) of the first readable image among `paths`, (0, 0) if none (metadata-only mode).
-
-    A missing or corrupt frame is not an error here: `check()` reports it; the size comes from another frame.
-    """
-    for p in paths:
-        if p.is_file():
-            try:
-                return image_size(p)
-            except DataFormatError:
-                continue
-    return 0, 0
-
-
 def _read_id_list(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
@@ -219,12 +162,8 @@ class RYVOSDataset(Dataset):
 
     def __init__(self, root: str | Path, split: str | None = None, *, urvos_release: str | Path | None = None,
                  first_frame_expressions: bool | str = False) -> None:
-        self.root = Path(root)
-        self.split = split or DEFAULT_SPLIT
-        if self.split not in SPLITS:
-            raise ConfigError(f"ryvos: {unknown_name('split', self.split, SPLITS)}")
-        if not self.root.is_dir():
-            raise ConfigError(f"ryvos: root {self.root} is not a directory")
+        self.split = native.choose_split("ryvos", split, SPLITS, DEFAULT_SPLIT)
+        self.root = native.open_root("ryvos", root)
         self.notes: list[str] = []
         self.first_frame_expressions = str(first_frame_expressions).lower() in ("1", "true", "yes")
         self._urvos_option = urvos_release
@@ -313,7 +252,7 @@ class RYVOSDataset(Dataset):
                 out[vid] = {o.obj_id: o.category for o in self._urvos[vid]}
         meta_json = (self.root / ("train" if self.has_ground_truth else "valid")) / "meta.json"
         if meta_json.is_file():
-            videos = _videos_object(load_json(meta_json), meta_json)
+            videos = native.meta_videos(meta_json)
             for vid in self._meta:
                 objs = videos.get(vid, {}).get("objects", {}) if isinstance(videos.get(vid), dict) else {}
                 for oid, o in objs.items():
@@ -332,12 +271,9 @@ class RYVOSDataset(Dataset):
         out = {}
         for vid, mv in self._meta.items():
             img_dir = self._split_dir_of(vid) / "JPEGImages" / vid
-            h, w = probe_size(img_dir / f"{f}.jpg" for f in mv.frames)
+            h, w = native.probe_size(img_dir / f"{f}.jpg" for f in mv.frames)
             out[vid] = Video(vid, mv.frames, h, w, FrameSource("images", img_dir, "{name}.jpg"))
         return out
-
-    def videos(self) -> dict[str, Video]:
-        return self._videos
 
     @cached_property
     def _expressions(self) -> list[Expression]:
@@ -361,9 +297,6 @@ class RYVOSDataset(Dataset):
                         k += 1
         return out
 
-    def expressions(self) -> list[Expression]:
-        return self._expressions
-
     @property
     def scorable(self) -> bool:
         """True when every expression has its object id(s) (train splits, or valid/test with the URVOS release)."""
@@ -378,10 +311,7 @@ class RYVOSDataset(Dataset):
         return self._split_dir_of(video_id) / "Annotations" / video_id / f"{frame}.png"
 
     def read_frame(self, video_id: str, frame: str) -> np.ndarray:
-        p = self.frame_path(video_id, frame)
-        if not p.is_file():
-            raise DataFormatError(p, "frame listed in meta_expressions.json is missing", f"{video_id}/{frame}")
-        return read_image_rgb(p)
+        return native.read_listed_frame(self.frame_path(video_id, frame), video_id, frame)
 
     @cached_property
     def _annotated(self) -> dict[str, tuple[str, ...]]:
