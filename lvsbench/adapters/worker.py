@@ -122,6 +122,11 @@ class Driver:
         raise NotImplementedError
 
 
+MTTR_INPUT_SIZE: dict[str, tuple[int, int]] = {"a2d": (320, 576), "jhmdb": (320, 576)}
+"""(short side, max size) of MTTR's eval resize for a config whose `dataset_name` contains the key (its A2D / J-HMDB
+datasets @2cc35ab); any other config (Refer-YouTube-VOS) uses (360, 640)."""
+
+
 class MTTRDriver(Driver):
     """mttr2021/MTTR: `models.build_model(config)` -> (model, criterion, postprocessor); `model(samples:
     NestedTensor [T, B, 3, H, W], valid_indices, text_queries)` -> `pred_masks` [T, B, 50, H/4, W/4] and
@@ -156,9 +161,9 @@ class MTTRDriver(Driver):
         self.model = model.to(self.device).eval()
         self.config = config
         ds = str(config.get("dataset_name", config_name))
-        a2d = "a2d" in ds or "jhmdb" in ds
-        self.short = int(self.options.get("short_side") or (320 if a2d else 360))
-        self.max_size = int(self.options.get("max_size") or (576 if a2d else 640))
+        short, max_size = next((size for key, size in MTTR_INPUT_SIZE.items() if key in ds), (360, 640))
+        self.short = int(self.options.get("short_side") or short)
+        self.max_size = int(self.options.get("max_size") or max_size)
         self.info.update({"config": str(cfg_path), "window_size": config.get("window_size"),
                           "short_side": self.short, "max_size": self.max_size})
         torch.set_grad_enabled(False)
