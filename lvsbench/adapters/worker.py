@@ -90,10 +90,6 @@ def _versions() -> dict[str, Any]:
     return out
 
 
-def _options_namespace(options: dict[str, Any], base: dict[str, Any]) -> argparse.Namespace:
-    return argparse.Namespace(**{**base, **options})
-
-
 # ============================================================================================ drivers
 
 

@@ -651,10 +651,3 @@ def _dup_checking_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def is_layout(root: str | Path) -> bool:
     return (Path(root) / META_NAME).is_file()
-
-
-def remove_partial(root: str | Path) -> None:
-    """Remove leftovers of an interrupted writer (fragments), used by --force rebuilds."""
-    p = Path(root) / PARTS_DIR
-    if p.exists():
-        shutil.rmtree(p)

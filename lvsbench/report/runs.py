@@ -119,7 +119,6 @@ def load_run(path: str | Path, cache_root: Path | None = None) -> Run:
         raise DataFormatError(path, "not a results object")
     if doc.get("format") == RESULT_FORMAT:
         score = doc.get("score", {})
-        proto = score.get("protocol", {})
         samples = path.parent / doc["samples"] if doc.get("samples") else None
         preds = score.get("predictions", {})
         ref = dict(doc.get("dataset_ref") or {})
