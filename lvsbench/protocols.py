@@ -99,14 +99,11 @@ class Protocol:
     data_notes: tuple[tuple[str, str], ...] = ()
     """(dataset name, note) pairs: what the numbers mean on one dataset the protocol scores (added to `summary`)."""
     subset_of: str | None = None
-    """The protocol whose data this one scores subsets of (A2D-S+ is built from A2D-Sentences test): reports compare
-    a run across the two by mean IoU."""
+    """The protocol whose data this one scores subsets of (A2D-S+ of A2D-S test; reports compare the two)."""
     pk_strict: bool = False
-    """P@K counts IoU > K (MTTR metrics.py:calculate_precision_at_k_and_iou_metrics @2cc35ab), not IoU >= K (Locater
-    tools/evaluate.py @5da6daa)."""
+    """P@K counts IoU > K (MTTR metrics.py @2cc35ab), not IoU >= K (Locater tools/evaluate.py @5da6daa)."""
     reported_only: tuple[str, ...] = ()
-    """Metrics papers print for this protocol that lvsbench does not compute (the audit of published numbers
-    accepts them; no reproduced column exists)."""
+    """Metrics papers print for this protocol that lvsbench does not compute (accepted by the audit)."""
     comparability: str = ""
     """How the published numbers of this protocol relate to lvsbench's (shown above the reported rows)."""
 

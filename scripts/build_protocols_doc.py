@@ -1,13 +1,9 @@
-"""Rebuild the protocol table of docs/protocols.md from the `Protocol` declarations (`lvsbench.protocols`).
-
-The table sits between the two marker lines below; everything else in the file is prose. Change a protocol in
-`lvsbench/protocols.py`, then run `python scripts/build_protocols_doc.py` (`--check` exits 1 when the committed
-table differs; `tests/test_protocols_doc.py` runs that check).
-"""
+"""Rebuild the protocol table of docs/protocols.md (between the two marker lines) from the `Protocol` declarations
+of `lvsbench/protocols.py`: `python scripts/build_protocols_doc.py`. `tests/test_protocols_doc.py` fails when the
+committed table differs from what this renders."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from lvsbench.core.io import atomic_write_text
@@ -19,48 +15,25 @@ END = "<!-- protocol-table: end -->"
 COLUMNS = ("protocol", "title", "formats", "frames", "void", "matching", "aggregate", "reproduces", "metrics")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _codes(names: tuple[str, ...]) -> str:
-    return ", ".join(f"`{n}`" for n in names)
-
-
 def row(p: Protocol) -> str:
     """One protocol's line; metrics with the primary one first."""
     metrics = (p.primary_metric, *[m for m in p.metrics if m != p.primary_metric])
-    cells = [f"`{p.name}`", _cell(p.title), _codes(p.formats), p.frames, "yes" if p.void else "no", p.matching,
-             p.aggregate, _cell(p.reproduces), _codes(metrics)]
-    return "| " + " | ".join(cells) + " |"
+    cells = [f"`{p.name}`", p.title, ", ".join(f"`{f}`" for f in p.formats), p.frames, "yes" if p.void else "no",
+             p.matching, p.aggregate, p.reproduces, ", ".join(f"`{m}`" for m in metrics)]
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def render() -> str:
     """The marked section: markers, header and one line per protocol, in declaration order."""
-    lines = [BEGIN, "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += [row(p) for p in PROTOCOLS.values()]
-    return "\n".join([*lines, END])
+    head = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    return "\n".join([BEGIN, *head, *[row(p) for p in PROTOCOLS.values()], END])
 
 
 def rebuilt(text: str) -> str:
     """`text` with its marked section replaced by `render()`."""
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    return text[:start] + render() + text[end:]
-
-
-def main(argv: list[str]) -> int:
-    text = DOC.read_text()
-    new = rebuilt(text)
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC}: protocol table is stale; run python scripts/build_protocols_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    if new != text:
-        atomic_write_text(DOC, new)
-    print("wrote", DOC)
-    return 0
+    return text[:text.index(BEGIN)] + render() + text[text.index(END) + len(END):]
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    atomic_write_text(DOC, rebuilt(DOC.read_text()))
+    print("wrote", DOC)

@@ -24,7 +24,6 @@ def test_committed_table_is_what_the_script_renders() -> None:
     script = _script()
     text = (REPO / "docs" / "protocols.md").read_text()
     assert script.rebuilt(text) == text, "docs/protocols.md is stale: run python scripts/build_protocols_doc.py"
-    assert script.main(["--check"]) == 0
 
 
 def test_table_lists_every_protocol_with_its_primary_metric_first() -> None:

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from lvsbench.core.registry import Registry
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -338,7 +340,9 @@ class LocaterDriver(Driver):
         return results
 
 
-DRIVERS: dict[str, type[Driver]] = {"mttr": MTTRDriver, "referformer": ReferFormerDriver, "locater": LocaterDriver}
+DRIVERS: Registry[type[Driver]] = Registry("external model")
+for _driver in (MTTRDriver, ReferFormerDriver, LocaterDriver):
+    DRIVERS.register(_driver.name, _driver)
 
 
 # ============================================================================================ main loop
@@ -376,14 +380,11 @@ def serve(inp: Any, out: Any) -> None:
             if cmd == "init":
                 from lvsbench.adapters import compat
 
-                model = req["model"]
-                if model not in DRIVERS:
-                    raise ValueError(f"unknown external model {model!r}")
+                cls = DRIVERS.load(req["model"])
                 code_dir = Path(req["code_dir"]).resolve()
                 if str(code_dir) not in sys.path:
                     sys.path.insert(0, str(code_dir))
                 opts = req.get("options") or {}
-                cls = DRIVERS[model]
                 notes, redirects = compat.apply_all(opts.get("text_encoder_dir"), opts.get("backbone_weights"),
                                                     msda=cls.uses_msda)
                 ckpt = Path(req["checkpoint"]) if req.get("checkpoint") else None

@@ -27,26 +27,20 @@ class DatasetSpec:
 
     name: str
     title: str
-    loader: str
-    """"module:Class" of the reader, constructed as Class(root, split=None, **options)."""
+    loader: str  # "module:Class", constructed as Class(root, split=None, **options)
     default_split: str
     splits: tuple[str, ...]
-    info_splits: tuple[str, ...]
-    """Splits `datasets info` reports when no --split is given."""
+    info_splits: tuple[str, ...]  # splits `datasets info` reports when no --split is given
     default_protocol: str
-    coco_gt: bool = False
-    """`convert --to coco` applies (MTTR/ReferFormer COCO ground truth)."""
-    check_split: bool = False
-    """`load` refuses a split outside `splits` (for readers that take any split name)."""
-    meta_at_root: bool = False
-    """The release root holds a `meta_expressions.json`, like our layout does (only a root with our card is ours)."""
+    coco_gt: bool = False  # `convert --to coco` applies (MTTR/ReferFormer COCO ground truth)
+    check_split: bool = False  # `load` refuses a split outside `splits` (the reader takes any name)
+    meta_at_root: bool = False  # the release root holds a meta_expressions.json: ours only with our card
     convert_options: tuple[tuple[str, Any], ...] = ()
     """Reader options `convert --to layout` sets unless given: A2D drops expressions whose instance is in no
     annotated frame (MTTR has no sample for them); the layout cannot hold an expression without objects."""
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
-"""The native datasets by name, in this order."""
 _NO_TARGET_DROP = (("no_target", "drop"),)
 for _spec in (
     DatasetSpec("a2d", "A2D-Sentences (Gavrilyuk et al. CVPR'18)", "lvsbench.datasets.a2d:A2DDataset", "test",

@@ -56,9 +56,8 @@ class Run:
     def samples(self) -> pd.DataFrame | None:
         if self.samples_path is None or not self.samples_path.is_file():
             return None
-        df = pd.read_csv(self.samples_path, dtype={"video_id": str, "exp_id": str, "frame": str, "run": str,
-                                                    "image_id": str})
-        return df
+        return pd.read_csv(self.samples_path, dtype={"video_id": str, "exp_id": str, "frame": str, "run": str,
+                                                     "image_id": str})
 
     @property
     def spec(self) -> Protocol | None:
@@ -67,16 +66,14 @@ class Run:
 
     @property
     def aggregate(self) -> str | None:
-        """What a per-sample row is: "samples" (a frame of an expression), "expressions" or "objects"."""
+        """What a per-sample row is (`Protocol.aggregate`): a frame sample, an expression or an object."""
         return self.spec.aggregate if self.spec is not None else None
 
     @property
     def score_column(self) -> str | None:
-        """Per-sample column whose mean is the per-sample headline: IoU of a frame sample, else J&F (when the
-        per-sample table has it)."""
-        col = None if self.aggregate is None else "iou" if self.aggregate == "samples" else "J&F"
-        df = self.samples
-        return col if df is not None and col in df.columns else None
+        """Per-sample column whose mean is the headline: IoU of a frame sample, else J&F (if the table has it)."""
+        col = {None: None, "samples": "iou"}.get(self.aggregate, "J&F")
+        return col if self.samples is not None and col in self.samples.columns else None
 
     @property
     def key_columns(self) -> tuple[str, ...]:
