@@ -1,14 +1,7 @@
-"""Adapter registry: built-in adapters by lazy "module:Class" path, plug-ins through entry points.
-
-Lazy like lm-evaluation-harness's model registry (an alias maps to a string that is imported on first use), so
-`lvsbench adapters list` or `lvsbench run oracle` never imports torch or a heavy model. A lab plugs its model in
-without forking lvsbench by declaring, in its own package::
-
-    [project.entry-points."lvsbench.adapters"]
-    mymodel = "mypkg.lvsbench_adapter:MyModelAdapter"
-
-after which `lvsbench run mymodel ...` finds it. Built-in names win over plug-ins of the same name (a warning is
-recorded in `conflicts()`), so an installed package cannot silently replace `oracle`.
+"""Adapter registry (`lvsbench.core.registry.Registry`): built-in adapters by lazy "module:Class" path, so `lvsbench
+adapters list` or `lvsbench run oracle` never imports torch or a model; plug-ins through the entry-point group
+`lvsbench.adapters` (a lab declares `mymodel = "mypkg.lvsbench_adapter:MyModelAdapter"` under
+`[project.entry-points."lvsbench.adapters"]`); built-in names win over plug-ins (`conflicts()` lists the losers).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ unknown name raises `ConfigError` with "did you mean" (`lvsbench.core.errors.unk
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -55,17 +54,15 @@ class Registry(Mapping[str, T], Generic[T]):
         self.what, self.group, self.aliases = what, entry_points, dict(aliases or {})
         self._entries: dict[str, Entry] = {}
         self._conflicts: list[str] = []
-        self._lock = threading.Lock()
 
     def register(self, name: str, target: T | str, *, source: str = "builtin", replace: bool = False) -> None:
         """Add an object or a lazy "module:attr" under `name`; a taken name needs `replace`."""
         lazy = isinstance(target, str)
         where = target if lazy else f"{target.__module__}:{target.__qualname__}" if hasattr(  # type: ignore[union-attr]
             target, "__qualname__") else None
-        with self._lock:
-            if name in self._entries and not replace:
-                raise ConfigError(f"{self.what} {name!r} is already registered")
-            self._entries[name] = Entry(name, where, source, None if lazy else target)  # type: ignore[arg-type]
+        if name in self._entries and not replace:
+            raise ConfigError(f"{self.what} {name!r} is already registered")
+        self._entries[name] = Entry(name, where, source, None if lazy else target)  # type: ignore[arg-type]
 
     def add(self, obj: T) -> T:
         """Register an object under its `name` attribute: `X = REGISTRY.add(Spec(name=...))`."""
@@ -73,13 +70,11 @@ class Registry(Mapping[str, T], Generic[T]):
         return obj
 
     def unregister(self, name: str) -> None:
-        with self._lock:
-            self._entries.pop(name, None)
+        self._entries.pop(name, None)
 
     def entries(self) -> dict[str, Entry]:
         """Every entry: registered ones, then plug-ins (read anew each call: a package installed meanwhile counts)."""
-        with self._lock:
-            out = dict(self._entries)
+        out = dict(self._entries)
         conflicts = []
         for ep in metadata.entry_points().select(group=self.group) if self.group else ():
             dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
