@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from lvsbench.core.errors import ConfigError, unknown_name
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def import_target(target: str, what: str = "entry") -> Any:
     return obj
 
 
-class Registry(Mapping[str, T], Generic[T]):
+class Registry(Mapping[str, _T], Generic[_T]):
     """Named objects of one kind (`what` names the kind in messages)."""
 
     def __init__(self, what: str, *, entry_points: str | None = None, aliases: dict[str, str] | None = None) -> None:
@@ -55,7 +55,7 @@ class Registry(Mapping[str, T], Generic[T]):
         self._entries: dict[str, Entry] = {}
         self._conflicts: list[str] = []
 
-    def register(self, name: str, target: T | str, *, source: str = "builtin", replace: bool = False) -> None:
+    def register(self, name: str, target: _T | str, *, source: str = "builtin", replace: bool = False) -> None:
         """Add an object or a lazy "module:attr" under `name`; a taken name needs `replace`."""
         lazy = isinstance(target, str)
         where = target if lazy else f"{target.__module__}:{target.__qualname__}" if hasattr(  # type: ignore[union-attr]
@@ -64,7 +64,7 @@ class Registry(Mapping[str, T], Generic[T]):
             raise ConfigError(f"{self.what} {name!r} is already registered")
         self._entries[name] = Entry(name, where, source, None if lazy else target)  # type: ignore[arg-type]
 
-    def add(self, obj: T) -> T:
+    def add(self, obj: _T) -> _T:
         """Register an object under its `name` attribute: `X = REGISTRY.add(Spec(name=...))`."""
         self.register(obj.name, obj)  # type: ignore[attr-defined]
         return obj
@@ -97,7 +97,7 @@ class Registry(Mapping[str, T], Generic[T]):
         found = self._entries.get(name)
         return self.entries().get(name) if found is None and self.group else found
 
-    def load(self, name: str) -> T:
+    def load(self, name: str) -> _T:
         """The object under `name` (or an alias), imported now; ConfigError with "did you mean" when unknown."""
         entry = self._entry(name)
         if entry is None:
@@ -107,7 +107,7 @@ class Registry(Mapping[str, T], Generic[T]):
             return import_target(str(entry.target), f"{self.what} {entry.name!r}")  # type: ignore[no-any-return]
         return entry.obj  # type: ignore[no-any-return]
 
-    def __getitem__(self, name: str) -> T:
+    def __getitem__(self, name: str) -> _T:
         if name not in self:
             raise KeyError(name)
         return self.load(name)
@@ -120,3 +120,6 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __len__(self) -> int:
         return len(self.entries() if self.group else self._entries)
+
+
+__all__ = ["Entry", "Registry", "import_target"]

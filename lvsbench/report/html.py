@@ -7,6 +7,9 @@ expression length and subset (Locater TPAMI Table VII style); paired comparisons
 intervals (never between two bound baselines: oracle, empty, full, random); qualitative strips of ground truth vs
 prediction for the best and worst samples. All numbers are percent with two decimals
 (`lvsbench.metrics.names.format_value`). The output is deterministic (no timestamps; seeded bootstrap).
+
+Size: one page whose sections share the group, column and table helpers; charts (`svg`), images (`overlay`) and
+statistics (`stats`) are already apart.
 """
 
 from __future__ import annotations
