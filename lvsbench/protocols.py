@@ -74,6 +74,16 @@ class Protocol:
     message)."""
     primary_metric: str = "J&F"
     """The metric tables are sorted by and reports lead with (a key of `metrics`)."""
+    data_notes: tuple[tuple[str, str], ...] = ()
+    """(dataset name, note) pairs: what the numbers mean on one dataset the protocol scores (added to `summary`)."""
+    subset_of: str | None = None
+    """The protocol whose data this one scores subsets of (A2D-S+ of A2D-S test; reports compare the two)."""
+    pk_strict: bool = False
+    """P@K counts IoU > K (MTTR metrics.py @2cc35ab), not IoU >= K (Locater tools/evaluate.py @5da6daa)."""
+    reported_only: tuple[str, ...] = ()
+    """Metrics papers print for this protocol that lvsbench does not compute (accepted by the audit)."""
+    comparability: str = ""
+    """How the published numbers of this protocol relate to lvsbench's (shown above the reported rows)."""
     run_format: str = "png-tree"
     """The prediction format `lvsbench run` writes for this protocol (one of `formats`)."""
     image_id: Literal["none", "a2d-instance", "jhmdb-frame"] = "none"
@@ -96,17 +106,6 @@ class Protocol:
     `<source>_<video>_<obj_id>/<exp>/` (VideoLISA's ReasonVOS layout)."""
     summary: str = ""
     """What the numbers mean, in one line (shown above the protocol's tables in reports)."""
-    data_notes: tuple[tuple[str, str], ...] = ()
-    """(dataset name, note) pairs: what the numbers mean on one dataset the protocol scores (added to `summary`)."""
-    subset_of: str | None = None
-    """The protocol whose data this one scores subsets of (A2D-S+ of A2D-S test; reports compare the two)."""
-    pk_strict: bool = False
-    """P@K counts IoU > K (MTTR metrics.py @2cc35ab), not IoU >= K (Locater tools/evaluate.py @5da6daa)."""
-    reported_only: tuple[str, ...] = ()
-    """Metrics papers print for this protocol that lvsbench does not compute (accepted by the audit)."""
-    comparability: str = ""
-    """How the published numbers of this protocol relate to lvsbench's (shown above the reported rows)."""
-
     def header(self) -> dict[str, Any]:
         return asdict(self)
 
