@@ -106,6 +106,7 @@ class Protocol:
     `<source>_<video>_<obj_id>/<exp>/` (VideoLISA's ReasonVOS layout)."""
     summary: str = ""
     """What the numbers mean, in one line (shown above the protocol's tables in reports)."""
+
     def header(self) -> dict[str, Any]:
         return asdict(self)
 
