@@ -8,13 +8,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from lvsbench.core.errors import ConfigError, unknown_name
+from lvsbench.core.errors import ConfigError
+from lvsbench.core.registry import Registry
+from lvsbench.datasets.registry import DATASETS
 from lvsbench.metrics.modern import V2_NOTE
 from lvsbench.metrics.names import (
     COCO_METRICS,
     DAVIS_METRICS,
     JF_METRICS,
     LOCATER_METRICS,
+    PK_METRICS,
     TOP1_METRICS,
 )
 
@@ -71,6 +74,16 @@ class Protocol:
     message)."""
     primary_metric: str = "J&F"
     """The metric tables are sorted by and reports lead with (a key of `metrics`)."""
+    data_notes: tuple[tuple[str, str], ...] = ()
+    """(dataset name, note) pairs: what the numbers mean on one dataset the protocol scores (added to `summary`)."""
+    subset_of: str | None = None
+    """The protocol whose data this one scores subsets of (A2D-S+ of A2D-S test; reports compare the two)."""
+    pk_strict: bool = False
+    """P@K counts IoU > K (MTTR metrics.py @2cc35ab), not IoU >= K (Locater tools/evaluate.py @5da6daa)."""
+    reported_only: tuple[str, ...] = ()
+    """Metrics papers print for this protocol that lvsbench does not compute (accepted by the audit)."""
+    comparability: str = ""
+    """How the published numbers of this protocol relate to lvsbench's (shown above the reported rows)."""
     run_format: str = "png-tree"
     """The prediction format `lvsbench run` writes for this protocol (one of `formats`)."""
     image_id: Literal["none", "a2d-instance", "jhmdb-frame"] = "none"
@@ -101,12 +114,9 @@ class Protocol:
         return asdict(self)
 
 
-PROTOCOLS: dict[str, Protocol] = {}
-
-
-def _register(p: Protocol) -> Protocol:
-    PROTOCOLS[p.name] = p
-    return p
+PROTOCOLS: Registry[Protocol] = Registry("protocol")
+"""Every protocol by name, in declaration order."""
+_register = PROTOCOLS.add
 
 
 A2D = _register(Protocol(
@@ -135,6 +145,15 @@ A2D = _register(Protocol(
              "averages per-sample IoU, overall_iou is summed intersection / summed union, P@K the share of samples"
              " with IoU > K. Every sample has a target, so an empty prediction scores 0. The three mAPs (coco, "
              "prec, locater) are different definitions."),
+    pk_strict=True,
+    comparability=(
+        "Three different \"mAP\" definitions are printed in the papers, each in its own column, never ranked "
+        "together: `coco mAP 0.5:0.95` (COCO AP over scored candidates, pycocotools; MTTR / ReferFormer rows), "
+        "`prec_mAP` (mean over IoU .50:.05:.95 of the top-1 precision; the older methods and the papers' own rows) "
+        "and `locater_mAP` (mean of P@0.5..0.9, Locater's released code; no table copied here uses it). P@K: "
+        "lvsbench counts IoU > K as MTTR and Locater's text do; LBDT / MMVT count IoU >= K. Reported rows score "
+        "the full A2D-Sentences test split; reproduced rows score the data named above. `FPS` is frames per "
+        "second (not a percentage), measured on the GPU named in the note; it is not comparable across papers."),
 ))
 
 JHMDB = _register(Protocol(
@@ -155,6 +174,12 @@ JHMDB = _register(Protocol(
     top1="max-score-last-tie",
     empty_union="epsilon",
     summary="As a2d, on MTTR's frozen 3 frames per video: every sample has a target, so an empty prediction scores 0.",
+    pk_strict=True,
+    comparability=(
+        "As on A2D: `coco mAP 0.5:0.95`, `prec_mAP` and `locater_mAP` are three different definitions, in separate "
+        "columns. All reported J-HMDB-Sentences rows are models trained on A2D-Sentences and evaluated without "
+        "fine-tuning. lvsbench's `jhmdb` scores MTTR's frozen 2,784 frames (3 per video); the papers copied here do "
+        "not say which frames the older methods scored, so small differences in the frame set are possible."),
 ))
 
 RYVOS = _register(Protocol(
@@ -173,6 +198,13 @@ RYVOS = _register(Protocol(
            "prediction are both empty scores J = F = 1 (DAVIS convention; URVOS' baseline would give 0)."),
     summary=("Offline proxy (held-out training videos, not the server): J, F averaged over each expression's "
              "frames, then over expressions; a frame with empty target and empty prediction scores 1."),
+    reported_only=PK_METRICS,  # Refer-YouTube-VOS papers print prec@X, the share of frames with J > X (URVOS §5.2)
+    comparability=(
+        "Reported Refer-YouTube-VOS rows are scored on the `valid` split by the challenge server (Locater Table V) "
+        "or as the URVOS paper states; lvsbench's `ryvos` is an offline proxy on held-out training videos (split "
+        "`train-heldout-v1`): the two never score the same videos, so a reproduced and a reported number are not "
+        "comparable value for value. `P@K` of reported rows is URVOS' per-frame prec@X (J > X). Rows without `J&F` "
+        "(URVOS prints J and F only) sort last; J&F is never derived."),
 ))
 
 RDAVIS = _register(Protocol(
@@ -197,6 +229,11 @@ RDAVIS = _register(Protocol(
     annotator_runs=True,
     summary=("DAVIS-2017 unsupervised evaluation with Hungarian matching of predicted to ground-truth objects, "
              "mean of the four annotators' runs; -Decay: lower is better."),
+    comparability=(
+        "lvsbench's `rdavis` is ReferFormer's protocol (DAVIS-2017 unsupervised evaluation, Hungarian matching, "
+        "mean of the four annotators' expressions). Papers that predate it (URVOS) do not say which DAVIS-2017 mode "
+        "they used, and pre-train on other data (see the notes): read their rows as the paper's own numbers, not as "
+        "scores under this protocol."),
 ))
 
 RDAVIS_ALIGNED = _register(Protocol(
@@ -256,6 +293,10 @@ A2D_PLUS = _register(Protocol(
     primary_metric="mean_iou",
     summary=("Locater's A2D-S+ subsets (IoU per frame, P@K counts IoU >= K). A frame where the referred actor is "
              "absent scores IoU 1 when the prediction is empty too, 0 on any false positive."),
+    data_notes=(("a2d-plus-t", "A2D-S_t pairs each query with contrasting frames in which its actor is absent: an "
+                 "empty prediction scores IoU 1 there, which is why the `empty` baseline can rank above a model on "
+                 "this subset; compare models with each other and with `oracle`, not with `empty`."),),
+    subset_of="a2d",
 ))
 
 # ============================================================================ per-expression protocols (2023-2026)
@@ -417,37 +458,20 @@ REASONVOS = _register(Protocol(
 PER_EXPRESSION: dict[str, Protocol] = {n: p for n, p in PROTOCOLS.items() if p.family == "per-expression"}
 """The seven per-expression protocols (scored by `lvsbench.scoring.per_expression`)."""
 
-DEFAULT_PROTOCOL: dict[str, str] = {
-    "a2d": "a2d",
-    "jhmdb": "jhmdb",
-    "ryvos": "ryvos",
-    "rdavis": "rdavis",
-    "davis": "davis-semi",
-    "a2d-plus": "a2d-plus",
-    "mevis": "mevis",
-    "revos": "revos",
-    "refsav": "refsav",
-    "long-rvos": "long-rvos",
-    "reasonvos": "reasonvos",
-}
-"""Default protocol per dataset name (a layout dataset's card may name its own `default_protocol`)."""
-
 
 def get_protocol(name: str) -> Protocol:
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise ConfigError(unknown_name("protocol", name, PROTOCOLS)) from None
+    return PROTOCOLS.load(name)
 
 
 def default_protocol_for(dataset: Any) -> Protocol:
     """The protocol a dataset is scored with when none is given: the card's `default_protocol` (layout datasets),
-    else by dataset name."""
+    else the native dataset's (`DatasetSpec.default_protocol`), else the protocol of the dataset's name."""
     card = getattr(dataset, "card", None) or {}
-    name = card.get("default_protocol") if isinstance(card, dict) else None
-    if not name:
-        name = DEFAULT_PROTOCOL.get(str(getattr(dataset, "name", "")))
-    if not name:
+    name = str(getattr(dataset, "name", ""))
+    spec = DATASETS.get(name)
+    chosen = (card.get("default_protocol") if isinstance(card, dict) else None) or (
+        spec.default_protocol if spec is not None else name if name in PROTOCOLS else None)
+    if not chosen:
         raise ConfigError(f"no default protocol for dataset {getattr(dataset, 'name', '?')!r}; pass --protocol "
                           f"({', '.join(PROTOCOLS)})")
-    return get_protocol(name)
+    return get_protocol(chosen)

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from lvsbench.cli import cli
 from lvsbench.core.errors import ConfigError
+from lvsbench.core.registry import import_target
 from lvsbench.datasets import DATASETS, load, resolve_root
 from lvsbench.datasets.layout import LayoutDataset
-from lvsbench.datasets.registry import _import, env_var, parse_options
+from lvsbench.datasets.registry import env_var, parse_options
 from lvsbench.synth import WRITERS, get_writer
 
 
@@ -34,7 +35,7 @@ def test_metadata() -> None:
         "mevis": "mevis", "revos": "revos", "refsav": "refsav", "long-rvos": "long-rvos", "reasonvos": "reasonvos"}
     assert DATASETS["a2d"].default_split == "test" and DATASETS["jhmdb"].splits == ("test",)
     for spec in DATASETS.values():
-        cls = _import(spec.loader)
+        cls = import_target(spec.loader)
         assert cls.__name__.endswith("Dataset")
         assert spec.default_split in spec.splits
     assert set(WRITERS) == {"a2d", "jhmdb", "ryvos", "rdavis", "davis", "mevis", "revos", "refsav", "long-rvos",

@@ -13,6 +13,7 @@ from lvsbench.datasets.registry import load
 from lvsbench.formats.predictions import write_palette_prediction
 from lvsbench.leaderboard.render import METRIC_ORDER, Row, render_csv, shown_in_markdown
 from lvsbench.metrics.names import METRICS, markdown_table
+from lvsbench.protocols import PER_EXPRESSION
 from lvsbench.run.runner import RunOptions, run
 from lvsbench.scoring import PROTOCOLS, score
 from lvsbench.synth import get_writer
@@ -42,7 +43,7 @@ def _scores(tmp: Path) -> list:
         for fmt, protocols in formats:
             preds = run(create_adapter("random"), ds, RunOptions(out=tmp / f"{name}-{fmt}", progress=False,
                                                                  format=fmt)).predictions
-            out += [score(preds, ds, p, by=None if PROTOCOLS[p].family == "per-expression" else "num_objects_bin")
+            out += [score(preds, ds, p, by=None if p in PER_EXPRESSION else "num_objects_bin")
                     for p in protocols]
     root = get_writer("davis")(tmp / "davis", videos=4, seed=1, **SIZE)
     ds = load("davis", root)

@@ -238,3 +238,21 @@ def test_report_lists_published_rows_of_the_covered_datasets(runs_dir: dict[str,
     assert "<code>coco mAP 0.5:0.95</code>" in section and "<code>prec_mAP</code>" in section
     assert "<code>mAP</code>" not in section and "Video-Swin-T" in section and "46.1" in section
     assert "id=reported" not in render_report(runs, ReportOptions(replicates=50))
+
+
+def test_protocol_facts_come_from_the_protocol() -> None:
+    """The summary note, the contrasting-frames note of A2D-S_t, the subset comparison and the per-sample keys are
+    `Protocol` fields (summary, data_notes, subset_of, aggregate), not tables keyed by protocol name."""
+    from lvsbench.report.html import SUBSET_PROTOCOLS, protocol_note
+    from lvsbench.report.runs import Run
+
+    def run(protocol: str, dataset: str) -> Run:
+        return Run(Path("x.json"), "m", "g", f"synth-{dataset}", protocol, "test", "", {}, None, None, None,
+                   {"name": dataset})
+
+    t, m = protocol_note(run("a2d-plus", "a2d-plus-t")), protocol_note(run("a2d-plus", "a2d-plus-m"))
+    assert t.startswith(m) and "contrasting frames" in t and "contrasting" not in m
+    assert protocol_note(run("no-such-protocol", "x")) == "" and SUBSET_PROTOCOLS == {"a2d", "a2d-plus"}
+    assert run("rdavis", "rdavis").key_columns == ("run", "video_id", "object_id")
+    assert run("a2d", "a2d").key_columns == ("video_id", "exp_id", "frame")
+    assert run("mevis", "mevis").key_columns == ("video_id", "exp_id") == run("x", "x").key_columns

@@ -30,11 +30,6 @@ from typing import Any
 
 _ABC_NAMES = ("Iterable", "Iterator", "Mapping", "MutableMapping", "Sequence", "MutableSequence", "Callable",
               "Set", "MutableSet", "Hashable", "Sized", "Container", "Generator", "Awaitable")
-HUB_NAMES = ("roberta-base", "roberta-large", "bert-base-uncased", "bert-base-cased", "bert-large-uncased",
-             "distilbert-base-uncased")
-"""Hub ids the published RVOS code passes to `from_pretrained`; all are redirected to `text_encoder_dir`."""
-
-
 def apply_collections_aliases() -> list[str]:
     added = []
     for name in _ABC_NAMES:

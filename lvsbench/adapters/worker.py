@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from lvsbench.core.registry import Registry
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -90,10 +92,6 @@ def _versions() -> dict[str, Any]:
     return out
 
 
-def _options_namespace(options: dict[str, Any], base: dict[str, Any]) -> argparse.Namespace:
-    return argparse.Namespace(**{**base, **options})
-
-
 # ============================================================================================ drivers
 
 
@@ -120,6 +118,11 @@ class Driver:
 
     def predict(self, frames: np.ndarray, texts: list[str], outputs: list[int], mode: str) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+
+MTTR_INPUT_SIZE: dict[str, tuple[int, int]] = {"a2d": (320, 576), "jhmdb": (320, 576)}
+"""(short side, max size) of MTTR's eval resize for a config whose `dataset_name` contains the key (its A2D / J-HMDB
+datasets @2cc35ab); any other config (Refer-YouTube-VOS) uses (360, 640)."""
 
 
 class MTTRDriver(Driver):
@@ -156,9 +159,9 @@ class MTTRDriver(Driver):
         self.model = model.to(self.device).eval()
         self.config = config
         ds = str(config.get("dataset_name", config_name))
-        a2d = "a2d" in ds or "jhmdb" in ds
-        self.short = int(self.options.get("short_side") or (320 if a2d else 360))
-        self.max_size = int(self.options.get("max_size") or (576 if a2d else 640))
+        short, max_size = next((size for key, size in MTTR_INPUT_SIZE.items() if key in ds), (360, 640))
+        self.short = int(self.options.get("short_side") or short)
+        self.max_size = int(self.options.get("max_size") or max_size)
         self.info.update({"config": str(cfg_path), "window_size": config.get("window_size"),
                           "short_side": self.short, "max_size": self.max_size})
         torch.set_grad_enabled(False)
@@ -337,7 +340,9 @@ class LocaterDriver(Driver):
         return results
 
 
-DRIVERS: dict[str, type[Driver]] = {"mttr": MTTRDriver, "referformer": ReferFormerDriver, "locater": LocaterDriver}
+DRIVERS: Registry[type[Driver]] = Registry("external model")
+for _driver in (MTTRDriver, ReferFormerDriver, LocaterDriver):
+    DRIVERS.register(_driver.name, _driver)
 
 
 # ============================================================================================ main loop
@@ -375,14 +380,11 @@ def serve(inp: Any, out: Any) -> None:
             if cmd == "init":
                 from lvsbench.adapters import compat
 
-                model = req["model"]
-                if model not in DRIVERS:
-                    raise ValueError(f"unknown external model {model!r}")
+                cls = DRIVERS.load(req["model"])
                 code_dir = Path(req["code_dir"]).resolve()
                 if str(code_dir) not in sys.path:
                     sys.path.insert(0, str(code_dir))
                 opts = req.get("options") or {}
-                cls = DRIVERS[model]
                 notes, redirects = compat.apply_all(opts.get("text_encoder_dir"), opts.get("backbone_weights"),
                                                     msda=cls.uses_msda)
                 ckpt = Path(req["checkpoint"]) if req.get("checkpoint") else None

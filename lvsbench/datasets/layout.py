@@ -15,6 +15,9 @@ score when not every annotated frame is), a video's `objects` ({id: {"category":
 A label map cannot hold a pixel of two objects, so where objects overlap (A2D instances: a rider and a horse) each
 involved object's complete mask is stored in `Overlaps/` and replaces `label == obj` for it (`FrameMasks`); such
 layouts are format version 2, all others stay version 1. The specification is `docs/layout.md`.
+
+Size: the reader, the resumable writer and the validator of one format, kept with the constants and path rules
+(card, meta, Overlaps/, fragments) they share.
 """
 
 from __future__ import annotations
@@ -651,10 +654,3 @@ def _dup_checking_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def is_layout(root: str | Path) -> bool:
     return (Path(root) / META_NAME).is_file()
-
-
-def remove_partial(root: str | Path) -> None:
-    """Remove leftovers of an interrupted writer (fragments), used by --force rebuilds."""
-    p = Path(root) / PARTS_DIR
-    if p.exists():
-        shutil.rmtree(p)

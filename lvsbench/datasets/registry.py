@@ -9,7 +9,6 @@ config file (`~/.config/lvsbench/config.toml`, or `$LVSBENCH_CONFIG`).
 
 from __future__ import annotations
 
-import importlib
 import os
 import tomllib
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from lvsbench.core.errors import ConfigError, LvsbenchError, Problem, did_you_mean, unknown_name
 from lvsbench.core.options import check_keywords
+from lvsbench.core.registry import Registry, import_target
 from lvsbench.datasets.base import Dataset
 
 
@@ -33,38 +33,42 @@ class DatasetSpec:
     info_splits: tuple[str, ...]  # splits `datasets info` reports when no --split is given
     default_protocol: str
     coco_gt: bool = False  # `convert --to coco` applies (MTTR/ReferFormer COCO ground truth)
+    check_split: bool = False  # `load` refuses a split outside `splits` (the reader takes any name)
+    meta_at_root: bool = False  # the release root holds a meta_expressions.json: ours only with our card
+    convert_options: tuple[tuple[str, Any], ...] = ()
+    """Reader options `convert --to layout` sets unless given: A2D drops expressions whose instance is in no
+    annotated frame (MTTR has no sample for them); the layout cannot hold an expression without objects."""
 
 
-DATASETS: dict[str, DatasetSpec] = {
-    "a2d": DatasetSpec("a2d", "A2D-Sentences (Gavrilyuk et al. CVPR'18)", "lvsbench.datasets.a2d:A2DDataset",
-                       "test", ("train", "test", "all"), ("train", "test"), "a2d", True),
-    "jhmdb": DatasetSpec("jhmdb", "J-HMDB-Sentences (Gavrilyuk et al. CVPR'18)",
-                         "lvsbench.datasets.jhmdb:JHMDBDataset", "test", ("test",), ("test",), "jhmdb", True),
-    "ryvos": DatasetSpec("ryvos", "Refer-YouTube-VOS (Seo et al. ECCV'20)", "lvsbench.datasets.ryvos:RYVOSDataset",
-                         "valid", ("train", "valid", "test", "valid-competition", "train-heldout-v1",
-                                   "train-minus-heldout-v1"), ("train", "valid"), "ryvos"),
-    "rdavis": DatasetSpec("rdavis", "Refer-DAVIS17 (Khoreva et al. ACCV'18)",
-                          "lvsbench.datasets.rdavis:RDAVISDataset", "val", ("train", "val"), ("train", "val"),
-                          "rdavis"),
-    "davis": DatasetSpec("davis", "DAVIS 2016/2017 semi-supervised VOS (Pont-Tuset et al. arXiv:1704.00675)",
-                         "lvsbench.datasets.davis:DAVISDataset", "val", ("train", "val"), ("train", "val"),
-                         "davis-semi"),
-    "mevis": DatasetSpec("mevis", "MeViS v1/v2 (Ding et al. ICCV'23, TPAMI'25)", "lvsbench.datasets.mevis:MeViSDataset",
-                         "valid_u", ("train", "valid_u", "valid"), ("train", "valid_u", "valid"), "mevis"),
-    "revos": DatasetSpec("revos", "ReVOS (Yan et al. ECCV'24, VISA)", "lvsbench.datasets.revos:ReVOSDataset",
-                         "valid", ("valid", "train", "train_sub"), ("train", "valid"), "revos"),
-    "refsav": DatasetSpec("refsav", "Ref-SAV (Sa2VA, Yuan et al. 2025)", "lvsbench.datasets.refsav:RefSAVDataset",
-                          "valid", ("valid",), ("valid",), "refsav"),
-    "long-rvos": DatasetSpec("long-rvos", "Long-RVOS (Liang et al. CVPR'26)",
-                             "lvsbench.datasets.long_rvos:LongRVOSDataset", "valid", ("valid", "train", "test"),
-                             ("valid",), "long-rvos"),
-    "reasonvos": DatasetSpec("reasonvos", "ReasonVOS (VideoLISA, Bai et al. NeurIPS'24)",
-                             "lvsbench.datasets.reasonvos:ReasonVOSDataset", "test", ("test",), ("test",),
-                             "reasonvos"),
-}
-
-NATIVE_META_AT_ROOT: frozenset[str] = frozenset({"reasonvos"})
-"""Native datasets whose release root holds a `meta_expressions.json`, like our layout does."""
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+_NO_TARGET_DROP = (("no_target", "drop"),)
+for _spec in (
+    DatasetSpec("a2d", "A2D-Sentences (Gavrilyuk et al. CVPR'18)", "lvsbench.datasets.a2d:A2DDataset", "test",
+                ("train", "test", "all"), ("train", "test"), "a2d", coco_gt=True, check_split=True,
+                convert_options=(("drop_unlocated", True),)),
+    DatasetSpec("jhmdb", "J-HMDB-Sentences (Gavrilyuk et al. CVPR'18)", "lvsbench.datasets.jhmdb:JHMDBDataset",
+                "test", ("test",), ("test",), "jhmdb", coco_gt=True, check_split=True),
+    DatasetSpec("ryvos", "Refer-YouTube-VOS (Seo et al. ECCV'20)", "lvsbench.datasets.ryvos:RYVOSDataset", "valid",
+                ("train", "valid", "test", "valid-competition", "train-heldout-v1", "train-minus-heldout-v1"),
+                ("train", "valid"), "ryvos"),
+    DatasetSpec("rdavis", "Refer-DAVIS17 (Khoreva et al. ACCV'18)", "lvsbench.datasets.rdavis:RDAVISDataset", "val",
+                ("train", "val"), ("train", "val"), "rdavis"),
+    DatasetSpec("davis", "DAVIS 2016/2017 semi-supervised VOS (Pont-Tuset et al. arXiv:1704.00675)",
+                "lvsbench.datasets.davis:DAVISDataset", "val", ("train", "val"), ("train", "val"), "davis-semi"),
+    DatasetSpec("mevis", "MeViS v1/v2 (Ding et al. ICCV'23, TPAMI'25)", "lvsbench.datasets.mevis:MeViSDataset",
+                "valid_u", ("train", "valid_u", "valid"), ("train", "valid_u", "valid"), "mevis",
+                convert_options=_NO_TARGET_DROP),
+    DatasetSpec("revos", "ReVOS (Yan et al. ECCV'24, VISA)", "lvsbench.datasets.revos:ReVOSDataset", "valid",
+                ("valid", "train", "train_sub"), ("train", "valid"), "revos", convert_options=_NO_TARGET_DROP),
+    DatasetSpec("refsav", "Ref-SAV (Sa2VA, Yuan et al. 2025)", "lvsbench.datasets.refsav:RefSAVDataset", "valid",
+                ("valid",), ("valid",), "refsav"),
+    DatasetSpec("long-rvos", "Long-RVOS (Liang et al. CVPR'26)", "lvsbench.datasets.long_rvos:LongRVOSDataset",
+                "valid", ("valid", "train", "test"), ("valid",), "long-rvos"),
+    DatasetSpec("reasonvos", "ReasonVOS (VideoLISA, Bai et al. NeurIPS'24)",
+                "lvsbench.datasets.reasonvos:ReasonVOSDataset", "test", ("test",), ("test",), "reasonvos",
+                meta_at_root=True),
+):
+    DATASETS.add(_spec)
 
 CONFIG_ENV = "LVSBENCH_CONFIG"
 
@@ -121,11 +125,6 @@ def resolve_root(name: str, root: str | Path | None) -> Path:
                       f"'{name} = \"/path\"' under [roots] in {config_path()} (${CONFIG_ENV} overrides that path)")
 
 
-def _import(target: str) -> Any:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 def load(name: str, root: str | Path, split: str | None = None, **options: Any) -> Dataset:
     """Open a dataset split: a native reader by name, or our layout ("layout" or a root holding one)."""
     from lvsbench.datasets.layout import CARD_NAME, LayoutDataset, is_layout
@@ -138,11 +137,11 @@ def load(name: str, root: str | Path, split: str | None = None, **options: Any) 
         return LayoutDataset(root, split=split, **options)
     spec = DATASETS.get(key)
     # A native root may itself hold a meta_expressions.json (ReasonVOS): only a root with our card is our layout.
-    ours = is_layout(root) and (key not in NATIVE_META_AT_ROOT or (root / CARD_NAME).is_file())
+    ours = is_layout(root) and (spec is None or not spec.meta_at_root or (root / CARD_NAME).is_file())
     if spec is not None and not (ours and not options):
-        if split is not None and split not in spec.splits and key in ("a2d", "jhmdb"):
+        if split is not None and split not in spec.splits and spec.check_split:
             raise ConfigError(f"{key}: {unknown_name('split', split, spec.splits)}")
-        cls = _import(spec.loader)
+        cls = import_target(spec.loader, f"dataset {key!r}")
         check_keywords(cls, f"{key}: bad option for the reader", root, split, **options)
         return cls(root, split, **options)
     if is_layout(root):
@@ -221,10 +220,8 @@ def convert_dataset(name: str, root: str | Path | None, out: str | Path, split: 
                 "annotations": len(gt["annotations"]), "split": ds.split}
     if to != "layout":
         raise ConfigError(f"--to must be layout or coco, got {to!r}")
-    if key == "a2d":
-        options.setdefault("drop_unlocated", True)
-    if key in ("mevis", "revos"):
-        options.setdefault("no_target", "drop")  # the layout cannot hold an expression without objects
+    for option, value in spec.convert_options if spec else ():
+        options.setdefault(option, value)
     ds = load(key, path, split, **options)
     protocol = spec.default_protocol if spec else getattr(ds, "card", {}).get("default_protocol", "ryvos")
     card = write_dataset(ds, out, source=f"{key} native layout, split {ds.split}", default_protocol=protocol,

@@ -11,7 +11,7 @@ table)):
 
 - `range`: a percentage lies in [0, 100]; FPS is positive.
 - `metric`: the metric is one the protocol defines (`lvsbench.protocols`), or one of the few reported-only
-  names listed in `REPORTED_ONLY`, or `FPS`.
+  names it lists (`Protocol.reported_only`), or `FPS`.
 - `J&F`: J&F = (J + F) / 2 (also J&F-Mean from J-Mean, F-Mean).
 - `P@K`: precision non-increasing in K.
 - `prec_mAP`: the mean precision over the ten IoU thresholds .50:.05:.95 lies between the bounds the five printed
@@ -29,15 +29,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lvsbench.leaderboard.reported import ReportedValue
+from lvsbench.metrics.names import PK_METRICS
 from lvsbench.protocols import PROTOCOLS
 
-PK_METRICS = ("P@0.5", "P@0.6", "P@0.7", "P@0.8", "P@0.9")
 JF_TRIPLES = (("J&F", "J", "F"), ("J&F-Mean", "J-Mean", "F-Mean"))
-REPORTED_ONLY: dict[str, tuple[str, ...]] = {
-    "ryvos": PK_METRICS,
-}
-"""Metrics papers print for a protocol that lvsbench does not compute (so no reproduced column exists): Refer-
-YouTube-VOS papers print prec@X, the fraction of frames with J > X (URVOS, ECCV 2020, §5.2)."""
 SPEED_METRICS = frozenset({"FPS"})
 
 
@@ -67,7 +62,7 @@ def known_metrics(protocol: str) -> frozenset[str] | None:
     p = PROTOCOLS.get(protocol)
     if p is None:
         return None
-    return frozenset(p.metrics) | frozenset(REPORTED_ONLY.get(protocol, ())) | SPEED_METRICS
+    return frozenset(p.metrics) | frozenset(p.reported_only) | SPEED_METRICS
 
 
 def _row_key(v: ReportedValue) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ train = "recipes/train/locater-tiny.toml"  # optional: training recipe, used whe
 train_options = { max_steps = 200 }    # optional overrides passed to the trainer
 
 [dataset]
-name = "a2d"                           # a2d | jhmdb | ryvos | rdavis
+name = "a2d"                           # a native dataset: a2d | jhmdb | ryvos | rdavis | mevis | ...
 synthetic = { videos = 24, seed = 0 }  # either a synthetic spec (runs everywhere) ...
 root = "a2d"                           # ... or the key of a real root (LVSBENCH_<KEY>_ROOT / config); runs only there
 split = "test"
@@ -41,19 +41,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lvsbench.adapters.bound import BOUND_ADAPTERS
 from lvsbench.core.errors import ConfigError, DataFormatError, unknown_name
+from lvsbench.datasets.registry import DATASETS as NATIVE_DATASETS
+from lvsbench.hardsplit.compose import SUBSET_NAMES
 
 RESULT_FORMAT = "lvsbench-leaderboard-result"
 RESULT_FORMAT_VERSION = 1
 """Format tag and version of `results/<recipe>.json` (written by `lvsbench.pipeline.build`, read by reports)."""
 
-DATASETS = ("a2d", "jhmdb", "ryvos", "rdavis", "mevis", "revos", "refsav", "long-rvos", "reasonvos")
-"""Datasets a recipe can name (the synthetic writers and native readers exist for all of them)."""
+DATASETS = tuple(NATIVE_DATASETS)
+"""Datasets a recipe can name: the native ones (each has a synthetic writer too)."""
 
-SUBSETS = ("a2d-plus-m", "a2d-plus-s", "a2d-plus-t")
+SUBSETS = tuple(SUBSET_NAMES.values())
 """A2D-S+ subsets (Locater, TPAMI): multiple actors, spatial and temporal contrast."""
-
-BOUND_ADAPTERS = frozenset({"oracle", "empty", "full", "random"})
 
 KINDS = ("bound", "model", "baseline")
 

@@ -18,19 +18,7 @@ from typing import Any
 from lvsbench.leaderboard.audit import Flag
 from lvsbench.leaderboard.reported import ReportedValue
 from lvsbench.metrics.names import METRICS, NOT_APPLICABLE, format_value, is_applicable, printed_unit
-
-PRIMARY_METRIC: dict[str, str] = {
-    "a2d": "mean_iou",
-    "jhmdb": "mean_iou",
-    "a2d-plus": "mean_iou",
-    "ryvos": "J&F",
-    "rdavis": "J&F-Mean",
-    "rdavis-aligned": "J&F-Mean",
-    "davis-semi": "J&F-Mean",
-}
-"""Metric each protocol's table is sorted by. For A2D / J-HMDB the literature's headline "mAP" means three different
-things (COCO AP, LBDT's prec_mAP, Locater's mean of P@K), so tables sort by mean IoU, which every seed paper reports
-under one definition; all the mAPs are still shown, each under its own name."""
+from lvsbench.protocols import PROTOCOLS
 
 METRIC_ORDER: tuple[str, ...] = tuple(METRICS)
 """Column order of the tables: the metric-name table's order (metrics not listed follow, alphabetically)."""
@@ -131,7 +119,9 @@ def sort_rows(rows: list[Row], primary: str | None) -> list[Row]:
 
 
 def primary_metric(protocol: str, rows: list[Row]) -> str | None:
-    p = PRIMARY_METRIC.get(protocol)
+    """The protocol's `primary_metric` when the rows have it, else the first column. (For A2D / J-HMDB that is
+    mean IoU: the literature's headline "mAP" means three different things, all shown under their own names.)"""
+    p = PROTOCOLS[protocol].primary_metric if protocol in PROTOCOLS else None
     present = {m for r in rows for m in r.values}
     if p in present:
         return p
@@ -226,7 +216,7 @@ def render_csv(rows: list[Row]) -> str:
 
 # ============================================================================================ reported rows
 # Published numbers beside the reproduced ones (issue 15): grouping, audit flags, notes as footnotes, ablations in
-# their own table, and a comparability note per protocol.
+# their own table, and a comparability note per protocol (`Protocol.comparability`).
 
 
 def reported_rows(values: list[ReportedValue], flags: list[Flag] | None = None) -> list[Row]:
@@ -267,38 +257,11 @@ def is_ablation(row: Row) -> bool:
     return row.source == "reported" and "ablation" in row.reference.lower()
 
 
-COMPARABILITY: dict[str, str] = {
-    "a2d": ("Three different \"mAP\" definitions are printed in the papers, each in its own column, never ranked "
-            "together: `coco mAP 0.5:0.95` (COCO AP over scored candidates, pycocotools; MTTR / ReferFormer rows), "
-            "`prec_mAP` (mean over IoU .50:.05:.95 of the top-1 precision; the older methods and the papers' own "
-            "rows) and "
-            "`locater_mAP` (mean of P@0.5..0.9, Locater's released code; no table copied here uses it). P@K: "
-            "lvsbench counts IoU > K as MTTR and Locater's text do; LBDT / MMVT count IoU >= K. Reported rows score "
-            "the full A2D-Sentences test split; reproduced rows score the data named above. `FPS` is frames per "
-            "second (not a percentage), measured on the GPU named in the note; it is not comparable across papers."),
-    "ryvos": ("Reported Refer-YouTube-VOS rows are scored on the `valid` split by the challenge server (Locater "
-              "Table V) or as the URVOS paper states; lvsbench's `ryvos` is an offline proxy on held-out training "
-              "videos (split `train-heldout-v1`): the two never score the same videos, so a reproduced and a "
-              "reported number are not comparable value for value. `P@K` of reported rows is URVOS' per-frame "
-              "prec@X (J > X). Rows without `J&F` (URVOS prints J and F only) sort last; J&F is never derived."),
-    "rdavis": ("lvsbench's `rdavis` is ReferFormer's protocol (DAVIS-2017 unsupervised evaluation, Hungarian "
-               "matching, mean of the four annotators' expressions). Papers that predate it (URVOS) do not say which "
-               "DAVIS-2017 mode they used, and pre-train on other data (see the notes): read their rows as the "
-               "paper's own numbers, not as scores under this protocol."),
-}
-COMPARABILITY["jhmdb"] = (
-    "As on A2D: `coco mAP 0.5:0.95`, `prec_mAP` and `locater_mAP` are three different definitions, in separate "
-    "columns. "
-    "All reported J-HMDB-Sentences rows are models trained on A2D-Sentences and evaluated without fine-tuning. "
-    "lvsbench's `jhmdb` scores MTTR's frozen 2,784 frames (3 per video); the papers copied here do not say which "
-    "frames the older methods scored, so small differences in the frame set are possible.")
-
-
 def reported_table_lines(name: str, protocol: str, rows: list[Row], primary: str | None) -> list[str]:
     """The table of a protocol that has reported rows: backbone shown, notes as numbered footnotes, audit flags
     named beside the row and listed below, ablation rows in a second table."""
     out: list[str] = []
-    note = COMPARABILITY.get(protocol)
+    note = PROTOCOLS[protocol].comparability if protocol in PROTOCOLS else ""
     if note:
         out += [f"Comparability: {note}", ""]
     footnotes: dict[str, int] = {}

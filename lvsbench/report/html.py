@@ -7,6 +7,9 @@ expression length and subset (Locater TPAMI Table VII style); paired comparisons
 intervals (never between two bound baselines: oracle, empty, full, random); qualitative strips of ground truth vs
 prediction for the best and worst samples. All numbers are percent with two decimals
 (`lvsbench.metrics.names.format_value`). The output is deterministic (no timestamps; seeded bootstrap).
+
+Size: one page whose sections share the group, column and table helpers; charts (`svg`), images (`overlay`) and
+statistics (`stats`) are already apart.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import pandas as pd
 from lvsbench import __version__
 from lvsbench.adapters.bound import BOUND_ADAPTERS
 from lvsbench.core.errors import ConfigError
-from lvsbench.leaderboard.render import PRIMARY_METRIC, metric_columns, shown_in_markdown
+from lvsbench.leaderboard.render import metric_columns, shown_in_markdown
 from lvsbench.metrics.names import METRICS, as_percent, format_value
+from lvsbench.protocols import PROTOCOLS
 from lvsbench.report import svg
 from lvsbench.report.overlay import make_strip, png_data_uri
 from lvsbench.report.runs import Run, open_dataset
@@ -41,36 +45,13 @@ BREAKDOWNS: tuple[tuple[str, str], ...] = (
 BOUND_KINDS = frozenset({"bound", "baseline"})
 """Recipe kinds of baselines (a leaderboard recipe's `kind`)."""
 
-PROTOCOL_NOTES: dict[str, str] = {
-    "a2d": "One sample per (expression, annotated frame showing the referred actor), top-1 candidate: mean_iou "
-           "averages per-sample IoU, overall_iou is summed intersection / summed union, P@K the share of samples "
-           "with IoU > K. Every sample has a target, so an empty prediction scores 0. The three mAPs (coco, prec, "
-           "locater) are different definitions.",
-    "jhmdb": "As a2d, on MTTR's frozen 3 frames per video: every sample has a target, so an empty prediction "
-             "scores 0.",
-    "a2d-plus": "Locater's A2D-S+ subsets (IoU per frame, P@K counts IoU >= K). A frame where the referred actor "
-                "is absent scores IoU 1 when the prediction is empty too, 0 on any false positive.",
-    "ryvos": "Offline proxy (held-out training videos, not the server): J, F averaged over each expression's "
-             "frames, then over expressions; a frame with empty target and empty prediction scores 1.",
-    "rdavis": "DAVIS-2017 unsupervised evaluation with Hungarian matching of predicted to ground-truth objects, "
-              "mean of the four annotators' runs; -Decay: lower is better.",
-    "rdavis-aligned": "As rdavis, but predicted id i is compared with referent i (no matching): never above rdavis.",
-    "davis-semi": "DAVIS-2017 semi-supervised (official): J and F per object over the inner frames; -Decay: lower "
-                  "is better.",
-}
-"""What the numbers of each protocol mean, in one line (shown above its summary table)."""
-
-CONTRASTING_NOTE = ("A2D-S_t pairs each query with contrasting frames in which its actor is absent: an empty "
-                    "prediction scores IoU 1 there, which is why the `empty` baseline can rank above a model on "
-                    "this subset; compare models with each other and with `oracle`, not with `empty`.")
-"""Added to the note of an A2D-S_t group (a2d-plus protocol, data labelled ...-t)."""
-
-
 def protocol_note(run: Run) -> str:
-    note = PROTOCOL_NOTES.get(run.protocol, "")
-    if run.protocol == "a2d-plus" and re.search(r"(^|[-_])t$", run.dataset_label):
-        note += " " + CONTRASTING_NOTE
-    return note
+    """What the run's numbers mean: the protocol's `summary`, plus its note on the run's dataset if it has one."""
+    spec = run.spec
+    if spec is None:
+        return ""
+    extra = [note for name, note in spec.data_notes if name == run.dataset_ref.get("name")]
+    return " ".join([spec.summary, *extra])
 
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;color:#222;line-height:1.4}
@@ -128,7 +109,7 @@ def _section(html: str, open_: bool = False) -> str:
 
 
 def _primary(run: Run) -> str | None:
-    p = PRIMARY_METRIC.get(run.protocol)
+    p = run.spec.primary_metric if run.spec is not None else None
     if p in run.values:
         return p
     return next(iter(run.values), None)
@@ -324,8 +305,9 @@ def section_breakdowns(groups: dict[str, list[Run]], runs: list[Run]) -> str:
     return "\n".join(out)
 
 
-SUBSET_PROTOCOLS = frozenset({"a2d", "a2d-plus"})
-"""Protocols whose datasets are compared side by side (A2D-S test vs the A2D-S+ subsets, Locater TPAMI Table III)."""
+SUBSET_PROTOCOLS = frozenset(n for p in PROTOCOLS.values() if p.subset_of for n in (p.name, p.subset_of))
+"""Protocols whose datasets are compared side by side (`Protocol.subset_of`: A2D-S test vs the A2D-S+ subsets,
+Locater TPAMI Table III)."""
 
 
 def _subset_breakdown(runs: list[Run]) -> str | None:
@@ -366,13 +348,13 @@ def _paired_metrics(a: Run, b: Run, opts: ReportOptions) -> list[tuple[str, Pair
              ) -> PairedDiff:
         return paired_bootstrap(xa, xb, ua, ub, replicates=opts.replicates, seed=opts.seed)
 
-    if a.family in ("referring", "locater"):
+    if a.aggregate == "samples":
         ia, ib = m["iou_a"].to_numpy(float), m["iou_b"].to_numpy(float)
         out.append(("mean_iou", boot(ia, ib)))
         if "inter_a" in m and "union_a" in m:
             out.append(("overall_iou", boot(m["inter_a"].to_numpy(float), m["inter_b"].to_numpy(float),
                                             m["union_a"].to_numpy(float), m["union_b"].to_numpy(float))))
-        strict = a.family == "referring"
+        strict = a.spec is not None and a.spec.pk_strict
         for k in (0.5, 0.7, 0.9):
             pa = (ia > k) if strict else (ia >= k)
             pb = (ib > k) if strict else (ib >= k)
@@ -439,10 +421,10 @@ def _expression_scores(run: Run) -> pd.DataFrame | None:
     df, col = run.samples, run.score_column
     if df is None or col is None:
         return None
-    if run.family == "davis":
+    if run.aggregate == "objects":
         keep = [c for c in ("run", "annotator", "video_id", "object_id", "pred_id", "exp_id", col) if c in df]
         return df[keep].rename(columns={col: "score"}).reset_index(drop=True)
-    if run.family in ("referring", "locater"):
+    if run.aggregate == "samples":
         cols = ["video_id", "exp_id"]
         g = df.groupby(cols, sort=True)
         agg = g[col].mean().rename("score").reset_index()
@@ -478,7 +460,7 @@ def _strip_for(run: Run, ds: Any, preds: Any, row: dict[str, Any], opts: ReportO
     if vid not in ds.videos():
         return None
     exprs = {e.id: e for e in ds.video_expressions(vid)}
-    if run.family == "davis":
+    if run.aggregate == "objects":
         ids: tuple[int, ...] = (int(row["object_id"]),)
         frames = list(ds.annotated_frames(vid))
         text = exprs[str(row["exp_id"])].text if str(row.get("exp_id")) in exprs else f"object {ids[0]}"

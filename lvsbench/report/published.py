@@ -8,9 +8,10 @@ from html import escape
 from pathlib import Path
 
 from lvsbench.leaderboard.audit import audit
-from lvsbench.leaderboard.render import COMPARABILITY, is_ablation, metric_columns, reported_rows, sort_rows
+from lvsbench.leaderboard.render import is_ablation, metric_columns, reported_rows, sort_rows
 from lvsbench.leaderboard.render import primary_metric as leaderboard_primary
 from lvsbench.leaderboard.reported import load_reported
+from lvsbench.protocols import PROTOCOLS
 from lvsbench.report.runs import Run
 
 
@@ -50,8 +51,9 @@ def section_reported(runs: list[Run], reported_dir: Path,
                          *[escape(r.shown(c) or "–") for c in cols], escape(r.reference),
                          escape(r.note), flags])
         out.append(f"<h3>{escape(lb)} · {escape(proto)}</h3>")
-        if proto in COMPARABILITY:
-            out.append(f"<p class=note>{escape(COMPARABILITY[proto])}</p>")
+        note = PROTOCOLS[proto].comparability if proto in PROTOCOLS else ""
+        if note:
+            out.append(f"<p class=note>{escape(note)}</p>")
         out.append(table(["method", "backbone", "split", *[f"<code>{escape(c)}</code>" for c in cols], "reference",
                           "note", "audit"], body, 3))
     return "\n".join(out)

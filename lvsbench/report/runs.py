@@ -23,17 +23,14 @@ from typing import Any
 import pandas as pd
 
 from lvsbench.core.errors import DataFormatError
+from lvsbench.protocols import PROTOCOLS, Protocol
 
-FAMILY_KEYS: dict[str, tuple[str, ...]] = {
-    "referring": ("video_id", "exp_id", "frame"),
-    "locater": ("video_id", "exp_id", "frame"),
-    "jf": ("video_id", "exp_id"),
-    "davis": ("run", "video_id", "object_id"),
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "samples": ("video_id", "exp_id", "frame"),
+    "expressions": ("video_id", "exp_id"),
+    "objects": ("run", "video_id", "object_id"),
 }
-"""Columns that identify a per-sample row (two runs are paired on them)."""
-
-SAMPLE_SCORE: dict[str, str] = {"referring": "iou", "locater": "iou", "jf": "J&F", "davis": "J&F"}
-"""Per-sample column whose mean is the protocol's per-sample headline (mean IoU, J&F)."""
+"""Columns that identify a per-sample row, by the protocol's `aggregate` (two runs are paired on them)."""
 
 
 @dataclass
@@ -46,7 +43,6 @@ class Run:
     """Runs in the same group are scored on the same data with the same protocol (comparable)."""
     dataset_label: str
     protocol: str
-    family: str
     split: str
     kind: str
     values: dict[str, float]
@@ -60,19 +56,28 @@ class Run:
     def samples(self) -> pd.DataFrame | None:
         if self.samples_path is None or not self.samples_path.is_file():
             return None
-        df = pd.read_csv(self.samples_path, dtype={"video_id": str, "exp_id": str, "frame": str, "run": str,
-                                                    "image_id": str})
-        return df
+        return pd.read_csv(self.samples_path, dtype={"video_id": str, "exp_id": str, "frame": str, "run": str,
+                                                     "image_id": str})
+
+    @property
+    def spec(self) -> Protocol | None:
+        """The protocol's declaration (None for a name lvsbench does not define)."""
+        return PROTOCOLS.get(self.protocol)
+
+    @property
+    def aggregate(self) -> str | None:
+        """What a per-sample row is (`Protocol.aggregate`): a frame sample, an expression or an object."""
+        return self.spec.aggregate if self.spec is not None else None
 
     @property
     def score_column(self) -> str | None:
-        col = SAMPLE_SCORE.get(self.family)
-        df = self.samples
-        return col if df is not None and col in df.columns else None
+        """Per-sample column whose mean is the headline: IoU of a frame sample, else J&F (if the table has it)."""
+        col = {None: None, "samples": "iou"}.get(self.aggregate, "J&F")
+        return col if self.samples is not None and col in self.samples.columns else None
 
     @property
     def key_columns(self) -> tuple[str, ...]:
-        return FAMILY_KEYS.get(self.family, ("video_id", "exp_id"))
+        return KEY_COLUMNS.get(self.aggregate or "", ("video_id", "exp_id"))
 
 
 def _resolve(pointer: str | None, base: Path, cache_root: Path | None) -> Path | None:
@@ -111,14 +116,13 @@ def load_run(path: str | Path, cache_root: Path | None = None) -> Run:
         raise DataFormatError(path, "not a results object")
     if doc.get("format") == RESULT_FORMAT:
         score = doc.get("score", {})
-        proto = score.get("protocol", {})
         samples = path.parent / doc["samples"] if doc.get("samples") else None
         preds = score.get("predictions", {})
         ref = dict(doc.get("dataset_ref") or {})
         return Run(path=path, label=str(doc.get("entry", path.stem)),
                    group=f"{doc.get('leaderboard')} · {doc.get('protocol')} · {doc.get('split')}",
                    dataset_label=str(doc.get("leaderboard")), protocol=str(doc.get("protocol")),
-                   family=str(proto.get("family", "")), split=str(doc.get("split")), kind=str(doc.get("kind", "")),
+                   split=str(doc.get("split")), kind=str(doc.get("kind", "")),
                    values={k: float(v) for k, v in doc.get("values", {}).items() if v is not None},
                    samples_path=samples, predictions=_resolve(preds.get("path"), path.parent, cache_root),
                    prediction_format=preds.get("format"),
@@ -136,7 +140,7 @@ def load_run(path: str | Path, cache_root: Path | None = None) -> Run:
         label = pred_path.parent.name
     name = str(ds.get("name", "?"))
     return Run(path=path, label=label, group=f"{name} · {proto.get('name')} · {ds.get('split')}",
-               dataset_label=name, protocol=str(proto.get("name")), family=str(proto.get("family", "")),
+               dataset_label=name, protocol=str(proto.get("name")),
                split=str(ds.get("split")), kind="", values={k: float(v) for k, v in doc["values"].items()
                                                             if v is not None},
                samples_path=_samples_beside(path), predictions=pred_path, prediction_format=preds.get("format"),
