@@ -140,7 +140,9 @@ def build_coco_gt(ds: Dataset, progress: bool = False) -> dict[str, Any]:
 def default_coco_name(ds: Dataset) -> str:
     """MTTR's file names: `a2d_sentences_<split>_annotations_in_coco_format.json`,
     `jhmdb_sentences_gt_annotations_in_coco_format.json`."""
-    if ds.name == "jhmdb":
+    from lvsbench.datasets.jhmdb import JHMDBDataset
+
+    if isinstance(ds, JHMDBDataset):  # the J-HMDB image-id rule, as `build_coco_gt` dispatches
         return "jhmdb_sentences_gt_annotations_in_coco_format.json"
     return f"a2d_sentences_{ds.split}_annotations_in_coco_format.json"
 

@@ -242,6 +242,7 @@ def counts(job: Job, rows: pd.DataFrame) -> dict[str, int]:
     return {"expressions": int(rows[["video_id", "exp_id"]].drop_duplicates().shape[0]) if not rows.empty else 0}
 
 
-REFERRING = Family(_start(TopOneAccumulator, needs_gt=True), frames, sample_values, counts)
+REFERRING = Family(_start(TopOneAccumulator, needs_gt=True), frames, sample_values, counts,
+                   samples=TopOneAccumulator)
 JF = Family(_start(SequenceAccumulator), frames, jf_values, counts)
-LOCATER = Family(_start(LocaterAccumulator), frames, sample_values, counts)
+LOCATER = Family(_start(LocaterAccumulator), frames, sample_values, counts, samples=LocaterAccumulator)

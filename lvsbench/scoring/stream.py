@@ -66,6 +66,8 @@ class Family:
     per_run: bool = False
     """Rows are per (annotator run, object): values are also given per run, and the decay mode and annotation set
     are recorded."""
+    samples: type | None = None
+    """The per-sample accumulator class of a per-sample family (`TopOneAccumulator`, `LocaterAccumulator`)."""
 
 
 @dataclass
