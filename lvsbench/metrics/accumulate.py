@@ -106,14 +106,6 @@ class SequenceAccumulator:
         return {obj: self.update(obj, frame, gl == obj, pl == obj, void)
                 for obj in (self.objects if objects is None else objects)}
 
-    def add_masks(self, frame: Hashable, gt: Mapping[Hashable, np.ndarray], pred: Mapping[Hashable, np.ndarray],
-                  void: np.ndarray | None = None) -> dict[Hashable, tuple[float, float]]:
-        """`update` one frame given per-object masks; every GT key must have a prediction (use an empty mask)."""
-        missing = [k for k in gt if k not in pred]
-        if missing:
-            raise ValueError(f"sequence {self.sequence!r}, frame {frame!r}: no prediction for {missing}")
-        return {k: self.update(k, frame, g, pred[k], void) for k, g in gt.items()}
-
     def merge(self, other: SequenceAccumulator) -> Self:
         """Fold in the frames `other` scored (another frame range or other objects of the same sequence)."""
         if other.sequence != self.sequence:
@@ -135,12 +127,14 @@ class SequenceAccumulator:
         return sorted(self._tracks[obj])  # type: ignore[type-var]
 
     def j(self, obj: Hashable) -> np.ndarray:
-        track = self._tracks[obj]
-        return np.array([track[fr][0] for fr in self.frames(obj)], dtype=np.float64)
+        return self._column(obj, 0)
 
     def f(self, obj: Hashable) -> np.ndarray:
+        return self._column(obj, 1)
+
+    def _column(self, obj: Hashable, n: int) -> np.ndarray:
         track = self._tracks[obj]
-        return np.array([track[fr][1] for fr in self.frames(obj)], dtype=np.float64)
+        return np.array([track[fr][n] for fr in self.frames(obj)], dtype=np.float64)
 
     def per_frame(self) -> pd.DataFrame:
         """Long table: sequence, object, frame, J, F."""
@@ -244,27 +238,22 @@ class LabelMapAccumulator:
         out: list[ObjectScore] = []
         for run in self.runs:
             present = self._present[run]
+            n_res = max([self.n_gt] + [j for j, _ in present])  # aligned ids are <= n_gt
+            jm = np.broadcast_to(ej, (n_res, *ej.shape)).copy()  # (pred id, GT object, T) as davis2017
+            fm = np.broadcast_to(ef, (n_res, *ef.shape)).copy()
+            for (j, i), values in present.items():
+                for t, (jv, fv) in values.items():
+                    jm[j - 1, i, col[t]], fm[j - 1, i, col[t]] = jv, fv
             if self.hungarian:
                 from scipy.optimize import linear_sum_assignment  # only here: scipy.optimize is a slow import
 
-                n_res = max([self.n_gt] + [j for j, _ in present])
-                jm = np.broadcast_to(ej, (n_res, *ej.shape)).copy()
-                fm = np.broadcast_to(ef, (n_res, *ef.shape)).copy()
-                for (j, i), values in present.items():
-                    for t, (jv, fv) in values.items():
-                        jm[j - 1, i, col[t]], fm[j - 1, i, col[t]] = jv, fv
                 all_metrics = (np.mean(jm, axis=2) + np.mean(fm, axis=2)) / 2
                 rows, cols = linear_sum_assignment(-all_metrics)
-                pairs = [(int(c) + 1, int(p) + 1, jm[p, c], fm[p, c]) for p, c in zip(rows, cols, strict=True)]
+                pairs = [(int(c), int(p)) for p, c in zip(rows, cols, strict=True)]
             else:
-                pairs = []
-                for i in range(self.n_gt):
-                    jv, fv = ej[i].copy(), ef[i].copy()
-                    for t, (a, b) in present.get((i + 1, i), {}).items():
-                        jv[col[t]], fv[col[t]] = a, b
-                    pairs.append((i + 1, i + 1, jv, fv))
-            out += [(run, obj, pid, db_statistics(jv, decay), db_statistics(fv, decay), len(ts))
-                    for obj, pid, jv, fv in pairs]
+                pairs = [(i, i) for i in range(self.n_gt)]
+            out += [(run, i + 1, p + 1, db_statistics(jm[p, i], decay), db_statistics(fm[p, i], decay), len(ts))
+                    for i, p in pairs]
         return out
 
 

@@ -182,6 +182,13 @@ def locater_frame_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.
     return i32, u32, 1.0 if union == 0 else float(i32 / u32)
 
 
+def _disjoint_update(mine: dict[Any, Any], other: Mapping[Any, Any], what: str) -> None:
+    twice = mine.keys() & other.keys()
+    if twice:
+        raise ValueError(f"{what}(s) {list(twice)[:5]} were added twice")
+    mine.update(other)
+
+
 class _IoUTable:
     """Per-sample (I, U, IoU) keyed by sample id; memory is O(samples), never O(pixels). Figures are reduced in the
     order samples were added (a merge appends), or with `sort` in sorted sample-id order, which makes them
@@ -202,10 +209,7 @@ class _IoUTable:
         return iou
 
     def merge(self, other: _IoUTable) -> Self:
-        twice = self._rows.keys() & other._rows.keys()
-        if twice:
-            raise ValueError(f"sample(s) {list(twice)[:5]} were added twice")
-        self._rows.update(other._rows)
+        _disjoint_update(self._rows, other._rows, "sample")
         return self
 
     def select(self, sample_ids: Iterable[Hashable]) -> Self:
@@ -225,7 +229,9 @@ class _IoUTable:
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.items(), columns=["sample_id", "inter", "union", "iou"])
 
-    def _common(self) -> tuple[list[float], dict[str, Any]]:
+    def compute(self) -> dict[str, Any]:
+        """P@0.5..0.9 (`_hits`), overall_iou, mean_iou, the class's extra figures, locater_mAP (mean of the five
+        P@K), n_samples and `per_sample` (the `table()`)."""
         if not self._rows:
             raise ValueError("no samples were added")
         rows = self.items()
@@ -234,23 +240,25 @@ class _IoUTable:
             ti += i
             tu += u
         iou = [r[3] for r in rows]
-        return iou, {"overall_iou": ti / tu if tu else math.nan, "mean_iou": float(np.mean(iou))}
+        n = len(iou)
+        out: dict[str, Any] = {f"P@{k}": self._hits(iou, k) / n for k in PK_THRESHOLDS}
+        out.update(overall_iou=ti / tu if tu else math.nan, mean_iou=float(np.mean(iou)), **self._extra(iou))
+        out["locater_mAP"] = float(np.mean([out[f"P@{k}"] for k in PK_THRESHOLDS]))
+        return {**out, "n_samples": n, "per_sample": self.table()}
+
+    def _hits(self, iou: list[float], k: float) -> int:
+        return sum(1 for x in iou if x > k)
+
+    def _extra(self, iou: list[float]) -> dict[str, float]:
+        return {}
 
 
 class TopOneAccumulator(_IoUTable):
     """Streaming MTTR / ReferFormer top-1 metrics over A2D / JHMDB samples (`mttr_iou`; `update` takes the `top1`
-    candidate). `compute()` gives P@0.5..0.9 (IoU > K), overall_iou, mean_iou, prec_mAP (LBDT) and locater_mAP
-    (mean of the five P@K reported here), all from MTTR's float32 IoU, and `per_sample` (the `table()`).
-    """
+    candidate): P@K counts IoU > K, prec_mAP (LBDT), all from MTTR's float32 IoU."""
 
-    def compute(self) -> dict[str, Any]:
-        iou, common = self._common()
-        n = len(iou)
-        out: dict[str, Any] = {f"P@{k}": sum(1 for x in iou if x > k) / n for k in PK_THRESHOLDS}
-        out.update(common)
-        out["prec_mAP"] = float(np.mean([sum(1 for x in iou if x >= t) / n for t in LBDT_THRESHOLDS]))
-        out["locater_mAP"] = float(np.mean([out[f"P@{k}"] for k in PK_THRESHOLDS]))
-        return {**out, "n_samples": n, "per_sample": self.table()}
+    def _extra(self, iou: list[float]) -> dict[str, float]:
+        return {"prec_mAP": float(np.mean([sum(1 for x in iou if x >= t) / len(iou) for t in LBDT_THRESHOLDS]))}
 
 
 class LocaterAccumulator(_IoUTable):
@@ -263,14 +271,8 @@ class LocaterAccumulator(_IoUTable):
 
     rule = staticmethod(locater_frame_iou)
 
-    def compute(self) -> dict[str, Any]:
-        iou, common = self._common()
-        n = len(iou)
-        iou32 = np.asarray(iou, dtype=np.float32)  # Locater compares float32 tensors with float32(K)
-        out: dict[str, Any] = {f"P@{k}": int(np.count_nonzero(iou32 >= np.float32(k))) / n for k in PK_THRESHOLDS}
-        out.update(common)
-        out["locater_mAP"] = float(np.mean([out[f"P@{k}"] for k in PK_THRESHOLDS]))
-        return {**out, "n_samples": n, "per_sample": self.table()}
+    def _hits(self, iou: list[float], k: float) -> int:
+        return int(np.count_nonzero(np.asarray(iou, dtype=np.float32) >= np.float32(k)))  # float32 as Locater
 
 
 class CocoAccumulator:
@@ -288,10 +290,7 @@ class CocoAccumulator:
         self._images[image_id] = (gt, list(candidates))
 
     def merge(self, other: CocoAccumulator) -> Self:
-        twice = self._images.keys() & other._images.keys()
-        if twice:
-            raise ValueError(f"COCO image(s) {sorted(twice)[:5]} were added twice")
-        self._images.update(other._images)
+        _disjoint_update(self._images, other._images, "COCO image")
         return self
 
     def select(self, image_ids: Iterable[str]) -> Self:

@@ -78,33 +78,30 @@ class DavisVideo:
     def _prediction(self, job: Job, t: int, run: Hashable, frame: str, shape: tuple[int, ...]
                     ) -> np.ndarray | None:
         """The run's label map of this frame, None when missing (scored empty) or unusable (problem recorded)."""
-        preds, vid, proto = job.preds, self.video_id, job.plan.protocol
-        assert isinstance(preds, DavisAnnoPredictions) and self.metric is not None
+        preds, vid, metric = job.preds, self.video_id, self.metric
+        assert isinstance(preds, DavisAnnoPredictions) and metric is not None
         path = preds.describe(run, vid, frame)
+        limit = job.plan.protocol.max_proposals if metric.hungarian else metric.n_gt
         try:
             pl = preds.label_map(run, vid, frame)  # type: ignore[arg-type]
         except LvsbenchError as exc:
-            self.problems.append((t, run, Problem(path, error_text(exc))))
-            return None
-        if pl is None:
-            if job.allow_missing:
-                self.missing_scored += 1
+            problem: Problem | None = Problem(path, error_text(exc))
+        else:
+            if pl is None:
+                self.missing_scored += job.allow_missing
+                problem = None if job.allow_missing else Problem(path, "frame missing")
+            elif pl.shape != shape:
+                problem = size_problem(path, pl.shape, shape)
+            elif int(pl.max()) > limit:
+                over = [int(i) for i in np.unique(pl) if i > limit]
+                problem = Problem(path, f"more than {limit} proposals (ids {over[:10]}); davis2017 unsupervised stops "
+                                        "here" if metric.hungarian else f"predicted id(s) {over[:10]} are not "
+                                        f"ground-truth objects (1..{metric.n_gt}) of {vid}")
             else:
-                self.problems.append((t, run, Problem(path, "frame missing")))
-            return None
-        if pl.shape != shape:
-            self.problems.append((t, run, size_problem(path, pl.shape, shape)))
-            return None
-        n_gt = self.metric.n_gt
-        limit = proto.max_proposals if self.metric.hungarian else n_gt
-        if int(pl.max()) > limit:
-            over = [int(i) for i in np.unique(pl) if i > limit]
-            why = (f"more than {limit} proposals (ids {over[:10]}); davis2017 unsupervised stops here"
-                   if self.metric.hungarian else
-                   f"predicted id(s) {over[:10]} are not ground-truth objects (1..{n_gt}) of {vid}")
-            self.problems.append((t, run, Problem(path, why)))
-            return None
-        return pl
+                return pl
+        if problem is not None:
+            self.problems.append((t, run, problem))
+        return None
 
     def merge(self, other: DavisVideo) -> Self:
         if self.metric is not None and other.metric is not None:

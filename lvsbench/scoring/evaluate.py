@@ -30,23 +30,17 @@ from lvsbench.formats.predictions import Predictions, open_predictions
 from lvsbench.metrics.names import units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.protocols import PROTOCOLS, Protocol, default_protocol_for, get_protocol
-from lvsbench.scoring import davis, expressions
-from lvsbench.scoring import workers as pool
-from lvsbench.scoring.results import (  # noqa: F401 - re-exported for callers of the former single module
-    ScoreResult,
-    attach_metadata,
-    dataset_checksum,
-    json_safe,
-    write_results,
-)
+from lvsbench.scoring.davis import FAMILY as DAVIS
+from lvsbench.scoring.expressions import JF, LOCATER, REFERRING
+from lvsbench.scoring.results import ScoreResult, attach_metadata, dataset_checksum, json_safe, write_results  # noqa: F401
 from lvsbench.scoring.stream import Family, Job, VideoResult, merge_all
 from lvsbench.scoring.validate import InventoryReport, build_plan, check_inventory
 from lvsbench.scoring.workers import cgroup_cpu_limit, cpu_count, resolve_workers  # noqa: F401 - re-exported
+from lvsbench.scoring.workers import run as run_tasks
 
-_attach_metadata, _json_safe = attach_metadata, json_safe  # former names, still imported elsewhere
+_json_safe = json_safe  # the former name, still imported by per_expression
 
-FAMILIES: dict[str, Family] = {"davis": davis.FAMILY, "referring": expressions.REFERRING, "jf": expressions.JF,
-                               "locater": expressions.LOCATER}
+FAMILIES: dict[str, Family] = {"davis": DAVIS, "referring": REFERRING, "jf": JF, "locater": LOCATER}
 """How each `Protocol.family` is scored (the per-expression family has its own scorer)."""
 
 
@@ -100,7 +94,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     missing = [] if allow_missing else [m.problem() for m in rep.missing]
     _refuse(rep.problems + ([] if allow_extra else rep.extra) + missing, p, dataset, proto)
     job = Job(dataset, p, plan, allow_missing, decay, FAMILIES[proto.family])
-    done = pool.run(job, workers, progress).compute()
+    done = run_tasks(job, workers, progress).compute()
     _refuse([x for r in done for x in r.problems], p, dataset, proto)
     df, counts, samples, coco = _tables(job, done)
     values = job.family.values(proto, df, samples, coco)
@@ -154,10 +148,7 @@ def _results(job: Job, values: dict[str, float], counts: dict[str, int], rep: In
     ds_kind, ds_sum = dataset_checksum(dataset)
     annotations = getattr(dataset, "annotations", None) if job.family.per_run else None
     results: dict[str, Any] = {
-        "lvsbench_version": __version__,
-        "protocol": proto.header(),
-        "values": values,
-        "units": units_of(values),
+        "lvsbench_version": __version__, "protocol": proto.header(), "values": values, "units": units_of(values),
         "counts": counts,
         "dataset": {"name": dataset.name, "split": getattr(dataset, "split", None), "root": str(dataset.root),
                     "checksum": ds_sum, "checksum_kind": ds_kind, **({"annotations": annotations} if annotations

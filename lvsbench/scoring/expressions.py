@@ -28,30 +28,23 @@ from lvsbench.metrics.names import COCO_PREFIX, LOCATER_METRICS, TOP1_METRICS
 from lvsbench.metrics.referring import CocoAccumulator, LocaterAccumulator, TopOneAccumulator, top1
 from lvsbench.scoring.stream import Family, Job, VideoResult, error_text, gt_problem, read_mask
 
+Layout = tuple[int, list[tuple[Expression, tuple[str, ...]]], list[str], dict[str, list[tuple[int, Expression, int]]]]
+"""(video position, items, frames in order, frame -> [(expression index, expression, rank of the frame in the
+expression's frame list)])."""
 
-@dataclass
-class _Layout:
+
+def layout(job: Job, vid: str) -> Layout:
     """Which expressions are scored on which frame of a video, and in which order (memoised per process)."""
-
-    index: int
-    items: list[tuple[Expression, tuple[str, ...]]]
-    frames: list[str]
-    at: dict[str, list[tuple[int, Expression, int]]]
-    """frame -> (expression index, expression, rank of the frame in the expression's frame list)."""
-
-
-def layout(job: Job, vid: str) -> _Layout:
     got = job.cache.get(vid)
     if got is None:
-        plan = job.plan
         pos = {f: i for i, f in enumerate(job.dataset.videos()[vid].frames)}
-        items = plan.exp_frames[vid]
+        items = job.plan.exp_frames[vid]
         at: dict[str, list[tuple[int, Expression, int]]] = {}
         for k, (e, frames) in enumerate(items):
             for n, f in enumerate(frames):
                 at.setdefault(f, []).append((k, e, n))
         order = sorted(at, key=lambda f: (pos.get(f, len(pos)), f))
-        got = job.cache[vid] = _Layout(plan.videos.index(vid), items, order, at)
+        got = job.cache[vid] = (job.plan.videos.index(vid), items, order, at)
     return got
 
 
@@ -75,7 +68,8 @@ class ExpressionVideo:
     counts: Counter[str] = field(default_factory=Counter)
 
     def update(self, job: Job, t: int, frame: str) -> None:
-        ds, vid, lay = job.dataset, self.video_id, layout(job, self.video_id)
+        ds, vid = job.dataset, self.video_id
+        index, _, _, at = layout(job, vid)
         video = ds.videos()[vid]
         vshape = (video.height, video.width)
         problems: list[Problem] = []
@@ -83,15 +77,15 @@ class ExpressionVideo:
             lab = ds.read_masks(vid, frame)
         except LvsbenchError as exc:
             problems.append(gt_problem(vid, frame, exc))
-            self.failed.update(k for k, _, _ in lay.at[frame])
+            self.failed.update(k for k, _, _ in at[frame])
             lab = None
         else:
             if lab is not None and vshape[0] and lab.shape != vshape:
                 problems.append(Problem(f"ground truth {vid}/{frame}",
                                         f"label map size {lab.shape} != video size {vshape}"))
             else:
-                for k, e, rank in lay.at[frame]:
-                    self._sample(job, problems, lab, vshape, t, frame, (lay.index, k, rank), e)
+                for k, e, rank in at[frame]:
+                    self._sample(job, problems, lab, vshape, t, frame, (index, k, rank), e)
         self.problems += [(t, p) for p in problems]
 
     def _sample(self, job: Job, problems: list[Problem], lab: Any, vshape: tuple[int, int], t: int, f: str,
@@ -115,7 +109,8 @@ class ExpressionVideo:
             got = self._candidates(job, problems, iid, gt)
             if got is None:
                 return
-            pred, tail, cands = got
+            pred, cands, top_score = got
+            missing = not cands
         else:
             if gt is None:  # no GT and unknown video size: take the prediction's
                 try:
@@ -127,32 +122,25 @@ class ExpressionVideo:
             if pred is None:
                 self.failed.add(k)
                 return
-            tail = {"n_candidates": 1, "top1_score": 1.0} if not missing else {"n_candidates": 0,
-                                                                                "top1_score": math.nan}
-            tail["missing"] = missing
-            cands = None
+            cands, top_score = None, math.nan if missing else 1.0  # one candidate of score 1
         self.counts["frame_objects"] += 1
-        if tail["missing"]:
-            self.counts["missing_scored"] += 1
-            self.missing[k] += 1
+        self.counts["missing_scored"] += missing
+        self.missing[k] += missing
         if isinstance(self.metric, SequenceAccumulator):
             self.metric.update(k, t, gt, pred)
             return
         self.metric.update(key, gt, pred)
-        head = {"video_id": vid, "exp_id": str(e.id), "frame": f}
-        if iid is not None:
-            head["image_id"] = iid
-        if proto.top1 == "none":
-            tail = {"missing": tail["missing"]}
-        self.heads[key] = (head, tail)
+        head = {"video_id": vid, "exp_id": str(e.id), "frame": f, **({"image_id": iid} if iid is not None else {})}
+        n_cand = (0 if missing else 1) if cands is None else len(cands)
+        tail = {"n_candidates": n_cand, "top1_score": top_score} if proto.top1 != "none" else {}
+        self.heads[key] = (head, {**tail, "missing": missing})
         if self.coco is not None and iid is not None:
-            if cands is None:  # a PNG prediction is one candidate of score 1
-                cands = [] if tail["missing"] else [(rle_encode(pred), 1.0)]
-            self.coco.update(iid, rle_encode(gt), cands)
+            self.coco.update(iid, rle_encode(gt), [] if missing else cands or [(rle_encode(pred), 1.0)])
 
     def _candidates(self, job: Job, problems: list[Problem], iid: str, gt: np.ndarray
-                    ) -> tuple[np.ndarray, dict[str, Any], list[Any]] | None:
-        """(top-1 mask, row columns, every candidate's RLE and score) of a COCO-results sample; None on a problem."""
+                    ) -> tuple[np.ndarray, list[Any], float] | None:
+        """(top-1 mask, every candidate's RLE and score, top-1 score) of a COCO-results sample; None on a
+        problem."""
         preds = job.preds
         assert isinstance(preds, CocoPredictions)
         try:
@@ -165,15 +153,14 @@ class ExpressionVideo:
             bh, bw = cands[bad[0]][0].shape
             problems.append(Problem(preds.describe(iid), f"candidate(s) {bad[:5]}: size {bw}x{bh} (WxH) differs "
                                                          f"from the ground truth {gt.shape[1]}x{gt.shape[0]}"))
-            return None
-        if not cands and not job.allow_missing:
+        elif not cands and not job.allow_missing:
             problems.append(Problem(preds.describe(iid), "no candidate for this sample"))
-            return None
-        if not cands:
-            return np.zeros(gt.shape, dtype=bool), {"n_candidates": 0, "top1_score": math.nan, "missing": True}, []
-        best = top1(cands)
-        return cands[best][0], {"n_candidates": len(cands), "top1_score": cands[best][1], "missing": False}, \
-            preds.rles(iid)
+        elif not cands:
+            return np.zeros(gt.shape, dtype=bool), [], math.nan
+        else:
+            best = top1(cands)
+            return cands[best][0], preds.rles(iid), cands[best][1]
+        return None
 
     def merge(self, other: ExpressionVideo) -> Self:
         self.metric.merge(other.metric)
@@ -207,7 +194,7 @@ class ExpressionVideo:
 
 def _start(kind: type, needs_gt: bool = False) -> Any:
     def start(job: Job, vid: str) -> ExpressionVideo:
-        items = layout(job, vid).items
+        items = layout(job, vid)[1]
         exps = [(e.id, bool(frames)) for e, frames in items]
         if kind is SequenceAccumulator:
             return ExpressionVideo(vid, SequenceAccumulator(vid, range(len(items))), None, exps, needs_gt)
@@ -218,7 +205,7 @@ def _start(kind: type, needs_gt: bool = False) -> Any:
 
 
 def frames(job: Job, vid: str) -> Sequence[str]:
-    return layout(job, vid).frames
+    return layout(job, vid)[2]
 
 
 def jf_values(protocol: Any, rows: pd.DataFrame, samples: Any = None, coco: Any = None) -> dict[str, float]:

@@ -60,20 +60,18 @@ class ScoreResult:
 
 
 def _bin_objects(n: Any) -> str | None:
-    if n is None or (isinstance(n, float) and math.isnan(n)):
-        return None
-    n = int(n)
-    return str(n) if n < 5 else ">=5"
+    return None if _absent(n) else str(int(n)) if int(n) < 5 else ">=5"
 
 
 def _bin_words(n: Any) -> str | None:
-    if n is None or (isinstance(n, float) and math.isnan(n)):
+    if _absent(n):
         return None
     n = int(n)
-    for lo, hi in ((1, 5), (6, 10), (11, 15)):
-        if lo <= n <= hi:
-            return f"{lo}-{hi}"
-    return "16+" if n > 15 else "0"
+    return next((f"{lo}-{hi}" for lo, hi in ((1, 5), (6, 10), (11, 15)) if lo <= n <= hi), "16+" if n > 15 else "0")
+
+
+def _absent(n: Any) -> bool:
+    return n is None or (isinstance(n, float) and math.isnan(n))
 
 
 def attach_metadata(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:

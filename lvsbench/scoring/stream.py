@@ -11,10 +11,11 @@ computes them in the plan's video order.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -39,24 +40,13 @@ class VideoResult:
     coco: CocoAccumulator | None = None
 
 
-class VideoAccumulator(Protocol):
-    """One video's (or frame range's) accumulator: `lvsbench.metrics.accumulate.Accumulator` with the job passed in."""
-
-    video_id: str
-
-    def update(self, job: Job, t: int, frame: str) -> None: ...
-
-    def merge(self, other: Self) -> Self: ...
-
-    def compute(self) -> VideoResult: ...
-
-
 @dataclass(frozen=True)
 class Family:
     """How a protocol family is scored (`lvsbench.scoring.evaluate.FAMILIES`, keyed by `Protocol.family`)."""
 
-    start: Callable[[Job, str], VideoAccumulator]
-    """The video's empty accumulator (reads what every frame range needs, e.g. the first annotated frame)."""
+    start: Callable[[Job, str], Any]
+    """The video's empty accumulator (`Accumulator` with `update(job, t, frame)`; reads what every frame range
+    needs, e.g. the first annotated frame)."""
     frames: Callable[[Job, str], Sequence[str]]
     """The frames the video's accumulator is fed, in order."""
     values: Callable[[Any, pd.DataFrame, Any, CocoAccumulator | None], dict[str, float]]
@@ -120,23 +110,17 @@ def read_mask(job: Job, problems: list[Problem], vid: str, eid: str, frame: str,
 def merge_all(accs: Sequence[Any]) -> Any:
     """`a.merge(b).merge(c)...` of the non-None accumulators, None if there are none."""
     todo = [a for a in accs if a is not None]
-    if not todo:
-        return None
-    out = todo[0]
-    for a in todo[1:]:
-        out = out.merge(a)
-    return out
+    return functools.reduce(lambda a, b: a.merge(b), todo) if todo else None
 
 
 class ScoreAccumulator:
-    """The accumulator of a whole scoring run: one video accumulator per video, merged per video in whatever order
-    parts arrive, computed in the plan's video order."""
+    """A whole scoring run: one accumulator per video (its parts merged as they arrive), computed in plan order."""
 
     def __init__(self, videos: Sequence[str]) -> None:
         self.videos = list(videos)
-        self.parts: dict[str, VideoAccumulator] = {}
+        self.parts: dict[str, Any] = {}
 
-    def update(self, part: VideoAccumulator) -> None:
+    def update(self, part: Any) -> None:
         have = self.parts.get(part.video_id)
         self.parts[part.video_id] = part if have is None else have.merge(part)
 

@@ -98,17 +98,14 @@ def build_plan(dataset: Dataset, protocol: Protocol, preds: Predictions) -> Plan
                           "or score the offline proxy split train-heldout-v1)")
     videos = dataset.videos()
     plan = Plan(protocol, [])
-    if protocol.family == "davis":
+    if isinstance(preds, DavisAnnoPredictions):  # the DAVIS family's only format, checked above
         for vid in videos:
             frames = dataset.annotated_frames(vid)
             if frames:
                 plan.videos.append(vid)
                 plan.davis_frames[vid] = frames
-        expected: list[int | None] = []
-        if protocol.annotator_runs:
-            anns = {annotator_of(e) for e in dataset.expressions()}
-            expected = sorted(a for a in anns if a is not None)
-        assert isinstance(preds, DavisAnnoPredictions)
+        anns = {annotator_of(e) for e in dataset.expressions()} if protocol.annotator_runs else set()
+        expected: list[int | None] = sorted(a for a in anns if a is not None)
         have = preds.annotators
         plan.expected_runs = expected or list(have)
         if have == [None]:
@@ -140,8 +137,7 @@ class InventoryReport:
 
 def check_inventory(preds: Predictions, dataset: Dataset, plan: Plan) -> InventoryReport:
     """Compare what the predictions hold with what the plan scores (no decoding)."""
-    if plan.protocol.family == "davis":
-        assert isinstance(preds, DavisAnnoPredictions)
+    if isinstance(preds, DavisAnnoPredictions):  # the DAVIS family's only format (build_plan checked it)
         return _check_davis(preds, dataset, plan)
     if isinstance(preds, CocoPredictions):
         return _check_coco(preds, dataset, plan)

@@ -12,10 +12,13 @@ import math
 import multiprocessing as mp
 import os
 import sys
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from lvsbench.core.errors import ConfigError
-from lvsbench.scoring.stream import Job, ScoreAccumulator, VideoAccumulator
+from lvsbench.scoring.stream import Job, ScoreAccumulator
 
 Task = tuple[str, int, int]
 """(video id, first frame position, end) of the frames `Family.frames` lists for the video."""
@@ -33,7 +36,7 @@ def tasks(job: Job, workers: int) -> list[Task]:
     return [(v, lo, min(lo + step, n)) for v, n in lengths.items() for lo in range(0, max(n, 1), step)]
 
 
-def score_task(job: Job, task: Task) -> VideoAccumulator:
+def score_task(job: Job, task: Task) -> Any:
     """The accumulator of one task: the video's frames [lo, hi) fed in order."""
     vid, lo, hi = task
     acc = job.family.start(job, vid)
@@ -52,42 +55,42 @@ def _init_worker(job: Job | None) -> None:
     cv2.setNumThreads(1)
 
 
-def _pool_task(task: Task) -> VideoAccumulator:
+def _pool_task(task: Task) -> Any:
     assert _JOB is not None
     return score_task(_JOB, task)
 
 
-def run(job: Job, workers: int, progress: bool) -> ScoreAccumulator:
-    """Score every task (in a pool with `workers` > 1) and merge the parts, in task order, per video."""
+def _parts(job: Job, todo: list[Task], workers: int) -> Iterator[Any]:
+    """The tasks' accumulators in task order (in a pool with `workers` > 1)."""
     global _JOB
+    if workers <= 1 or len(todo) <= 1:
+        yield from (score_task(job, task) for task in todo)
+        return
+    if "fork" in mp.get_all_start_methods():
+        ctx, init_arg = mp.get_context("fork"), None
+        _JOB = job  # inherited by the forked workers; nothing is pickled
+    else:  # pragma: no cover - spawn platforms pickle the job once per worker
+        ctx, init_arg = mp.get_context("spawn"), job
+    try:
+        with ctx.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=(init_arg,)) as pool:
+            yield from pool.imap(_pool_task, todo, chunksize=1)
+    finally:
+        _JOB = None
+
+
+def run(job: Job, workers: int, progress: bool) -> ScoreAccumulator:
+    """Score every task and merge the parts per video."""
     from tqdm import tqdm
 
     todo = tasks(job, workers)
     total = ScoreAccumulator(job.plan.videos)
-    left = {v: sum(1 for t in todo if t[0] == v) for v in job.plan.videos}
+    left = Counter(vid for vid, _, _ in todo)
     with tqdm(total=len(left), desc=f"score {job.plan.protocol.name}", unit="video", disable=not progress,
               file=sys.stderr) as bar:
-        def done(part: VideoAccumulator) -> None:
+        for part in _parts(job, todo, workers):
             total.update(part)
             left[part.video_id] -= 1
-            if not left[part.video_id]:
-                bar.update()
-
-        if workers <= 1 or len(todo) <= 1:
-            for task in todo:
-                done(score_task(job, task))
-            return total
-        if "fork" in mp.get_all_start_methods():
-            ctx, init_arg = mp.get_context("fork"), None
-            _JOB = job  # inherited by the forked workers; nothing is pickled
-        else:  # pragma: no cover - spawn platforms pickle the job once per worker
-            ctx, init_arg = mp.get_context("spawn"), job
-        try:
-            with ctx.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=(init_arg,)) as pool:
-                for part in pool.imap(_pool_task, todo, chunksize=1):
-                    done(part)
-        finally:
-            _JOB = None
+            bar.update(not left[part.video_id])
     return total
 
 
@@ -119,18 +122,11 @@ def cgroup_cpu_limit(proc_cgroup: str | Path = "/proc/self/cgroup", fs: str | Pa
         controllers, _, path = rest.partition(":")
         rel = path.strip("/")
         if hid == "0" and controllers == "":  # cgroup v2 (unified)
-            for d in _ancestors(fs, rel):
-                q = _read_v2(d / "cpu.max")
-                if q is not None:
-                    limits.append(q)
+            limits += [q for d in _ancestors(fs, rel) if (q := _read_v2(d / "cpu.max")) is not None]
         elif "cpu" in controllers.split(","):  # cgroup v1
-            for base in (fs / controllers, fs / "cpu", fs / "cpu,cpuacct"):
-                if base.is_dir():
-                    for d in _ancestors(base, rel):
-                        q = _read_v1(d)
-                        if q is not None:
-                            limits.append(q)
-                    break
+            base = next((b for b in (fs / controllers, fs / "cpu", fs / "cpu,cpuacct") if b.is_dir()), None)
+            if base is not None:
+                limits += [q for d in _ancestors(base, rel) if (q := _read_v1(d)) is not None]
     return min(limits) if limits else None
 
 
