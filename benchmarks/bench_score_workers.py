@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=None, help="keep/reuse the generated workload here")
     args = ap.parse_args()
     videos, exps, frames = (12, 6, 4) if args.quick else (100, 20, 8)
-    from lvsbench.scoring.evaluate import cgroup_cpu_limit, cpu_count, resolve_workers
+    from lvsbench.scoring.workers import cgroup_cpu_limit, cpu_count, resolve_workers
 
     tmp = Path(tempfile.mkdtemp(prefix="lvsbench-bench-workers-"))
     data = args.data or tmp

@@ -22,6 +22,7 @@ from lvsbench.formats.predictions import (
     write_palette_prediction,
     write_png_prediction,
 )
+from lvsbench.protocols import get_protocol
 
 
 @dataclass
@@ -97,7 +98,8 @@ def write_oracle_coco(ds: LayoutDataset, out: str | Path, protocol: str = "a2d",
     rng = rng or np.random.default_rng(0)
     results = []
     for e, f, gt in scored(ds):
-        iid = jhmdb_image_id(e.video_id, f) if protocol == "jhmdb" else a2d_image_id(e.video_id, f, e.object_ids[0])
+        iid = (jhmdb_image_id(e.video_id, f) if get_protocol(protocol).image_id == "jhmdb-frame"
+               else a2d_image_id(e.video_id, f, e.object_ids[0]))
         results.append(coco_result(iid, gt, 0.9))
         for _ in range(extra):
             results.append(coco_result(iid, rng.random(gt.shape) < 0.05, float(rng.uniform(0, 0.5))))

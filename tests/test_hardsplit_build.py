@@ -237,7 +237,7 @@ def test_num_objects_bin_counts_the_objects_in_the_composed_video(built: Path, a
     from lvsbench.core.errors import ConfigError
     from lvsbench.hardsplit.build import load_a2d
     from lvsbench.hardsplit.stats import table_vii_group
-    from lvsbench.scoring.evaluate import _attach_metadata
+    from lvsbench.scoring.results import attach_metadata as _attach_metadata
 
     src = load_a2d(a2d)
     for name, row in (("a2d-plus-s", "A2D-S_s"), ("a2d-plus-t", "A2D-S_t")):

@@ -278,7 +278,7 @@ def test_sequence_accumulator_matches_per_frame_functions() -> None:
         assert acc.f(k).tolist() == [x[1] for x in expected[k]]
         assert acc.frames(k) == list(range(n_frames))
     assert acc.j(3).tolist() == [1.0] * n_frames and acc.f(3).tolist() == [1.0] * n_frames
-    stats = acc.statistics()
+    stats = acc.compute()
     assert stats["object"].tolist() == [1, 2, 3] and stats["n_frames"].tolist() == [n_frames] * 3
     for _, row in stats.iterrows():
         assert (row["J-Mean"], row["J-Recall"], row["J-Decay"]) == db_statistics(acc.j(row["object"]))
@@ -297,7 +297,7 @@ def test_sequence_accumulator_nan_decay_propagates_and_fixed_mode() -> None:
     m = np.zeros((6, 6), bool)
     m[1:4, 1:4] = True
     for t in range(256):
-        acc.add("o", t, m, m if t < 128 else np.zeros_like(m))
+        acc.update("o", t, m, m if t < 128 else np.zeros_like(m))
     assert math.isnan(summarize([acc], decay="compat")["J-Decay"])  # anchor-compatible: uint8 index cast
     fixed = summarize([acc], decay="fixed")
     assert fixed["J-Decay"] == 1.0 - 0.0 and fixed["J-Mean"] == 0.5
@@ -309,13 +309,11 @@ def test_sequence_accumulator_errors_name_the_item() -> None:
 
     acc = SequenceAccumulator("vid7")
     z = np.zeros((4, 4), bool)
-    acc.add("exp0", "00000", z, z)
+    acc.update("exp0", "00000", z, z)
     with pytest.raises(ValueError, match="exp0.*00000.*twice"):
-        acc.add("exp0", "00000", z, z)
+        acc.update("exp0", "00000", z, z)
     with pytest.raises(ValueError, match=r"vid7.*exp0.*00005.*\(4, 4\).*\(4, 5\)"):
-        acc.add("exp0", "00005", z, np.zeros((4, 5), bool))
-    with pytest.raises(ValueError, match="no prediction"):
-        acc.add_masks("00001", {"exp1": z}, {})
+        acc.update("exp0", "00005", z, np.zeros((4, 5), bool))
 
 
 @pytest.mark.parametrize("r", list(range(0, 21)) + [24, 30])

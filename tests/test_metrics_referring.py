@@ -44,9 +44,9 @@ def test_float32_artefacts_of_mttr_iou() -> None:
     assert mttr_iou(z, z)[2] == 1.0
 
     acc = TopOneAccumulator()
-    acc.add("a", *_mask_with(1, 2))  # 0.50000024 > 0.5 counts
-    acc.add("b", *_mask_with(50, 100))  # exactly 0.5 does not
-    res = acc.results()
+    acc.update("a", *_mask_with(1, 2))  # 0.50000024 > 0.5 counts
+    acc.update("b", *_mask_with(50, 100))  # exactly 0.5 does not
+    res = acc.compute()
     assert res["P@0.5"] == 0.5 and res["P@0.6"] == 0.0
     assert res["overall_iou"] == 51 / 102
     assert res["mean_iou"] == np.mean([0.5000002384185791, 0.5])
@@ -86,8 +86,8 @@ def test_prec_map_thresholds_are_lbdt_k_over_100() -> None:
     assert LBDT_THRESHOLDS == (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
     acc = TopOneAccumulator()
     # IoU 0.6 + float32 eps artefact: counted for thresholds 0.5, 0.55, 0.6 under >=
-    acc.add("s", *_mask_with(30, 50))
-    assert acc.results()["prec_mAP"] == 0.3
+    acc.update("s", *_mask_with(30, 50))
+    assert acc.compute()["prec_mAP"] == 0.3
 
 
 def test_locater_accumulator_empty_target_rule() -> None:
@@ -95,10 +95,10 @@ def test_locater_accumulator_empty_target_rule() -> None:
     obj = z.copy()
     obj[:2, :2] = True
     acc = LocaterAccumulator()
-    acc.add(("v", 0), z, z)  # empty prediction on an empty target: IoU 1, correct at every K
-    acc.add(("v", 1), z, obj)  # anything predicted on an empty target: IoU 0, U grows by 4
-    acc.add(("v", 2), *_mask_with(3, 5, width=8))  # 0.6 counts at P@0.6 under >=
-    res = acc.results()
+    acc.update(("v", 0), z, z)  # empty prediction on an empty target: IoU 1, correct at every K
+    acc.update(("v", 1), z, obj)  # anything predicted on an empty target: IoU 0, U grows by 4
+    acc.update(("v", 2), *_mask_with(3, 5, width=8))  # 0.6 counts at P@0.6 under >=
+    res = acc.compute()
     assert res["P@0.5"] == res["P@0.6"] == 2 / 3 and res["P@0.7"] == 1 / 3
     assert res["overall_iou"] == 3 / 9
     assert res["mean_iou"] == np.mean([1.0, 0.0, float(np.float32(3) / np.float32(5))])
@@ -109,13 +109,13 @@ def test_locater_accumulator_empty_target_rule() -> None:
 def test_accumulator_rejects_duplicates_and_empty() -> None:
     acc = TopOneAccumulator()
     with pytest.raises(ValueError, match="no samples"):
-        acc.results()
+        acc.compute()
     g, p = _mask_with(1, 2)
-    acc.add("x", g, p)
+    acc.update("x", g, p)
     with pytest.raises(ValueError, match="twice"):
-        acc.add("x", g, p)
+        acc.update("x", g, p)
     with pytest.raises(ValueError, match=r"\(1, 64\).*\(2, 64\)"):
-        acc.add("y", g, np.zeros((2, 64), bool))
+        acc.update("y", g, np.zeros((2, 64), bool))
 
 
 def _rect(y0: int, y1: int, x0: int, x1: int, shape: tuple[int, int] = (40, 50)) -> np.ndarray:

@@ -12,7 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from lvsbench.core.errors import ConfigError, DataFormatError, OutputExistsError  # noqa: E402
-from lvsbench.models.evaluate import evaluate, iou_a2d, predict_video  # noqa: E402
+from lvsbench.metrics.referring import mttr_iou  # noqa: E402
+from lvsbench.models.evaluate import evaluate, predict_video  # noqa: E402
 from lvsbench.models.text import Tokenizer, words_of  # noqa: E402
 from lvsbench.models.toydata import SceneDataset  # noqa: E402
 from lvsbench.models.train import (  # noqa: E402
@@ -250,10 +251,10 @@ def test_evaluate_and_blank(toy: SceneDataset, tmp_path: Path) -> None:
 def test_iou_a2d_matches_mttr_float32_rule() -> None:
     a = np.zeros((4, 4), bool)
     b = np.zeros((4, 4), bool)
-    assert iou_a2d(a, b)[2] == pytest.approx(1.0)  # (0 + 1e-6) / (0 + 1e-6)
+    assert mttr_iou(b, a)[2] == pytest.approx(1.0)  # (0 + 1e-6) / (0 + 1e-6)
     a[0, 0] = True
     b[0, :2] = True
-    assert iou_a2d(a, b) == (1, 2, float(np.float32(0.50000024)))
+    assert mttr_iou(b, a) == (1, 2, float(np.float32(0.50000024)))
 
 
 def test_mirror_augmentation_flips_pixels_masks_and_words(toy: SceneDataset) -> None:

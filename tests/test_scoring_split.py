@@ -14,8 +14,10 @@ from lvsbench.core.errors import ValidationFailed
 from lvsbench.formats.predictions import open_predictions, write_palette_prediction
 from lvsbench.protocols import get_protocol
 from lvsbench.scoring import score
-from lvsbench.scoring.evaluate import _davis_finish, _davis_part, _Job, _tasks, _video_davis
+from lvsbench.scoring.evaluate import FAMILIES
+from lvsbench.scoring.stream import Job, merge_all
 from lvsbench.scoring.validate import build_plan
+from lvsbench.scoring.workers import score_task, tasks
 from tests.scoring_helpers import ToyVideo, write_toy_dataset
 
 H, W, T = 24, 32, 40
@@ -59,12 +61,13 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return ds.root, root / "p", aligned
 
 
-def _job(toy: tuple[Path, Path, Path], proto: str) -> _Job:
+def _job(toy: tuple[Path, Path, Path], proto: str) -> Job:
     from lvsbench.datasets.layout import LayoutDataset
 
     ds = LayoutDataset(toy[0])
     preds = open_predictions(toy[1] if proto == "rdavis" else toy[2])
-    return _Job(ds, preds, build_plan(ds, get_protocol(proto), preds), False, "fixed")
+    plan = build_plan(ds, get_protocol(proto), preds)
+    return Job(ds, preds, plan, False, "fixed", FAMILIES[plan.protocol.family])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -76,15 +79,15 @@ def test_any_frame_split_merges_to_the_single_pass(toy: tuple[Path, Path, Path],
     job = _job(toy, proto)
     n = len(job.plan.scored_frames("v"))
     bounds = [0, *sorted(c for c in cuts if c < n), n]
-    parts = [_davis_part(job, "v", lo, hi) for lo, hi in zip(bounds, bounds[1:], strict=False)]
-    merged, single = _davis_finish(job, "v", parts), _video_davis(job, "v")
+    parts = [score_task(job, ("v", lo, hi)) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    merged, single = merge_all(parts).compute(), score_task(job, ("v", 0, n)).compute()
     assert single.rows and repr(merged.rows) == repr(single.rows)
-    assert merged.frame_objects == single.frame_objects and merged.problems == single.problems
+    assert merged.counts == single.counts and merged.problems == single.problems
 
 
 def test_long_video_is_split_and_two_workers_equal_one(toy: tuple[Path, Path, Path]) -> None:
     job = _job(toy, "rdavis")
-    assert len(_tasks(job, ["v"], 2)) == 3  # 40 frames in ranges of 16
+    assert len(tasks(job, 2)) == 3  # 40 frames in ranges of 16
     from lvsbench.datasets.layout import LayoutDataset
 
     ds = LayoutDataset(toy[0])

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from fixtures.runner_support import load_synthetic, make_synthetic
 
 from lvsbench.core.errors import ConfigError
-from lvsbench.scoring.evaluate import cgroup_cpu_limit, cpu_count, resolve_workers
+from lvsbench.scoring.workers import cgroup_cpu_limit, cpu_count, resolve_workers
 
 
 def _write(path: Path, text: str) -> None:

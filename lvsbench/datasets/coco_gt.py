@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from lvsbench.core.codecs import rle_encode
 from lvsbench.core.errors import ConfigError, DataFormatError
 from lvsbench.core.io import atomic_write_text, check_overwrite
 from lvsbench.datasets.base import Dataset
@@ -42,9 +43,8 @@ def jhmdb_image_id(video_id: str, frame: int | str) -> str:
 
 
 def _rle(mask: np.ndarray) -> tuple[dict[str, Any], float]:
-    rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8, copy=False)))
-    rle["counts"] = rle["counts"].decode("ascii")
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"]}, float(coco_mask.area(rle))
+    rle = rle_encode(mask)
+    return rle, float(coco_mask.area(rle))
 
 
 def build_a2d_coco_gt(ds: Any, progress: bool = False) -> dict[str, Any]:
@@ -140,7 +140,9 @@ def build_coco_gt(ds: Dataset, progress: bool = False) -> dict[str, Any]:
 def default_coco_name(ds: Dataset) -> str:
     """MTTR's file names: `a2d_sentences_<split>_annotations_in_coco_format.json`,
     `jhmdb_sentences_gt_annotations_in_coco_format.json`."""
-    if ds.name == "jhmdb":
+    from lvsbench.datasets.jhmdb import JHMDBDataset
+
+    if isinstance(ds, JHMDBDataset):  # the J-HMDB image-id rule, as `build_coco_gt` dispatches
         return "jhmdb_sentences_gt_annotations_in_coco_format.json"
     return f"a2d_sentences_{ds.split}_annotations_in_coco_format.json"
 

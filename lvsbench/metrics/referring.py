@@ -23,8 +23,8 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from lvsbench.metrics.names import COCO_STAT_NAMES
 
 __all__ = [
     "COCO_STAT_NAMES",
+    "CocoAccumulator",
     "LBDT_THRESHOLDS",
     "PK_THRESHOLDS",
     "LocaterAccumulator",
@@ -181,71 +182,83 @@ def locater_frame_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.
     return i32, u32, 1.0 if union == 0 else float(i32 / u32)
 
 
+def _disjoint_update(mine: dict[Any, Any], other: Mapping[Any, Any], what: str) -> None:
+    twice = mine.keys() & other.keys()
+    if twice:
+        raise ValueError(f"{what}(s) {list(twice)[:5]} were added twice")
+    mine.update(other)
+
+
 class _IoUTable:
-    """Per-sample (id, I, U, IoU) rows; memory is O(samples), never O(pixels)."""
+    """Per-sample (I, U, IoU) keyed by sample id; memory is O(samples), never O(pixels). Figures are reduced in the
+    order samples were added (a merge appends), or with `sort` in sorted sample-id order, which makes them
+    independent of the update and merge order."""
 
-    def __init__(self) -> None:
-        self.ids: list[Hashable] = []
-        self.inter: list[float] = []
-        self.union: list[float] = []
-        self.iou: list[float] = []
-        self._seen: set[Hashable] = set()
+    rule = staticmethod(mttr_iou)
 
-    def add_counts(self, sample_id: Hashable, inter: float, union: float, iou: float) -> None:
-        """Add a sample whose intersection, union and IoU were computed elsewhere (e.g. in a worker process)."""
-        if sample_id in self._seen:
+    def __init__(self, *, sort: bool = False) -> None:
+        self.sort = sort
+        self._rows: dict[Hashable, tuple[float, float, float]] = {}
+
+    def update(self, sample_id: Hashable, gt: np.ndarray, pred: np.ndarray) -> float:
+        """Score one sample (`pred`: the mask the metric reads, e.g. the `top1` candidate); returns its IoU."""
+        if sample_id in self._rows:
             raise ValueError(f"sample {sample_id!r} was added twice")
-        self._seen.add(sample_id)
-        self.ids.append(sample_id)
-        self.inter.append(float(inter))
-        self.union.append(float(union))
-        self.iou.append(float(iou))
+        i32, u32, iou = self.rule(gt, pred)
+        self._rows[sample_id] = (float(i32), float(u32), iou)
+        return iou
+
+    def merge(self, other: _IoUTable) -> Self:
+        _disjoint_update(self._rows, other._rows, "sample")
+        return self
+
+    def select(self, sample_ids: Iterable[Hashable]) -> Self:
+        """A new accumulator of these samples only (per-group figures)."""
+        out = type(self)(sort=self.sort)
+        out._rows = {k: self._rows[k] for k in sample_ids}
+        return out
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._rows)
+
+    def items(self) -> list[tuple[Hashable, float, float, float]]:
+        """(sample id, I, U, IoU) in reduction order."""
+        ids = sorted(self._rows) if self.sort else list(self._rows)  # type: ignore[type-var]
+        return [(k, *self._rows[k]) for k in ids]
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame({"sample_id": self.ids, "inter": self.inter, "union": self.union, "iou": self.iou})
+        return pd.DataFrame(self.items(), columns=["sample_id", "inter", "union", "iou"])
 
-    def _overall(self) -> float:
+    def compute(self) -> dict[str, Any]:
+        """P@0.5..0.9 (`_hits`), overall_iou, mean_iou, the class's extra figures, locater_mAP (mean of the five
+        P@K), n_samples and `per_sample` (the `table()`)."""
+        if not self._rows:
+            raise ValueError("no samples were added")
+        rows = self.items()
         ti = tu = 0.0
-        for i, u in zip(self.inter, self.union, strict=True):  # Python-float running sums, as MTTR
+        for _, i, u, _ in rows:  # Python-float running sums, as MTTR
             ti += i
             tu += u
-        return ti / tu if tu else math.nan
+        iou = [r[3] for r in rows]
+        n = len(iou)
+        out: dict[str, Any] = {f"P@{k}": self._hits(iou, k) / n for k in PK_THRESHOLDS}
+        out.update(overall_iou=ti / tu if tu else math.nan, mean_iou=float(np.mean(iou)), **self._extra(iou))
+        out["locater_mAP"] = float(np.mean([out[f"P@{k}"] for k in PK_THRESHOLDS]))
+        return {**out, "n_samples": n, "per_sample": self.table()}
+
+    def _hits(self, iou: list[float], k: float) -> int:
+        return sum(1 for x in iou if x > k)
+
+    def _extra(self, iou: list[float]) -> dict[str, float]:
+        return {}
 
 
 class TopOneAccumulator(_IoUTable):
-    """Streaming MTTR / ReferFormer top-1 metrics over A2D / JHMDB samples.
+    """Streaming MTTR / ReferFormer top-1 metrics over A2D / JHMDB samples (`mttr_iou`; `update` takes the `top1`
+    candidate): P@K counts IoU > K, prec_mAP (LBDT), all from MTTR's float32 IoU."""
 
-    `add(sample_id, gt, pred)` takes the already selected top-1 mask; `add_candidates` selects it with `top1`.
-    `results()` gives P@0.5..0.9 (IoU > K), overall_iou, mean_iou, prec_mAP (LBDT) and locater_mAP (mean of the
-    five P@K reported here), all computed from MTTR's float32 IoU. `table()` is the per-sample DataFrame.
-    """
-
-    def add(self, sample_id: Hashable, gt: np.ndarray, pred: np.ndarray) -> float:
-        i32, u32, iou = mttr_iou(gt, pred)
-        self.add_counts(sample_id, float(i32), float(u32), iou)
-        return iou
-
-    def add_candidates(self, sample_id: Hashable, gt: np.ndarray, candidates: Sequence[tuple[np.ndarray, float]]
-                       ) -> float:
-        return self.add(sample_id, gt, candidates[top1(candidates)][0])
-
-    def results(self) -> dict[str, Any]:
-        n = len(self)
-        if n == 0:
-            raise ValueError("no samples were added")
-        out: dict[str, Any] = {}
-        for k in PK_THRESHOLDS:
-            out[f"P@{k}"] = sum(1 for x in self.iou if x > k) / n
-        out["overall_iou"] = self._overall()
-        out["mean_iou"] = float(np.mean(self.iou))
-        out["prec_mAP"] = float(np.mean([sum(1 for x in self.iou if x >= t) / n for t in LBDT_THRESHOLDS]))
-        out["locater_mAP"] = float(np.mean([out[f"P@{k}"] for k in PK_THRESHOLDS]))
-        out["n_samples"] = n
-        out["per_sample"] = self.table()
-        return out
+    def _extra(self, iou: list[float]) -> dict[str, float]:
+        return {"prec_mAP": float(np.mean([sum(1 for x in iou if x >= t) / len(iou) for t in LBDT_THRESHOLDS]))}
 
 
 class LocaterAccumulator(_IoUTable):
@@ -256,22 +269,36 @@ class LocaterAccumulator(_IoUTable):
     exact float64 sums of the same float32 per-frame values.
     """
 
-    def add(self, sample_id: Hashable, gt: np.ndarray, pred: np.ndarray) -> float:
-        i32, u32, iou = locater_frame_iou(gt, pred)
-        self.add_counts(sample_id, float(i32), float(u32), iou)
-        return iou
+    rule = staticmethod(locater_frame_iou)
 
-    def results(self) -> dict[str, Any]:
-        n = len(self)
-        if n == 0:
-            raise ValueError("no samples were added")
-        iou32 = np.asarray(self.iou, dtype=np.float32)  # Locater compares float32 tensors with float32(K)
-        out: dict[str, Any] = {}
-        for k in PK_THRESHOLDS:
-            out[f"P@{k}"] = int(np.count_nonzero(iou32 >= np.float32(k))) / n
-        out["overall_iou"] = self._overall()
-        out["mean_iou"] = float(np.mean(self.iou))
-        out["locater_mAP"] = float(np.mean([out[f"P@{k}"] for k in PK_THRESHOLDS]))
-        out["n_samples"] = n
-        out["per_sample"] = self.table()
+    def _hits(self, iou: list[float], k: float) -> int:
+        return int(np.count_nonzero(np.asarray(iou, dtype=np.float32) >= np.float32(k)))  # float32 as Locater
+
+
+class CocoAccumulator:
+    """COCOeval(segm, useCats=0) inputs streamed per sample: the GT RLE and every scored candidate (RLE, score) of
+    each COCO image id; `compute()` is `coco_map` with the images in sorted-id order (COCOeval sorts image ids
+    itself, and a tie between candidates only depends on their order within an image, which is kept)."""
+
+    def __init__(self) -> None:
+        self._images: dict[str, tuple[Mapping[str, Any], list[tuple[Mapping[str, Any], float]]]] = {}
+
+    def update(self, image_id: str, gt: Mapping[str, Any], candidates: Sequence[tuple[Mapping[str, Any], float]]
+               ) -> None:
+        if image_id in self._images:
+            raise ValueError(f"COCO image {image_id!r} was added twice")
+        self._images[image_id] = (gt, list(candidates))
+
+    def merge(self, other: CocoAccumulator) -> Self:
+        _disjoint_update(self._images, other._images, "COCO image")
+        return self
+
+    def select(self, image_ids: Iterable[str]) -> Self:
+        out = type(self)()
+        out._images = {k: self._images[k] for k in image_ids}
         return out
+
+    def compute(self) -> dict[str, float]:
+        ids = sorted(self._images)
+        dets = [{"image_id": k, "mask": m, "score": s} for k in ids for m, s in self._images[k][1]]
+        return coco_map({k: self._images[k][0] for k in ids}, dets)

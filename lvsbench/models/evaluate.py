@@ -1,11 +1,11 @@
 """Inference over whole videos and a self-contained mean-IoU check for the reference models.
 
 `predict_video` is the one inference path (the adapters call the same model methods, frame by frame). `evaluate`
-scores a model against a dataset split with the A2D-Sentences definition of MTTR's `metrics.py`
-(mttr2021/MTTR): per (expression, annotated frame) sample, the probability map is resized bilinearly
-to the frame size and thresholded at > 0.5, IoU = (I + 1e-6) / (U + 1e-6) in float32; mean IoU is the mean over
-samples and overall IoU is sum(I) / sum(U). It exists so that training can report a number on its own; the reference
-numbers in docs/models.md come from `lvsbench score --protocol a2d`.
+scores a model against a dataset split with the scorer's sample accumulator of a per-sample protocol (default a2d:
+MTTR's `metrics.py`, mttr2021/MTTR): per (expression, annotated frame) sample, the probability map is resized
+bilinearly to the frame size and thresholded at > 0.5, IoU = (I + 1e-6) / (U + 1e-6) in float32; mean IoU is the
+mean over samples and overall IoU is sum(I) / sum(U) (NaN when every union is empty). It exists so that training can
+report a number on its own; the reference numbers in docs/models.md come from `lvsbench score --protocol a2d`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from lvsbench.core.errors import ConfigError
 from lvsbench.datasets.base import Dataset
 from lvsbench.models.data import normalise, resize_uint8
 from lvsbench.models.locater import Locater, global_indices
@@ -58,40 +59,35 @@ def predict_video(bundle: Any, frames_u8: torch.Tensor, texts: Sequence[str], de
     raise TypeError(f"unsupported model {type(model).__name__}")
 
 
-def iou_a2d(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, float]:
-    """(I, U, IoU) with MTTR's float32 epsilon rule."""
-    inter = int(np.count_nonzero(pred & gt))
-    union = int(np.count_nonzero(pred | gt))
-    iou = np.float32(np.float32(inter) + np.float32(1e-6)) / np.float32(np.float32(union) + np.float32(1e-6))
-    return inter, union, float(iou)
-
-
 @dataclass
 class EvalResult:
-    """Per-sample intersections and unions; `groups` maps a video id to a group name (e.g. "similar")."""
+    """The scored samples (video, exp_id, frame), in order, and their (I, U, IoU) in the protocol's sample
+    accumulator (keyed by the sample's position)."""
 
+    accumulator: Any
     samples: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self, keep: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-        s = [r for r in self.samples if keep is None or keep(r)]
-        if not s:
+        ids = [n for n, r in enumerate(self.samples) if keep is None or keep(r)]
+        if not ids:
             return {"samples": 0}
-        ious = np.array([r["iou"] for r in s], dtype=np.float64)
-        out: dict[str, Any] = {
-            "samples": len(s),
-            "mean_iou": float(ious.mean()),
-            "overall_iou": float(sum(r["I"] for r in s) / max(1, sum(r["U"] for r in s))),
-        }
-        for k in (0.5, 0.7, 0.9):
-            out[f"P@{k}"] = float((ious > k).mean())
-        return out
+        r = self.accumulator.select(ids).compute()
+        return {"samples": len(ids), "mean_iou": r["mean_iou"], "overall_iou": r["overall_iou"],
+                **{f"P@{k}": r[f"P@{k}"] for k in (0.5, 0.7, 0.9)}}
 
 
 @torch.no_grad()
 def evaluate(bundle: Any, dataset: Dataset, device: str = "cpu", progress: bool = False,
-             videos: Sequence[str] | None = None) -> EvalResult:
-    """Predict every expression of `dataset` (or of `videos`) and score it on its annotated frames."""
-    res = EvalResult()
+             videos: Sequence[str] | None = None, protocol: str = "a2d") -> EvalResult:
+    """Predict every expression of `dataset` (or of `videos`) and score it on its annotated frames with the sample
+    accumulator of `protocol` (a per-sample protocol: a2d, jhmdb, a2d-plus), as `lvsbench score` does."""
+    from lvsbench.protocols import get_protocol
+    from lvsbench.scoring.evaluate import FAMILIES
+
+    kind = FAMILIES.get(get_protocol(protocol).family)
+    if kind is None or kind.samples is None:
+        raise ConfigError(f"protocol {protocol} is not scored per sample; use a2d, jhmdb or a2d-plus")
+    res = EvalResult(kind.samples(sort=True))
     vids = dataset.videos()
     todo = [v for v in vids if videos is None or v in set(videos)]
     for vid in tqdm(todo, desc="evaluate", unit="video", disable=not progress, leave=False):
@@ -111,9 +107,8 @@ def evaluate(bundle: Any, dataset: Dataset, device: str = "cpu", progress: bool 
                     continue
                 p = probs[bi, index[fname]][None, None].float()
                 up = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)[0, 0].cpu().numpy() > 0.5
-                inter, union, iou = iou_a2d(up, lab.mask(e.object_ids))
-                res.samples.append({"video": vid, "exp_id": e.id, "frame": fname, "I": inter, "U": union,
-                                    "iou": iou})
+                res.accumulator.update(len(res.samples), lab.mask(e.object_ids), up)
+                res.samples.append({"video": vid, "exp_id": e.id, "frame": fname})
     return res
 
 

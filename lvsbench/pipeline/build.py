@@ -139,7 +139,7 @@ def dataset_description(recipe: Recipe) -> str:
 
 
 def _card_checksum(dataset: Any) -> str:
-    from lvsbench.scoring.evaluate import dataset_checksum
+    from lvsbench.scoring.results import dataset_checksum
 
     return dataset_checksum(dataset)[1]
 

@@ -22,7 +22,7 @@ from lvsbench.formats.rle_results import RleResultsPredictions
 from lvsbench.metrics.names import units_of
 from lvsbench.metrics.official_missing import MissingInput
 from lvsbench.protocols import LONG_RVOS, PER_EXPRESSION, REASONVOS, Protocol, default_protocol_for, get_protocol
-from lvsbench.scoring.evaluate import ScoreResult, _json_safe, dataset_checksum
+from lvsbench.scoring.results import ScoreResult, dataset_checksum, json_safe
 from lvsbench.scoring.expression_drivers import DRIVERS, score_expressions
 from lvsbench.scoring.expressions import STYLES, ExpressionAccumulator, ExpressionResult
 
@@ -248,7 +248,7 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
     }
     summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
     per_group = pd.DataFrame(columns=["group", "n", *values])  # no --by for these protocols (refused earlier)
-    return ScoreResult(proto, values, summary, acc.per_sample_frame(), per_group, _json_safe(results), [])
+    return ScoreResult(proto, values, summary, acc.per_sample_frame(), per_group, json_safe(results), [])
 
 
 def per_expression_protocol(dataset: Any, protocol: str | Protocol | None) -> bool:

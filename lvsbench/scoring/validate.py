@@ -8,7 +8,8 @@ ids need the pixels; the scorer reports those in the same `Problem` form while i
 (`ValidationFailed` lists them all at the end).
 
 `build_plan` fixes what is scored (videos, expressions, frames, annotator runs); `check_inventory` compares the
-plan with what the prediction source holds, without decoding anything.
+plan with what the prediction source holds, without decoding anything (`lvsbench.scoring.evaluate.validate` adds
+the decoding checks by running the scorer).
 """
 
 from __future__ import annotations
@@ -69,9 +70,10 @@ class Plan:
     averaged in."""
 
     def image_id(self, video_id: str, expression: Expression, frame: str) -> str:
+        """The sample's COCO image id (`Protocol.image_id`)."""
         from lvsbench.formats.predictions import a2d_image_id, jhmdb_image_id
 
-        if self.protocol.name == "jhmdb":
+        if self.protocol.image_id == "jhmdb-frame":
             return jhmdb_image_id(video_id, frame)
         return a2d_image_id(video_id, frame, expression.object_ids[0])
 
@@ -96,17 +98,14 @@ def build_plan(dataset: Dataset, protocol: Protocol, preds: Predictions) -> Plan
                           "or score the offline proxy split train-heldout-v1)")
     videos = dataset.videos()
     plan = Plan(protocol, [])
-    if protocol.family == "davis":
+    if isinstance(preds, DavisAnnoPredictions):  # the DAVIS family's only format, checked above
         for vid in videos:
             frames = dataset.annotated_frames(vid)
             if frames:
                 plan.videos.append(vid)
                 plan.davis_frames[vid] = frames
-        expected: list[int | None] = []
-        if protocol.name != "davis-semi":
-            anns = {annotator_of(e) for e in dataset.expressions()}
-            expected = sorted(a for a in anns if a is not None)
-        assert isinstance(preds, DavisAnnoPredictions)
+        anns = {annotator_of(e) for e in dataset.expressions()} if protocol.annotator_runs else set()
+        expected: list[int | None] = sorted(a for a in anns if a is not None)
         have = preds.annotators
         plan.expected_runs = expected or list(have)
         if have == [None]:
@@ -138,8 +137,7 @@ class InventoryReport:
 
 def check_inventory(preds: Predictions, dataset: Dataset, plan: Plan) -> InventoryReport:
     """Compare what the predictions hold with what the plan scores (no decoding)."""
-    if plan.protocol.family == "davis":
-        assert isinstance(preds, DavisAnnoPredictions)
+    if isinstance(preds, DavisAnnoPredictions):  # the DAVIS family's only format (build_plan checked it)
         return _check_davis(preds, dataset, plan)
     if isinstance(preds, CocoPredictions):
         return _check_coco(preds, dataset, plan)
@@ -203,7 +201,7 @@ def _check_coco(preds: CocoPredictions, dataset: Dataset, plan: Plan) -> Invento
     for iid in held:
         if iid not in expected:
             rep.extra.append(Problem(preds.describe(iid), "unexpected image_id (not a ground-truth sample)"))
-    if plan.protocol.name == "a2d" and rep.missing:
+    if plan.protocol.instance_annotated_only and rep.missing:
         rep.missing = _a2d_real_samples(rep.missing, dataset, plan)
     return rep
 
@@ -262,21 +260,3 @@ def _check_davis(preds: DavisAnnoPredictions, dataset: Dataset, plan: Plan) -> I
             rep.extra.append(Problem(preds.describe(a, vid, f), f"unexpected frame {f!r}: not a frame of {vid}"))
     rep.problems += [Problem(p, why) for p, why in inv.stray]
     return rep
-
-
-def validate(preds: Predictions, dataset: Dataset, protocol: Protocol, *, decode: bool = False,
-             allow_extra: bool = False) -> list[Problem]:
-    """Every problem of `preds` for scoring `dataset` with `protocol`; with `decode`, also decodes every scored
-    prediction (sizes, ids, corrupt files) by running the scorer's checks. An empty list means it can be scored."""
-    plan = build_plan(dataset, protocol, preds)
-    rep = check_inventory(preds, dataset, plan)
-    problems = rep.problems + [m.problem() for m in rep.missing] + ([] if allow_extra else rep.extra)
-    if decode and not problems:
-        from lvsbench.core.errors import ValidationFailed
-        from lvsbench.scoring.evaluate import score
-
-        try:
-            score(preds, dataset, protocol=protocol.name, allow_extra=allow_extra)
-        except ValidationFailed as exc:
-            problems += exc.problems
-    return problems
