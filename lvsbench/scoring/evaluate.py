@@ -38,7 +38,6 @@ from lvsbench.scoring.validate import InventoryReport, build_plan, check_invento
 from lvsbench.scoring.workers import cgroup_cpu_limit, cpu_count, resolve_workers  # noqa: F401 - re-exported
 from lvsbench.scoring.workers import run as run_tasks
 
-
 FAMILIES: dict[str, Family] = {"davis": DAVIS, "referring": REFERRING, "jf": JF, "locater": LOCATER}
 """How each `Protocol.family` is scored (the per-expression family has its own scorer)."""
 

@@ -22,9 +22,9 @@ from lvsbench.formats.rle_results import RleResultsPredictions
 from lvsbench.metrics.names import units_of
 from lvsbench.metrics.official_missing import MissingInput
 from lvsbench.protocols import LONG_RVOS, PER_EXPRESSION, REASONVOS, Protocol, default_protocol_for, get_protocol
-from lvsbench.scoring.results import ScoreResult, dataset_checksum, json_safe
 from lvsbench.scoring.expression_drivers import DRIVERS, score_expressions
 from lvsbench.scoring.expressions import STYLES, ExpressionAccumulator, ExpressionResult
+from lvsbench.scoring.results import ScoreResult, dataset_checksum, json_safe
 
 
 def evaluate(ds: Any, preds: Any, protocol: str | Protocol, *, missing_as_empty: bool = False,
