@@ -35,6 +35,8 @@ PARTNER_OFFSET = 100
 """Object ids of the partner video's actors in composed videos: A2D instance ids are 0..15, so ids 101..116."""
 
 ORDERS = ("query-first", "partner-first")
+SOURCE_DATASET = "a2d"
+"""The dataset the A2D-S+ subsets are built from (Locater, Liang et al. TPAMI'23, §4: A2D-Sentences test)."""
 SUBSET_NAMES = {"multi": "a2d-plus-m", "spatial": "a2d-plus-s", "temporal": "a2d-plus-t"}
 LOCATER_TYPES = {"multi": "MUL", "spatial": "SPAT", "temporal": "TEMP", "test": "NORM"}
 

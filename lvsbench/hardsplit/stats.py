@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lvsbench.core.errors import ConfigError
-from lvsbench.hardsplit.compose import SUBSET_NAMES, CompositionSpec
+from lvsbench.hardsplit.compose import SOURCE_DATASET, SUBSET_NAMES, CompositionSpec
 
 PAPER_TABLE_II = {
     "A2D-S test": {"videos": 737, "queries": 1295, "objects_per_video": 1.76},
@@ -58,7 +58,7 @@ def table_vii_group(dataset: Any, n: int) -> str:
         return f"{ROW_NAMES[subset]} {cluster_of(n)}"
     if subset == "multi":
         return "A2D-S_m (not in Table VII)"
-    if getattr(dataset, "name", "") in ("a2d", "a2d-sentences"):
+    if getattr(dataset, "name", "") in (SOURCE_DATASET, "a2d-sentences"):
         return SINGLE_ACTOR if n == 1 else "A2D-S test, >= 2 actors (not in Table VII)"
     raise ConfigError(f"--by table_vii_group is defined for A2D-Sentences and the A2D-S+ subsets, not for "
                       f"{getattr(dataset, 'name', dataset)!r}")

@@ -44,7 +44,7 @@ from typing import Any
 from lvsbench.adapters.bound import BOUND_ADAPTERS
 from lvsbench.core.errors import ConfigError, DataFormatError, unknown_name
 from lvsbench.datasets.registry import DATASETS as NATIVE_DATASETS
-from lvsbench.hardsplit.compose import SUBSET_NAMES
+from lvsbench.hardsplit.compose import SOURCE_DATASET, SUBSET_NAMES
 
 RESULT_FORMAT = "lvsbench-leaderboard-result"
 RESULT_FORMAT_VERSION = 1
@@ -226,7 +226,7 @@ def parse_recipe(path: str | Path, text: str | None = None) -> Recipe:
         if subset not in SUBSETS:
             raise DataFormatError(path, unknown_name("subset", subset, SUBSETS),
                                   "dataset.subset")
-        if ds_name != "a2d":
+        if ds_name != SOURCE_DATASET:
             raise DataFormatError(path, "A2D-S+ subsets are built from the a2d dataset only", "dataset.subset")
     split = _str(ds, "split", path, "dataset.", required=False) or "test"
     score = _table(raw, "score", path)

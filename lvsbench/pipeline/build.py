@@ -33,6 +33,7 @@ from lvsbench.core.io import (
     sha256_tree,
 )
 from lvsbench.datasets.registry import configured_root
+from lvsbench.hardsplit.compose import SOURCE_DATASET
 from lvsbench.leaderboard.audit import Flag, audit
 from lvsbench.leaderboard.recipes import (
     RESULT_FORMAT,
@@ -420,7 +421,7 @@ def render_all(outcomes: list[Outcome], reported_dir: Path | None,
         sk = [Skipped(o.recipe.name, o.recipe.entry, o.recipe.protocol, o.reason)
               for o in skipped if o.recipe.leaderboard == name]
         datas = sorted({str(r.extra.get("data")) for r in lrows if r.source == "reproduced" and r.extra.get("data")})
-        appendix = hard_split_stats_lines(reported_dir) if name == "a2d" and reported_dir is not None else []
+        appendix = hard_split_stats_lines(reported_dir) if name == SOURCE_DATASET and reported_dir is not None else []
         pages[name] = (render_markdown(name, lrows, sk, datas, appendix), render_csv(lrows))
     return pages
 
