@@ -19,11 +19,9 @@ listed, MTTR's top-1 by last listed). Masks written without scores (PNG, Locater
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,29 +29,36 @@ import numpy as np
 
 from lvsbench import __version__
 from lvsbench.adapters.base import VideoHandle
-from lvsbench.core.codecs import read_binary_png, read_palette_png, rle_decode
+from lvsbench.core.codecs import read_binary_png
 from lvsbench.core.errors import ConfigError, DataFormatError
 from lvsbench.core.io import atomic_write_json, prepare_output_dir
 from lvsbench.datasets.base import Dataset
-from lvsbench.run.runner import (
+from lvsbench.formats.predictions import (
+    CocoPredictions,
+    DavisAnnoPredictions,
+    FrameOutput,
+    annotator_dirs,
+    coco_image_id,
+    make_writer,
+    prediction_path,
+    write_palette_prediction,
+)
+from lvsbench.metrics.referring import top1
+from lvsbench.protocols import Protocol, default_protocol_for
+from lvsbench.run.rundir import (
     PARTS_DIR,
     RUN_JSON,
     RUN_LOG,
-    FrameOutput,
     RunLog,
-    Unit,
-    build_units,
-    coco_image_id,
-    dataset_protocol,
-    default_format,
-    make_sink,
-    prediction_path,
-    read_parts,
-    write_frame_scores,
+    finish_outputs,
+    now,
+    run_identity,
+    run_record,
+    write_part,
 )
+from lvsbench.run.units import Unit, build_units
 
 SOURCES = ("referformer", "mttr", "locater")
-_ANNO = re.compile(r"^anno_(\d+)$")
 
 # ============================================================================================ sources
 
@@ -114,55 +119,27 @@ class PngZipSource(MaskSource):
 
 
 class DavisDirSource(MaskSource):
-    """`anno_<k>/<seq>/<frame>.png` palettes (ReferFormer `inference_davis.py`)."""
+    """`anno_<k>/<seq>/<frame>.png` palettes (ReferFormer `inference_davis.py`), read by the `davis-anno` reader."""
 
-    def __init__(self, runs: dict[int, Path]) -> None:
-        self.runs = runs
-        self.layout = "referformer Ref-DAVIS17 anno_k palettes"
+    layout = "referformer Ref-DAVIS17 anno_k palettes"
+
+    def __init__(self, path: Path) -> None:
+        self.reader = DavisAnnoPredictions(path)
 
     def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
         raise ConfigError("Ref-DAVIS17 palettes hold one label map per annotator setting, not per-expression masks")
 
     def label_map(self, annotator: int, video_id: str, frame: str) -> np.ndarray | None:
-        base = self.runs.get(annotator)
-        if base is None:
-            return None
-        p = base / video_id / f"{frame}.png"
-        return read_palette_png(p, require_palette=False) if p.is_file() else None
+        return self.reader.label_map(annotator, video_id, frame)
 
 
 class CocoSource(MaskSource):
-    """COCO results JSON, candidates per image id in listed order."""
+    """COCO results JSON, candidates per image id in listed order (the `coco-json` reader)."""
 
     def __init__(self, path: Path, layout: str) -> None:
-        self.path = path
+        self.reader = CocoPredictions(path)
+        self.path = self.reader.path
         self.layout = layout
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(path, f"invalid JSON: {exc.msg}", f"line {exc.lineno}") from exc
-        if isinstance(data, dict):
-            data = data.get("annotations")
-        if not isinstance(data, list):
-            raise DataFormatError(path, "expected a JSON list of COCO results (or {'annotations': [...]})")
-        self.by_image: dict[str, list[tuple[dict[str, Any], float, int]]] = {}
-        for i, r in enumerate(data):
-            where = f"result [{i}]"
-            if not isinstance(r, dict) or not {"image_id", "segmentation", "score"} <= set(r):
-                raise DataFormatError(path, "needs image_id, segmentation and score", where)
-            seg = r["segmentation"]
-            if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
-                raise DataFormatError(path, "segmentation must be an RLE {size, counts}", where)
-            self.by_image.setdefault(str(r["image_id"]), []).append((seg, float(r["score"]), i))
-
-    def candidates(self, image_id: str) -> list[tuple[np.ndarray, float]]:
-        out = []
-        for seg, score, i in self.by_image.get(image_id, []):
-            try:
-                out.append((rle_decode(seg), score))
-            except Exception as exc:  # pycocotools raises bare errors on bad counts
-                raise DataFormatError(self.path, f"RLE does not decode: {exc}", f"result [{i}]") from exc
-        return out
 
 
 class LocaterSource(MaskSource):
@@ -244,15 +221,6 @@ def _resize_align_corners(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (top * (1 - wy) + bot * wy).astype(np.float32)
 
 
-def _annotator_dirs(base: Path) -> dict[int, Path]:
-    for d in (base, base / "valid"):
-        if d.is_dir():
-            found = {int(m.group(1)): p for p in d.iterdir() if p.is_dir() and (m := _ANNO.match(p.name))}
-            if found:
-                return dict(sorted(found.items()))
-    return {}
-
-
 def open_source(source: str, path: Path) -> MaskSource:
     """Recognise the published layout under `path` for `source`."""
     if source not in SOURCES:
@@ -270,11 +238,10 @@ def open_source(source: str, path: Path) -> MaskSource:
             return CocoSource(path, f"{source} COCO results")
         raise DataFormatError(path, "expected a directory, a .zip or a COCO results .json")
     if source == "referformer":
-        runs = _annotator_dirs(path)
-        if runs:
-            return DavisDirSource(runs)
+        if annotator_dirs(path):
+            return DavisDirSource(path)
     for sub, layout in (("Annotations", f"{source} Annotations/ tree"), ("valid", "referformer valid/ tree")):
-        if (path / sub).is_dir() and not _annotator_dirs(path / sub):
+        if (path / sub).is_dir() and not annotator_dirs(path / sub):
             return PngDirSource(path / sub, layout)
     if source == "mttr":
         epochs = sorted(path.glob("epoch_*/Annotations"))
@@ -288,17 +255,16 @@ def open_source(source: str, path: Path) -> MaskSource:
 # ============================================================================================ import
 
 
-def _locater_key(dataset: Dataset, key: str) -> str:
+def _locater_key(protocol: Protocol, key: str) -> str:
+    """`auto`: Locater's `<obj>` is the A2D instance id where samples are instances (A2D's image ids)."""
     if key != "auto":
         return key
-    return "instance" if dataset_protocol(dataset) == "a2d" else "exp_id"
+    return "instance" if protocol.image_id == "a2d-instance" else "exp_id"
 
 
 def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, units: list[Unit], out: Path,
                    missing: list[str], scores: dict[str, list[tuple[str, float]]]) -> int:
     """Copy one video's label maps verbatim (indices kept: surplus proposals matter to Hungarian matching)."""
-    from lvsbench.formats.predictions import write_palette_prediction
-
     size = (video.height, video.width)
     n = 0
     for u in units:
@@ -321,7 +287,7 @@ def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, un
     return n
 
 
-def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, units: list[Unit], protocol: str,
+def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, units: list[Unit], protocol: Protocol,
                        locater_key: str, missing: list[str]) -> Iterator[dict[str, dict[str, FrameOutput]]]:
     """Per frame batch: {exp_id: {frame: FrameOutput}} read from the source (one frame at a time for memory)."""
     size = (video.height, video.width)
@@ -336,17 +302,17 @@ def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, un
                 continue
             fo: FrameOutput | None
             if isinstance(src, CocoSource):
-                cands = src.candidates(coco_image_id(protocol, e, frame))
+                image_id = coco_image_id(protocol, e, frame)
+                cands = src.reader.candidates(image_id)
                 if not cands:
-                    missing.append(f"{coco_image_id(protocol, e, frame)}")
+                    missing.append(image_id)
                     continue
                 for m, _ in cands:
                     if m.shape != size:
                         raise DataFormatError(src.path, f"mask size {m.shape} != frame size {size}",
-                                              f"image_id {coco_image_id(protocol, e, frame)}")
-                scores = np.array([s for _, s in cands])
-                top = int(len(scores) - 1 - np.argmax(scores[::-1]))
-                fo = FrameOutput(cands[top][0], float(scores[top]), None, cands)
+                                              f"image_id {image_id}")
+                top = top1(cands)
+                fo = FrameOutput(cands[top][0], cands[top][1], None, cands)
             elif isinstance(src, LocaterSource):
                 m = src.read(video.id, obj_name[e.id], frame, size)
                 fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))
@@ -368,31 +334,31 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
                        dataset_root: str | None = None, fmt: str | None = None) -> dict[str, Any]:
     """Import `path` (the native output of `source`) for `dataset` into the run directory `out`."""
     path, out = Path(path), Path(out)
-    protocol = dataset_protocol(dataset)
-    fmt = fmt or default_format(dataset)
+    protocol = default_protocol_for(dataset)
+    fmt = fmt or protocol.run_format
     src = open_source(source, path)
     if isinstance(src, DavisDirSource) and fmt != "davis-anno":
         raise ConfigError(f"{path}: Ref-DAVIS17 palettes, but dataset {dataset.name} is scored as {fmt}")
     if fmt == "davis-anno" and not isinstance(src, DavisDirSource | PngDirSource | PngZipSource | LocaterSource):
         raise ConfigError(f"{path}: COCO results cannot be imported for a Ref-DAVIS17 protocol")
-    if isinstance(src, CocoSource) and protocol not in ("a2d", "jhmdb"):
+    if isinstance(src, CocoSource) and protocol.image_id == "none":
         raise ConfigError(f"{path}: COCO results need an A2D or J-HMDB dataset, not {dataset.name}")
-    lkey = _locater_key(dataset, locater_key)
+    lkey = _locater_key(protocol, locater_key)
     prepare_output_dir(out, force, legacy=(RUN_JSON,))
     (out / PARTS_DIR).mkdir()
-    sink = make_sink(fmt, out, protocol, 0.5)
+    sink = make_writer(fmt, out, protocol, 0.5)
     log = RunLog(out / RUN_LOG)
     log.append({"event": "session_start", "session": 1, "import": source, "source": str(path),
-                "time": datetime.now(UTC).isoformat(timespec="seconds")})
+                "time": now()})
     videos = dataset.videos()
-    units = build_units(dataset, fmt)
+    units = build_units(dataset, fmt, protocol)
     by_video: dict[str, list[Unit]] = {}
     for u in units:
         by_video.setdefault(u.video_id, []).append(u)
     if isinstance(src, CocoSource):
         known = {coco_image_id(protocol, e, f) for u in units for e in u.expressions
                  for f in dataset.expression_frames(e)}
-        unknown = sorted(set(src.by_image) - known)
+        unknown = sorted(set(src.reader.image_ids()) - known)
         if unknown:
             raise DataFormatError(path, f"{len(unknown)} image id(s) not in dataset {dataset.name}: "
                                         f"{', '.join(unknown[:5])}")
@@ -412,33 +378,23 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
             for u in vunits:
                 extra = ({"scores": {e: davis_scores.pop(e, []) for e in u.exp_ids}}
                          if isinstance(src, DavisDirSource) else sink.unit_part(u))
-                part = {"order": u.order, "video_id": u.video_id, "expressions": list(u.exp_ids), "group": u.group,
-                        **extra}
-                atomic_write_json(out / PARTS_DIR / u.part_name, part, indent=None)
+                write_part(out, u, extra)
                 n_written = sum(len(v) for v in extra.get("scores", {}).values())
                 log.append({"event": "done", "session": 1, "order": u.order, "video": u.video_id,
                             "expressions": list(u.exp_ids), "frames": n_written})
     finally:
         src.close()
-    parts = read_parts(out)
-    sink.finalize(parts)
-    write_frame_scores(out, parts)
+    finish_outputs(out, sink)
     status = "complete" if not missing else "partial"
-    identity = {"adapter": f"import:{source}", "adapter_config": {"source": str(path), "layout": src.layout,
-                                                                   "locater_key": lkey},
-                "checkpoint_sha256": None, "dataset": dataset.name, "split": getattr(dataset, "split", None),
-                "dataset_options": dict(dataset_options or {}), "format": fmt, "protocol": protocol,
-                "shard": [0, 1], "limit": None, "seed": 0, "threshold": 0.5}
-    doc = {"lvsbench_run_version": 1, "identity": identity, "status": status,
-           "adapter": {"name": f"import:{source}", "config": identity["adapter_config"]},
-           "dataset": {"name": dataset.name, "split": identity["split"], "root": dataset_root or str(
-               getattr(dataset, "root", "")), "protocol": protocol},
-           "format": fmt, "predictions": prediction_path(Path("."), fmt).as_posix(),
-           "shard": {"index": 0, "count": 1, "units": len(units),
-                     "expressions": sum(len(u.expressions) for u in units)},
+    ident = run_identity(adapter=f"import:{source}", adapter_config={"source": str(path), "layout": src.layout,
+                                                                      "locater_key": lkey},
+                         checkpoint_sha256=None, dataset=dataset, dataset_options=dict(dataset_options or {}),
+                         fmt=fmt, protocol=protocol, shard=[0, 1], limit=None, seed=0, threshold=0.5)
+    doc = {**run_record(ident, adapter={"name": f"import:{source}", "config": ident["adapter_config"]},
+                        root=dataset_root or str(getattr(dataset, "root", "")), units=units),
+           "status": status, "sessions": [],
            "import": {"source": source, "path": str(path), "layout": src.layout, "missing_count": len(missing),
-                      "missing": missing[:100], "lvsbench": __version__},
-           "sessions": []}
+                      "missing": missing[:100], "lvsbench": __version__}}
     atomic_write_json(out / RUN_JSON, doc)
     log.append({"event": "session_end", "session": 1, "status": status})
     return {"out": str(out), "predictions": str(prediction_path(out, fmt)), "format": fmt, "layout": src.layout,

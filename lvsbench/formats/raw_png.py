@@ -16,7 +16,7 @@ import numpy as np
 
 from lvsbench.core.codecs import decode_png_inflate
 from lvsbench.core.errors import DataFormatError, LvsbenchError
-from lvsbench.formats.predictions import PngTreePredictions
+from lvsbench.formats.png_tree import PngTreePredictions
 
 MissingKindName = Literal["video", "expression", "frame", "error"]
 
