@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,29 +34,14 @@ from lvsbench.core.codecs import read_binary_png
 from lvsbench.core.errors import ConfigError, DataFormatError
 from lvsbench.core.io import atomic_write_json, prepare_output_dir
 from lvsbench.datasets.base import Dataset
-from lvsbench.formats.predictions import (
-    CocoPredictions,
-    DavisAnnoPredictions,
-    FrameOutput,
-    annotator_dirs,
-    coco_image_id,
-    make_writer,
-    prediction_path,
-    write_palette_prediction,
-)
+from lvsbench.formats.base import FrameOutput, Outputs, Predictions
+from lvsbench.formats.coco_json import CocoPredictions, coco_image_id
+from lvsbench.formats.davis_anno import DavisAnnoPredictions, annotator_dirs, write_palette_prediction
+from lvsbench.formats.png_tree import PngTreePredictions, PngZipPredictions
+from lvsbench.formats.predictions import make_writer, prediction_path
 from lvsbench.metrics.referring import top1
 from lvsbench.protocols import Protocol, default_protocol_for
-from lvsbench.run.rundir import (
-    PARTS_DIR,
-    RUN_JSON,
-    RUN_LOG,
-    RunLog,
-    finish_outputs,
-    now,
-    run_identity,
-    run_record,
-    write_part,
-)
+from lvsbench.run import rundir
 from lvsbench.run.units import Unit, build_units
 
 SOURCES = ("referformer", "mttr", "locater")
@@ -63,90 +49,19 @@ SOURCES = ("referformer", "mttr", "locater")
 # ============================================================================================ sources
 
 
-class MaskSource:
-    """Per-(video, expression, frame) binary masks or per-(annotator, video, frame) label maps of an import."""
+@dataclass
+class Source:
+    """What an import reads: a prediction format's reader (PNG tree or zip, Ref-DAVIS17 palettes, COCO results) or
+    Locater's dumps, and the published layout it was recognised as."""
 
-    layout = ""
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        raise NotImplementedError
-
-    def label_map(self, annotator: int, video_id: str, frame: str) -> np.ndarray | None:
-        raise ConfigError(f"{self.layout}: holds binary masks per expression, not Ref-DAVIS17 palettes")
-
-    def close(self) -> None:
-        """Release open files."""
+    reader: Predictions | LocaterDumps
+    layout: str
 
 
-class PngDirSource(MaskSource):
-    """`<base>/<vid>/<exp_id>/<frame>.png` on disk."""
-
-    def __init__(self, base: Path, layout: str) -> None:
-        self.base = base
-        self.layout = layout
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        p = self.base / video_id / exp_id / f"{frame}.png"
-        return read_binary_png(p) if p.is_file() else None
-
-
-class PngZipSource(MaskSource):
-    """A zip of a PNG tree, with an optional leading `Annotations/` or `valid/` folder."""
-
-    def __init__(self, path: Path, layout: str) -> None:
-        self.path = path
-        self.layout = layout
-        self.zf = zipfile.ZipFile(path)
-        self.members: dict[tuple[str, str, str], str] = {}
-        for name in self.zf.namelist():
-            parts = name.split("/")
-            if parts and parts[0] in ("Annotations", "valid"):
-                parts = parts[1:]
-            if len(parts) == 3 and parts[2].lower().endswith(".png"):
-                self.members[(parts[0], parts[1], parts[2][:-4])] = name
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        name = self.members.get((video_id, exp_id, frame))
-        if name is None:
-            return None
-        try:
-            return read_binary_png(self.zf.read(name))
-        except DataFormatError as exc:
-            raise DataFormatError(f"{self.path}!{name}", exc.detail) from exc
-
-    def close(self) -> None:
-        self.zf.close()
-
-
-class DavisDirSource(MaskSource):
-    """`anno_<k>/<seq>/<frame>.png` palettes (ReferFormer `inference_davis.py`), read by the `davis-anno` reader."""
-
-    layout = "referformer Ref-DAVIS17 anno_k palettes"
-
-    def __init__(self, path: Path) -> None:
-        self.reader = DavisAnnoPredictions(path)
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        raise ConfigError("Ref-DAVIS17 palettes hold one label map per annotator setting, not per-expression masks")
-
-    def label_map(self, annotator: int, video_id: str, frame: str) -> np.ndarray | None:
-        return self.reader.label_map(annotator, video_id, frame)
-
-
-class CocoSource(MaskSource):
-    """COCO results JSON, candidates per image id in listed order (the `coco-json` reader)."""
-
-    def __init__(self, path: Path, layout: str) -> None:
-        self.reader = CocoPredictions(path)
-        self.path = self.reader.path
-        self.layout = layout
-
-
-class LocaterSource(MaskSource):
+class LocaterDumps:
     """`<video>_<obj>_<frame>.{pth,npy,png}` files: probabilities (> 0.5 is foreground, as `tools/evaluate.py`
     thresholds) or binary masks. Names are split from the right, so video ids may contain '_'."""
 
-    layout = "locater per-frame mask dumps"
     _NAME = re.compile(r"^(?P<video>.+)_(?P<obj>[^_]+)_(?P<frame>[^_]+)\.(?P<ext>pth|npy|png)$")
 
     def __init__(self, root: Path) -> None:
@@ -161,6 +76,9 @@ class LocaterSource(MaskSource):
                 self.files[key] = p
         if not self.files:
             raise DataFormatError(root, "no <video>_<obj>_<frame>.pth/.npy/.png files found")
+
+    def close(self) -> None:
+        """Nothing is held open."""
 
     def read(self, video_id: str, obj: str, frame: str, size: tuple[int, int]) -> np.ndarray | None:
         p = self.files.get((video_id, obj, frame))
@@ -221,7 +139,7 @@ def _resize_align_corners(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (top * (1 - wy) + bot * wy).astype(np.float32)
 
 
-def open_source(source: str, path: Path) -> MaskSource:
+def open_source(source: str, path: Path) -> Source:
     """Recognise the published layout under `path` for `source`."""
     if source not in SOURCES:
         raise ConfigError(f"unknown import source {source!r}; choose from {', '.join(SOURCES)}")
@@ -230,26 +148,25 @@ def open_source(source: str, path: Path) -> MaskSource:
     if source == "locater":
         if not path.is_dir():
             raise DataFormatError(path, "Locater dumps must be a directory of <video>_<obj>_<frame> files")
-        return LocaterSource(path)
+        return Source(LocaterDumps(path), "locater per-frame mask dumps")
     if path.is_file():
         if zipfile.is_zipfile(path):
-            return PngZipSource(path, f"{source} PNG zip")
+            return Source(PngZipPredictions(path, ("Annotations", "valid")), f"{source} PNG zip")
         if path.suffix.lower() == ".json":
-            return CocoSource(path, f"{source} COCO results")
+            return Source(CocoPredictions(path), f"{source} COCO results")
         raise DataFormatError(path, "expected a directory, a .zip or a COCO results .json")
-    if source == "referformer":
-        if annotator_dirs(path):
-            return DavisDirSource(path)
+    if source == "referformer" and annotator_dirs(path):
+        return Source(DavisAnnoPredictions(path), "referformer Ref-DAVIS17 anno_k palettes")
     for sub, layout in (("Annotations", f"{source} Annotations/ tree"), ("valid", "referformer valid/ tree")):
         if (path / sub).is_dir() and not annotator_dirs(path / sub):
-            return PngDirSource(path / sub, layout)
+            return Source(PngTreePredictions(path / sub), layout)
     if source == "mttr":
         epochs = sorted(path.glob("epoch_*/Annotations"))
         if len(epochs) == 1:
-            return PngDirSource(epochs[0], "mttr validation_outputs tree")
+            return Source(PngTreePredictions(epochs[0]), "mttr validation_outputs tree")
         if len(epochs) > 1:
             raise DataFormatError(path, f"several epochs ({', '.join(p.parent.name for p in epochs)}): pass one")
-    return PngDirSource(path, f"{source} PNG tree")
+    return Source(PngTreePredictions(path), f"{source} PNG tree")
 
 
 # ============================================================================================ import
@@ -262,7 +179,7 @@ def _locater_key(protocol: Protocol, key: str) -> str:
     return "instance" if protocol.image_id == "a2d-instance" else "exp_id"
 
 
-def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, units: list[Unit], out: Path,
+def _copy_palettes(src: DavisAnnoPredictions, dataset: Dataset, video: VideoHandle, units: list[Unit], out: Path,
                    missing: list[str], scores: dict[str, list[tuple[str, float]]]) -> int:
     """Copy one video's label maps verbatim (indices kept: surplus proposals matter to Hungarian matching)."""
     size = (video.height, video.width)
@@ -287,8 +204,8 @@ def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, un
     return n
 
 
-def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, units: list[Unit], protocol: Protocol,
-                       locater_key: str, missing: list[str]) -> Iterator[dict[str, dict[str, FrameOutput]]]:
+def _outputs_for_video(src: Predictions | LocaterDumps, dataset: Dataset, video: VideoHandle, units: list[Unit],
+                       protocol: Protocol, locater_key: str, missing: list[str]) -> Iterator[Outputs]:
     """Per frame batch: {exp_id: {frame: FrameOutput}} read from the source (one frame at a time for memory)."""
     size = (video.height, video.width)
     exprs = [e for u in units for e in u.expressions]
@@ -296,14 +213,14 @@ def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, un
     ordered = [f for f in video.frames if any(f in fr for fr in frames_of.values())]
     obj_name = {e.id: (str(e.object_ids[0] - 1) if locater_key == "instance" else e.id) for e in exprs}
     for frame in ordered:
-        batch: dict[str, dict[str, FrameOutput]] = {}
+        batch: Outputs = {}
         for e in exprs:
             if frame not in frames_of[e.id]:
                 continue
             fo: FrameOutput | None
-            if isinstance(src, CocoSource):
+            if isinstance(src, CocoPredictions):
                 image_id = coco_image_id(protocol, e, frame)
-                cands = src.reader.candidates(image_id)
+                cands = src.candidates(image_id)
                 if not cands:
                     missing.append(image_id)
                     continue
@@ -313,7 +230,7 @@ def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, un
                                               f"image_id {image_id}")
                 top = top1(cands)
                 fo = FrameOutput(cands[top][0], cands[top][1], None, cands)
-            elif isinstance(src, LocaterSource):
+            elif isinstance(src, LocaterDumps):
                 m = src.read(video.id, obj_name[e.id], frame, size)
                 fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))
             else:
@@ -336,29 +253,30 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
     path, out = Path(path), Path(out)
     protocol = default_protocol_for(dataset)
     fmt = fmt or protocol.run_format
-    src = open_source(source, path)
-    if isinstance(src, DavisDirSource) and fmt != "davis-anno":
+    opened = open_source(source, path)
+    src = opened.reader
+    coco, davis = isinstance(src, CocoPredictions), isinstance(src, DavisAnnoPredictions)
+    if davis and fmt != "davis-anno":
         raise ConfigError(f"{path}: Ref-DAVIS17 palettes, but dataset {dataset.name} is scored as {fmt}")
-    if fmt == "davis-anno" and not isinstance(src, DavisDirSource | PngDirSource | PngZipSource | LocaterSource):
+    if fmt == "davis-anno" and coco:
         raise ConfigError(f"{path}: COCO results cannot be imported for a Ref-DAVIS17 protocol")
-    if isinstance(src, CocoSource) and protocol.image_id == "none":
+    if coco and protocol.image_id == "none":
         raise ConfigError(f"{path}: COCO results need an A2D or J-HMDB dataset, not {dataset.name}")
     lkey = _locater_key(protocol, locater_key)
-    prepare_output_dir(out, force, legacy=(RUN_JSON,))
-    (out / PARTS_DIR).mkdir()
+    prepare_output_dir(out, force, legacy=(rundir.RUN_JSON,))
+    (out / rundir.PARTS_DIR).mkdir()
     sink = make_writer(fmt, out, protocol, 0.5)
-    log = RunLog(out / RUN_LOG)
-    log.append({"event": "session_start", "session": 1, "import": source, "source": str(path),
-                "time": now()})
+    log = rundir.RunLog(out / rundir.RUN_LOG)
+    log.append({"event": "session_start", "session": 1, "import": source, "source": str(path), "time": rundir.now()})
     videos = dataset.videos()
     units = build_units(dataset, fmt, protocol)
     by_video: dict[str, list[Unit]] = {}
     for u in units:
         by_video.setdefault(u.video_id, []).append(u)
-    if isinstance(src, CocoSource):
+    if isinstance(src, CocoPredictions):
         known = {coco_image_id(protocol, e, f) for u in units for e in u.expressions
                  for f in dataset.expression_frames(e)}
-        unknown = sorted(set(src.reader.image_ids()) - known)
+        unknown = sorted(set(src.image_ids()) - known)
         if unknown:
             raise DataFormatError(path, f"{len(unknown)} image id(s) not in dataset {dataset.name}: "
                                         f"{', '.join(unknown[:5])}")
@@ -369,7 +287,7 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
             v = videos[vid]
             handle = VideoHandle(vid, v.frames, v.height, v.width, lambda n, _v=vid: dataset.read_frame(_v, n))
             davis_scores: dict[str, list[tuple[str, float]]] = {}
-            if isinstance(src, DavisDirSource):
+            if isinstance(src, DavisAnnoPredictions):
                 n_frames += _copy_palettes(src, dataset, handle, vunits, out, missing, davis_scores)
             else:
                 for batch in _outputs_for_video(src, dataset, handle, vunits, protocol, lkey, missing):
@@ -377,27 +295,24 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
                     n_frames += sum(len(d) for d in batch.values())
             for u in vunits:
                 extra = ({"scores": {e: davis_scores.pop(e, []) for e in u.exp_ids}}
-                         if isinstance(src, DavisDirSource) else sink.unit_part(u))
-                write_part(out, u, extra)
-                n_written = sum(len(v) for v in extra.get("scores", {}).values())
-                log.append({"event": "done", "session": 1, "order": u.order, "video": u.video_id,
-                            "expressions": list(u.exp_ids), "frames": n_written})
+                         if davis else sink.unit_part(u))
+                rundir.finish_unit(out, log, u, extra, 1, sum(len(v) for v in extra.get("scores", {}).values()))
     finally:
         src.close()
-    finish_outputs(out, sink)
+    rundir.finish_outputs(out, sink)
     status = "complete" if not missing else "partial"
-    ident = run_identity(adapter=f"import:{source}", adapter_config={"source": str(path), "layout": src.layout,
-                                                                      "locater_key": lkey},
-                         checkpoint_sha256=None, dataset=dataset, dataset_options=dict(dataset_options or {}),
-                         fmt=fmt, protocol=protocol, shard=[0, 1], limit=None, seed=0, threshold=0.5)
-    doc = {**run_record(ident, adapter={"name": f"import:{source}", "config": ident["adapter_config"]},
-                        root=dataset_root or str(getattr(dataset, "root", "")), units=units),
+    config = {"source": str(path), "layout": opened.layout, "locater_key": lkey}
+    ident = rundir.run_identity(adapter=f"import:{source}", adapter_config=config, checkpoint_sha256=None,
+                                dataset=dataset, dataset_options=dict(dataset_options or {}), fmt=fmt,
+                                protocol=protocol, shard=[0, 1], limit=None, seed=0, threshold=0.5)
+    doc = {**rundir.run_record(ident, adapter={"name": f"import:{source}", "config": ident["adapter_config"]},
+                               root=dataset_root or str(getattr(dataset, "root", "")), units=units),
            "status": status, "sessions": [],
-           "import": {"source": source, "path": str(path), "layout": src.layout, "missing_count": len(missing),
+           "import": {"source": source, "path": str(path), "layout": opened.layout, "missing_count": len(missing),
                       "missing": missing[:100], "lvsbench": __version__}}
-    atomic_write_json(out / RUN_JSON, doc)
+    atomic_write_json(out / rundir.RUN_JSON, doc)
     log.append({"event": "session_end", "session": 1, "status": status})
-    return {"out": str(out), "predictions": str(prediction_path(out, fmt)), "format": fmt, "layout": src.layout,
+    return {"out": str(out), "predictions": str(prediction_path(out, fmt)), "format": fmt, "layout": opened.layout,
             "expressions": sum(len(u.expressions) for u in units), "frames": n_frames, "missing": len(missing),
             "status": status}
 

@@ -6,7 +6,7 @@ Writers see units and videos through the small structural types below, so this l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,9 @@ class Predictions:
     def label_map(self, annotator: int | None, video_id: str, frame: str) -> np.ndarray | None:
         raise LvsbenchError(f"{self.path}: {self.format} predictions hold no label maps")
 
+    def close(self) -> None:
+        """Release open files."""
+
     def checksum(self) -> str:
         """sha256 of the prediction files; a run's own records (run.json, run log: timestamps) are left out so that
         equal predictions have equal checksums."""
@@ -128,9 +131,14 @@ class Writer:
     keep_probs = False
     want_candidates = False
 
-    def __init__(self, out: Path, protocol: Protocol) -> None:
+    def __init__(self, out: Path, protocol: Protocol, threshold: float = 0.5,
+                 folder: Callable[[Expression], str] | None = None) -> None:
+        """`threshold` drops palette probabilities below it; `folder` names a PNG tree's video folder
+        (`Protocol.prediction_dir`, default the video id)."""
         self.out = out
         self.protocol = protocol
+        self.threshold = threshold
+        self.folder = folder or (lambda e: e.video_id)
         self._scores: dict[tuple[str, str], list[tuple[str, float]]] = {}
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:

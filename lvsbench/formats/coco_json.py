@@ -84,8 +84,8 @@ class CocoWriter(Writer):
     file = COCO_RESULTS_NAME
     want_candidates = True
 
-    def __init__(self, out: Path, protocol: Protocol) -> None:
-        super().__init__(out, protocol)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._results: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:

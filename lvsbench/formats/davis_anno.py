@@ -19,7 +19,6 @@ from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError
 from lvsbench.core.io import atomic_write_bytes
 from lvsbench.core.records import Expression
 from lvsbench.formats.base import Inventory, Outputs, Predictions, Writer, WriteUnit, WriteVideo, read_file
-from lvsbench.protocols import Protocol
 
 _ANNO_DIR = re.compile(r"^anno_(\d+)$")
 
@@ -85,10 +84,6 @@ class DavisWriter(Writer):
 
     fmt = "davis-anno"
     keep_probs = True
-
-    def __init__(self, out: Path, protocol: Protocol, threshold: float = 0.5) -> None:
-        super().__init__(out, protocol)
-        self.threshold = threshold
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:
         for u in units:

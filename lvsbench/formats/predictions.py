@@ -19,23 +19,16 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, unknown_name
 from lvsbench.core.records import Expression
-from lvsbench.formats.base import (
-    ANNOTATIONS_PREFIX,
-    RUN_RECORD_FILES,
-    FrameOutput,
-    Inventory,
-    Predictions,
-    Writer,
-)
+from lvsbench.formats.base import ANNOTATIONS_PREFIX, RUN_RECORD_FILES, Inventory, Predictions, Writer
 from lvsbench.formats.coco_json import (
     COCO_RESULTS_NAME,
     CocoPredictions,
     CocoWriter,
     a2d_image_id,
-    coco_image_id,
     coco_result,
     jhmdb_image_id,
     write_coco_results,
@@ -44,19 +37,20 @@ from lvsbench.formats.davis_anno import (
     DavisAnnoPredictions,
     DavisWriter,
     annotator_dirs,
-    davis_annotator,
-    davis_label,
     palette_prediction_path,
     write_palette_prediction,
 )
-from lvsbench.formats.png_tree import PngTreePredictions, PngTreeWriter, png_prediction_path, write_png_prediction
-from lvsbench.formats.png_zip import (
+from lvsbench.formats.png_tree import (
     MAX_MEMBER_BYTES,
     MAX_MEMBERS,
     MAX_RATIO,
     MAX_TOTAL_BYTES,
+    PngTreePredictions,
+    PngTreeWriter,
     PngZipPredictions,
     check_zip_members,
+    png_prediction_path,
+    write_png_prediction,
 )
 from lvsbench.formats.rle_results import RleJsonWriter, RleResultsPredictions
 from lvsbench.protocols import Protocol
@@ -64,13 +58,12 @@ from lvsbench.protocols import Protocol
 
 @dataclass(frozen=True)
 class PredictionFormat:
-    """One row of the format table: the reader `open_predictions` returns (None: read by its own scorer) and the
-    writer `lvsbench run` / `import-preds` use (None: not written by a run)."""
+    """One row of the format table: the reader (a `Predictions`, returned by `open_predictions`, or the
+    per-expression scorer's own) and the writer `lvsbench run` / `import-preds` use (None: not written by a run)."""
 
     name: str
-    reader: type[Predictions] | None
+    reader: type[Any]
     writer: type[Writer] | None
-    rle_reader: type[RleResultsPredictions] | None = None
 
 
 PREDICTION_FORMATS: dict[str, PredictionFormat] = {f.name: f for f in (
@@ -78,33 +71,31 @@ PREDICTION_FORMATS: dict[str, PredictionFormat] = {f.name: f for f in (
     PredictionFormat("png-zip", PngZipPredictions, None),
     PredictionFormat("coco-json", CocoPredictions, CocoWriter),
     PredictionFormat("davis-anno", DavisAnnoPredictions, DavisWriter),
-    PredictionFormat("rle-json", None, RleJsonWriter, RleResultsPredictions),
+    PredictionFormat("rle-json", RleResultsPredictions, RleJsonWriter),
 )}
 
-FORMATS = tuple(n for n, f in PREDICTION_FORMATS.items() if f.reader is not None)
+FORMATS = tuple(n for n, f in PREDICTION_FORMATS.items() if issubclass(f.reader, Predictions))
 """Names accepted by `--format` of `lvsbench score` and returned by `detect_format`."""
 RUN_FORMATS = tuple(n for n, f in PREDICTION_FORMATS.items() if f.writer is not None)
 """Formats `lvsbench run` writes."""
 
 
-def make_writer(fmt: str, out: Path, protocol: Protocol, threshold: float,
-                folder: Callable[[Expression], str] | None = None) -> Writer:
-    """The writer of `fmt` for a run directory; `folder` names a PNG tree's video folder (`Protocol.prediction_dir`),
-    `threshold` drops palette probabilities below it."""
+def writer_class(fmt: str) -> type[Writer]:
     row = PREDICTION_FORMATS.get(fmt)
     if row is None or row.writer is None:
         raise ConfigError(f"unknown output format {fmt!r}")
-    if row.writer is PngTreeWriter:
-        return PngTreeWriter(out, protocol, folder)
-    if row.writer is DavisWriter:
-        return DavisWriter(out, protocol, threshold)
-    return row.writer(out, protocol)
+    return row.writer
+
+
+def make_writer(fmt: str, out: Path, protocol: Protocol, threshold: float,
+                folder: Callable[[Expression], str] | None = None) -> Writer:
+    """The writer of `fmt` for a run directory (`Writer` says what `threshold` and `folder` do)."""
+    return writer_class(fmt)(out, protocol, threshold, folder)
 
 
 def prediction_path(out: Path, fmt: str) -> Path:
     """What to pass to `lvsbench score` for a run directory."""
-    row = PREDICTION_FORMATS.get(fmt)
-    file = row.writer.file if row is not None and row.writer is not None else None
+    file = writer_class(fmt).file if fmt in RUN_FORMATS else None
     return out / file if file else out
 
 
@@ -166,21 +157,17 @@ def _first_png_depth(base: Path, max_depth: int = 4) -> int | None:
 def open_predictions(path: str | Path, format: str | None = None) -> Predictions:
     """Open predictions in `format` (auto-detected when None); raises `DataFormatError` naming the path."""
     fmt = format or detect_format(path)
-    reader = PREDICTION_FORMATS[fmt].reader if fmt in PREDICTION_FORMATS else None
-    if reader is None:
+    if fmt not in FORMATS:
         raise LvsbenchError(unknown_name("prediction format", fmt, FORMATS))
     if not Path(path).exists():
         raise DataFormatError(path, "predictions not found")
-    return reader(path)
+    return PREDICTION_FORMATS[fmt].reader(path)
 
 
 __all__ = [
     "ANNOTATIONS_PREFIX", "COCO_RESULTS_NAME", "FORMATS", "MAX_MEMBERS", "MAX_MEMBER_BYTES", "MAX_RATIO",
-    "MAX_TOTAL_BYTES", "PREDICTION_FORMATS", "RUN_FORMATS", "RUN_RECORD_FILES", "CocoPredictions", "CocoWriter",
-    "DavisAnnoPredictions", "DavisWriter", "FrameOutput", "Inventory", "PngTreePredictions", "PngTreeWriter",
-    "PngZipPredictions", "PredictionFormat", "Predictions", "RleJsonWriter", "RleResultsPredictions", "Writer",
-    "a2d_image_id", "annotator_dirs", "check_zip_members", "coco_image_id", "coco_result", "davis_annotator",
-    "davis_label", "detect_format", "jhmdb_image_id", "make_writer", "open_predictions", "palette_prediction_path",
-    "png_prediction_path", "prediction_path", "write_coco_results", "write_palette_prediction",
-    "write_png_prediction",
+    "MAX_TOTAL_BYTES", "RUN_RECORD_FILES", "CocoPredictions", "DavisAnnoPredictions", "Inventory",
+    "PngTreePredictions", "PngZipPredictions", "Predictions", "a2d_image_id", "check_zip_members", "coco_result",
+    "detect_format", "jhmdb_image_id", "open_predictions", "palette_prediction_path", "png_prediction_path",
+    "write_coco_results", "write_palette_prediction", "write_png_prediction",
 ]

@@ -26,7 +26,6 @@ from lvsbench.core.errors import DataFormatError
 from lvsbench.core.io import atomic_write_text
 from lvsbench.formats.base import Outputs, Writer, WriteUnit, WriteVideo
 from lvsbench.formats.raw_png import MissingPrediction
-from lvsbench.protocols import Protocol
 
 FORMAT = "rle-json"
 RLE_FILE = "results.json"
@@ -62,8 +61,8 @@ class RleJsonWriter(Writer):
     fmt = FORMAT
     file = RLE_FILE
 
-    def __init__(self, out: Path, protocol: Protocol) -> None:
-        super().__init__(out, protocol)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._items: dict[tuple[str, str], list[tuple[str, dict[str, Any], float]]] = {}
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:

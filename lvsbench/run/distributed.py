@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.core.errors import ConfigError, LvsbenchError, OutputExistsError
-from lvsbench.run.rundir import SCORE_JSON
+from lvsbench.run.rundir import RUN_JSON, SCORE_JSON, now
 
 SHARDS_SUFFIX = ".shards"
 MERGE_LOCK = ".merge.lock"
@@ -253,7 +253,7 @@ def check_merged_out(out: Path, force: bool) -> None:
         raise ConfigError(f"--out {out}: exists and is not a directory")
     if not any(out.iterdir()):
         return
-    doc_path = out / "run.json"
+    doc_path = out / RUN_JSON
     doc = json.loads(doc_path.read_text()) if doc_path.is_file() else None
     if doc is not None and (doc.get("launch") or force):
         return
@@ -294,7 +294,7 @@ def shard_statuses(out: Path, world_size: int) -> list[str]:
     """Status in each shard's run.json ("missing" when the shard has not started)."""
     statuses = []
     for r in range(world_size):
-        p = shard_dir(out, r, world_size) / "run.json"
+        p = shard_dir(out, r, world_size) / RUN_JSON
         try:
             statuses.append(str(json.loads(p.read_text()).get("status")))
         except FileNotFoundError:
@@ -399,7 +399,7 @@ def _merge(dataset: Any, opts: Any, launch: Launch, result: LaunchResult, status
 
     out = Path(opts.out)
     dirs = [shard_dir(out, r, launch.world_size) for r in range(launch.world_size)]
-    record = {**launch.to_json(), "host": platform.node(), "merged_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    record = {**launch.to_json(), "host": platform.node(), "merged_at": now()}
     check_merged_out(out, opts.force)
     result.merged = merge_runs(dirs, out, force=True, allow_incomplete=any(s == "partial" for s in statuses),
                                launch=record)

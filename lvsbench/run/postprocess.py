@@ -84,11 +84,6 @@ def prepare_masks(x: Any, h: int, w: int, threshold: float, keep_probs: bool,
     return binary, (binary.astype(np.float32) if keep_probs else None)
 
 
-def top1_index(scores: np.ndarray) -> int:
-    """Index of the top-1 candidate among `scores` (`lvsbench.metrics.referring.top1`)."""
-    return top1([(None, float(v)) for v in np.asarray(scores).reshape(-1)])
-
-
 def _take(x: Any, idx: list[int]) -> Any:
     """Rows `idx` of an array or tensor (no copy when all rows are kept in order)."""
     if len(idx) == x.shape[0] and idx == list(range(len(idx))):
@@ -136,7 +131,7 @@ def process_prediction(pred: Prediction, clip_len: int, h: int, w: int, threshol
             masks, probs = np.zeros((0, h, w), dtype=bool), None
     else:
         assert cand_bin is not None and cand_scores is not None
-        idx = [top1_index(cand_scores[t]) for t in range(n)]
+        idx = [top1([(None, s) for s in cand_scores[t]]) for t in range(n)]
         masks = np.stack([cand_bin[t, i] for t, i in enumerate(idx)]) if n else np.zeros((0, h, w), dtype=bool)
         probs = np.stack([cand_probs[t, i] for t, i in enumerate(idx)]) if cand_probs is not None and n else None
     if pred.scores is not None:
@@ -145,7 +140,7 @@ def process_prediction(pred: Prediction, clip_len: int, h: int, w: int, threshol
             raise ConfigError(f"{where}: scores must be ({clip_len},), got {scores.shape}")
         scores = scores[keep]
     elif cand_scores is not None:
-        scores = np.array([cand_scores[t, top1_index(cand_scores[t])] for t in range(n)])
+        scores = np.array([cand_scores[t, top1([(None, s) for s in cand_scores[t]])] for t in range(n)])
     else:
         scores = np.ones(n)
     if not np.all(np.isfinite(scores)):

@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.core.errors import ConfigError, DataFormatError
-from lvsbench.core.io import atomic_write_json, atomic_write_text, check_overwrite, mark_output_dir, to_jsonable
+from lvsbench.core.io import (
+    atomic_write_json,
+    atomic_write_text,
+    check_overwrite,
+    mark_output_dir,
+    prepare_output_dir,
+    remove_interrupted_writes,
+    to_jsonable,
+)
 from lvsbench.core.textfiles import load_json, read_text
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import RUN_RECORD_FILES, Writer
-from lvsbench.formats.predictions import PREDICTION_FORMATS, make_writer, prediction_path
+from lvsbench.formats.predictions import make_writer, prediction_path, writer_class
 from lvsbench.protocols import Protocol, get_protocol
 from lvsbench.run.units import Unit
 
@@ -60,6 +68,36 @@ def run_record(ident: dict[str, Any], *, adapter: dict[str, Any], root: str, uni
                       "expressions": sum(len(u.expressions) for u in units)}}
 
 
+def open_run_dir(out: Path, resume: bool, force: bool) -> dict[str, Any] | None:
+    """Create or reuse the output directory; returns the previous run.json on --resume."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory")
+    if resume:
+        if (out / RUN_JSON).exists():
+            remove_interrupted_writes(out)
+            return read_run_json(out)
+        if out.is_dir() and any(out.iterdir()):
+            raise ConfigError(f"--resume: {out} has no {RUN_JSON}; it is not an lvsbench run directory")
+        return None
+    if not force and (out / RUN_JSON).is_file():
+        status = read_run_json(out).get("status")
+        if status not in ("complete", "partial"):  # partial: --limit left units out on purpose
+            raise ConfigError(f"{out}: holds an unfinished run (status {status}); continue it with --resume "
+                              "(or start over with --force)")
+    prepare_output_dir(out, force, legacy=(RUN_JSON,))
+    return None
+
+
+def check_resume(out: Path, previous: dict[str, Any], ident: dict[str, Any]) -> None:
+    """--resume continues only a run of the same settings (`IDENTITY_KEYS`)."""
+    old = identity_of(previous)
+    diff = [k for k in IDENTITY_KEYS if old.get(k) != ident.get(k)]
+    if diff:
+        detail = "; ".join(f"{k}: {old.get(k)!r} -> {ident.get(k)!r}" for k in diff)
+        raise ConfigError(f"--resume: {out} was produced with different settings ({detail}); "
+                          "use a new --out or --force")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -80,9 +118,6 @@ class RunLog:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
-
-    def read(self) -> list[dict[str, Any]]:
-        return read_run_log(self.path)
 
 
 def read_run_log(path: Path) -> list[dict[str, Any]]:
@@ -160,11 +195,16 @@ def identity_of(run: dict[str, Any]) -> dict[str, Any]:
     return {k: run.get("identity", {}).get(k) for k in IDENTITY_KEYS}
 
 
-def write_part(out: Path, unit: Unit, content: dict[str, Any]) -> None:
-    """`run_parts/<order>.json` of a finished unit (atomic; written before its done line)."""
+def finish_unit(out: Path, log: RunLog, unit: Unit, content: dict[str, Any], session: int, frames: int) -> None:
+    """A finished unit: its part file `run_parts/<order>.json` (atomic), then its done line in the log."""
     part = {"order": unit.order, "video_id": unit.video_id, "expressions": list(unit.exp_ids), "group": unit.group,
             **content}
     atomic_write_json(out / PARTS_DIR / unit.part_name, part, indent=None)
+    rec = {"event": "done", "session": session, "order": unit.order, "video": unit.video_id,
+           "expressions": list(unit.exp_ids), "frames": frames, "time": now()}
+    if unit.group is not None:
+        rec["annotator"] = unit.group
+    log.append(rec)
 
 
 def finish_outputs(out: Path, writer: Writer) -> list[dict[str, Any]]:
@@ -173,13 +213,6 @@ def finish_outputs(out: Path, writer: Writer) -> list[dict[str, Any]]:
     writer.finalize(parts)
     write_frame_scores(out, parts)
     return parts
-
-
-def writer_class(fmt: str) -> type[Writer]:
-    row = PREDICTION_FORMATS.get(fmt)
-    if row is None or row.writer is None:
-        raise ConfigError(f"unknown output format {fmt!r}")
-    return row.writer
 
 
 # ============================================================================================ merge

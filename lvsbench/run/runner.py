@@ -31,37 +31,17 @@ from typing import Any
 
 from lvsbench.adapters.base import Adapter, Query, SetupContext, VideoHandle
 from lvsbench.core.errors import ConfigError, LvsbenchError
-from lvsbench.core.io import (
-    atomic_write_json,
-    mark_output_dir,
-    prepare_output_dir,
-    remove_interrupted_writes,
-    sha256_file,
-    to_jsonable,
-)
+from lvsbench.core.io import atomic_write_json, mark_output_dir, sha256_file, to_jsonable
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import FrameOutput, Writer
 from lvsbench.formats.predictions import make_writer, prediction_path
 from lvsbench.protocols import default_protocol_for
+from lvsbench.run import rundir
 from lvsbench.run.environment import checkpoint_sha256, environment, resolve_device, rss_peak_bytes
 from lvsbench.run.feed import Prefetcher, VideoJob, WriteQueue, clip_plans
 from lvsbench.run.options import RunOptions
 from lvsbench.run.postprocess import process_prediction
-from lvsbench.run.rundir import (
-    IDENTITY_KEYS,
-    PARTS_DIR,
-    RUN_JSON,
-    RUN_LOG,
-    RunLog,
-    done_units,
-    finish_outputs,
-    identity_of,
-    now,
-    read_run_json,
-    run_identity,
-    run_record,
-    write_part,
-)
+from lvsbench.run.rundir import RUN_JSON
 from lvsbench.run.units import Unit, build_units, select_units, shard_identity, video_frame_counts
 
 
@@ -81,27 +61,6 @@ class RunResult:
     session: dict[str, Any]
 
 
-def _prepare_out(opts: RunOptions) -> dict[str, Any] | None:
-    """Create or reuse the output directory; returns the previous run.json on --resume."""
-    out = opts.out
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory")
-    if opts.resume:
-        if (out / RUN_JSON).exists():
-            remove_interrupted_writes(out)
-            return read_run_json(out)
-        if out.is_dir() and any(out.iterdir()):
-            raise ConfigError(f"--resume: {out} has no {RUN_JSON}; it is not an lvsbench run directory")
-        return None
-    if not opts.force and (out / RUN_JSON).is_file():
-        status = read_run_json(out).get("status")
-        if status not in ("complete", "partial"):  # partial: --limit left units out on purpose
-            raise ConfigError(f"{out}: holds an unfinished run (status {status}); continue it with --resume "
-                              "(or start over with --force)")
-    prepare_output_dir(out, opts.force, legacy=(RUN_JSON,))
-    return None
-
-
 def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str | None = None) -> RunResult:
     """Run `adapter` over `dataset` (the shard / limit of `opts`) and write predictions to `opts.out`."""
     caps = adapter.capabilities
@@ -115,10 +74,10 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
         raise ConfigError(f"adapter {name} reads the ground truth, but {dataset.name} split "
                           f"{getattr(dataset, 'split', '?')} has none (its masks are not public): it would write empty "
                           "masks; run it on a split with ground truth (e.g. train, or train-heldout-v1)")
-    previous = _prepare_out(opts)
+    previous = rundir.open_run_dir(opts.out, opts.resume, opts.force)
     out = opts.out
     mark_output_dir(out)
-    (out / PARTS_DIR).mkdir(exist_ok=True)
+    (out / rundir.PARTS_DIR).mkdir(exist_ok=True)
 
     if caps.needs_torch:
         try:
@@ -130,28 +89,23 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
     device = adapter.resolve_device(opts.device) or resolve_device(opts.device, caps)
     ckpt_sha = checkpoint_sha256(opts.checkpoint)
 
-    identity = run_identity(adapter=name, adapter_config=adapter.config(), checkpoint_sha256=ckpt_sha,
-                            dataset=dataset, dataset_options=opts.dataset_options, fmt=fmt, protocol=protocol,
-                            shard=shard_identity(opts.shard), limit=opts.limit, seed=opts.seed,
-                            threshold=opts.threshold)
+    identity = rundir.run_identity(adapter=name, adapter_config=adapter.config(), checkpoint_sha256=ckpt_sha,
+                                   dataset=dataset, dataset_options=opts.dataset_options, fmt=fmt,
+                                   protocol=protocol, shard=shard_identity(opts.shard), limit=opts.limit,
+                                   seed=opts.seed, threshold=opts.threshold)
     if previous is not None:
-        old = identity_of(previous)
-        diff = [k for k in IDENTITY_KEYS if old.get(k) != identity.get(k)]
-        if diff:
-            detail = "; ".join(f"{k}: {old.get(k)!r} -> {identity.get(k)!r}" for k in diff)
-            raise ConfigError(f"--resume: {out} was produced with different settings ({detail}); "
-                              "use a new --out or --force")
+        rundir.check_resume(out, previous, identity)
 
     videos = dataset.videos()
     all_units = build_units(dataset, fmt, protocol)
     units = select_units(all_units, video_frame_counts(dataset), opts.shard, opts.limit)
-    done = done_units(out) if previous is not None else set()
+    done = rundir.done_units(out) if previous is not None else set()
     pending = [u for u in units if u.order not in done]
     skipped = [u for u in units if u.order in done]
 
-    log = RunLog(out / RUN_LOG)
-    session_no = 1 + sum(1 for r in log.read() if r.get("event") == "session_start")
-    started = now()
+    log = rundir.RunLog(out / rundir.RUN_LOG)
+    session_no = 1 + sum(1 for r in rundir.read_run_log(log.path) if r.get("event") == "session_start")
+    started = rundir.now()
     log.append({"event": "session_start", "session": session_no, "time": started, "resume": opts.resume,
                 "units": len(units), "pending": len(pending), "skipped": len(skipped)})
     for u in skipped:
@@ -165,7 +119,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
                        work_dir=out, log=_tqdm_write)
 
     run_doc: dict[str, Any] = previous or {}
-    run_doc.update(run_record(
+    run_doc.update(rundir.run_record(
         identity, root=opts.dataset_root or str(getattr(dataset, "root", "")), units=units, shard=opts.shard,
         adapter={"name": name, "class": f"{type(adapter).__module__}:{type(adapter).__qualname__}",
                  "config": identity["adapter_config"], "capabilities": caps.to_json()},
@@ -215,7 +169,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
         seconds = time.perf_counter() - t0
         write_failed: Exception | None = None
         try:  # a failed write must not leave a run marked complete (no suppress around writes)
-            finish_outputs(out, sink)
+            rundir.finish_outputs(out, sink)
         except Exception as exc:
             write_failed = exc
             if status == "complete":
@@ -227,7 +181,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
                 peak["cuda_max_allocated_bytes"] = int(torch_mod.cuda.max_memory_allocated(device))
                 peak["cuda_max_reserved_bytes"] = int(torch_mod.cuda.max_memory_reserved(device))
         session.update({
-            "ended": now(), "status": status, "error": error,
+            "ended": rundir.now(), "status": status, "error": error,
             "units_done": stats["units"], "frames": stats["frames"], "query_frames": stats["query_frames"],
             "seconds": round(seconds, 4), "compute_seconds": round(stats["compute_s"], 4),
             "frames_per_s": round(stats["frames"] / seconds, 3) if seconds > 0 else None,
@@ -235,7 +189,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
             else None,
             "peak_memory": peak,
         })
-        all_done = done_units(out)
+        all_done = rundir.done_units(out)
         shard_units = select_units(all_units, video_frame_counts(dataset), opts.shard, None)
         if status != "complete":
             run_doc["status"] = status
@@ -267,8 +221,9 @@ def _tqdm_write(msg: str) -> None:
     tqdm.write(msg, file=sys.stderr)
 
 
-def _run_videos(adapter: Adapter, dataset: Dataset, pending: list[Unit], opts: RunOptions, sink: Writer, log: RunLog,
-                session_no: int, device: str, ctx: SetupContext, stats: dict[str, Any], torch_mod: Any) -> None:
+def _run_videos(adapter: Adapter, dataset: Dataset, pending: list[Unit], opts: RunOptions, sink: Writer,
+                log: rundir.RunLog, session_no: int, device: str, ctx: SetupContext, stats: dict[str, Any],
+                torch_mod: Any) -> None:
     from tqdm import tqdm
 
     caps = adapter.capabilities  # as refined by setup
@@ -352,7 +307,7 @@ def _run_videos(adapter: Adapter, dataset: Dataset, pending: list[Unit], opts: R
         bar.close()
 
 
-def _finish_video(job: VideoJob, produced: dict[str, set[str]], sink: Writer, log: RunLog,
+def _finish_video(job: VideoJob, produced: dict[str, set[str]], sink: Writer, log: rundir.RunLog,
                   session_no: int, opts: RunOptions, stats: dict[str, Any]) -> None:
     wanted = {q.exp_id: q.output_frames for q in job.queries}
     for u in job.units:
@@ -360,13 +315,8 @@ def _finish_video(job: VideoJob, produced: dict[str, set[str]], sink: Writer, lo
         if missing:
             raise LvsbenchError(f"video {u.video_id}: no prediction for {len(missing)} frame(s), e.g. "
                                 f"expression {missing[0][0]} frame {missing[0][1]}")
-        write_part(opts.out, u, sink.unit_part(u))
-        rec = {"event": "done", "session": session_no, "order": u.order, "video": u.video_id,
-               "expressions": list(u.exp_ids), "frames": sum(len(produced.get(e.id, ())) for e in u.expressions),
-               "time": now()}
-        if u.group is not None:
-            rec["annotator"] = u.group
-        log.append(rec)
+        rundir.finish_unit(opts.out, log, u, sink.unit_part(u), session_no,
+                           sum(len(produced.get(e.id, ())) for e in u.expressions))
         stats["units"] += 1
 
 
