@@ -38,7 +38,7 @@ from lvsbench.formats.base import FrameOutput, Outputs, Predictions
 from lvsbench.formats.coco_json import CocoPredictions, coco_image_id
 from lvsbench.formats.davis_anno import DavisAnnoPredictions, annotator_dirs, write_palette_prediction
 from lvsbench.formats.png_tree import PngTreePredictions, PngZipPredictions
-from lvsbench.formats.predictions import make_writer, prediction_path
+from lvsbench.formats.predictions import prediction_path, writer_class
 from lvsbench.metrics.referring import top1
 from lvsbench.protocols import Protocol, default_protocol_for
 from lvsbench.run import rundir
@@ -265,7 +265,7 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
     lkey = _locater_key(protocol, locater_key)
     prepare_output_dir(out, force, legacy=(rundir.RUN_JSON,))
     (out / rundir.PARTS_DIR).mkdir()
-    sink = make_writer(fmt, out, protocol, 0.5)
+    sink = writer_class(fmt)(out, protocol, 0.5)
     log = rundir.RunLog(out / rundir.RUN_LOG)
     log.append({"event": "session_start", "session": 1, "import": source, "source": str(path), "time": rundir.now()})
     videos = dataset.videos()

@@ -6,6 +6,7 @@ Writers see units and videos through the small structural types below, so this l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,17 @@ class Inventory:
     items: dict[Any, set[str]] = field(default_factory=dict)
     candidates: dict[str, int] = field(default_factory=dict)
     stray: list[tuple[str, str]] = field(default_factory=list)
+
+
+def png_frames(folder: str, inv: Inventory) -> set[str]:
+    """Frame names of the PNGs in a folder; any other file that is not hidden is recorded as stray."""
+    frames = set()
+    for f in os.scandir(folder):
+        if f.is_file() and f.name.lower().endswith(".png"):
+            frames.add(f.name[:-4])
+        elif not f.name.startswith("."):
+            inv.stray.append((f.path, "not a .png file"))
+    return frames
 
 
 class Predictions:

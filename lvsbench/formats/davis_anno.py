@@ -18,7 +18,7 @@ from lvsbench.core.codecs import DAVIS_PALETTE, encode_palette_png, read_palette
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError
 from lvsbench.core.io import atomic_write_bytes
 from lvsbench.core.records import Expression
-from lvsbench.formats.base import Inventory, Outputs, Predictions, Writer, WriteUnit, WriteVideo, read_file
+from lvsbench.formats.base import Inventory, Outputs, Predictions, Writer, WriteUnit, WriteVideo, png_frames, read_file
 
 _ANNO_DIR = re.compile(r"^anno_(\d+)$")
 
@@ -152,12 +152,7 @@ class DavisAnnoPredictions(Predictions):
                     if not v.name.startswith("."):
                         inv.stray.append((v.path, "file outside any <seq>/ folder"))
                     continue
-                frames = set()
-                for f in os.scandir(v.path):
-                    if f.is_file() and f.name.lower().endswith(".png"):
-                        frames.add(f.name[:-4])
-                    elif not f.name.startswith("."):
-                        inv.stray.append((f.path, "not a .png file"))
+                frames = png_frames(v.path, inv)
                 inv.items[(ann, v.name)] = frames
         self._inv = inv
         return inv

@@ -29,6 +29,7 @@ from lvsbench.formats.base import (
     Writer,
     WriteUnit,
     WriteVideo,
+    png_frames,
     read_file,
 )
 
@@ -84,12 +85,7 @@ class PngTreePredictions(Predictions):
                 if not e.is_dir():
                     inv.stray.append((e.path, "file outside any <video>/<exp_id>/ folder"))
                     continue
-                frames = set()
-                for f in os.scandir(e.path):
-                    if f.is_file() and f.name.lower().endswith(".png"):
-                        frames.add(f.name[:-4])
-                    elif not f.name.startswith("."):
-                        inv.stray.append((f.path, "not a .png file"))
+                frames = png_frames(e.path, inv)
                 bad = id_problem(v.name) or id_problem(e.name)
                 if bad:
                     inv.stray.append((e.path, bad))

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, unknown_name
-from lvsbench.core.records import Expression
 from lvsbench.formats.base import ANNOTATIONS_PREFIX, RUN_RECORD_FILES, Inventory, Predictions, Writer
 from lvsbench.formats.coco_json import (
     COCO_RESULTS_NAME,
@@ -53,7 +51,6 @@ from lvsbench.formats.png_tree import (
     write_png_prediction,
 )
 from lvsbench.formats.rle_results import RleJsonWriter, RleResultsPredictions
-from lvsbench.protocols import Protocol
 
 
 @dataclass(frozen=True)
@@ -81,16 +78,11 @@ RUN_FORMATS = tuple(n for n, f in PREDICTION_FORMATS.items() if f.writer is not 
 
 
 def writer_class(fmt: str) -> type[Writer]:
+    """The writer of `fmt`: `writer_class(fmt)(out, protocol, threshold, folder)` (see `Writer`)."""
     row = PREDICTION_FORMATS.get(fmt)
     if row is None or row.writer is None:
         raise ConfigError(f"unknown output format {fmt!r}")
     return row.writer
-
-
-def make_writer(fmt: str, out: Path, protocol: Protocol, threshold: float,
-                folder: Callable[[Expression], str] | None = None) -> Writer:
-    """The writer of `fmt` for a run directory (`Writer` says what `threshold` and `folder` do)."""
-    return writer_class(fmt)(out, protocol, threshold, folder)
 
 
 def prediction_path(out: Path, fmt: str) -> Path:

@@ -63,19 +63,19 @@ class RleJsonWriter(Writer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._items: dict[tuple[str, str], list[tuple[str, dict[str, Any], float]]] = {}
+        self._items: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:
         for u in units:
             for e in u.expressions:
                 for frame, fo in outputs.get(e.id, {}).items():
-                    self._items.setdefault((video.id, e.id), []).append((frame, rle_encode(fo.mask), fo.score))
+                    self._items.setdefault((video.id, e.id), []).append((frame, rle_encode(fo.mask)))
+                    self._score(video.id, e.id, frame, fo.score)
 
     def unit_part(self, unit: WriteUnit) -> dict[str, Any]:
         items = {e.id: self._items.pop((unit.video_id, e.id), []) for e in unit.expressions}
-        return {"scores": {eid: [(f, s) for f, _, s in v] for eid, v in items.items()},
-                "rle": {eid: {"frames": [f for f, _, _ in v], "prediction_masks": [r for _, r, _ in v]}
-                        for eid, v in items.items()}}
+        return {**super().unit_part(unit), "rle": {
+            eid: {"frames": [f for f, _ in v], "prediction_masks": [r for _, r in v]} for eid, v in items.items()}}
 
     def finalize(self, parts: list[dict[str, Any]]) -> None:
         _write_doc(self.out / RLE_FILE, ((part["video_id"], eid, item["frames"], item["prediction_masks"])

@@ -5,7 +5,7 @@
 - `run_log.jsonl`: one line per session start / end and per finished unit (`RunLog`, append-only, fsynced);
 - `run_parts/<order>.json`: per-unit scores and format fragments (COCO results, RLEs), needed by resume and merge;
 - `frame_scores.csv`: video_id, exp_id, frame, score of the written mask;
-- the predictions themselves, written by the format's writer (`lvsbench.formats.predictions.make_writer`).
+- the predictions themselves, written by the format's writer (`lvsbench.formats.predictions.writer_class`).
 
 `merge_runs` joins shard directories into one output identical to an unsharded run (whole-run files are assembled
 from the parts in dataset order, not completion order).
@@ -34,7 +34,7 @@ from lvsbench.core.io import (
 from lvsbench.core.textfiles import load_json, read_text
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import RUN_RECORD_FILES, Writer
-from lvsbench.formats.predictions import make_writer, prediction_path, writer_class
+from lvsbench.formats.predictions import prediction_path, writer_class
 from lvsbench.protocols import Protocol, get_protocol
 from lvsbench.run.units import Unit
 
@@ -282,7 +282,7 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False, allow_inc
             if (s / RUN_LOG).is_file():
                 logs.extend(json.dumps({**r, "shard": str(s)}, sort_keys=True) for r in read_run_log(s / RUN_LOG)
                             if r.get("event") == "done")
-        parts = finish_outputs(tmp, make_writer(fmt, tmp, protocol, float(docs[0]["identity"]["threshold"])))
+        parts = finish_outputs(tmp, writer_class(fmt)(tmp, protocol, float(docs[0]["identity"]["threshold"])))
         atomic_write_text(tmp / RUN_LOG, "".join(line + "\n" for line in logs))
         merged = dict(docs[0])
         merged["identity"] = {**docs[0]["identity"], "shard": [0, 1]}

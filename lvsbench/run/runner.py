@@ -34,7 +34,7 @@ from lvsbench.core.errors import ConfigError, LvsbenchError
 from lvsbench.core.io import atomic_write_json, mark_output_dir, sha256_file, to_jsonable
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import FrameOutput, Writer
-from lvsbench.formats.predictions import make_writer, prediction_path
+from lvsbench.formats.predictions import prediction_path, writer_class
 from lvsbench.protocols import default_protocol_for
 from lvsbench.run import rundir
 from lvsbench.run.environment import checkpoint_sha256, environment, resolve_device, rss_peak_bytes
@@ -137,7 +137,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
     atomic_write_json(out / RUN_JSON, run_doc)
 
     folder = getattr(dataset, "prediction_video", None) if protocol.prediction_dir == "source-video-object" else None
-    sink = make_writer(fmt, out, protocol, opts.threshold, folder)
+    sink = writer_class(fmt)(out, protocol, opts.threshold, folder)
     t0 = time.perf_counter()
     stats = {"frames": 0, "query_frames": 0, "compute_s": 0.0, "units": 0}
     torch_mod = None
