@@ -230,12 +230,10 @@ def _outputs_for_video(src: Predictions | LocaterDumps, dataset: Dataset, video:
                                               f"image_id {image_id}")
                 top = top1(cands)
                 fo = FrameOutput(cands[top][0], cands[top][1], None, cands)
-            elif isinstance(src, LocaterDumps):
-                m = src.read(video.id, obj_name[e.id], frame, size)
-                fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))
             else:
-                m = src.mask(video.id, e.id, frame)
-                if m is not None and m.shape != size:
+                if isinstance(src, LocaterDumps):
+                    m = src.read(video.id, obj_name[e.id], frame, size)
+                elif (m := src.mask(video.id, e.id, frame)) is not None and m.shape != size:
                     raise DataFormatError(None, f"{video.id}/{e.id}/{frame}.png: size {m.shape} != frame size "
                                                 f"{size}")
                 fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, unknown_name
 from lvsbench.formats.base import ANNOTATIONS_PREFIX, RUN_RECORD_FILES, Inventory, Predictions, Writer
@@ -53,8 +52,7 @@ from lvsbench.formats.png_tree import (
 from lvsbench.formats.rle_results import RleJsonWriter, RleResultsPredictions
 
 
-@dataclass(frozen=True)
-class PredictionFormat:
+class PredictionFormat(NamedTuple):
     """One row of the format table: the reader (a `Predictions`, returned by `open_predictions`, or the
     per-expression scorer's own) and the writer `lvsbench run` / `import-preds` use (None: not written by a run)."""
 

@@ -326,8 +326,7 @@ def run_launch(adapter: Any, dataset: Any, opts: Any, launch: Launch, adapter_na
                score: bool = False, timeout_h: float = DEFAULT_TIMEOUT_H) -> LaunchResult:
     """Run this rank's shard, then (rank 0 of a process group, or the last array task to finish) merge the shards
     into `opts.out` and, with `score`, score it (`<OUT>/score.json`)."""
-    from lvsbench.run.environment import resolve_device
-    from lvsbench.run.runner import run
+    from lvsbench.run.runner import resolve_device, run
 
     out = Path(opts.out)
     check_merged_out(out, opts.force)

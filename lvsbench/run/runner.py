@@ -29,20 +29,96 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lvsbench.adapters.base import Adapter, Query, SetupContext, VideoHandle
+import numpy as np
+
+from lvsbench import __version__
+from lvsbench.adapters.base import Adapter, Capabilities, Query, SetupContext, VideoHandle
 from lvsbench.core.errors import ConfigError, LvsbenchError
-from lvsbench.core.io import atomic_write_json, mark_output_dir, sha256_file, to_jsonable
+from lvsbench.core.io import atomic_write_json, mark_output_dir, sha256_file, sha256_tree, to_jsonable
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import FrameOutput, Writer
 from lvsbench.formats.predictions import prediction_path, writer_class
 from lvsbench.protocols import default_protocol_for
 from lvsbench.run import rundir
-from lvsbench.run.environment import checkpoint_sha256, environment, resolve_device, rss_peak_bytes
 from lvsbench.run.feed import Prefetcher, VideoJob, WriteQueue, clip_plans
 from lvsbench.run.options import RunOptions
 from lvsbench.run.postprocess import process_prediction
 from lvsbench.run.rundir import RUN_JSON
 from lvsbench.run.units import Unit, build_units, select_units, shard_identity, video_frame_counts
+
+# ============================================================================================ environment
+
+
+def environment(device: str) -> dict[str, Any]:
+    """Versions recorded in run.json. torch is imported only if some adapter already imported it."""
+    from importlib import metadata
+
+    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                           "lvsbench": __version__, "numpy": np.__version__}
+    try:
+        env["torch"] = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        env["torch"] = None
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        env["torch"] = torch.__version__
+        env["cuda"] = torch.version.cuda
+        env["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+        if device.startswith("cuda") and torch.cuda.is_available():
+            idx = torch.device(device).index or 0
+            env["gpu"] = torch.cuda.get_device_name(idx)
+            env["gpu_memory_bytes"] = torch.cuda.get_device_properties(idx).total_memory
+    return env
+
+
+def resolve_device(requested: str, caps: Capabilities) -> str:
+    """`auto` is CUDA when the adapter uses torch and a GPU is visible, else CPU; `cuda` without a GPU is an
+    error; an adapter that does not list the device kind refuses it."""
+    requested = requested.lower()
+    if requested == "auto":
+        device = "cpu"
+        if caps.needs_torch and "cuda" in caps.devices:
+            try:
+                import torch
+            except ImportError:
+                torch = None  # type: ignore[assignment]
+            if torch is not None and torch.cuda.is_available():
+                device = "cuda"
+        return device
+    kind = requested.split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {requested!r}: choose auto, cpu, cuda or cuda:N")
+    if kind == "cuda":
+        try:
+            import torch
+        except ImportError:
+            raise ConfigError("--device cuda needs torch: pip install 'lvsbench[models]'") from None
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is visible (torch.cuda.is_available() is False)")
+    if kind not in caps.devices:
+        raise ConfigError(f"--device {requested}: this adapter runs on {', '.join(sorted(caps.devices))}")
+    return requested
+
+
+def _rss_peak_bytes() -> int:
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak) * (1 if sys.platform == "darwin" else 1024)
+    except (ImportError, OSError):  # pragma: no cover - non-POSIX
+        return 0
+
+
+def checkpoint_sha256(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    if not path.exists():
+        raise ConfigError(f"--checkpoint {path}: not found")
+    return sha256_file(path) if path.is_file() else sha256_tree(path)
+
+
+# ============================================================================================ the run
 
 
 @dataclass
@@ -175,7 +251,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
             if status == "complete":
                 status, error = "failed", f"writing predictions: {type(exc).__name__}: {exc}"
         torch_mod = sys.modules.get("torch")
-        peak: dict[str, Any] = {"rss_peak_bytes": rss_peak_bytes()}
+        peak: dict[str, Any] = {"rss_peak_bytes": _rss_peak_bytes()}
         if torch_mod is not None and device.startswith("cuda"):
             with contextlib.suppress(Exception):
                 peak["cuda_max_allocated_bytes"] = int(torch_mod.cuda.max_memory_allocated(device))
@@ -333,4 +409,4 @@ def _inference_context(torch_mod: Any, autocast: bool, device: str) -> Iterator[
             yield
 
 
-__all__ = ["RUN_JSON", "RunOptions", "RunResult", "run"]
+__all__ = ["RUN_JSON", "RunOptions", "RunResult", "resolve_device", "run"]
