@@ -264,8 +264,8 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
     prepare_output_dir(out, force, legacy=(rundir.RUN_JSON,))
     (out / rundir.PARTS_DIR).mkdir()
     sink = writer_class(fmt)(out, protocol, 0.5)
-    log = rundir.RunLog(out / rundir.RUN_LOG)
-    log.append({"event": "session_start", "session": 1, "import": source, "source": str(path), "time": rundir.now()})
+    rundir.append_log(out, {"event": "session_start", "session": 1, "import": source, "source": str(path),
+                            "time": rundir.now()})
     videos = dataset.videos()
     units = build_units(dataset, fmt, protocol)
     by_video: dict[str, list[Unit]] = {}
@@ -294,7 +294,7 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
             for u in vunits:
                 extra = ({"scores": {e: davis_scores.pop(e, []) for e in u.exp_ids}}
                          if davis else sink.unit_part(u))
-                rundir.finish_unit(out, log, u, extra, 1, sum(len(v) for v in extra.get("scores", {}).values()))
+                rundir.finish_unit(out, u, extra, 1, sum(len(v) for v in extra.get("scores", {}).values()))
     finally:
         src.close()
     rundir.finish_outputs(out, sink)
@@ -309,7 +309,7 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
            "import": {"source": source, "path": str(path), "layout": opened.layout, "missing_count": len(missing),
                       "missing": missing[:100], "lvsbench": __version__}}
     atomic_write_json(out / rundir.RUN_JSON, doc)
-    log.append({"event": "session_end", "session": 1, "status": status})
+    rundir.append_log(out, {"event": "session_end", "session": 1, "status": status})
     return {"out": str(out), "predictions": str(prediction_path(out, fmt)), "format": fmt, "layout": opened.layout,
             "expressions": sum(len(u.expressions) for u in units), "frames": n_frames, "missing": len(missing),
             "status": status}

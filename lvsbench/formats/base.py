@@ -169,3 +169,18 @@ class Writer:
     def dirs(cls, run_dir: Path) -> list[Path]:
         """Folders of per-frame files in a run directory (what merge copies from every shard)."""
         return []
+
+
+__all__ = [
+    "ANNOTATIONS_PREFIX",
+    "FrameOutput",
+    "Inventory",
+    "Outputs",
+    "Predictions",
+    "RUN_RECORD_FILES",
+    "WriteUnit",
+    "WriteVideo",
+    "Writer",
+    "png_frames",
+    "read_file",
+]

@@ -184,3 +184,15 @@ class CocoPredictions(Predictions):
                 raise DataFormatError(self.path, f"RLE does not decode: {exc}",
                                       f"image_id {image_id} candidate {j}") from exc
         return out
+
+
+__all__ = [
+    "COCO_RESULTS_NAME",
+    "CocoPredictions",
+    "CocoWriter",
+    "a2d_image_id",
+    "coco_image_id",
+    "coco_result",
+    "jhmdb_image_id",
+    "write_coco_results",
+]

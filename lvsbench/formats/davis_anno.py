@@ -165,3 +165,14 @@ class DavisAnnoPredictions(Predictions):
     def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
         raise LvsbenchError(f"{self.path}: davis-anno predictions are label maps per annotator; "
                             "use a davis protocol (rdavis, rdavis-aligned, davis-semi)")
+
+
+__all__ = [
+    "DavisAnnoPredictions",
+    "DavisWriter",
+    "annotator_dirs",
+    "davis_annotator",
+    "davis_label",
+    "palette_prediction_path",
+    "write_palette_prediction",
+]

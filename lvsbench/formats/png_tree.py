@@ -269,3 +269,17 @@ class PngZipPredictions(Predictions):
         if data is None:
             return None
         return read_binary_png(data, where=self.describe(video_id, exp_id, frame))
+
+
+__all__ = [
+    "MAX_MEMBERS",
+    "MAX_MEMBER_BYTES",
+    "MAX_RATIO",
+    "MAX_TOTAL_BYTES",
+    "PngTreePredictions",
+    "PngTreeWriter",
+    "PngZipPredictions",
+    "check_zip_members",
+    "png_prediction_path",
+    "write_png_prediction",
+]

@@ -74,3 +74,6 @@ class RawPngTree:
                 continue
             out.append(decode_gray(data, where))
         return out
+
+
+__all__ = ["MissingKindName", "MissingPrediction", "RawPngTree", "decode_gray"]

@@ -132,3 +132,6 @@ class RleResultsPredictions:
             except (KeyError, TypeError, ValueError) as exc:
                 raise DataFormatError(self.path, f"undecodable RLE: {exc}", f"{video_id}.{exp_id}[{t}]") from exc
         return out
+
+
+__all__ = ["FORMAT", "RLE_FILE", "RleJsonWriter", "RleResultsPredictions", "write_rle_results"]

@@ -184,3 +184,6 @@ class WriteQueue:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pending.clear()
+
+
+__all__ = ["Plan", "Prefetcher", "VideoJob", "WriteQueue", "clip_plans"]

@@ -58,3 +58,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if n < 1 or not 0 <= i < n:
         raise ConfigError(f"--shard {text!r}: need 0 <= I < N")
     return i, n
+
+
+__all__ = ["RunOptions", "parse_shard"]

@@ -152,3 +152,6 @@ def process_prediction(pred: Prediction, clip_len: int, h: int, w: int, threshol
             cands = [(cand_bin[t, j], float(cand_scores[t, j])) for j in range(cand_bin.shape[1])]
         out.append(FrameOutput(masks[t], float(scores[t]), None if probs is None else probs[t], cands))
     return out
+
+
+__all__ = ["prepare_masks", "process_prediction"]

@@ -1,8 +1,8 @@
 """The run directory that `lvsbench run`, `lvsbench merge` and `lvsbench import-preds` write, and its records:
 
 - `run.json`: provenance (`identity`: the settings --resume and merge must find equal; adapter, dataset, format,
-  shard, sessions, environment), built by `identity` / `record`;
-- `run_log.jsonl`: one line per session start / end and per finished unit (`RunLog`, append-only, fsynced);
+  shard, sessions, environment), built by `run_identity` / `run_record`;
+- `run_log.jsonl`: one line per session start / end and per finished unit (`append_log`, fsynced);
 - `run_parts/<order>.json`: per-unit scores and format fragments (COCO results, RLEs), needed by resume and merge;
 - `frame_scores.csv`: video_id, exp_id, frame, score of the written mask;
 - the predictions themselves, written by the format's writer (`lvsbench.formats.predictions.writer_class`).
@@ -48,8 +48,8 @@ RUN_FORMAT_VERSION = 1
 
 
 def run_identity(*, adapter: str, adapter_config: Any, checkpoint_sha256: str | None, dataset: Dataset,
-             dataset_options: Any, fmt: str, protocol: Protocol, shard: list[Any], limit: int | None, seed: int,
-             threshold: float) -> dict[str, Any]:
+                 dataset_options: Any, fmt: str, protocol: Protocol, shard: list[Any], limit: int | None, seed: int,
+                 threshold: float) -> dict[str, Any]:
     """`run.json`'s `identity`: what produced the predictions (`IDENTITY_KEYS` must match on --resume / merge)."""
     return {"adapter": adapter, "adapter_config": to_jsonable(adapter_config), "checkpoint_sha256": checkpoint_sha256,
             "dataset": dataset.name, "split": getattr(dataset, "split", None),
@@ -58,7 +58,7 @@ def run_identity(*, adapter: str, adapter_config: Any, checkpoint_sha256: str | 
 
 
 def run_record(ident: dict[str, Any], *, adapter: dict[str, Any], root: str, units: Sequence[Unit],
-           shard: tuple[int, int] = (0, 1), **dataset: Any) -> dict[str, Any]:
+               shard: tuple[int, int] = (0, 1), **dataset: Any) -> dict[str, Any]:
     """The fields of `run.json` every run directory has; `dataset` adds to its `dataset` object."""
     return {"lvsbench_run_version": RUN_FORMAT_VERSION, "identity": ident, "adapter": adapter,
             "dataset": {"name": ident["dataset"], "split": ident["split"], "root": root,
@@ -105,19 +105,13 @@ def now() -> str:
 # ============================================================================================ log, parts
 
 
-class RunLog:
-    """Append-only JSON lines; each line is flushed and fsynced so a kill never loses a finished unit. A torn last
-    line (killed mid-write) is ignored on reading."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+def append_log(out: Path, record: dict[str, Any]) -> None:
+    """One line of `run_log.jsonl` (append-only JSON lines), flushed and fsynced so that a kill never loses a
+    finished unit; a torn last line (killed mid-write) is ignored on reading."""
+    with open(out / RUN_LOG, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def read_run_log(path: Path) -> list[dict[str, Any]]:
@@ -195,7 +189,7 @@ def identity_of(run: dict[str, Any]) -> dict[str, Any]:
     return {k: run.get("identity", {}).get(k) for k in IDENTITY_KEYS}
 
 
-def finish_unit(out: Path, log: RunLog, unit: Unit, content: dict[str, Any], session: int, frames: int) -> None:
+def finish_unit(out: Path, unit: Unit, content: dict[str, Any], session: int, frames: int) -> None:
     """A finished unit: its part file `run_parts/<order>.json` (atomic), then its done line in the log."""
     part = {"order": unit.order, "video_id": unit.video_id, "expressions": list(unit.exp_ids), "group": unit.group,
             **content}
@@ -204,7 +198,7 @@ def finish_unit(out: Path, log: RunLog, unit: Unit, content: dict[str, Any], ses
            "expressions": list(unit.exp_ids), "frames": frames, "time": now()}
     if unit.group is not None:
         rec["annotator"] = unit.group
-    log.append(rec)
+    append_log(out, rec)
 
 
 def finish_outputs(out: Path, writer: Writer) -> list[dict[str, Any]]:
@@ -303,3 +297,29 @@ def merge_runs(shards: Sequence[Path], out: Path, force: bool = False, allow_inc
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return merged
+
+
+__all__ = [
+    "FRAME_SCORES",
+    "IDENTITY_KEYS",
+    "PARTS_DIR",
+    "RUN_FORMAT_VERSION",
+    "RUN_JSON",
+    "RUN_LOG",
+    "append_log",
+    "SCORE_JSON",
+    "check_resume",
+    "done_units",
+    "finish_outputs",
+    "finish_unit",
+    "identity_of",
+    "merge_runs",
+    "now",
+    "open_run_dir",
+    "read_parts",
+    "read_run_json",
+    "read_run_log",
+    "run_identity",
+    "run_record",
+    "write_frame_scores",
+]

@@ -179,14 +179,13 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
     pending = [u for u in units if u.order not in done]
     skipped = [u for u in units if u.order in done]
 
-    log = rundir.RunLog(out / rundir.RUN_LOG)
-    session_no = 1 + sum(1 for r in rundir.read_run_log(log.path) if r.get("event") == "session_start")
+    session_no = 1 + sum(1 for r in rundir.read_run_log(out / rundir.RUN_LOG) if r.get("event") == "session_start")
     started = rundir.now()
-    log.append({"event": "session_start", "session": session_no, "time": started, "resume": opts.resume,
-                "units": len(units), "pending": len(pending), "skipped": len(skipped)})
+    rundir.append_log(out, {"event": "session_start", "session": session_no, "time": started, "resume": opts.resume,
+                            "units": len(units), "pending": len(pending), "skipped": len(skipped)})
     for u in skipped:
-        log.append({"event": "skip", "session": session_no, "order": u.order, "video": u.video_id,
-                    "expressions": list(u.exp_ids), "reason": "done in an earlier session"})
+        rundir.append_log(out, {"event": "skip", "session": session_no, "order": u.order, "video": u.video_id,
+                                "expressions": list(u.exp_ids), "reason": "done in an earlier session"})
 
     ctx = SetupContext(device=device, dataset_name=dataset.name, protocol=protocol.name,
                        split=str(getattr(dataset, "split", "")),
@@ -231,7 +230,7 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
             session["device"] = run_doc["adapter"]["info"]["device"]  # the adapter's own process
         run_doc["adapter"]["capabilities"] = adapter.capabilities.to_json()
         atomic_write_json(out / RUN_JSON, run_doc)
-        _run_videos(adapter, dataset, pending, opts, sink, log, session_no, device, ctx, stats, torch_mod)
+        _run_videos(adapter, dataset, pending, opts, sink, session_no, device, ctx, stats, torch_mod)
         status = "complete"
     except KeyboardInterrupt:
         status, error = "interrupted", "KeyboardInterrupt"
@@ -275,8 +274,8 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
             run_doc["status"] = "partial"  # --limit left units out
         run_doc["env"] = environment(device)
         atomic_write_json(out / RUN_JSON, run_doc)
-        log.append({"event": "session_end", "session": session_no, "status": status, "units_done": stats["units"],
-                    "seconds": round(seconds, 4)})
+        rundir.append_log(out, {"event": "session_end", "session": session_no, "status": status,
+                                "units_done": stats["units"], "seconds": round(seconds, 4)})
         if write_failed is not None and error is not None and error.startswith("writing predictions"):
             raise write_failed
     return RunResult(out, fmt, prediction_path(out, fmt), run_doc["status"], len(units), stats["units"],
@@ -298,8 +297,7 @@ def _tqdm_write(msg: str) -> None:
 
 
 def _run_videos(adapter: Adapter, dataset: Dataset, pending: list[Unit], opts: RunOptions, sink: Writer,
-                log: rundir.RunLog, session_no: int, device: str, ctx: SetupContext, stats: dict[str, Any],
-                torch_mod: Any) -> None:
+                session_no: int, device: str, ctx: SetupContext, stats: dict[str, Any], torch_mod: Any) -> None:
     from tqdm import tqdm
 
     caps = adapter.capabilities  # as refined by setup
@@ -373,17 +371,17 @@ def _run_videos(adapter: Adapter, dataset: Dataset, pending: list[Unit], opts: R
             if p == len(job.plans) - 1:
                 adapter.end_video(job.video, job.queries, states)
                 writer.flush()  # every file of the video is on disk before its units are logged as done
-                _finish_video(job, produced, sink, log, session_no, opts, stats)
+                _finish_video(job, produced, sink, session_no, opts, stats)
         for job in jobs:  # videos with nothing to feed (no output frames)
             if not job.plans:
-                _finish_video(job, {}, sink, log, session_no, opts, stats)
+                _finish_video(job, {}, sink, session_no, opts, stats)
     finally:
         prefetch.close()
         writer.close()
         bar.close()
 
 
-def _finish_video(job: VideoJob, produced: dict[str, set[str]], sink: Writer, log: rundir.RunLog,
+def _finish_video(job: VideoJob, produced: dict[str, set[str]], sink: Writer,
                   session_no: int, opts: RunOptions, stats: dict[str, Any]) -> None:
     wanted = {q.exp_id: q.output_frames for q in job.queries}
     for u in job.units:
@@ -391,7 +389,7 @@ def _finish_video(job: VideoJob, produced: dict[str, set[str]], sink: Writer, lo
         if missing:
             raise LvsbenchError(f"video {u.video_id}: no prediction for {len(missing)} frame(s), e.g. "
                                 f"expression {missing[0][0]} frame {missing[0][1]}")
-        rundir.finish_unit(opts.out, log, u, sink.unit_part(u), session_no,
+        rundir.finish_unit(opts.out, u, sink.unit_part(u), session_no,
                            sum(len(produced.get(e.id, ())) for e in u.expressions))
         stats["units"] += 1
 

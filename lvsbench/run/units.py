@@ -116,3 +116,6 @@ def select_units(units: list[Unit], frame_counts: Mapping[str, int], shard: tupl
 def video_frame_counts(dataset: Dataset) -> dict[str, int]:
     """Frames of every video, in dataset order: the cost `assign_videos` balances."""
     return {vid: len(v.frames) for vid, v in dataset.videos().items()}
+
+
+__all__ = ["SHARD_RULE", "Unit", "assign_videos", "build_units", "select_units", "shard_identity", "video_frame_counts"]
