@@ -31,7 +31,7 @@ import numpy as np
 from lvsbench import __version__
 from lvsbench.adapters.base import VideoHandle
 from lvsbench.core.codecs import read_binary_png
-from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.errors import ConfigError, DataFormatError, MissingDependencyError
 from lvsbench.core.io import atomic_write_json, prepare_output_dir
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import FrameOutput, Outputs, Predictions
@@ -109,8 +109,6 @@ def _load_tensor_file(p: Path) -> np.ndarray:
     try:
         import torch
     except ImportError:
-        from lvsbench.core.errors import MissingDependencyError
-
         raise MissingDependencyError("torch", "models", f"reading {p}") from None
     try:
         t = torch.load(p, map_location="cpu", weights_only=True)

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from lvsbench import __version__
 from lvsbench.adapters.base import Adapter, Capabilities, Query, SetupContext, VideoHandle
-from lvsbench.core.errors import ConfigError, LvsbenchError
+from lvsbench.core.errors import ConfigError, LvsbenchError, MissingDependencyError
 from lvsbench.core.io import atomic_write_json, mark_output_dir, sha256_file, sha256_tree, to_jsonable
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import FrameOutput, Writer
@@ -159,8 +160,6 @@ def run(adapter: Adapter, dataset: Dataset, opts: RunOptions, adapter_name: str 
         try:
             import torch  # noqa: F401
         except ImportError:
-            from lvsbench.core.errors import MissingDependencyError
-
             raise MissingDependencyError("torch", "models", f"adapter {name}") from None
     device = adapter.resolve_device(opts.device) or resolve_device(opts.device, caps)
     ckpt_sha = checkpoint_sha256(opts.checkpoint)
@@ -291,15 +290,12 @@ def _card_checksum(dataset: Dataset) -> str | None:
 
 
 def _tqdm_write(msg: str) -> None:
-    from tqdm import tqdm
-
+    """A line for the user that does not break the progress bar (`SetupContext.log`)."""
     tqdm.write(msg, file=sys.stderr)
 
 
 def _run_videos(adapter: Adapter, dataset: Dataset, pending: list[Unit], opts: RunOptions, sink: Writer,
                 session_no: int, device: str, ctx: SetupContext, stats: dict[str, Any], torch_mod: Any) -> None:
-    from tqdm import tqdm
-
     caps = adapter.capabilities  # as refined by setup
     videos = dataset.videos()
     by_video: dict[str, list[Unit]] = {}
