@@ -19,11 +19,10 @@ listed, MTTR's top-1 by last listed). Masks written without scores (PNG, Locater
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,145 +30,38 @@ import numpy as np
 
 from lvsbench import __version__
 from lvsbench.adapters.base import VideoHandle
-from lvsbench.core.codecs import read_binary_png, read_palette_png, rle_decode
-from lvsbench.core.errors import ConfigError, DataFormatError
+from lvsbench.core.codecs import read_binary_png
+from lvsbench.core.errors import ConfigError, DataFormatError, MissingDependencyError
 from lvsbench.core.io import atomic_write_json, prepare_output_dir
 from lvsbench.datasets.base import Dataset
-from lvsbench.run.runner import (
-    PARTS_DIR,
-    RUN_JSON,
-    RUN_LOG,
-    FrameOutput,
-    RunLog,
-    Unit,
-    build_units,
-    coco_image_id,
-    dataset_protocol,
-    default_format,
-    make_sink,
-    prediction_path,
-    read_parts,
-    write_frame_scores,
-)
+from lvsbench.formats.base import FrameOutput, Outputs, Predictions
+from lvsbench.formats.coco_json import CocoPredictions, coco_image_id
+from lvsbench.formats.davis_anno import DavisAnnoPredictions, annotator_dirs, write_palette_prediction
+from lvsbench.formats.png_tree import PngTreePredictions, PngZipPredictions
+from lvsbench.formats.predictions import prediction_path, writer_class
+from lvsbench.metrics.referring import top1
+from lvsbench.protocols import Protocol, default_protocol_for
+from lvsbench.run import rundir
+from lvsbench.run.units import Unit, build_units
 
 SOURCES = ("referformer", "mttr", "locater")
-_ANNO = re.compile(r"^anno_(\d+)$")
 
 # ============================================================================================ sources
 
 
-class MaskSource:
-    """Per-(video, expression, frame) binary masks or per-(annotator, video, frame) label maps of an import."""
+@dataclass
+class Source:
+    """What an import reads: a prediction format's reader (PNG tree or zip, Ref-DAVIS17 palettes, COCO results) or
+    Locater's dumps, and the published layout it was recognised as."""
 
-    layout = ""
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        raise NotImplementedError
-
-    def label_map(self, annotator: int, video_id: str, frame: str) -> np.ndarray | None:
-        raise ConfigError(f"{self.layout}: holds binary masks per expression, not Ref-DAVIS17 palettes")
-
-    def close(self) -> None:
-        """Release open files."""
+    reader: Predictions | LocaterDumps
+    layout: str
 
 
-class PngDirSource(MaskSource):
-    """`<base>/<vid>/<exp_id>/<frame>.png` on disk."""
-
-    def __init__(self, base: Path, layout: str) -> None:
-        self.base = base
-        self.layout = layout
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        p = self.base / video_id / exp_id / f"{frame}.png"
-        return read_binary_png(p) if p.is_file() else None
-
-
-class PngZipSource(MaskSource):
-    """A zip of a PNG tree, with an optional leading `Annotations/` or `valid/` folder."""
-
-    def __init__(self, path: Path, layout: str) -> None:
-        self.path = path
-        self.layout = layout
-        self.zf = zipfile.ZipFile(path)
-        self.members: dict[tuple[str, str, str], str] = {}
-        for name in self.zf.namelist():
-            parts = name.split("/")
-            if parts and parts[0] in ("Annotations", "valid"):
-                parts = parts[1:]
-            if len(parts) == 3 and parts[2].lower().endswith(".png"):
-                self.members[(parts[0], parts[1], parts[2][:-4])] = name
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        name = self.members.get((video_id, exp_id, frame))
-        if name is None:
-            return None
-        try:
-            return read_binary_png(self.zf.read(name))
-        except DataFormatError as exc:
-            raise DataFormatError(f"{self.path}!{name}", exc.detail) from exc
-
-    def close(self) -> None:
-        self.zf.close()
-
-
-class DavisDirSource(MaskSource):
-    """`anno_<k>/<seq>/<frame>.png` palettes (ReferFormer `inference_davis.py`)."""
-
-    def __init__(self, runs: dict[int, Path]) -> None:
-        self.runs = runs
-        self.layout = "referformer Ref-DAVIS17 anno_k palettes"
-
-    def mask(self, video_id: str, exp_id: str, frame: str) -> np.ndarray | None:
-        raise ConfigError("Ref-DAVIS17 palettes hold one label map per annotator setting, not per-expression masks")
-
-    def label_map(self, annotator: int, video_id: str, frame: str) -> np.ndarray | None:
-        base = self.runs.get(annotator)
-        if base is None:
-            return None
-        p = base / video_id / f"{frame}.png"
-        return read_palette_png(p, require_palette=False) if p.is_file() else None
-
-
-class CocoSource(MaskSource):
-    """COCO results JSON, candidates per image id in listed order."""
-
-    def __init__(self, path: Path, layout: str) -> None:
-        self.path = path
-        self.layout = layout
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(path, f"invalid JSON: {exc.msg}", f"line {exc.lineno}") from exc
-        if isinstance(data, dict):
-            data = data.get("annotations")
-        if not isinstance(data, list):
-            raise DataFormatError(path, "expected a JSON list of COCO results (or {'annotations': [...]})")
-        self.by_image: dict[str, list[tuple[dict[str, Any], float, int]]] = {}
-        for i, r in enumerate(data):
-            where = f"result [{i}]"
-            if not isinstance(r, dict) or not {"image_id", "segmentation", "score"} <= set(r):
-                raise DataFormatError(path, "needs image_id, segmentation and score", where)
-            seg = r["segmentation"]
-            if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
-                raise DataFormatError(path, "segmentation must be an RLE {size, counts}", where)
-            self.by_image.setdefault(str(r["image_id"]), []).append((seg, float(r["score"]), i))
-
-    def candidates(self, image_id: str) -> list[tuple[np.ndarray, float]]:
-        out = []
-        for seg, score, i in self.by_image.get(image_id, []):
-            try:
-                out.append((rle_decode(seg), score))
-            except Exception as exc:  # pycocotools raises bare errors on bad counts
-                raise DataFormatError(self.path, f"RLE does not decode: {exc}", f"result [{i}]") from exc
-        return out
-
-
-class LocaterSource(MaskSource):
+class LocaterDumps:
     """`<video>_<obj>_<frame>.{pth,npy,png}` files: probabilities (> 0.5 is foreground, as `tools/evaluate.py`
     thresholds) or binary masks. Names are split from the right, so video ids may contain '_'."""
 
-    layout = "locater per-frame mask dumps"
     _NAME = re.compile(r"^(?P<video>.+)_(?P<obj>[^_]+)_(?P<frame>[^_]+)\.(?P<ext>pth|npy|png)$")
 
     def __init__(self, root: Path) -> None:
@@ -184,6 +76,9 @@ class LocaterSource(MaskSource):
                 self.files[key] = p
         if not self.files:
             raise DataFormatError(root, "no <video>_<obj>_<frame>.pth/.npy/.png files found")
+
+    def close(self) -> None:
+        """Nothing is held open."""
 
     def read(self, video_id: str, obj: str, frame: str, size: tuple[int, int]) -> np.ndarray | None:
         p = self.files.get((video_id, obj, frame))
@@ -214,8 +109,6 @@ def _load_tensor_file(p: Path) -> np.ndarray:
     try:
         import torch
     except ImportError:
-        from lvsbench.core.errors import MissingDependencyError
-
         raise MissingDependencyError("torch", "models", f"reading {p}") from None
     try:
         t = torch.load(p, map_location="cpu", weights_only=True)
@@ -244,16 +137,7 @@ def _resize_align_corners(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (top * (1 - wy) + bot * wy).astype(np.float32)
 
 
-def _annotator_dirs(base: Path) -> dict[int, Path]:
-    for d in (base, base / "valid"):
-        if d.is_dir():
-            found = {int(m.group(1)): p for p in d.iterdir() if p.is_dir() and (m := _ANNO.match(p.name))}
-            if found:
-                return dict(sorted(found.items()))
-    return {}
-
-
-def open_source(source: str, path: Path) -> MaskSource:
+def open_source(source: str, path: Path) -> Source:
     """Recognise the published layout under `path` for `source`."""
     if source not in SOURCES:
         raise ConfigError(f"unknown import source {source!r}; choose from {', '.join(SOURCES)}")
@@ -262,43 +146,40 @@ def open_source(source: str, path: Path) -> MaskSource:
     if source == "locater":
         if not path.is_dir():
             raise DataFormatError(path, "Locater dumps must be a directory of <video>_<obj>_<frame> files")
-        return LocaterSource(path)
+        return Source(LocaterDumps(path), "locater per-frame mask dumps")
     if path.is_file():
         if zipfile.is_zipfile(path):
-            return PngZipSource(path, f"{source} PNG zip")
+            return Source(PngZipPredictions(path, ("Annotations", "valid")), f"{source} PNG zip")
         if path.suffix.lower() == ".json":
-            return CocoSource(path, f"{source} COCO results")
+            return Source(CocoPredictions(path), f"{source} COCO results")
         raise DataFormatError(path, "expected a directory, a .zip or a COCO results .json")
-    if source == "referformer":
-        runs = _annotator_dirs(path)
-        if runs:
-            return DavisDirSource(runs)
+    if source == "referformer" and annotator_dirs(path):
+        return Source(DavisAnnoPredictions(path), "referformer Ref-DAVIS17 anno_k palettes")
     for sub, layout in (("Annotations", f"{source} Annotations/ tree"), ("valid", "referformer valid/ tree")):
-        if (path / sub).is_dir() and not _annotator_dirs(path / sub):
-            return PngDirSource(path / sub, layout)
+        if (path / sub).is_dir() and not annotator_dirs(path / sub):
+            return Source(PngTreePredictions(path / sub), layout)
     if source == "mttr":
         epochs = sorted(path.glob("epoch_*/Annotations"))
         if len(epochs) == 1:
-            return PngDirSource(epochs[0], "mttr validation_outputs tree")
+            return Source(PngTreePredictions(epochs[0]), "mttr validation_outputs tree")
         if len(epochs) > 1:
             raise DataFormatError(path, f"several epochs ({', '.join(p.parent.name for p in epochs)}): pass one")
-    return PngDirSource(path, f"{source} PNG tree")
+    return Source(PngTreePredictions(path), f"{source} PNG tree")
 
 
 # ============================================================================================ import
 
 
-def _locater_key(dataset: Dataset, key: str) -> str:
+def _locater_key(protocol: Protocol, key: str) -> str:
+    """`auto`: Locater's `<obj>` is the A2D instance id where samples are instances (A2D's image ids)."""
     if key != "auto":
         return key
-    return "instance" if dataset_protocol(dataset) == "a2d" else "exp_id"
+    return "instance" if protocol.image_id == "a2d-instance" else "exp_id"
 
 
-def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, units: list[Unit], out: Path,
+def _copy_palettes(src: DavisAnnoPredictions, dataset: Dataset, video: VideoHandle, units: list[Unit], out: Path,
                    missing: list[str], scores: dict[str, list[tuple[str, float]]]) -> int:
     """Copy one video's label maps verbatim (indices kept: surplus proposals matter to Hungarian matching)."""
-    from lvsbench.formats.predictions import write_palette_prediction
-
     size = (video.height, video.width)
     n = 0
     for u in units:
@@ -321,8 +202,8 @@ def _copy_palettes(src: DavisDirSource, dataset: Dataset, video: VideoHandle, un
     return n
 
 
-def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, units: list[Unit], protocol: str,
-                       locater_key: str, missing: list[str]) -> Iterator[dict[str, dict[str, FrameOutput]]]:
+def _outputs_for_video(src: Predictions | LocaterDumps, dataset: Dataset, video: VideoHandle, units: list[Unit],
+                       protocol: Protocol, locater_key: str, missing: list[str]) -> Iterator[Outputs]:
     """Per frame batch: {exp_id: {frame: FrameOutput}} read from the source (one frame at a time for memory)."""
     size = (video.height, video.width)
     exprs = [e for u in units for e in u.expressions]
@@ -330,29 +211,27 @@ def _outputs_for_video(src: MaskSource, dataset: Dataset, video: VideoHandle, un
     ordered = [f for f in video.frames if any(f in fr for fr in frames_of.values())]
     obj_name = {e.id: (str(e.object_ids[0] - 1) if locater_key == "instance" else e.id) for e in exprs}
     for frame in ordered:
-        batch: dict[str, dict[str, FrameOutput]] = {}
+        batch: Outputs = {}
         for e in exprs:
             if frame not in frames_of[e.id]:
                 continue
             fo: FrameOutput | None
-            if isinstance(src, CocoSource):
-                cands = src.candidates(coco_image_id(protocol, e, frame))
+            if isinstance(src, CocoPredictions):
+                image_id = coco_image_id(protocol, e, frame)
+                cands = src.candidates(image_id)
                 if not cands:
-                    missing.append(f"{coco_image_id(protocol, e, frame)}")
+                    missing.append(image_id)
                     continue
                 for m, _ in cands:
                     if m.shape != size:
                         raise DataFormatError(src.path, f"mask size {m.shape} != frame size {size}",
-                                              f"image_id {coco_image_id(protocol, e, frame)}")
-                scores = np.array([s for _, s in cands])
-                top = int(len(scores) - 1 - np.argmax(scores[::-1]))
-                fo = FrameOutput(cands[top][0], float(scores[top]), None, cands)
-            elif isinstance(src, LocaterSource):
-                m = src.read(video.id, obj_name[e.id], frame, size)
-                fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))
+                                              f"image_id {image_id}")
+                top = top1(cands)
+                fo = FrameOutput(cands[top][0], cands[top][1], None, cands)
             else:
-                m = src.mask(video.id, e.id, frame)
-                if m is not None and m.shape != size:
+                if isinstance(src, LocaterDumps):
+                    m = src.read(video.id, obj_name[e.id], frame, size)
+                elif (m := src.mask(video.id, e.id, frame)) is not None and m.shape != size:
                     raise DataFormatError(None, f"{video.id}/{e.id}/{frame}.png: size {m.shape} != frame size "
                                                 f"{size}")
                 fo = None if m is None else FrameOutput(m, 1.0, m.astype(np.float32))
@@ -368,31 +247,32 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
                        dataset_root: str | None = None, fmt: str | None = None) -> dict[str, Any]:
     """Import `path` (the native output of `source`) for `dataset` into the run directory `out`."""
     path, out = Path(path), Path(out)
-    protocol = dataset_protocol(dataset)
-    fmt = fmt or default_format(dataset)
-    src = open_source(source, path)
-    if isinstance(src, DavisDirSource) and fmt != "davis-anno":
+    protocol = default_protocol_for(dataset)
+    fmt = fmt or protocol.run_format
+    opened = open_source(source, path)
+    src = opened.reader
+    coco, davis = isinstance(src, CocoPredictions), isinstance(src, DavisAnnoPredictions)
+    if davis and fmt != "davis-anno":
         raise ConfigError(f"{path}: Ref-DAVIS17 palettes, but dataset {dataset.name} is scored as {fmt}")
-    if fmt == "davis-anno" and not isinstance(src, DavisDirSource | PngDirSource | PngZipSource | LocaterSource):
+    if fmt == "davis-anno" and coco:
         raise ConfigError(f"{path}: COCO results cannot be imported for a Ref-DAVIS17 protocol")
-    if isinstance(src, CocoSource) and protocol not in ("a2d", "jhmdb"):
+    if coco and protocol.image_id == "none":
         raise ConfigError(f"{path}: COCO results need an A2D or J-HMDB dataset, not {dataset.name}")
-    lkey = _locater_key(dataset, locater_key)
-    prepare_output_dir(out, force, legacy=(RUN_JSON,))
-    (out / PARTS_DIR).mkdir()
-    sink = make_sink(fmt, out, protocol, 0.5)
-    log = RunLog(out / RUN_LOG)
-    log.append({"event": "session_start", "session": 1, "import": source, "source": str(path),
-                "time": datetime.now(UTC).isoformat(timespec="seconds")})
+    lkey = _locater_key(protocol, locater_key)
+    prepare_output_dir(out, force, legacy=(rundir.RUN_JSON,))
+    (out / rundir.PARTS_DIR).mkdir()
+    sink = writer_class(fmt)(out, protocol, 0.5)
+    rundir.append_log(out, {"event": "session_start", "session": 1, "import": source, "source": str(path),
+                            "time": rundir.now()})
     videos = dataset.videos()
-    units = build_units(dataset, fmt)
+    units = build_units(dataset, fmt, protocol)
     by_video: dict[str, list[Unit]] = {}
     for u in units:
         by_video.setdefault(u.video_id, []).append(u)
-    if isinstance(src, CocoSource):
+    if isinstance(src, CocoPredictions):
         known = {coco_image_id(protocol, e, f) for u in units for e in u.expressions
                  for f in dataset.expression_frames(e)}
-        unknown = sorted(set(src.by_image) - known)
+        unknown = sorted(set(src.image_ids()) - known)
         if unknown:
             raise DataFormatError(path, f"{len(unknown)} image id(s) not in dataset {dataset.name}: "
                                         f"{', '.join(unknown[:5])}")
@@ -403,7 +283,7 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
             v = videos[vid]
             handle = VideoHandle(vid, v.frames, v.height, v.width, lambda n, _v=vid: dataset.read_frame(_v, n))
             davis_scores: dict[str, list[tuple[str, float]]] = {}
-            if isinstance(src, DavisDirSource):
+            if isinstance(src, DavisAnnoPredictions):
                 n_frames += _copy_palettes(src, dataset, handle, vunits, out, missing, davis_scores)
             else:
                 for batch in _outputs_for_video(src, dataset, handle, vunits, protocol, lkey, missing):
@@ -411,37 +291,24 @@ def import_predictions(source: str, path: str | Path, dataset: Dataset, out: str
                     n_frames += sum(len(d) for d in batch.values())
             for u in vunits:
                 extra = ({"scores": {e: davis_scores.pop(e, []) for e in u.exp_ids}}
-                         if isinstance(src, DavisDirSource) else sink.unit_part(u))
-                part = {"order": u.order, "video_id": u.video_id, "expressions": list(u.exp_ids), "group": u.group,
-                        **extra}
-                atomic_write_json(out / PARTS_DIR / u.part_name, part, indent=None)
-                n_written = sum(len(v) for v in extra.get("scores", {}).values())
-                log.append({"event": "done", "session": 1, "order": u.order, "video": u.video_id,
-                            "expressions": list(u.exp_ids), "frames": n_written})
+                         if davis else sink.unit_part(u))
+                rundir.finish_unit(out, u, extra, 1, sum(len(v) for v in extra.get("scores", {}).values()))
     finally:
         src.close()
-    parts = read_parts(out)
-    sink.finalize(parts)
-    write_frame_scores(out, parts)
+    rundir.finish_outputs(out, sink)
     status = "complete" if not missing else "partial"
-    identity = {"adapter": f"import:{source}", "adapter_config": {"source": str(path), "layout": src.layout,
-                                                                   "locater_key": lkey},
-                "checkpoint_sha256": None, "dataset": dataset.name, "split": getattr(dataset, "split", None),
-                "dataset_options": dict(dataset_options or {}), "format": fmt, "protocol": protocol,
-                "shard": [0, 1], "limit": None, "seed": 0, "threshold": 0.5}
-    doc = {"lvsbench_run_version": 1, "identity": identity, "status": status,
-           "adapter": {"name": f"import:{source}", "config": identity["adapter_config"]},
-           "dataset": {"name": dataset.name, "split": identity["split"], "root": dataset_root or str(
-               getattr(dataset, "root", "")), "protocol": protocol},
-           "format": fmt, "predictions": prediction_path(Path("."), fmt).as_posix(),
-           "shard": {"index": 0, "count": 1, "units": len(units),
-                     "expressions": sum(len(u.expressions) for u in units)},
-           "import": {"source": source, "path": str(path), "layout": src.layout, "missing_count": len(missing),
-                      "missing": missing[:100], "lvsbench": __version__},
-           "sessions": []}
-    atomic_write_json(out / RUN_JSON, doc)
-    log.append({"event": "session_end", "session": 1, "status": status})
-    return {"out": str(out), "predictions": str(prediction_path(out, fmt)), "format": fmt, "layout": src.layout,
+    config = {"source": str(path), "layout": opened.layout, "locater_key": lkey}
+    ident = rundir.run_identity(adapter=f"import:{source}", adapter_config=config, checkpoint_sha256=None,
+                                dataset=dataset, dataset_options=dict(dataset_options or {}), fmt=fmt,
+                                protocol=protocol, shard=[0, 1], limit=None, seed=0, threshold=0.5)
+    doc = {**rundir.run_record(ident, adapter={"name": f"import:{source}", "config": ident["adapter_config"]},
+                               root=dataset_root or str(getattr(dataset, "root", "")), units=units),
+           "status": status, "sessions": [],
+           "import": {"source": source, "path": str(path), "layout": opened.layout, "missing_count": len(missing),
+                      "missing": missing[:100], "lvsbench": __version__}}
+    atomic_write_json(out / rundir.RUN_JSON, doc)
+    rundir.append_log(out, {"event": "session_end", "session": 1, "status": status})
+    return {"out": str(out), "predictions": str(prediction_path(out, fmt)), "format": fmt, "layout": opened.layout,
             "expressions": sum(len(u.expressions) for u in units), "frames": n_frames, "missing": len(missing),
             "status": status}
 

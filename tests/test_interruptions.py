@@ -16,7 +16,7 @@ from fixtures.runner_support import make_synthetic
 
 from lvsbench.cli import main
 from lvsbench.core.io import sha256_tree
-from lvsbench.run.runner import read_run_log
+from lvsbench.run.rundir import read_run_log
 
 PLUGIN = Path(__file__).resolve().parent / "fixtures" / "plugin"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGIN), os.environ.get("PYTHONPATH", "")])}

@@ -20,16 +20,12 @@ from hypothesis import strategies as st
 from lvsbench.adapters.registry import create_adapter
 from lvsbench.cli import cli
 from lvsbench.core.errors import ConfigError
+from lvsbench.protocols import default_protocol_for
 from lvsbench.run.distributed import Launch, detect_launch, rank_device, shard_dir
-from lvsbench.run.runner import (
-    RunOptions,
-    assign_videos,
-    build_units,
-    read_run_log,
-    run,
-    select_units,
-    video_frame_counts,
-)
+from lvsbench.run.options import RunOptions
+from lvsbench.run.rundir import read_run_log
+from lvsbench.run.runner import run
+from lvsbench.run.units import assign_videos, build_units, select_units, video_frame_counts
 
 PLUGIN = Path(__file__).resolve().parent / "fixtures" / "plugin"
 RYVOS = ["--dataset", "ryvos", "--split", "train", "--quiet"]
@@ -240,7 +236,7 @@ def test_slurm_array_tasks_take_their_shards_and_the_last_one_merges(tmp_path: P
     r0 = json.loads(second.stdout)
     assert r0["merged"]["status"] == "complete" and r0["waiting_for"] == []
 
-    units = build_units(ds, "coco-json")
+    units = build_units(ds, "coco-json", default_protocol_for(ds))
     for r in range(2):  # each task ran exactly the units of its frame-balanced shard
         want = {u.order for u in select_units(units, video_frame_counts(ds), (r, 2), None)}
         assert set(_done(shard_dir(out, r, 2))) == want and want

@@ -24,7 +24,9 @@ from fixtures.runner_support import (
 
 from lvsbench.adapters.registry import create_adapter
 from lvsbench.core.errors import ConfigError, OutputExistsError
-from lvsbench.run.runner import RunOptions, merge_runs, read_run_log, run
+from lvsbench.run.options import RunOptions
+from lvsbench.run.rundir import merge_runs, read_run_log
+from lvsbench.run.runner import run
 
 PLUGIN = Path(__file__).resolve().parent / "fixtures" / "plugin"
 KINDS = ("ryvos", "a2d", "rdavis")

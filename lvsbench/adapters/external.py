@@ -29,6 +29,7 @@ import numpy as np
 
 from lvsbench.adapters.base import Adapter, Capabilities, Clip, Prediction, Query, SetupContext
 from lvsbench.core.errors import ConfigError, LvsbenchError
+from lvsbench.protocols import get_protocol
 
 PINNED_COMMITS: dict[str, str] = {
     "mttr": "2cc35ab96f331957b48dfe1d40048ca4cf1e32eb",
@@ -88,7 +89,8 @@ class ExternalAdapter(Adapter):
     # ------------------------------------------------------------------ life cycle
 
     def _mode_for(self, protocol: str) -> str:
-        return "candidates" if protocol in ("a2d", "jhmdb") else "trajectory"
+        """K candidates per frame where the protocol scores COCO results (its samples have COCO image ids)."""
+        return "candidates" if protocol and get_protocol(protocol).image_id != "none" else "trajectory"
 
     def _capabilities_for(self, config_window: int | None) -> Capabilities:
         """Clip cutting: --option window, else the model config's window, else the class default."""

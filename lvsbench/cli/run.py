@@ -87,7 +87,7 @@ def run_cmd(adapter: str, dataset_name: str, root: str | None, split: str | None
     from lvsbench.adapters.registry import create_adapter
     from lvsbench.core.options import parse_typed_options
     from lvsbench.run.distributed import Launch, detect_launch
-    from lvsbench.run.runner import RunOptions, parse_shard
+    from lvsbench.run.options import RunOptions, parse_shard
 
     launch = detect_launch() if shard is None else Launch("single")
     adapter_obj = create_adapter(adapter, parse_key_values(options))
@@ -112,7 +112,8 @@ def run_cmd(adapter: str, dataset_name: str, root: str | None, split: str | None
 def _run_single(adapter_obj: Any, dataset: Any, opts: Any, adapter: str, do_score: bool, score_hint: str,
                 as_json: bool) -> None:
     from lvsbench.run.distributed import score_run
-    from lvsbench.run.runner import SCORE_JSON, run
+    from lvsbench.run.rundir import SCORE_JSON
+    from lvsbench.run.runner import run
 
     result = run(adapter_obj, dataset, opts, adapter_name=adapter)
     s = result.session
@@ -155,7 +156,7 @@ def _run_launched(adapter_obj: Any, dataset: Any, opts: Any, launch: Any, adapte
              f"unit(s) written, {sh.units_skipped} skipped (done earlier), {sh.frames} frames in {sh.seconds:.1f}s "
              f"on {sh.session.get('device')}"]
     if res.merged is not None:
-        from lvsbench.run.runner import prediction_path
+        from lvsbench.formats.predictions import prediction_path
 
         preds = prediction_path(opts.out, res.merged["format"])
         payload["merged"] = {"out": str(opts.out), "status": res.merged["status"],
@@ -195,7 +196,8 @@ def _next_step(result: RunResult, shard: tuple[int, int], score_tail: str) -> st
 @json_option
 def merge_cmd(shards: tuple[Path, ...], out: Path, force: bool, allow_incomplete: bool, as_json: bool) -> None:
     """Join the run directories of `lvsbench run --shard I/N` into one, identical to an unsharded run."""
-    from lvsbench.run.runner import merge_runs, prediction_path
+    from lvsbench.formats.predictions import prediction_path
+    from lvsbench.run.rundir import merge_runs
 
     merged = merge_runs(list(shards), out, force=force, allow_incomplete=allow_incomplete)
     payload = {"out": str(out), "status": merged["status"], "units": merged["shard"]["units"],

@@ -16,7 +16,7 @@ import numpy as np
 
 from lvsbench.core.codecs import decode_png_inflate
 from lvsbench.core.errors import DataFormatError, LvsbenchError
-from lvsbench.formats.predictions import PngTreePredictions
+from lvsbench.formats.png_tree import PngTreePredictions
 
 MissingKindName = Literal["video", "expression", "frame", "error"]
 
@@ -74,3 +74,6 @@ class RawPngTree:
                 continue
             out.append(decode_gray(data, where))
         return out
+
+
+__all__ = ["MissingKindName", "MissingPrediction", "RawPngTree", "decode_gray"]

@@ -24,26 +24,63 @@ import numpy as np
 from lvsbench.core.codecs import rle_decode, rle_encode
 from lvsbench.core.errors import DataFormatError
 from lvsbench.core.io import atomic_write_text
+from lvsbench.formats.base import Outputs, Writer, WriteUnit, WriteVideo
 from lvsbench.formats.raw_png import MissingPrediction
 
 FORMAT = "rle-json"
+RLE_FILE = "results.json"
+"""File name of the results JSON inside an `lvsbench run` output folder."""
 
 
-def write_rle_results(path: str | Path, items: Iterable[tuple[str, str, Sequence[str], Sequence[np.ndarray]]]) -> Path:
-    """Write (video, exp_id, frame names, one mask per frame) items as Sa2VA's results JSON (atomic; compact JSON
-    like `json.dump`). Items keep their order; an item repeated for the same (video, exp_id) is an error."""
+def _write_doc(path: str | Path, items: Iterable[tuple[str, str, Sequence[str], Sequence[dict[str, Any]]]]) -> Path:
+    """(video, exp_id, frame names, one RLE per frame) items as the results JSON, in item order (compact JSON like
+    `json.dump`); an item repeated for the same (video, exp_id) is an error."""
     doc: dict[str, dict[str, Any]] = {}
-    for vid, eid, frames, masks in items:
-        if len(frames) != len(masks):
-            raise ValueError(f"{vid}/{eid}: {len(masks)} masks for {len(frames)} frames")
+    for vid, eid, frames, rles in items:
+        if len(frames) != len(rles):
+            raise ValueError(f"{vid}/{eid}: {len(rles)} masks for {len(frames)} frames")
         if eid in doc.get(vid, {}):
             raise ValueError(f"{vid}/{eid}: written twice")
-        doc.setdefault(vid, {})[str(eid)] = {
-            "video_id": vid, "exp_id": str(eid), "frames": list(frames),
-            "prediction_masks": [rle_encode(np.asarray(m) != 0) for m in masks]}
+        doc.setdefault(vid, {})[str(eid)] = {"video_id": vid, "exp_id": str(eid), "frames": list(frames),
+                                             "prediction_masks": list(rles)}
     path = Path(path)
     atomic_write_text(path, json.dumps(doc))
     return path
+
+
+def write_rle_results(path: str | Path, items: Iterable[tuple[str, str, Sequence[str], Sequence[np.ndarray]]]) -> Path:
+    """Write (video, exp_id, frame names, one mask per frame) items as Sa2VA's results JSON (atomic)."""
+    return _write_doc(path, ((vid, eid, frames, [rle_encode(np.asarray(m) != 0) for m in masks])
+                             for vid, eid, frames, masks in items))
+
+
+class RleJsonWriter(Writer):
+    """`results.json` of a run directory: parts keep each unit's RLEs, `finalize` writes the file in dataset
+    order (the frames of each expression in its frame-list order)."""
+
+    fmt = FORMAT
+    file = RLE_FILE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._items: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+
+    def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:
+        for u in units:
+            for e in u.expressions:
+                for frame, fo in outputs.get(e.id, {}).items():
+                    self._items.setdefault((video.id, e.id), []).append((frame, rle_encode(fo.mask)))
+                    self._score(video.id, e.id, frame, fo.score)
+
+    def unit_part(self, unit: WriteUnit) -> dict[str, Any]:
+        items = {e.id: self._items.pop((unit.video_id, e.id), []) for e in unit.expressions}
+        return {**super().unit_part(unit), "rle": {
+            eid: {"frames": [f for f, _ in v], "prediction_masks": [r for _, r in v]} for eid, v in items.items()}}
+
+    def finalize(self, parts: list[dict[str, Any]]) -> None:
+        _write_doc(self.out / RLE_FILE, ((part["video_id"], eid, item["frames"], item["prediction_masks"])
+                                         for part in parts for eid in part["expressions"]
+                                         if (item := part.get("rle", {}).get(eid)) is not None))
 
 
 class RleResultsPredictions:
@@ -95,3 +132,6 @@ class RleResultsPredictions:
             except (KeyError, TypeError, ValueError) as exc:
                 raise DataFormatError(self.path, f"undecodable RLE: {exc}", f"{video_id}.{exp_id}[{t}]") from exc
         return out
+
+
+__all__ = ["FORMAT", "RLE_FILE", "RleJsonWriter", "RleResultsPredictions", "write_rle_results"]

@@ -169,3 +169,6 @@ def build_mevis_submission(preds_path: str | Path, dataset: Dataset, out: str | 
     README: `zip -r ../x.zip *` inside the output folder), one PNG per frame of `frames` for every expression,
     no-target ones included (an all-black PNG says "no target")."""
     return build_ryvos_submission(preds_path, dataset, out, force=force, prefix="")
+
+
+__all__ = ["SubmissionReport", "build_mevis_submission", "build_ryvos_submission"]

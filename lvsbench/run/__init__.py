@@ -1,1 +1,2 @@
-"""Running a model on a dataset: options, units, feed, post-processing, sinks, run directories, scale-out."""
+"""Running a model on a dataset: options, units, feed, post-processing, the run loop, run directories (run.json,
+log, parts, merge), scale-out. The prediction writers live beside their readers in `lvsbench.formats`."""

@@ -6,7 +6,7 @@ How a launch works (docs/scale-out.md has the recipes):
   `RANK` / `WORLD_SIZE` / `LOCAL_RANK` first, then a Slurm array (`SLURM_ARRAY_TASK_ID` - `SLURM_ARRAY_TASK_MIN` of
   `SLURM_ARRAY_TASK_COUNT`), then an srun step (`SLURM_PROCID` of `SLURM_NTASKS`, `SLURM_LOCALID`). A world of one is
   an ordinary run.
-- **What do I run.** Rank I of N runs shard I/N (`runner.assign_videos`: whole videos, balanced by frames) into its
+- **What do I run.** Rank I of N runs shard I/N (`units.assign_videos`: whole videos, balanced by frames) into its
   own run directory `<OUT>.shards/<I>-of-<N>/`, exactly as `lvsbench run --shard I/N` would, on `cuda:LOCAL_RANK`
   when the adapter uses CUDA. Shard directories are always resumed: a rank that died leaves finished units behind,
   and rerunning the same command computes only the missing ones (the settings must match, as for --resume).
@@ -18,7 +18,7 @@ How a launch works (docs/scale-out.md has the recipes):
   `lvsbench merge <OUT>.shards/*-of-<N> --out <OUT>` does the same by hand (e.g. after the merging task died).
 
 Identical outputs: the merged directory holds the same prediction files, run_parts and frame_scores.csv, byte for
-byte, as a single-process run (`runner.merge_runs` assembles in dataset order); only run.json / run_log.jsonl,
+byte, as a single-process run (`rundir.merge_runs` assembles in dataset order); only run.json / run_log.jsonl,
 which describe the sessions, differ. (Locater's evaluation shards with `DistributedSampler`, which pads the last
 batch with duplicates, pytorch/pytorch#25162; lvsbench never duplicates or drops a unit.)
 """
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.core.errors import ConfigError, LvsbenchError, OutputExistsError
-from lvsbench.run.runner import SCORE_JSON
+from lvsbench.run.rundir import RUN_JSON, SCORE_JSON, now
 
 SHARDS_SUFFIX = ".shards"
 MERGE_LOCK = ".merge.lock"
@@ -253,7 +253,7 @@ def check_merged_out(out: Path, force: bool) -> None:
         raise ConfigError(f"--out {out}: exists and is not a directory")
     if not any(out.iterdir()):
         return
-    doc_path = out / "run.json"
+    doc_path = out / RUN_JSON
     doc = json.loads(doc_path.read_text()) if doc_path.is_file() else None
     if doc is not None and (doc.get("launch") or force):
         return
@@ -294,7 +294,7 @@ def shard_statuses(out: Path, world_size: int) -> list[str]:
     """Status in each shard's run.json ("missing" when the shard has not started)."""
     statuses = []
     for r in range(world_size):
-        p = shard_dir(out, r, world_size) / "run.json"
+        p = shard_dir(out, r, world_size) / RUN_JSON
         try:
             statuses.append(str(json.loads(p.read_text()).get("status")))
         except FileNotFoundError:
@@ -393,11 +393,12 @@ def _merge_when_all_done(dataset: Any, opts: Any, launch: Launch, shard: Any, sc
 
 
 def _merge(dataset: Any, opts: Any, launch: Launch, result: LaunchResult, statuses: list[str], score: bool) -> None:
-    from lvsbench.run.runner import merge_runs, prediction_path
+    from lvsbench.formats.predictions import prediction_path
+    from lvsbench.run.rundir import merge_runs
 
     out = Path(opts.out)
     dirs = [shard_dir(out, r, launch.world_size) for r in range(launch.world_size)]
-    record = {**launch.to_json(), "host": platform.node(), "merged_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    record = {**launch.to_json(), "host": platform.node(), "merged_at": now()}
     check_merged_out(out, opts.force)
     result.merged = merge_runs(dirs, out, force=True, allow_incomplete=any(s == "partial" for s in statuses),
                                launch=record)
