@@ -79,7 +79,7 @@ def score_cmd(preds: Path, dataset_name: str, root: Path | None, split: str | No
     """
     from lvsbench.core.io import check_overwrite
     from lvsbench.scoring import score, write_results
-    from lvsbench.scoring.evaluate import resolve_workers
+    from lvsbench.scoring.workers import resolve_workers
 
     for target in (out, per_sample):
         if target is not None:

@@ -413,7 +413,7 @@ def score_run(predictions: Path, dataset: Any, target: Path) -> dict[str, Any]:
     """Score a finished run with its dataset's default protocol on every available core; write the results JSON."""
     from lvsbench.core.io import atomic_write_json
     from lvsbench.scoring import score
-    from lvsbench.scoring.evaluate import resolve_workers
+    from lvsbench.scoring.workers import resolve_workers
 
     t = time.perf_counter()
     res = score(predictions, dataset, workers=resolve_workers("auto"))

@@ -31,11 +31,10 @@ from lvsbench.metrics.names import units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.protocols import PROTOCOLS, Protocol, default_protocol_for, get_protocol
 from lvsbench.scoring.davis import FAMILY as DAVIS
-from lvsbench.scoring.results import ScoreResult, attach_metadata, dataset_checksum, json_safe, write_results  # noqa: F401
+from lvsbench.scoring.results import ScoreResult, attach_metadata, dataset_checksum, json_safe
 from lvsbench.scoring.samples import JF, LOCATER, REFERRING
 from lvsbench.scoring.stream import Family, Job, VideoResult, merge_all
 from lvsbench.scoring.validate import InventoryReport, build_plan, check_inventory
-from lvsbench.scoring.workers import cgroup_cpu_limit, cpu_count, resolve_workers  # noqa: F401 - re-exported
 from lvsbench.scoring.workers import run as run_tasks
 
 FAMILIES: dict[str, Family] = {"davis": DAVIS, "referring": REFERRING, "jf": JF, "locater": LOCATER}
