@@ -207,8 +207,8 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
     """Score a native 2023-2026 dataset under one of its per-expression protocols: a `ScoreResult` whose `values`
     are `protocol.metrics` (overall figures), whose `per_sample` has one row per expression (video_id, exp_id,
     then the metrics as the official per-expression output writes them), and whose results JSON also carries the
-    subset figures (`aggregates`), `official_equivalent` and `warnings` (prediction PNGs read with a conversion to
-    grey, as the official `cv2.imread(..., 0)` reads them: RGB, alpha, 16-bit, palette).
+    subset figures (`aggregates`), `official_equivalent` and, when there are any, `warnings` (prediction PNGs read
+    with a conversion to grey, as the official `cv2.imread(..., 0)` reads them: RGB, alpha, 16-bit, palette).
 
     Missing predictions are refused with the full list (`ValidationFailed`) unless `allow_missing`; predictions for
     items outside the split likewise unless `allow_extra` (then listed in `ignored_extra`). `by` does not apply.
@@ -250,11 +250,12 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
         "predictions": {"path": str(path), "format": fmt, "checksum": checksum},
         "options": {"allow_missing": allow_missing, "allow_extra": allow_extra, "workers": workers},
         "missing": missing_json,
-        "warnings": [w for r in rows for w in r.warnings],
         "ignored_extra": [{"path": e.path, "message": e.message} for e in extra],
         "official_equivalent": {"reproduces": proto.reproduces, **acc.official_view(),
                                 "notes": official_notes(dataset, proto, src)},
     }
+    if warnings := [w for r in rows for w in r.warnings]:
+        results["warnings"] = warnings  # only when there are any: the results of clean PNGs stay byte-identical
     summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
     per_group = pd.DataFrame(columns=["group", "n", *values])  # no --by for these protocols (refused earlier)
     return ScoreResult(proto, values, summary, acc.per_sample_frame(), per_group, _json_safe(results), [])
