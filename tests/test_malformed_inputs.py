@@ -2,8 +2,8 @@
 
 - The generated suite (`tests/malformed.py`, `tests/malformed_native.py`): ~700 mutations of `lvsbench synth`
   datasets (A2D with its .h5 masks, J-HMDB with its .mat masks, Refer-YouTube-VOS, Ref-DAVIS17, MeViS, ReVOS,
-  Ref-SAV, Long-RVOS, ReasonVOS, the lvsbench layout) and of their oracle predictions (PNG tree, zip, COCO RLE,
-  Ref-SAV RLE JSON, DAVIS runs), run through `datasets info --check`, `layout validate` and `score`.
+  Ref-SAV, Long-RVOS, ReasonVOS, the lvsbench layout) and of their oracle predictions (PNG trees of every protocol,
+  zip, COCO RLE, Ref-SAV RLE JSON, DAVIS runs), run through `datasets info --check`, `layout validate` and `score`.
 - Hypothesis fuzzing of the parsers: only `LvsbenchError` may escape.
 - Hostile files: zip slip, zip bomb, absolute and `../` ids, a pickle payload in a checkpoint.
 """
@@ -39,8 +39,11 @@ def test_generated_suite_names_every_error_or_equals_the_baseline(tmp_path: Path
     assert not bad, "\n".join(bad)
     assert res["cases"][0] >= 700
     assert len(res["named"]) > 1000 and len(res["baseline"]) > 250  # both outcomes are exercised
+    # MeViS / ReVOS prediction PNGs with alpha: the official grey reading, with the file named in `warnings`
+    assert {c.rsplit(":", 1)[1] for c, _, _ in res["warned"]} == {"rgba", "gray-alpha"}
     print(f"malformed-input suite: {res['cases'][0]} cases, {len(res['named'])} named errors, "
-          f"{len(res['baseline'])} baseline-equal, 0 tracebacks, 0 silent ({time.perf_counter() - t0:.0f}s)")
+          f"{len(res['baseline'])} baseline-equal, {len(res['warned'])} official values with a named warning, "
+          f"0 tracebacks, 0 silent ({time.perf_counter() - t0:.0f}s)")
 
 
 # ------------------------------------------------------------------------------------------ fuzzing

@@ -4,6 +4,7 @@ row per expression, incomplete predictions refused with the full list, --allow-m
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,97 @@ def test_synth_run_score_per_sample_end_to_end(name: str, tmp_path: Path,
     want = [(e.video_id, e.id) for e in ds.expressions()]
     assert list(zip(df.video_id, df.exp_id, strict=True)) == want
     assert (df["J"] == df["J"].max()).all()  # the oracle: every expression at the maximum
+
+
+def _png(arr: np.ndarray, mode: str | None = None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    (Image.fromarray(arr) if mode is None else Image.fromarray(arr, mode=mode)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_mevis_prediction_png_problems_name_the_file(mevis: tuple[Path, Path], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue #20: an empty PNG, JPEG bytes named .png and a palette index past the PLTE are refused (exit 2, the file
+    named); a wrong-size PNG is refused with the file and the frame size, and with --allow-missing scored the
+    official way (eval_mevis.py's worker dies: the expression is dropped)."""
+    import shutil
+
+    root, oracle = mevis
+    ds = MeViSDataset(root, "valid_u")
+    e = ds.expressions()[0]
+    video = ds.videos()[e.video_id]
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+    palette = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", (64).to_bytes(4, "big") + (40).to_bytes(4, "big")
+                                             + bytes([8, 3, 0, 0, 0]))
+               + _chunk(b"PLTE", b"\x00\x00\x00\xff\xff\xff")
+               + _chunk(b"IDAT", zlib.compress(b"".join(b"\x00" + b"\x07" * 64 for _ in range(40))))
+               + _chunk(b"IEND", b""))
+    wrong = _png(np.zeros((video.height + 3, video.width + 5), np.uint8), "L")
+    for name, data, want in [("empty", b"", "empty file (0 bytes)"),
+                             ("jpeg", jpeg, "not a PNG file (no PNG signature; JPEG content)"),
+                             ("palette", palette, "palette index 7 but the PNG's palette has 2 colour(s)"),
+                             ("size", wrong, f"prediction of {video.width + 5}x{video.height + 3} (width x height), "
+                                             f"the frame is {video.width}x{video.height}")]:
+        preds = tmp_path / name
+        shutil.copytree(oracle, preds)
+        target = preds / e.video_id / e.id / f"{e.frames[0]}.png"
+        target.write_bytes(data)
+        args = ["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid_u"]
+        rc, _, err = run(args, capsys)
+        assert rc == 2 and f"{target}: {want}" in err, (name, err)
+    rc, _, err = run([*args, "--allow-missing", "--out", str(tmp_path / "r.json")], capsys)
+    assert rc == 0, err
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert [m["kind"] for m in res["missing"]] == ["error"] and str(target) in res["missing"][0]["detail"]
+    assert res["official_equivalent"]["dropped"] == [f"{e.video_id}_{e.id}"]
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+
+def test_mevis_rgba_prediction_is_read_as_grey_with_a_warning(mevis: tuple[Path, Path], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue #20: an RGBA / 16-bit prediction is read as `cv2.imread(path, 0)` reads it in eval_mevis.py (the
+    official value), and the results JSON's `warnings` name the file and the conversion."""
+    import shutil
+
+    import cv2
+
+    root, oracle = mevis
+    ds = MeViSDataset(root, "valid_u")
+    e = ds.expressions()[0]
+    preds = tmp_path / "p"
+    shutil.copytree(oracle, preds)
+    rgba = preds / e.video_id / e.id / f"{e.frames[0]}.png"
+    m = cv2.imread(str(rgba), cv2.IMREAD_GRAYSCALE)
+    rgba.write_bytes(_png(np.stack([m, m, m, np.full_like(m, 255)], -1), "RGBA"))
+    deep = preds / e.video_id / e.id / f"{e.frames[1]}.png"
+    deep.write_bytes(_png((cv2.imread(str(deep), cv2.IMREAD_GRAYSCALE) != 0).astype("<u2") * 65535))
+    rc, _, err = run(["score", str(preds), "--dataset", "mevis", "--root", str(root), "--split", "valid_u", "--out",
+                      str(tmp_path / "r.json")], capsys)
+    assert rc == 0, err
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["values"]["J"] == 1.0  # same pixels once read as grey
+    w = res["warnings"]
+    assert len(w) == 2 and w[0].startswith(f"{rgba}: 8-bit RGBA PNG") and "alpha ignored" in w[0]
+    assert w[1].startswith(f"{deep}: 16-bit grayscale PNG") and "divided by 256" in w[1]
+
+
+def test_reasonvos_wrong_size_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue #20: ReasonVOS said "size missing" with only the expression key; the file and the frame size now."""
+    rc, out, err = run(["synth", "reasonvos", "--out", str(tmp_path / "r"), "--videos", "2", "--frames", "4",
+                        "--height", "32", "--width", "48"], capsys)
+    assert rc == 0, err
+    rc, out, err = run(["run", "oracle", "--dataset", "reasonvos", "--root", str(tmp_path / "r"), "--split", "test",
+                        "--out", str(tmp_path / "p"), "--quiet"], capsys)
+    assert rc == 0, err
+    target = sorted((tmp_path / "p").rglob("*.png"))[0]
+    target.write_bytes(_png(np.zeros((35, 53), np.uint8), "L"))
+    rc, _, err = run(["score", str(tmp_path / "p"), "--dataset", "reasonvos", "--root", str(tmp_path / "r"),
+                      "--split", "test", "--ignore-extra"], capsys)
+    assert rc == 2 and f"{target}: prediction of 53x35 (width x height), the frame is 48x32" in err, err

@@ -28,7 +28,7 @@ from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.datasets.revos import ReVOSDataset
 from lvsbench.formats.predictions import PngTreePredictions
-from lvsbench.formats.raw_png import MissingPrediction
+from lvsbench.formats.raw_png import MissingPrediction, RawPngTree
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv
 from lvsbench.metrics.functional import j_and_f
@@ -62,23 +62,43 @@ class Job:
 # ---------------------------------------------------------------------------------------------------- mask-dict
 
 
-def _mask_dict_predictions(job: Job, vid: str, exp_id: str, frames: Sequence[str], shape: tuple[int, int]
-                           ) -> tuple[list[np.ndarray | None] | None, tuple[MissingInput, ...], str]:
-    """The expression's predicted frames (None where missing), or None if it is not scored; what was missing."""
+def _mask_dict_predictions(job: Job, vid: str, exp_id: str, frames: Sequence[str], shape: tuple[int, int],
+                           notes: list[str]) -> tuple[list[np.ndarray | None] | None, tuple[MissingInput, ...], str]:
+    """The expression's predicted frames (None where missing), or None if it is not scored; what was missing. PNGs
+    read with a conversion to grey are added to `notes`."""
     try:
-        got = job.preds.frames(vid, exp_id, frames, missing_ok=True)
+        if isinstance(job.preds, RawPngTree):
+            got = job.preds.frames(vid, exp_id, frames, missing_ok=True, notes=notes)
+        else:
+            got = job.preds.frames(vid, exp_id, frames, missing_ok=True)
         if absent := [f for f, p in zip(frames, got, strict=True) if p is None]:
             raise MissingPrediction("frame", f"{vid}/{exp_id}: {len(absent)} frame(s) missing: "
                                              f"{', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}")
-        if bad := [p.shape for p in got if p is not None and shape[0] and p.shape != shape]:
+        if bad := [(f, p.shape) for f, p in zip(frames, got, strict=True)
+                   if p is not None and shape[0] and p.shape != shape]:
             got = [None] * len(frames)
-            raise MissingPrediction("error", f"{vid}/{exp_id}: prediction size {bad[0]} != frame size {shape}")
+            more = f" (and {len(bad) - 1} more frame(s) of this expression)" if len(bad) > 1 else ""
+            raise MissingPrediction("error", f"{_where(job.preds, vid, exp_id, bad[0][0])}: prediction of "
+                                             f"{_size(bad[0][1])}, the frame is {_size(shape)}{more}")
         return got, (), ""
     except MissingPrediction as exc:
         miss = (MissingInput(f"{vid}_{exp_id}", exc.kind),)
         if not job.missing_as_empty:
             return None, miss, str(exc)
         return ([None] * len(frames) if exc.kind in ("video", "expression") else got), miss, str(exc)
+
+
+def _where(preds: Any, vid: str, exp_id: str, frame: str) -> str:
+    """The file (PNG tree) or the results-JSON entry that holds one predicted frame, for messages."""
+    if isinstance(preds, RawPngTree):
+        return str(preds.tree.file(vid, exp_id, frame))
+    if isinstance(preds, PngTreePredictions):
+        return str(preds.file(vid, exp_id, frame))
+    return f"{preds.path} [{vid}][{exp_id}] frame {frame}"
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]} (width x height)"
 
 
 def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
@@ -95,9 +115,10 @@ def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
     fg_cache: dict[str, np.ndarray] = {}
     for index, e in job.plan[vid]:
         me, shape = ds.meta_expression(e), (video.height, video.width)
-        got, miss, detail = _mask_dict_predictions(job, vid, me.id, mv.frames, shape)
+        notes: list[str] = []
+        got, miss, detail = _mask_dict_predictions(job, vid, me.id, mv.frames, shape, notes)
         result = ExpressionResult(index, f"{vid}_{me.id}", vid, me.id, None, me.type_id, miss, detail,
-                                  not me.anno_ids)
+                                  not me.anno_ids, warnings=tuple(notes))
         if got is None:
             acc.update(result)
             continue
@@ -138,8 +159,9 @@ def _long_rvos_plan(ds: LongRVOSDataset) -> Plan:
 
 def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, frames: tuple[str, ...],
                     shape: tuple[int, int], key: str, gt_of: Callable[[str], np.ndarray],
-                    score: Callable[[np.ndarray, np.ndarray], Any]) -> tuple[list[Any], list[MissingInput]]:
-    """Per-frame scores of one expression from a PNG tree (missing or wrongly sized frames scored as empty)."""
+                    score: Callable[[np.ndarray, np.ndarray], Any]) -> tuple[list[Any], list[MissingInput], str]:
+    """Per-frame scores of one expression from a PNG tree (missing or wrongly sized frames scored as empty), what
+    was missing, and the first wrongly sized file with its size and the frame size (empty if none)."""
     missing: list[MissingInput] = []
     if not (preds.base / pred_video).is_dir():
         missing.append(MissingInput(key, "video"))
@@ -147,6 +169,7 @@ def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, fra
         missing.append(MissingInput(key, "expression"))
     have = not missing
     absent, wrong, out = [], [], []
+    detail = ""
     empty = np.zeros(shape, dtype=bool)
     for frame in frames:
         pred = preds.mask(pred_video, exp_id, frame) if have else None
@@ -155,6 +178,9 @@ def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, fra
                 absent.append(frame)
             pred = empty
         elif pred.shape != shape:
+            if not wrong:
+                detail = f"{preds.file(pred_video, exp_id, frame)}: prediction of {_size(pred.shape)}, the frame is " \
+                         f"{_size(shape)}"
             wrong.append(frame)
             pred = empty
         out.append(score(gt_of(frame), pred))
@@ -165,7 +191,7 @@ def _png_expression(preds: PngTreePredictions, pred_video: str, exp_id: str, fra
         missing.append(MissingInput(key, "frames", tuple(absent[first:])))
     if wrong:
         missing.append(MissingInput(key, "size", tuple(wrong)))
-    return out, missing
+    return out, missing, detail
 
 
 def _long_rvos_video(job: Job, vid: str) -> ExpressionAccumulator:
@@ -175,10 +201,11 @@ def _long_rvos_video(job: Job, vid: str) -> ExpressionAccumulator:
     video = ds.videos()[vid]
     for index, e in job.plan[vid]:
         key, label = f"{vid}_{e.id}", e.object_ids[0]
-        frame_scores, miss = _png_expression(job.preds, vid, e.id, e.frames, (video.height, video.width), key,
-                                             lambda f, lab=label: ds.read_object_mask(vid, lab, f), lr.frame_scores)
+        frame_scores, miss, detail = _png_expression(
+            job.preds, vid, e.id, e.frames, (video.height, video.width), key,
+            lambda f, lab=label: ds.read_object_mask(vid, lab, f), lr.frame_scores)
         acc.update(ExpressionResult(index, key, vid, e.id, lr.expression_scores(frame_scores),
-                                    ds.expression_type(e), tuple(miss)))
+                                    ds.expression_type(e), tuple(miss), detail))
     return acc
 
 
@@ -196,10 +223,10 @@ def _reasonvos_video(job: Job, vid: str) -> ExpressionAccumulator:
             m = ds.read_object_mask(vid, lab, f)
             return np.zeros(shape, dtype=bool) if m is None else m
 
-        frame_scores, more = _png_expression(job.preds, ds.prediction_video(e), e.id, e.frames, shape, key, gt_of,
-                                             rv.frame_scores)
+        frame_scores, more, detail = _png_expression(job.preds, ds.prediction_video(e), e.id, e.frames, shape, key,
+                                                     gt_of, rv.frame_scores)
         acc.update(ExpressionResult(index, key, vid, e.id, rv.expression_scores(frame_scores),
-                                    missing=tuple(miss + more)))
+                                    missing=tuple(miss + more), detail=detail))
     return acc
 
 

@@ -34,8 +34,9 @@ def expression_metrics(proto: Protocol) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class ExpressionResult:
     """One expression: its position in meta order (`index`), official key, ids, raw per-expression values (None:
-    not scored), group (ReVOS / Ref-SAV type_id, Long-RVOS type), what was missing (with a detail for the mask-dict
-    drivers) and the MeViS v2 flags (no target; prediction empty in every frame, None when not scored)."""
+    not scored), group (ReVOS / Ref-SAV type_id, Long-RVOS type), what was missing (with a detail: the mask-dict
+    drivers' message, the PNG drivers' first wrongly sized file), the MeViS v2 flags (no target; prediction empty in
+    every frame, None when not scored) and `warnings`: prediction files read with a conversion to grey."""
 
     index: int
     key: str
@@ -47,6 +48,7 @@ class ExpressionResult:
     detail: str = ""
     no_target: bool = False
     pred_empty: bool | None = None
+    warnings: tuple[str, ...] = ()
 
 
 Rows = list[tuple[ExpressionResult, Mapping[str, float]]]

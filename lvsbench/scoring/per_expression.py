@@ -82,18 +82,25 @@ def evaluate_reasonvos(ds: Any, preds: PngTreePredictions, allow_missing: bool =
 
 def missing_report(acc: ExpressionAccumulator) -> tuple[list[Problem], list[dict[str, Any]]]:
     """One `Problem` and one results-JSON entry per missing item, meta order: the mask-dict drivers' kind and
-    detail, or the PNG drivers' kind and the first frames concerned."""
+    detail, or the PNG drivers' kind and the first frames concerned (a size mismatch: the first file and its
+    size)."""
     def frames(m: MissingInput) -> str:
         more = " ..." if len(m.frames) > 10 else ""
         return f" (frames {', '.join(m.frames[:10])}{more})" if m.frames else ""
 
     rows: list[tuple[ExpressionResult, MissingInput]] = [(r, m) for r in acc.rows() for m in r.missing]
     if acc.style.mask_dict:
-        return ([Problem(r.key, f"{m.kind} missing ({r.detail})") for r, m in rows],
+        return ([Problem(r.key, f"unusable prediction ({r.detail})" if m.kind == "error" else
+                         f"{m.kind} missing ({r.detail})") for r, m in rows],
                 [{"key": r.key, "video_id": r.video_id, "exp_id": r.exp_id, "kind": m.kind, "detail": r.detail}
                  for r, m in rows])
-    return ([Problem(m.key, f"{m.kind} missing{frames(m)}") for _, m in rows],
-            [{"key": m.key, "kind": m.kind, "frames": list(m.frames)} for _, m in rows])
+    def size(r: ExpressionResult, m: MissingInput) -> str:
+        return f": {r.detail}" if m.kind == "size" and r.detail else ""
+
+    return ([Problem(m.key, f"size mismatch{frames(m)}{size(r, m)}" if m.kind == "size" else
+                     f"{m.kind} missing{frames(m)}") for r, m in rows],
+            [{"key": m.key, "kind": m.kind, "frames": list(m.frames), **({"detail": r.detail} if size(r, m) else {})}
+             for r, m in rows])
 
 
 def open_expression_predictions(path: Path, fmt: str | None, proto: Protocol) -> tuple[str, Any]:
@@ -200,7 +207,8 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
     """Score a native 2023-2026 dataset under one of its per-expression protocols: a `ScoreResult` whose `values`
     are `protocol.metrics` (overall figures), whose `per_sample` has one row per expression (video_id, exp_id,
     then the metrics as the official per-expression output writes them), and whose results JSON also carries the
-    subset figures (`aggregates`) and `official_equivalent`.
+    subset figures (`aggregates`), `official_equivalent` and, when there are any, `warnings` (prediction PNGs read
+    with a conversion to grey, as the official `cv2.imread(..., 0)` reads them: RGB, alpha, 16-bit, palette).
 
     Missing predictions are refused with the full list (`ValidationFailed`) unless `allow_missing`; predictions for
     items outside the split likewise unless `allow_extra` (then listed in `ignored_extra`). `by` does not apply.
@@ -246,6 +254,8 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
         "official_equivalent": {"reproduces": proto.reproduces, **acc.official_view(),
                                 "notes": official_notes(dataset, proto, src)},
     }
+    if warnings := [w for r in rows for w in r.warnings]:
+        results["warnings"] = warnings  # only when there are any: the results of clean PNGs stay byte-identical
     summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
     per_group = pd.DataFrame(columns=["group", "n", *values])  # no --by for these protocols (refused earlier)
     return ScoreResult(proto, values, summary, acc.per_sample_frame(), per_group, json_safe(results), [])
