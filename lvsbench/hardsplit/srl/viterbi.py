@@ -75,4 +75,3 @@ def allennlp_viterbi(probs: np.ndarray, transitions: np.ndarray, start: np.ndarr
         path.append(int(bp[path[-1]]))
     path.reverse()
     return path[1:-1]
-
