@@ -5,7 +5,7 @@
 a prediction set before anything is scored.
 """
 
-from lvsbench.scoring.evaluate import score, validate
+from lvsbench.scoring.evaluate import score
 from lvsbench.scoring.results import ScoreResult, write_results
 
-__all__ = ["ScoreResult", "score", "validate", "write_results"]
+__all__ = ["ScoreResult", "score", "write_results"]
