@@ -23,7 +23,6 @@ from lvsbench.hardsplit.srl.allennlp_archive import (  # noqa: E402
 from lvsbench.hardsplit.srl.viterbi import (  # noqa: E402
     allennlp_viterbi,
     bio_transition_constraints,
-    textbook_viterbi,
 )
 from lvsbench.hardsplit.srl.wordpiece import WordPiece  # noqa: E402
 
@@ -51,6 +50,23 @@ def backend(archive_path: Path, vocab_path: Path) -> AllennlpArchiveBackend:
 @pytest.fixture(scope="module")
 def labels(archive_path: Path) -> list[str]:
     return read_archive(archive_path).labels
+
+
+def textbook_viterbi(probs: np.ndarray, transitions: np.ndarray, start: np.ndarray) -> list[int]:
+    """A clean Viterbi (float64, no sentinel, first-index ties) over the same scores as `allennlp_viterbi`, to
+    show why its sentinel rule matters."""
+    p = np.asarray(probs, dtype=np.float64)
+    a = np.asarray(transitions, dtype=np.float64)
+    score = np.asarray(start, dtype=np.float64) + p[0]
+    back = []
+    for t in range(1, len(p)):
+        cand = score[:, None] + a
+        back.append(cand.argmax(0))
+        score = cand.max(0) + p[t]
+    path = [int(score.argmax())]
+    for b in reversed(back):
+        path.append(int(b[path[-1]]))
+    return path[::-1]
 
 
 def _softmax(logits: list[list[float]]) -> np.ndarray:

@@ -13,9 +13,9 @@ from lvsbench.datasets.registry import load
 from lvsbench.formats.predictions import write_palette_prediction
 from lvsbench.leaderboard.render import METRIC_ORDER, Row, render_csv, shown_in_markdown
 from lvsbench.metrics.names import METRICS, markdown_table
-from lvsbench.protocols import PER_EXPRESSION
+from lvsbench.protocols import PER_EXPRESSION, PROTOCOLS
 from lvsbench.run.runner import RunOptions, run
-from lvsbench.scoring import PROTOCOLS, score
+from lvsbench.scoring import score
 from lvsbench.synth import get_writer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -163,7 +163,7 @@ def test_synth_run_score_per_sample_end_to_end(name: str, tmp_path: Path,
     """`lvsbench synth` -> `lvsbench run oracle` -> `lvsbench score --per-sample --out` for each of the five: one
     CSV row per expression (video_id, exp_id, then each metric under its name), `values` = the protocol's metrics."""
     from lvsbench.datasets.registry import load
-    from lvsbench.scoring import PROTOCOLS
+    from lvsbench.protocols import PROTOCOLS
 
     split, protocol, cols = PER_EXPRESSION_COLUMNS[name]
     rc, _, err = run(["synth", name, "--out", str(tmp_path / "d"), "--videos", "3", "--seed", "2", "--height", "32",

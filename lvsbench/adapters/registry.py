@@ -34,7 +34,6 @@ ADAPTERS: Registry[type[Adapter]] = Registry("adapter", entry_points=ENTRY_POINT
 """The built-in adapters, those registered at run time, then plug-ins of the entry-point group."""
 for _name, _target in BUILTIN_ADAPTERS.items():
     ADAPTERS.register(_name, _target)
-ALIASES = ADAPTERS.aliases
 
 
 def register_adapter(name: str, target: str | type[Adapter], *, replace: bool = False) -> None:
@@ -79,7 +78,7 @@ def describe(name: str) -> dict[str, Any]:
     import dataclasses
 
     cls = get_adapter_class(name)
-    entry = entries()[ALIASES.get(name, name)]
+    entry = entries()[ADAPTERS.aliases.get(name, name)]
     opts = []
     if dataclasses.is_dataclass(cls.Options):
         for f in dataclasses.fields(cls.Options):

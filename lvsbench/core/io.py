@@ -152,9 +152,6 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2, sort_k
     atomic_write_text(path, text)
 
 
-write_json_canonical = atomic_write_json
-
-
 @contextlib.contextmanager
 def atomic_dir(path: str | Path, force: bool = False, legacy: tuple[str, ...] = ()) -> Iterator[Path]:
     """Build a directory in a temp sibling, then move it into place as a whole.

@@ -222,12 +222,6 @@ class A2DDataset(Dataset):
                 out.append(Expression(str(k), vid, row.query, (row.instance_id + 1,), frames))
         return out
 
-    def expression_row(self, expression: Expression) -> AnnotationRow:
-        """The a2d_annotation.txt row of an expression (its line number, raw instance id)."""
-        rows = self._rows_by_video[expression.video_id]
-        inst = expression.object_ids[0] - 1
-        return next(r for r in rows if r.instance_id == inst)
-
     def expression_frames(self, expression: Expression) -> tuple[str, ...]:
         """Annotated frames whose h5 lists the expression's instance (possibly none), as MTTR samples them."""
         if self._annotation_dir_root() is None:

@@ -167,7 +167,6 @@ class RYVOSDataset(Dataset):
         self.notes: list[str] = []
         self.first_frame_expressions = str(first_frame_expressions).lower() in ("1", "true", "yes")
         self._urvos_option = urvos_release
-        self.urvos_release_path: Path | None = None
         self.has_ground_truth = self.split.startswith("train")
         meta = self._load_split_meta()
         self._meta = meta
@@ -241,7 +240,6 @@ class RYVOSDataset(Dataset):
             if flat != texts:
                 raise DataFormatError(path, "full-video expressions in object order differ from the competition "
                                             "meta_expressions", f"videos.{vid}")
-        self.urvos_release_path = path
         return release
 
     @cached_property

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, unknown_name
-from lvsbench.formats.base import ANNOTATIONS_PREFIX, RUN_RECORD_FILES, Inventory, Predictions, Writer
+from lvsbench.formats.base import ANNOTATIONS_PREFIX, Predictions, Writer
 from lvsbench.formats.coco_json import (
     COCO_RESULTS_NAME,
     CocoPredictions,
@@ -34,21 +34,9 @@ from lvsbench.formats.davis_anno import (
     DavisAnnoPredictions,
     DavisWriter,
     annotator_dirs,
-    palette_prediction_path,
     write_palette_prediction,
 )
-from lvsbench.formats.png_tree import (
-    MAX_MEMBER_BYTES,
-    MAX_MEMBERS,
-    MAX_RATIO,
-    MAX_TOTAL_BYTES,
-    PngTreePredictions,
-    PngTreeWriter,
-    PngZipPredictions,
-    check_zip_members,
-    png_prediction_path,
-    write_png_prediction,
-)
+from lvsbench.formats.png_tree import PngTreePredictions, PngTreeWriter, PngZipPredictions, write_png_prediction
 from lvsbench.formats.rle_results import RleJsonWriter, RleResultsPredictions
 
 
@@ -155,9 +143,7 @@ def open_predictions(path: str | Path, format: str | None = None) -> Predictions
 
 
 __all__ = [
-    "ANNOTATIONS_PREFIX", "COCO_RESULTS_NAME", "FORMATS", "MAX_MEMBERS", "MAX_MEMBER_BYTES", "MAX_RATIO",
-    "MAX_TOTAL_BYTES", "RUN_RECORD_FILES", "CocoPredictions", "DavisAnnoPredictions", "Inventory",
-    "PngTreePredictions", "PngZipPredictions", "Predictions", "a2d_image_id", "check_zip_members", "coco_result",
-    "detect_format", "jhmdb_image_id", "open_predictions", "palette_prediction_path", "png_prediction_path",
-    "write_coco_results", "write_palette_prediction", "write_png_prediction",
+    "COCO_RESULTS_NAME", "FORMATS", "CocoPredictions", "DavisAnnoPredictions", "PngTreePredictions",
+    "PngZipPredictions", "Predictions", "a2d_image_id", "coco_result", "detect_format", "jhmdb_image_id",
+    "open_predictions", "write_coco_results", "write_palette_prediction", "write_png_prediction",
 ]

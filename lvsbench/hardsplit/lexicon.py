@@ -99,9 +99,6 @@ INANIMATE_HEADS = frozenset({
 })
 """Subject heads that cannot be agents of motion verbs ("ball flying into the basket": ARG1)."""
 
-VEHICLE_HEADS = frozenset({"car", "cars", "truck", "van", "jeep", "vehicle", "bus", "racecar", "suv", "taxi",
-                           "motorcycle", "bike", "bicycle", "motorbike", "tractor", "train", "boat"})
-
 ANIMATE_WORDS = frozenset({
     "man", "men", "woman", "women", "person", "people", "boy", "boys", "girl", "girls", "baby", "babies", "child",
     "children", "kid", "kids", "guy", "guys", "lady", "ladies", "adult", "adults", "player", "players", "dog", "dogs",
@@ -135,11 +132,6 @@ TO_ARG2_VERBS = frozenset({"fall", "drop", "tumble"})
 
 LOOK_VERBS = frozenset({"look", "stare", "glance", "gaze", "peek", "laugh", "smile", "aim", "point", "bark"})
 """look.01 etc.: "at X" is ARG1 (thing looked at), not a location."""
-
-CONTROL_VERBS = frozenset({"try", "attempt", "want", "start", "begin", "continue", "need", "like", "love", "seem",
-                           "fail", "manage", "prepare", "wait", "go", "learn", "refuse", "stop", "keep", "fake",
-                           "pretend", "struggle", "decide", "plan", "hope", "intend", "get", "come"})
-"""Verbs that take a "to"-infinitive complement (ARG1); the infinitive's subject is theirs."""
 
 STATIC_VERBS = frozenset({"sit", "stand", "lie", "lay", "hang", "rest", "remain", "stay", "park", "be", "wait",
                           "perch", "squat", "kneel", "site", "sleep", "watch", "look", "pose", "hide"})

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,11 +225,4 @@ def coverage(pairs: Sequence[Pair]) -> dict[str, dict[str, int]]:
     for p in pairs:
         out.setdefault(p.subset, {}).setdefault(p.status, 0)
         out[p.subset][p.status] += 1
-    return out
-
-
-def decisions_by_query(decisions: Iterable[Decision]) -> Mapping[tuple[str, tuple[str, str]], list[Decision]]:
-    out: dict[tuple[str, tuple[str, str]], list[Decision]] = defaultdict(list)
-    for d in decisions:
-        out[(d.subset, d.query)].append(d)
     return out

@@ -5,10 +5,7 @@
 a prediction set before anything is scored.
 """
 
-from lvsbench.protocols import PROTOCOLS, Protocol, default_protocol_for, get_protocol
-from lvsbench.scoring.evaluate import score, validate
+from lvsbench.scoring.evaluate import score
 from lvsbench.scoring.results import ScoreResult, write_results
-from lvsbench.scoring.validate import MissingItem
 
-__all__ = ["PROTOCOLS", "MissingItem", "Protocol", "ScoreResult", "default_protocol_for",
-           "get_protocol", "score", "validate", "write_results"]
+__all__ = ["ScoreResult", "score", "write_results"]

@@ -164,21 +164,6 @@ def _results(job: Job, values: dict[str, float], counts: dict[str, int], rep: In
     return json_safe(results)  # type: ignore[no-any-return]
 
 
-def validate(preds: Predictions, dataset: Dataset, protocol: Protocol, *, decode: bool = False,
-             allow_extra: bool = False) -> list[Problem]:
-    """Every problem of `preds` for scoring `dataset` with `protocol`; with `decode`, also decodes every scored
-    prediction (sizes, ids, corrupt files) by running the scorer's checks. An empty list means it can be scored."""
-    plan = build_plan(dataset, protocol, preds)
-    rep = check_inventory(preds, dataset, plan)
-    problems = rep.problems + [m.problem() for m in rep.missing] + ([] if allow_extra else rep.extra)
-    if decode and not problems:
-        try:
-            score(preds, dataset, protocol=protocol.name, allow_extra=allow_extra)
-        except ValidationFailed as exc:
-            problems += exc.problems
-    return problems
-
-
 def _either(dataset: Dataset, proto: Protocol) -> str:
     """Protocols of the family that read either annotation set and suit the data (annotator runs need
     expressions)."""

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from lvsbench.core.registry import Registry
 from lvsbench.datasets.registry import DATASETS
-from lvsbench.synth.scene import Actor, SceneVideo, describe, render_video
 
 WRITERS: Registry[Callable[..., Path]] = Registry("synthetic writer")
 for _name in DATASETS:
@@ -24,4 +23,4 @@ def get_writer(name: str) -> Callable[..., Path]:
     return WRITERS.load(name)
 
 
-__all__ = ["WRITERS", "Actor", "SceneVideo", "describe", "get_writer", "render_video"]
+__all__ = ["WRITERS", "get_writer"]

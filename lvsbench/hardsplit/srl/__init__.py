@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 from lvsbench.core.errors import ConfigError
-from lvsbench.hardsplit.srl.base import SrlBackend, SrlFrame, SrlSentence, bio_to_spans, make_srl_string
+from lvsbench.hardsplit.srl.base import SrlBackend
 
 BACKENDS = ("auto", "allennlp-archive", "precomputed", "allennlp", "rules")
 
@@ -61,4 +61,4 @@ def get_backend(name: str = "auto", *, archive: str | Path | None = None, vocab:
     return RulesBackend()
 
 
-__all__ = ["BACKENDS", "SrlBackend", "SrlFrame", "SrlSentence", "bio_to_spans", "get_backend", "make_srl_string"]
+__all__ = ["BACKENDS", "RULES_WARNING", "get_backend"]

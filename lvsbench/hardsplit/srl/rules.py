@@ -38,6 +38,8 @@ _LOCATIVE_FIRST = frozenset({"on", "in", "at", "inside", "near", "beside", "behi
 _SOURCE_GOAL = frozenset({"from", "to", "into", "onto", "towards", "toward"})
 _POSITION = frozenset({"left", "right", "front", "back", "middle", "top", "bottom", "side", "center", "centre",
                        "corner", "rear", "background", "foreground"})
+_ADVERB_ROLES = ((lx.MANNER_ADVERBS, "ARGM-MNR"), (lx.TEMPORAL_ADVERBS, "ARGM-TMP"), (lx.LOCATIVE_ADVERBS, "ARGM-LOC"))
+"""One-word adjuncts: the first set holding the word gives its role."""
 
 
 class RulesBackend(SrlBackend):
@@ -284,16 +286,9 @@ class _Sentence:
                 i = j + 1
                 first = False
                 continue
-            if w in lx.MANNER_ADVERBS:
-                spans.append(Span("ARGM-MNR", i, i))
-                i += 1
-                continue
-            if w in lx.TEMPORAL_ADVERBS:
-                spans.append(Span("ARGM-TMP", i, i))
-                i += 1
-                continue
-            if w in lx.LOCATIVE_ADVERBS:
-                spans.append(Span("ARGM-LOC", i, i))
+            adverb = next((role for words, role in _ADVERB_ROLES if w in words), None)
+            if adverb is not None:
+                spans.append(Span(adverb, i, i))
                 i += 1
                 continue
             if first and not passive and self.np_start(i):

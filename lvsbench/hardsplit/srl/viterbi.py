@@ -75,20 +75,3 @@ def allennlp_viterbi(probs: np.ndarray, transitions: np.ndarray, start: np.ndarr
         path.append(int(bp[path[-1]]))
     path.reverse()
     return path[1:-1]
-
-
-def textbook_viterbi(probs: np.ndarray, transitions: np.ndarray, start: np.ndarray) -> list[int]:
-    """A clean Viterbi (float64, no sentinel, first-index ties) over the same scores, for tests showing why the
-    sentinel rule matters."""
-    p = np.asarray(probs, dtype=np.float64)
-    a = np.asarray(transitions, dtype=np.float64)
-    score = np.asarray(start, dtype=np.float64) + p[0]
-    back = []
-    for t in range(1, len(p)):
-        cand = score[:, None] + a
-        back.append(cand.argmax(0))
-        score = cand.max(0) + p[t]
-    path = [int(score.argmax())]
-    for b in reversed(back):
-        path.append(int(b[path[-1]]))
-    return path[::-1]
