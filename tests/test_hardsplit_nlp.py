@@ -214,16 +214,6 @@ def test_get_backend_auto_falls_back_to_rules_with_warning() -> None:
         get_backend("nonsense")
 
 
-def test_allennlp_backend_reports_missing_library(tmp_path: Path) -> None:
-    from lvsbench.core.errors import MissingDependencyError
-    from lvsbench.hardsplit.srl.allennlp_lib import allennlp_available
-
-    if allennlp_available():  # pragma: no cover - py<=3.10 environments
-        pytest.skip("allennlp is importable here")
-    with pytest.raises(MissingDependencyError, match="allennlp-archive"):
-        get_backend("allennlp", archive=tmp_path / "x.tar.gz")
-
-
 def test_predicate_finder_auto_is_heuristic_without_tagger() -> None:
     f = get_predicate_finder("auto")
     try:

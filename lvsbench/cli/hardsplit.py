@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from lvsbench.cli.common import Choice, emit, json_option
+from lvsbench.hardsplit.srl import BACKENDS
 
 _path = click.Path(path_type=Path)
 
@@ -20,7 +21,7 @@ _path = click.Path(path_type=Path)
 @click.option("--stage", type=Choice(["srl", "pairs", "all"]), default="all", show_default=True,
               help="srl: SRL + cleaning only; pairs: up to the pair manifest from the text files alone; all: "
                    "also compose the videos.")
-@click.option("--srl-backend", type=Choice(["auto", "allennlp-archive", "precomputed", "allennlp", "rules"]),
+@click.option("--srl-backend", type=Choice(list(BACKENDS)),
               default="auto", show_default=True,
               help="auto: precomputed with --srl-json, allennlp-archive with --srl-archive, else rules (warns).")
 @click.option("--srl-archive", type=click.Path(path_type=Path, dir_okay=False),

@@ -3,7 +3,6 @@
 - `allennlp-archive` (default when an archive is given): native torch + transformers SRL-BERT, reads the AllenNLP
   `model.tar.gz` (`allennlp_archive.py`);
 - `precomputed`: AllenNLP predictor JSON-lines output made elsewhere (`precomputed.py`);
-- `allennlp`: the real library where importable (Python <= 3.10; `allennlp_lib.py`);
 - `rules`: offline deterministic rules for short referring expressions (`rules.py`), used only when nothing else is
   configured.
 """
@@ -16,7 +15,7 @@ from pathlib import Path
 from lvsbench.core.errors import ConfigError
 from lvsbench.hardsplit.srl.base import SrlBackend
 
-BACKENDS = ("auto", "allennlp-archive", "precomputed", "allennlp", "rules")
+BACKENDS = ("auto", "allennlp-archive", "precomputed", "rules")
 
 RULES_WARNING = ("no SRL model configured: using the offline 'rules' SRL backend; the published A2D-S+ split was "
                  "built with AllenNLP SRL-BERT (pass --srl-archive and --bert-vocab, or --srl-json)")
@@ -50,12 +49,6 @@ def get_backend(name: str = "auto", *, archive: str | Path | None = None, vocab:
         if srl_json is None:
             raise ConfigError("the precomputed SRL backend needs --srl-json FILE (AllenNLP predictor JSON lines)")
         return PrecomputedBackend(srl_json)
-    if name == "allennlp":
-        from lvsbench.hardsplit.srl.allennlp_lib import AllennlpLibBackend
-
-        if archive is None:
-            raise ConfigError("the allennlp backend needs --srl-archive")
-        return AllennlpLibBackend(archive, batch_size=batch_size)
     from lvsbench.hardsplit.srl.rules import RulesBackend
 
     return RulesBackend()
