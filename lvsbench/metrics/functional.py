@@ -183,11 +183,11 @@ def _bytes(m: np.ndarray) -> np.ndarray:
 def _extent(m: np.ndarray) -> tuple[int, int, int, int] | None:
     """(y0, y1, x0, x1), inclusive, of the non-zero pixels of a uint8 (H, W) array; None when there is none.
     `max` along rows is a vectorised byte reduction, several times faster than `any` on a converted bool copy."""
-    rows = np.flatnonzero(m.max(axis=1))
+    rows = np.maximum.reduce(m, axis=1).nonzero()[0]  # the ufunc and method directly: no wrapper layers
     if rows.size == 0:
         return None
     y0, y1 = int(rows[0]), int(rows[-1])
-    cols = np.flatnonzero(m[y0:y1 + 1].max(axis=0))
+    cols = np.maximum.reduce(m[y0:y1 + 1], axis=0).nonzero()[0]
     return y0, y1, int(cols[0]), int(cols[-1])
 
 
@@ -195,13 +195,15 @@ def _union_crop(g: np.ndarray, p: np.ndarray) -> tuple[slice, slice] | None:
     """Slices of bbox(g | p) grown by one pixel on every side (clipped), or None when both are empty.
     `g` and `p` are bool or uint8 (non-zero is foreground); neither is copied."""
     h, w = g.shape
-    boxes = [e for e in (_extent(_bytes(g)), _extent(_bytes(p))) if e is not None]
-    if not boxes:
-        return None
-    y0 = min(e[0] for e in boxes)
-    y1 = max(e[1] for e in boxes)
-    x0 = min(e[2] for e in boxes)
-    x1 = max(e[3] for e in boxes)
+    eg, ep = _extent(_bytes(g)), _extent(_bytes(p))
+    if eg is None:
+        if ep is None:
+            return None
+        y0, y1, x0, x1 = ep
+    elif ep is None:
+        y0, y1, x0, x1 = eg
+    else:
+        y0, y1, x0, x1 = min(eg[0], ep[0]), max(eg[1], ep[1]), min(eg[2], ep[2]), max(eg[3], ep[3])
     return slice(max(y0 - 1, 0), min(y1 + 2, h)), slice(max(x0 - 1, 0), min(x1 + 2, w))
 
 
