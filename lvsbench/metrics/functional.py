@@ -18,7 +18,7 @@ Exactness argument for the fast formulation:
 * The crop is found without converting the frames: bool and uint8 inputs are read as bytes (non-zero is foreground,
   the anchors' `astype(bool)`), one row reduction per frame and one column reduction over each mask's own rows; only
   the crop of a uint8 prediction is binarised. A frame is thus read about twice instead of five times (conversion,
-  union, two reductions), which is what the kernel's time was on 480p frames with small objects.
+  union, two reductions): those passes were most of the kernel's time on 480p frames with small objects.
 * The structuring element is scikit-image's `disk(r)` = {x^2+y^2 <= r^2}, built here from integers. OpenCV's
   MORPH_ELLIPSE is a different (larger) set and is never used. The dilation by the disk is computed as the union
   (pixel-wise max) of dilations by the disk's maximal centred rectangles, one per distinct half-width
