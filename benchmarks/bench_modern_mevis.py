@@ -1,7 +1,8 @@
 """Benchmark: MeViS per-expression scoring (`lvsbench.scoring.per_expression.evaluate`, protocol `mevis`) against
 the loop of MeViS `tools/eval_mevis.py` @ 7c0620b written straightforwardly from its description (per expression:
-(h, w) from `00000.png`, uint8 GT stack summed from the RLEs, prediction stack read with `cv2.imread(...,
-IMREAD_GRAYSCALE)`, vectorised `db_eval_iou`, full-frame `db_eval_boundary` per frame, `np.mean`).
+(h, w) from `00000.png`, uint8 GT stack summed from the RLEs by `pycocotools.mask.decode`, prediction stack read
+with `cv2.imread(..., IMREAD_GRAYSCALE)`, vectorised `db_eval_iou`, full-frame `db_eval_boundary` per frame,
+`np.mean`).
 
 Data: `lvsbench synth mevis`'s scenes (`lvsbench.synth.mevis.plan`) at 480x854 as a valid_u split of `--videos`
 videos (meta + mask_dict; no JPEGs, scoring does not read frames), each video's expressions repeated (new ids, same
@@ -33,8 +34,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from official_baseline import official_f  # noqa: E402
+from pycocotools import mask as coco_mask  # noqa: E402
 
-from lvsbench.core.codecs import rle_decode  # noqa: E402
 from lvsbench.datasets.mevis import MetaExpression, MeViSDataset  # noqa: E402
 from lvsbench.formats.predictions import write_png_prediction  # noqa: E402
 from lvsbench.formats.raw_png import RawPngTree  # noqa: E402
@@ -116,7 +117,7 @@ def _base_expression(ds: MeViSDataset, preds: Path, vid: str, e: MetaExpression)
     for t, f in enumerate(frames):
         for a in e.anno_ids:
             if md[a][t]:
-                gt[t] += rle_decode(md[a][t]).astype(np.uint8)
+                gt[t] += coco_mask.decode(md[a][t])  # as eval_mevis.py: pycocotools on the stored RLE
         pr[t] = cv2.imread(str(preds / vid / e.id / f"{f}.png"), cv2.IMREAD_GRAYSCALE)
     g, p = gt.astype(bool), pr.astype(bool)
     inter = np.sum(g & p, axis=(-2, -1))

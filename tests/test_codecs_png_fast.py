@@ -177,3 +177,90 @@ def test_unreadable_files_give_one_clean_message(data: bytes, capfd: pytest.Capt
     assert text.startswith("preds/v1/0/00000.png") and "0x" not in text and "<_io" not in text
     out, err = capfd.readouterr()
     assert "[ WARN" not in out + err
+
+
+# ------------------------------------------------------------------ Paeth rows (candidate + exactness check)
+
+
+@st.composite
+def _paeth_cases(draw: st.DrawFn) -> tuple[np.ndarray, int, int, list[int]]:
+    """Masks with Paeth rows among None/Sub/Up rows: two-valued (0/v, where the candidate is always exact),
+    few-valued and arbitrary (where it is checked), at every depth the direct path reads."""
+    h = draw(st.integers(1, 24))
+    w = draw(st.integers(1, 40))
+    colour, depth = draw(st.sampled_from([(0, 8), (0, 8), (3, 8), (3, 1), (3, 2), (3, 4)]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    hi = (1 << depth) - 1
+    kind = draw(st.sampled_from(["two-valued", "blobs", "few", "noise"]))
+    if kind in ("two-valued", "blobs"):
+        v = draw(st.integers(1, hi))
+        samples = np.zeros((h, w), np.uint8)
+        if kind == "blobs":
+            for _ in range(draw(st.integers(1, 3))):
+                y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+                samples[y0:y0 + int(rng.integers(1, h + 1)), x0:x0 + int(rng.integers(1, w + 1))] = v
+        else:
+            samples[rng.random((h, w)) < rng.random()] = v
+    elif kind == "few":
+        samples = rng.choice(np.array([0, hi // 2, hi], np.uint8), size=(h, w))
+    else:
+        samples = rng.integers(0, hi + 1, size=(h, w)).astype(np.uint8)
+    filters = draw(st.lists(st.sampled_from([0, 1, 2, 4, 4]), min_size=1, max_size=6))
+    return samples, depth, colour, filters
+
+
+@settings(max_examples=300, deadline=None)
+@given(_paeth_cases())
+def test_paeth_rows_decode_exactly_or_fall_back(case: tuple[np.ndarray, int, int, list[int]]) -> None:
+    samples, depth, colour, filters = case
+    data = _png(samples, depth, colour, filters)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(codecs, "_MAX_PAETH_SHARE", 1)  # small images: any number of Paeth rows takes the path
+        got = decode_png_inflate(data)
+    if depth == 8 and len(np.unique(samples)) <= 2:
+        assert got is not None  # two-valued bytes: the candidate is the reconstruction
+    if got is not None:
+        np.testing.assert_array_equal(got, samples)
+        np.testing.assert_array_equal(got, _pillow(data))
+        assert got.flags.writeable and got.flags.c_contiguous
+    if colour == 3:
+        np.testing.assert_array_equal(read_palette_png(data), samples)
+    np.testing.assert_array_equal(read_binary_png(data), samples != 0)
+
+
+def test_paeth_candidate_rejected_when_not_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At (1, 2) upper (10) != upper-left (0) and the left byte is 100: Paeth predicts the left byte (|p - a| = 10 is
+    the smallest), the candidate the upper one; the check sends the file to the general decoder."""
+    monkeypatch.setattr(codecs, "_MAX_PAETH_SHARE", 1)
+    samples = np.array([[0, 0, 10], [100, 100, 50]], np.uint8)
+    data = _png(samples, 8, 0, [0, 4])
+    assert decode_png_inflate(data) is None
+    np.testing.assert_array_equal(read_binary_png(data), samples != 0)
+
+
+def test_too_many_paeth_rows_fall_back() -> None:
+    samples = np.zeros((80, 30), np.uint8)
+    samples[10:70, 5:25] = 255
+    assert decode_png_inflate(_png(samples, 8, 0, [0] * 39 + [4])) is not None  # 2 Paeth rows in 80
+    assert decode_png_inflate(_png(samples, 8, 0, [0] * 25 + [4])) is None  # 3 rows: more than 1 in 40
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_pillow_written_binary_masks(seed: int) -> None:
+    """0/255 masks as `write_png_prediction`-style code writes them with Pillow (adaptive filters: None, Sub, Up
+    and some Paeth rows), at a frame size where the direct path takes them."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, int(rng.integers(100, 428))
+    m = np.zeros((h, w), np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    for _ in range(int(rng.integers(1, 4))):
+        cy, cx, ry, rx = rng.integers(0, h), rng.integers(0, w), rng.integers(5, 80), rng.integers(5, 80)
+        m[((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1] = 255
+    buf = io.BytesIO()
+    Image.fromarray(m, mode="L").save(buf, format="PNG")
+    data = buf.getvalue()
+    got = decode_png_inflate(data)
+    if got is not None:
+        np.testing.assert_array_equal(got, m)
+    np.testing.assert_array_equal(read_binary_png(data), m != 0)

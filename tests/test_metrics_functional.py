@@ -143,6 +143,45 @@ def test_void_equals_masking_both_inputs(pair: tuple[np.ndarray, np.ndarray], se
 
 
 @SETTINGS
+@given(mask_pair(max_side=40), st.integers(0, 12), st.integers(0, 2**32 - 1))
+def test_uint8_frames_equal_bool_frames_and_the_reference(pair: tuple[np.ndarray, np.ndarray], r: int,
+                                                          seed: int) -> None:
+    """uint8 frames are read as bytes (any non-zero value is foreground, no full-frame conversion); radii up to 12
+    on frames from 1 px wide exercise the zero gap between the two boundary maps dilated together."""
+    g, p = pair
+    rs = np.random.RandomState(seed)
+    g8 = g.astype(np.uint8) * 255
+    p8 = p.astype(np.uint8) * rs.randint(1, 256, size=p.shape).astype(np.uint8)
+    want = j_and_f(g, p, radius=r)
+    assert j_and_f(g8, p8, radius=r) == j_and_f(g, p8, radius=r) == j_and_f(g8, p, radius=r) == want
+    assert boundary_f_measure(g8, p8, radius=r) == want[1] == _ref_f(g, p, r)
+    union = np.count_nonzero(g | p)
+    assert want[0] == (1.0 if union == 0 else np.count_nonzero(g & p) / union)
+    void = rs.random_sample(g.shape) < 0.2
+    assert j_and_f(g8, p8, void, radius=r) == j_and_f(g, p, void, radius=r)
+    assert j_and_f(g8, p8, void, radius=r)[1] == _ref_f(g, p, r, void)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([(120, 213), (240, 427), (97, 400)]))
+def test_shifted_blobs_at_the_frame_radius(seed: int, shape: tuple[int, int]) -> None:
+    """Prediction-like pairs (a blob and a shifted copy, also touching the border) at the radius of the frame."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    g = np.zeros(shape, bool)
+    for _ in range(int(rng.integers(1, 3))):
+        cy, cx = rng.integers(-10, h + 10), rng.integers(-10, w + 10)
+        g |= ((yy - cy) / rng.integers(3, 60)) ** 2 + ((xx - cx) / rng.integers(3, 60)) ** 2 <= 1
+    p = np.roll(g, tuple(int(x) for x in rng.integers(-8, 9, size=2)), axis=(0, 1))
+    p8 = p.astype(np.uint8) * 255
+    j, f = j_and_f(g, p8)
+    assert f == _ref_f(g, p, boundary_radius(shape))
+    union = np.count_nonzero(g | p)
+    assert j == (1.0 if union == 0 else np.count_nonzero(g & p) / union)
+
+
+@SETTINGS
 @given(mask_pair(max_side=25))
 def test_boundary_map_matches_reference(pair: tuple[np.ndarray, np.ndarray]) -> None:
     g, _ = pair
