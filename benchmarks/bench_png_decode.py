@@ -7,7 +7,7 @@ Workload: DAVIS-like 480x854 label maps (1-3 filled, rotating ellipses per frame
 
 Decoders, each on the same bytes already in memory (file reading is not what differs): Pillow (`Image.open` +
 `np.asarray`), OpenCV (`cv2.imdecode`, palette relabelled as grayscale: lvsbench's previous fast path), and
-`lvsbench.core.codecs.decode_png_fast` (direct inflate with zlib-ng when installed, else zlib; falls back to OpenCV).
+`core.png_decode.decode_png_fast` (direct inflate with zlib-ng when installed, else zlib; falls back to OpenCV).
 Every decoder's output is checked equal to Pillow's before timing.
 
     python benchmarks/bench_png_decode.py            # 200 frames per layout
@@ -30,7 +30,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lvsbench.core import codecs  # noqa: E402
+from lvsbench.core import codecs, png_decode  # noqa: E402
 
 
 def _frames(n: int, shape: tuple[int, int] = (480, 854)) -> list[np.ndarray]:
@@ -67,8 +67,8 @@ def _pillow(data: bytes) -> np.ndarray:
 
 
 def _opencv(data: bytes) -> np.ndarray:
-    if codecs.png_colour_type(data) == 3:
-        data = codecs._palette_as_grayscale(data)  # noqa: SLF001 - lvsbench's previous path, for comparison
+    if png_decode.png_colour_type(data) == 3:
+        data = png_decode._palette_as_grayscale(data)  # noqa: SLF001 - lvsbench's previous path, for comparison
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
 
 
@@ -92,16 +92,16 @@ def main() -> None:
     layouts = {"davis": [_filter0_palette(x) for x in labs],
                "opencv": [cv2.imencode(".png", x)[1].tobytes() for x in labs],
                "pillow": [codecs.encode_palette_png(x) for x in labs]}
-    print(f"inflate: {codecs._INFLATE.__name__}; {args.frames} frames of 480x854 per layout; "  # noqa: SLF001
+    print(f"inflate: {png_decode._INFLATE.__name__}; {args.frames} frames of 480x854 per layout; "  # noqa: SLF001
           f"CPU ms per frame, best of {args.repeats}")
     print(f"{'layout':<8} {'pillow':>8} {'opencv':>8} {'lvsbench':>9} {'x pillow':>9} {'x opencv':>9}")
     for name, items in layouts.items():
         for d, lab in zip(items, labs, strict=True):
             ref = _pillow(d)
             assert np.array_equal(ref, lab) and np.array_equal(_opencv(d), ref)
-            assert np.array_equal(codecs.decode_png_fast(d), ref)
-        fast_hits = sum(codecs.decode_png_inflate(d) is not None for d in items)
-        tp, to, tl = (_time(f, items, args.repeats) for f in (_pillow, _opencv, codecs.decode_png_fast))
+            assert np.array_equal(png_decode.decode_png_fast(d), ref)
+        fast_hits = sum(png_decode.decode_png_inflate(d) is not None for d in items)
+        tp, to, tl = (_time(f, items, args.repeats) for f in (_pillow, _opencv, png_decode.decode_png_fast))
         print(f"{name:<8} {tp:8.3f} {to:8.3f} {tl:9.3f} {tp / tl:8.1f}x {to / tl:8.1f}x"
               f"   (direct inflate on {fast_hits}/{len(items)} frames)")
 

@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from lvsbench.core import codecs
-from lvsbench.core.codecs import decode_png_inflate, encode_palette_png, read_binary_png, read_palette_png
+from lvsbench.core import codecs, png_decode
+from lvsbench.core.codecs import encode_palette_png, read_binary_png, read_palette_png
+from lvsbench.core.png_decode import decode_png_inflate
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -147,7 +148,7 @@ def test_standard_zlib_gives_the_same_samples(monkeypatch: pytest.MonkeyPatch) -
     lab = (rng.random((48, 64)) < 0.3).astype(np.uint8) * 3
     data = _png(lab, 8, 3, [0, 1, 2])
     fast = decode_png_inflate(data)
-    monkeypatch.setattr(codecs, "_INFLATE", zlib)
+    monkeypatch.setattr(png_decode, "_INFLATE", zlib)
     np.testing.assert_array_equal(decode_png_inflate(data), fast)
     np.testing.assert_array_equal(fast, lab)
 
@@ -215,7 +216,7 @@ def test_paeth_rows_decode_exactly_or_fall_back(case: tuple[np.ndarray, int, int
     samples, depth, colour, filters = case
     data = _png(samples, depth, colour, filters)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(codecs, "_MAX_PAETH_SHARE", 1)  # small images: any number of Paeth rows takes the path
+        mp.setattr(png_decode, "_MAX_PAETH_SHARE", 1)  # small images: any number of Paeth rows takes the path
         got = decode_png_inflate(data)
     if depth == 8 and len(np.unique(samples)) <= 2:
         assert got is not None  # two-valued bytes: the candidate is the reconstruction
@@ -231,7 +232,7 @@ def test_paeth_rows_decode_exactly_or_fall_back(case: tuple[np.ndarray, int, int
 def test_paeth_candidate_rejected_when_not_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     """At (1, 2) upper (10) != upper-left (0) and the left byte is 100: Paeth predicts the left byte (|p - a| = 10 is
     the smallest), the candidate the upper one; the check sends the file to the general decoder."""
-    monkeypatch.setattr(codecs, "_MAX_PAETH_SHARE", 1)
+    monkeypatch.setattr(png_decode, "_MAX_PAETH_SHARE", 1)
     samples = np.array([[0, 0, 10], [100, 100, 50]], np.uint8)
     data = _png(samples, 8, 0, [0, 4])
     assert decode_png_inflate(data) is None

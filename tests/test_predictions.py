@@ -239,7 +239,8 @@ def test_png_and_palette_writers_round_trip(tmp_path_factory: pytest.TempPathFac
 def test_fast_png_decoder_equals_pil(arr: np.ndarray, optimize: bool) -> None:
     import io
 
-    from lvsbench.core.codecs import decode_png_fast, encode_palette_png, read_binary_png, read_palette_png
+    from lvsbench.core.codecs import encode_palette_png, read_binary_png, read_palette_png
+    from lvsbench.core.png_decode import decode_png_fast
 
     pal = encode_palette_png(arr)
     np.testing.assert_array_equal(decode_png_fast(pal), arr)  # palette indices, not colours
@@ -255,7 +256,8 @@ def test_fast_png_decoder_equals_pil(arr: np.ndarray, optimize: bool) -> None:
 def test_fast_png_decoder_declines_other_pngs_and_truncation(tmp_path: Path) -> None:
     import io
 
-    from lvsbench.core.codecs import decode_png_fast, read_binary_png
+    from lvsbench.core.codecs import read_binary_png
+    from lvsbench.core.png_decode import decode_png_fast
 
     rgb = io.BytesIO()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(rgb, format="PNG")

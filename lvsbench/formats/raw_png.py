@@ -14,8 +14,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from lvsbench.core.codecs import check_png_header, decode_png_inflate, read_palette_png
+from lvsbench.core.codecs import check_png_header, read_palette_png
 from lvsbench.core.errors import DataFormatError, LvsbenchError
+from lvsbench.core.png_decode import decode_png_inflate
 from lvsbench.formats.png_tree import PngTreePredictions
 
 MissingKindName = Literal["video", "expression", "frame", "error"]
@@ -31,7 +32,7 @@ class MissingPrediction(LvsbenchError):
 
 def decode_gray(data: bytes, where: str | Path, notes: list[str] | None = None) -> np.ndarray:
     """`cv2.imread(..., IMREAD_GRAYSCALE)` on bytes: uint8 (H, W). An 8-bit grayscale PNG (what lvsbench, VISA and
-    Sa2VA write) is inflated directly (`lvsbench.core.codecs.decode_png_inflate`: its samples are exactly what OpenCV
+    Sa2VA write) is inflated directly (`core.png_decode.decode_png_inflate`: its samples are exactly what OpenCV
     returns, several times faster); palette and every other PNG go through OpenCV (a palette PNG reads as the
     colour's luminance there, not as the index).
 
