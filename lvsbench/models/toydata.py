@@ -106,8 +106,8 @@ class EventDataset(_InMemory):
     name = "event"
 
     def __init__(self, videos: int, seed: int = 0, split: str = "train", frames: int = 8, height: int = 32,
-                 width: int = 48, actors: int = 2, radius: float = 4.5, speed: tuple[float, float] = (0.6, 1.6),
-                 colours: int = len(EVENT_COLOURS), swap_event: bool = False) -> None:
+                 width: int = 48, actors: int = 2, radius: float = 4.5, speed: tuple[float, float] = (0.3, 0.9),
+                 colours: int = 3, swap_event: bool = False) -> None:
         self.split = split
         self.root = None  # type: ignore[assignment]
         rng = np.random.default_rng([seed, {"train": 0, "test": 1}.get(split, 2)])
