@@ -24,6 +24,9 @@ Output directory::
     ckpt.pt         model for inference (config, tokeniser, recipe, hash, step)
     state.pt        everything to resume (model, optimiser, step)
 
+Stopping: Ctrl-C (SIGINT) or SIGTERM lets the step in progress finish, saves its state and then stops, so
+`--resume` continues from the last whole step (`_stop_after_step`).
+
 Reproducibility: the model is initialised from `seed`; batch `k` is drawn from `numpy.random.default_rng([seed, k])`
 and torch is re-seeded with `(seed, k)` before each step, so a run resumed from step k continues exactly like the
 uninterrupted run (given the same device and thread count).
@@ -102,8 +105,9 @@ class TrainSettings:
     log_every: int = 25
     checkpoint_every: int = 200
     checkpoint_minutes: float = 10.0
-    """State is also saved when this much wall time passed since the last save, so Ctrl-C or a killed job loses at
-    most that much work however slow the steps are (`--resume` continues from it)."""
+    """State is also saved when this much wall time passed since the last save, so a job killed without warning
+    (SIGKILL, power loss) loses at most that much work however slow the steps are (`--resume` continues from it).
+    Ctrl-C and SIGTERM lose nothing: the state is saved after the step in progress (`_stop_after_step`)."""
     autocast: str = "auto"
 
 
