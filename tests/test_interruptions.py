@@ -227,3 +227,56 @@ def test_leaderboard_build_interrupted_at_five_points_then_rerun_identical(tmp_p
         assert _cli(cmd) == 0
         assert built_tree(out) == want, f"fraction {frac}, signal {sig}"
         assert not _partials(cache) and not _partials(out)
+
+
+STOP_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_models_train import small_recipe
+from lvsbench.models.train import train
+from lvsbench.models.toydata import SceneDataset
+rec = small_recipe("locater", steps=8).replace(checkpoint_every=1000, checkpoint_minutes=60.0)
+train(SceneDataset(6, seed=1, frames=6, height=32, width=40), {out!r}, rec, progress=False, log=print)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_train_saves_its_state_when_stopped_and_resumes_identical(tmp_path: Path, sig: int) -> None:
+    """No periodic save is due (checkpoint_every and checkpoint_minutes far away): Ctrl-C or SIGTERM itself makes
+    train finish the step in progress, save that step's state atomically and stop (SIGINT: KeyboardInterrupt,
+    SIGTERM: ended by the signal, as without training); `--resume` then ends with the uninterrupted weights."""
+    torch = pytest.importorskip("torch")
+    import json as _json
+
+    from test_models_train import small_recipe
+
+    from lvsbench.models.toydata import SceneDataset
+    from lvsbench.models.train import train
+
+    rec = small_recipe("locater", steps=8).replace(checkpoint_every=1000, checkpoint_minutes=60.0)
+    ds = SceneDataset(6, seed=1, frames=6, height=32, width=40)
+    want = torch.load(train(ds, tmp_path / "ref", rec, progress=False, log=lambda s: None).checkpoint,
+                      weights_only=True)["state_dict"]
+    out = tmp_path / "cut"
+    metrics = out / "metrics.jsonl"
+    script = STOP_SCRIPT.format(tests=str(Path(__file__).resolve().parent), out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not (
+            metrics.is_file() and len(metrics.read_text().splitlines()) >= 2):
+        time.sleep(0.01)
+    assert proc.poll() is None, "training ended before the signal"
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == -sig, stderr  # the signal's own ending, after the save
+    done = len(metrics.read_text().splitlines())
+    assert 2 <= done < 8
+    assert f"stopped by {signal.Signals(sig).name} after step {done}; state saved" in stdout
+    state = torch.load(out / "state.pt", weights_only=True)
+    assert state["step"] == done and torch.load(out / "ckpt.pt", weights_only=True)["step"] == done
+    assert not _partials(out)
+    got = train(ds, out, rec, progress=False, log=lambda s: None, resume=True)
+    assert got.steps == 8
+    have = torch.load(got.checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(want[n], have[n]) for n in want)
+    assert [_json.loads(x)["step"] for x in metrics.read_text().splitlines()] == list(range(1, 9))

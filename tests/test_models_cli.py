@@ -119,3 +119,38 @@ def test_train_errors(a2d: Path, tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, _, err = run(["train", "locater", "--dataset", "a2d", "--root", str(a2d), "--out", str(tmp_path / "o2"),
                         "--device", "cpu", "--resume"], capsys)
     assert code == 2 and "nothing to resume" in err
+
+
+def test_ctrl_c_saves_the_state_and_resume_finishes(a2d: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """`lvsbench train` stopped by Ctrl-C between periodic saves: exit 130 after writing the state of the last
+    whole step; `--resume` continues from there to the end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(RECIPE.format(model="locater").replace("steps = 3", "steps = 200\ncheckpoint_every = 1000"))
+    out = tmp_path / "train"
+    args = ["train", "locater", "--dataset", "a2d", "--root", str(a2d), "--split", "train", "--out", str(out),
+            "--recipe", str(recipe), "--device", "cpu", "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-c", "from lvsbench.cli import main; main()", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = out / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not (
+            metrics.is_file() and len(metrics.read_text().splitlines()) >= 2):
+        time.sleep(0.01)
+    assert proc.poll() is None, proc.communicate()[1]
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    done = len(metrics.read_text().splitlines())
+    assert f"stopped by SIGINT after step {done}; state saved" in stdout + stderr
+    assert torch.load(out / "state.pt", weights_only=True)["step"] == done < 200
+    code, _, err = run([*args, "--resume"], capsys)
+    assert code == 0, err
+    assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 200

@@ -90,6 +90,28 @@ def test_recipe_errors_name_the_key(tmp_path: Path) -> None:
         load_recipe(p, "locater")
 
 
+@pytest.mark.parametrize(("model", "line", "message"), [
+    ("locater", 'dim = "64"', "dim = '64' is not an integer; write e.g. dim = 64"),
+    ("locater", "global_slots = 1.5", "global_slots = 1.5 is not an integer; write e.g. global_slots = 8"),
+    ("locater", "local_slots = -2", "local_slots = -2 is not a non-negative integer"),
+    ("locater", "frame_difference = 1", "frame_difference = 1 is not true or false; write e.g. "
+                                        "frame_difference = true"),
+    ("locater", "memory = 3", "memory = 3 is not a string; write e.g. memory = \"locater\""),
+    ("urvos", "enc_widths = [8]", r"enc_widths = \[8\] is not a list of 2 positive integers; write e.g. "
+                                  r"enc_widths = \[24, 48\]"),
+    ("urvos", "enc_widths = 8", "enc_widths = 8 is not a list of 2 positive integers"),
+    ("urvos", "dim = 30", "dim = 30 is not divisible by heads = 4; choose heads >= 1 that divide dim"),
+])
+def test_model_values_of_the_wrong_type_are_config_errors_naming_key_and_fix(tmp_path: Path, model: str, line: str,
+                                                                             message: str) -> None:
+    """A [model] value of the wrong type is a ConfigError naming the file, the key and what to write (it used to
+    surface as whatever TypeError the model's constructor raised, or as a broken model)."""
+    p = tmp_path / "bad.toml"
+    p.write_text(f'[recipe]\nmodel = "{model}"\n[model]\n{line}\n')
+    with pytest.raises(ConfigError, match=r"bad.toml \[model\]: " + f"{model} model config: " + message):
+        load_recipe(p, model)
+
+
 def test_recipe_hash_changes_with_any_value() -> None:
     base = load_recipe(None, "locater")
     assert base.replace(lr=base.train.lr * 2).sha256 != base.sha256

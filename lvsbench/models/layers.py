@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lvsbench.core.errors import ConfigError
+
 
 def _groups(channels: int) -> int:
     for g in (8, 4, 2):
@@ -30,21 +32,73 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Self:
+        """Build the config from a recipe's [model] table or a checkpoint's stored config, every value checked
+        against its field's type first (a ConfigError naming the key, what it got and what to write instead)."""
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(d) - known)
         if unknown:
-            from lvsbench.core.errors import ConfigError
-
             raise ConfigError(f"{cls.config_name} model config: unknown key(s) {unknown}; known: {sorted(known)}")
-        d = dict(d)
-        if "enc_widths" in d:
-            d["enc_widths"] = tuple(int(v) for v in d["enc_widths"])
-        return cls(**d)
+        defaults = cls()
+        out = {k: _checked_value(cls.config_name, k, v, getattr(defaults, k)) for k, v in d.items()}
+        cfg = cls(**out)
+        dim, heads = getattr(cfg, "dim", 1), getattr(cfg, "heads", 1)
+        if heads < 1 or dim % heads:
+            raise ConfigError(f"{cls.config_name} model config: dim = {dim} is not divisible by heads = {heads}; "
+                              "choose heads >= 1 that divide dim")
+        return cfg
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)  # type: ignore[call-overload]
         d["enc_widths"] = list(d["enc_widths"])
         return d
+
+
+def _checked_value(model: str, key: str, value: Any, default: Any) -> Any:
+    """`value` for config field `key` with the type of its `default` (bool, int, float, str, tuple of ints of the
+    same length, dict); a ConfigError that says what to write otherwise."""
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{model} model config: {key} = {value!r} is not {expected}; write e.g. "
+                           f"{key} = {_toml(default)}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        if value < 0:
+            raise bad("a non-negative integer")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad("a number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if isinstance(default, tuple):
+        if (not isinstance(value, list | tuple) or len(value) != len(default)
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+            raise bad(f"a list of {len(default)} positive integers")
+        return tuple(value)
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise bad("a table")
+        return dict(value)
+    raise TypeError(f"{model} model config: field {key} has an unsupported type {type(default).__name__}")
+
+
+def _toml(value: Any) -> str:
+    """A value written as in a TOML recipe (true, "text", [24, 48])."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return "{}" if isinstance(value, dict) else str(value)
 
 
 class ConvBlock(nn.Module):

@@ -362,6 +362,16 @@ class Locater(nn.Module):
             return fused_frames.new_zeros(fused_frames.shape[0], 0, fused_frames.shape[-1])
         return self.global_writer(fused_frames)
 
+    def local_positions(self, slots: int, pos: torch.Tensor) -> torch.Tensor:
+        """Position codes of the local memory's slots as attention keys [1, L, d]: when the memory has room for a
+        frame (L >= N), slot n < N was filled by patch n of the first frame (`GatedWriteController.first_write`)
+        and keeps that patch's position code, so the current frame can look up what was at (or near) its own
+        position; the other slots, and learned initial slots (L < N), have none (zeros)."""
+        n = pos.shape[1]
+        if slots < n:
+            return pos.new_zeros(1, slots, pos.shape[-1])
+        return torch.cat([pos, pos.new_zeros(1, slots - n, pos.shape[-1])], dim=1)
+
     def read_memory(self, fused: torch.Tensor, global_mem: torch.Tensor, local_mem: torch.Tensor | None,
                     grid: tuple[int, int]) -> torch.Tensor:
         """Attention read of [G; L] by the current tokens (Eq. 7-8). Without memory the same layers attend to the
@@ -373,7 +383,9 @@ class Locater(nn.Module):
         elif self.cfg.memory == "locater":
             # before the first write of an L >= N memory, the frame's own tokens stand in for it (as in the
             # official inference code)
-            mem, mem_pos = torch.cat([global_mem, fused if local_mem is None else local_mem], dim=1), None
+            local = fused if local_mem is None else local_mem
+            mem = torch.cat([global_mem, local], dim=1)
+            mem_pos = torch.cat([torch.zeros_like(global_mem[:1]), self.local_positions(local.shape[1], pos)], dim=1)
         else:
             if local_mem is None:
                 local_mem = fused + self.local_none

@@ -96,13 +96,18 @@ class EventDataset(_InMemory):
     (mean IoU about 1 / `actors` if it picks one actor, about the same if it segments all), while a model that
     carries what it saw on frame 0 (its memory) can follow the actor. `after_event(frame)` tells which frames those
     are. Deterministic in `seed`.
+
+    `swap_event=True` is the counterfactual of the same videos: on frame 0 each actor shows the next actor's event
+    colour (the expressions, the masks and every later frame are unchanged, pixel for pixel). A model that takes
+    the referent from its memory of frame 0 then follows the other actor after the event (mean IoU after the event
+    far below the unswapped one); a model without memory cannot tell the two versions apart after frame 0.
     """
 
     name = "event"
 
     def __init__(self, videos: int, seed: int = 0, split: str = "train", frames: int = 8, height: int = 32,
-                 width: int = 48, actors: int = 2, radius: float = 4.5, speed: tuple[float, float] = (0.6, 1.6),
-                 colours: int = len(EVENT_COLOURS)) -> None:
+                 width: int = 48, actors: int = 2, radius: float = 4.5, speed: tuple[float, float] = (0.3, 0.9),
+                 colours: int = 3, swap_event: bool = False) -> None:
         self.split = split
         self.root = None  # type: ignore[assignment]
         rng = np.random.default_rng([seed, {"train": 0, "test": 1}.get(split, 2)])
@@ -126,7 +131,8 @@ class EventDataset(_InMemory):
                 for a in range(actors):
                     cx, cy = paths[a][t]
                     m = (xx - cx) ** 2 + (yy - cy) ** 2 <= radius ** 2
-                    img[m] = np.array(EVENT_COLOURS[flash[a]], np.float32) if t == 0 else base
+                    shown = flash[(a + 1) % actors if swap_event else a]
+                    img[m] = np.array(EVENT_COLOURS[shown], np.float32) if t == 0 else base
                     labels[t][m] = a + 1
                 video[t] = np.clip(img, 0, 255).astype(np.uint8)
             self._videos[vid] = Video(vid, names, height, width)

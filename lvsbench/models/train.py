@@ -24,6 +24,9 @@ Output directory::
     ckpt.pt         model for inference (config, tokeniser, recipe, hash, step)
     state.pt        everything to resume (model, optimiser, step)
 
+Stopping: Ctrl-C (SIGINT) or SIGTERM lets the step in progress finish, saves its state and then stops, so
+`--resume` continues from the last whole step (`_stop_after_step`).
+
 Reproducibility: the model is initialised from `seed`; batch `k` is drawn from `numpy.random.default_rng([seed, k])`
 and torch is re-seeded with `(seed, k)` before each step, so a run resumed from step k continues exactly like the
 uninterrupted run (given the same device and thread count).
@@ -31,12 +34,15 @@ uninterrupted run (given the same device and thread count).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
+import signal
+import threading
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -99,8 +105,9 @@ class TrainSettings:
     log_every: int = 25
     checkpoint_every: int = 200
     checkpoint_minutes: float = 10.0
-    """State is also saved when this much wall time passed since the last save, so Ctrl-C or a killed job loses at
-    most that much work however slow the steps are (`--resume` continues from it)."""
+    """State is also saved when this much wall time passed since the last save, so a job killed without warning
+    (SIGKILL, power loss) loses at most that much work however slow the steps are (`--resume` continues from it).
+    Ctrl-C and SIGTERM lose nothing: the state is saved after the step in progress (`_stop_after_step`)."""
     autocast: str = "auto"
 
 
@@ -191,8 +198,6 @@ def recipe_from_dict(d: dict[str, Any], source: str = "<dict>", model: str | Non
     try:
         resolved_model = model_config(rmodel, mcfg).to_dict()
     except ConfigError as exc:
-        raise ConfigError(f"{source} [model]: {exc}") from exc
-    except TypeError as exc:
         raise ConfigError(f"{source} [model]: {exc}") from exc
     resolved_model.pop("vocab_size", None)
     resolved_model.pop("extra", None)
@@ -484,33 +489,31 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
     t_train = time.perf_counter()
     last_save = t_train
     running: list[float] = []
-    for step in bar:
-        for g in opt.param_groups:
-            g["lr"] = recipe.train.lr * lr_factor(step, recipe.train)
-        torch.manual_seed(int(np.random.default_rng([recipe.train.seed, step, 1]).integers(2**62)))
-        batch = _to(make_batch(name, cache, recipe, step), dev)
-        with _autocast(dev, recipe.train.autocast):
-            loss, parts = step_loss(name, model, batch, recipe)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if recipe.train.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.train.grad_clip)
-        opt.step()
-        if not math.isfinite(parts["loss"]):
-            raise ConfigError(f"training diverged at step {step} (loss {parts['loss']}); lower [train] lr")
-        running.append(parts["loss"])
-        last = parts
-        done = step + 1
-        if done % recipe.train.log_every == 0 or done == end:
-            rec = {"step": done, "lr": opt.param_groups[0]["lr"], **{k: round(v, 6) for k, v in parts.items()},
-                   "loss_avg": round(float(np.mean(running)), 6), "elapsed_s": round(time.perf_counter() - t_train, 2)}
-            running.clear()
-            _append_jsonl(metrics_path, rec)
-            bar.set_postfix(loss=f"{rec['loss_avg']:.3f}")
-        due = time.perf_counter() - last_save >= recipe.train.checkpoint_minutes * 60
-        if (done % recipe.train.checkpoint_every == 0 or due) and done != end:
-            save_state(done)
-            last_save = time.perf_counter()
+    done = start
+    with _stop_after_step() as stop:
+        for step in bar:
+            last = _train_step(name, model, opt, cache, recipe, step, dev, running)
+            done = step + 1
+            if done % recipe.train.log_every == 0 or done == end:
+                rec = {"step": done, "lr": opt.param_groups[0]["lr"], **{k: round(v, 6) for k, v in last.items()},
+                       "loss_avg": round(float(np.mean(running)), 6),
+                       "elapsed_s": round(time.perf_counter() - t_train, 2)}
+                running.clear()
+                _append_jsonl(metrics_path, rec)
+                bar.set_postfix(loss=f"{rec['loss_avg']:.3f}")
+            if stop:
+                break
+            due = time.perf_counter() - last_save >= recipe.train.checkpoint_minutes * 60
+            if (done % recipe.train.checkpoint_every == 0 or due) and done != end:
+                save_state(done)
+                last_save = time.perf_counter()
+    if stop:  # Ctrl-C / SIGTERM: save the last whole step, then let the signal do what it did before training
+        bar.close()
+        save_state(done)
+        log(f"stopped by {signal.Signals(stop[0]).name} after step {done}; state saved to {state_path} "
+            "(continue with --resume)")
+        signal.raise_signal(stop[0])  # SIGINT: KeyboardInterrupt; SIGTERM: the process ends (default handler)
+        raise KeyboardInterrupt  # a previous handler that returned: training still stops here, its state saved
     bar.close()
     seconds = time.perf_counter() - t_train
     final_step = max(end, start)
@@ -528,6 +531,55 @@ def train(dataset: Dataset, out: str | Path, recipe: Recipe, *, device: str = "c
                                 for k, v in res.summary().items()))
     save_checkpoint(ckpt_path, name, model, tokenizer, recipe, final_step, extra={"metrics": metrics})
     return TrainResult(out, ckpt_path, final_step, seconds, float(last.get("loss", float("nan"))), metrics)
+
+
+def _train_step(name: str, model: torch.nn.Module, opt: torch.optim.Optimizer, cache: FrameCache, recipe: Recipe,
+                step: int, dev: torch.device, running: list[float]) -> dict[str, float]:
+    """One optimiser step (batch `step` of the seeded sequence); appends its loss to `running`, returns the logged
+    loss parts."""
+    for g in opt.param_groups:
+        g["lr"] = recipe.train.lr * lr_factor(step, recipe.train)
+    torch.manual_seed(int(np.random.default_rng([recipe.train.seed, step, 1]).integers(2**62)))
+    batch = _to(make_batch(name, cache, recipe, step), dev)
+    with _autocast(dev, recipe.train.autocast):
+        loss, parts = step_loss(name, model, batch, recipe)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if recipe.train.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.train.grad_clip)
+    opt.step()
+    if not math.isfinite(parts["loss"]):
+        raise ConfigError(f"training diverged at step {step} (loss {parts['loss']}); lower [train] lr")
+    running.append(parts["loss"])
+    return parts
+
+
+@contextlib.contextmanager
+def _stop_after_step() -> Iterator[list[int]]:
+    """While training, Ctrl-C (SIGINT) and SIGTERM do not cut a step in half: the signal is noted (the yielded list
+    gets its number), the step in progress ends, the loop saves the state and stops, so that `--resume` continues
+    from that step exactly (a cut optimiser step could leave half-updated weights to save). A second signal stops
+    at once (KeyboardInterrupt; the state of the last save stays). Off the main thread (where Python delivers
+    signals) nothing changes."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    previous = {s: h for s in (signal.SIGINT, signal.SIGTERM)
+                if (h := signal.getsignal(s)) is not None and h is not signal.SIG_IGN}  # an ignored one stays so
+    for s in previous:
+        signal.signal(s, note)
+    try:
+        yield received
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
