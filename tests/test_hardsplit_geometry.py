@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lvsbench.core.records import Expression, Video
@@ -97,6 +97,7 @@ def test_partner_frame_map(t: int, tp: int, ann: list[int]) -> None:
 
 
 @given(st.integers(1, 40), st.integers(1, 90), st.lists(st.integers(0, 89), max_size=6))
+@example(3, 42, [15, 26])  # found by hypothesis: the second annotated frame used to replace the last sample
 def test_partner_time_samples_span_the_partner(t: int, tp: int, ann: list[int]) -> None:
     """A2D-S_t: T frames sampled over the partner's whole duration (Locater §4.1), never its last frame frozen."""
     m = partner_time_samples(t, tp, ann)

@@ -87,19 +87,21 @@ def partner_time_samples(t_query: int, t_partner: int, partner_annotated: Sequen
 
     Position k takes partner frame floor((k + 1/2) * T_p / T), the centre of the k-th of T equal time slices, so a
     longer partner is subsampled evenly from start to end and a shorter one is slowed down evenly (each frame shown
-    T / T_p times) instead of freezing its last frame. Each partner annotated frame then replaces the sample
-    nearest to it unless another annotated frame took that position first, so the partner's ground-truth frames
-    are kept wherever T allows without giving up the even spread.
+    T / T_p times) instead of freezing its last frame. Each partner annotated frame then replaces the sample of the
+    slice centre nearest to it unless another annotated frame took that position first, so the partner's
+    ground-truth frames are kept wherever T allows without giving up the even spread (nearness to a sample already
+    moved would let a second annotated frame pull the last sample away from the partner's end).
     """
     if t_query <= 0 or t_partner <= 0:
         raise ValueError("videos need at least one frame")
-    out = [min(t_partner - 1, ((2 * k + 1) * t_partner) // (2 * t_query)) for k in range(t_query)]
+    centres = [min(t_partner - 1, ((2 * k + 1) * t_partner) // (2 * t_query)) for k in range(t_query)]
+    out = list(centres)
     fixed: set[int] = set()
     for a in sorted(set(a for a in partner_annotated if 0 <= a < t_partner)):
         if a in out:
             fixed.add(out.index(a))
             continue
-        k = min(range(t_query), key=lambda i: (abs(out[i] - a), i))
+        k = min(range(t_query), key=lambda i: (abs(centres[i] - a), i))  # nearest slice centre, not a moved sample
         if k in fixed or (k > 0 and out[k - 1] > a) or (k + 1 < t_query and out[k + 1] < a):
             continue
         out[k] = a
