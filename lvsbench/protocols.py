@@ -475,3 +475,8 @@ def default_protocol_for(dataset: Any) -> Protocol:
         raise ConfigError(f"no default protocol for dataset {getattr(dataset, 'name', '?')!r}; pass --protocol "
                           f"({', '.join(PROTOCOLS)})")
     return get_protocol(chosen)
+
+
+__all__ = ["A2D", "A2D_PLUS", "DAVIS_SEMI", "Family", "JHMDB", "LONG_RVOS", "MEVIS", "MEVIS_V2", "PER_EXPRESSION",
+           "PROTOCOLS", "Protocol", "RDAVIS", "RDAVIS_ALIGNED", "REASONVOS", "REFSAV", "REVOS", "REVOS_VISA_PNG",
+           "RYVOS", "default_protocol_for", "get_protocol"]

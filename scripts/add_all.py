@@ -93,10 +93,18 @@ def reexported_names(tree: ast.Module, package: str) -> set[str]:
 
 
 def render(names: list[str]) -> str:
-    one_line = "__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]"
-    if len(one_line) <= LINE_LENGTH:
-        return one_line + "\n"
-    return "__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n"
+    """`__all__ = [...]` filled to 120 columns, continuation lines aligned under the first name."""
+    lines, line = [], "__all__ = ["
+    for k, n in enumerate(names):
+        item = f'"{n}"' + ("]" if k == len(names) - 1 else ",")
+        if len(line) + len(item) + 1 > 120 and line.strip() not in ("__all__ = [",):
+            lines.append(line.rstrip())
+            line = " " * 11
+        line += item + ("" if k == len(names) - 1 else " ")
+    if not names:
+        line += "]"
+    lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def targets(root: Path) -> list[tuple[Path, list[str]]]:

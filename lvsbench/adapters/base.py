@@ -443,3 +443,7 @@ def parse_key_values(items: Sequence[str]) -> dict[str, str]:
     from lvsbench.core.options import split_key_values
 
     return split_key_values(items, "--option")
+
+
+__all__ = ["Adapter", "ArrayLike", "Capabilities", "Clip", "NoOptions", "Prediction", "Query", "SetupContext",
+           "Temporal", "VideoHandle", "parse_dataclass_options", "parse_key_values"]

@@ -158,3 +158,7 @@ class RandomAdapter(Adapter):
             else:
                 out.append(Prediction(candidates=cands, candidate_scores=scores))
         return out
+
+
+__all__ = ["BOUND_ADAPTERS", "EmptyAdapter", "FullAdapter", "OracleAdapter", "RandomAdapter", "RandomOptions",
+           "derived_rng", "derived_seed"]

@@ -166,3 +166,7 @@ def load_into(model: Any, path: str | Path, *, allow_namespace: bool = False, tr
     report = strict_load(model, sd, strict=strict)
     top = list(obj) if isinstance(obj, Mapping) and key is not None else []
     return {"loader": how, "state_dict_key": key, "top_level_keys": [str(k) for k in top], **cleaning, **report}
+
+
+__all__ = ["CheckpointError", "DROP_SUFFIXES", "STATE_DICT_KEYS", "clean_state_dict", "load_checkpoint", "load_into",
+           "strict_load", "unwrap_state_dict"]

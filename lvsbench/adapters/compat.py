@@ -205,3 +205,7 @@ def apply_all(text_encoder_dir: str | Path | None = None, backbone_weights: str 
         if note:
             notes.append(note)
     return notes, log
+
+
+__all__ = ["apply_all", "apply_collections_aliases", "apply_numpy_aliases", "apply_torch_hub_offline",
+           "apply_transformers_offline", "when_imported"]

@@ -289,3 +289,7 @@ class LocaterOfficialAdapter(ExternalAdapter):
 
     def _capabilities_for(self, config_window: int | None) -> Capabilities:
         return Capabilities(needs_full_video=True, needs_torch=False)
+
+
+__all__ = ["ExternalAdapter", "ExternalOptions", "LocaterOfficialAdapter", "MTTRAdapter", "PINNED_COMMITS",
+           "ReferFormerAdapter"]

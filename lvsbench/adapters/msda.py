@@ -69,3 +69,6 @@ def install() -> str | None:
     mod.LVSBENCH_STANDIN = True  # type: ignore[attr-defined]
     sys.modules[MODULE_NAME] = mod
     return "MultiScaleDeformableAttention not built: using lvsbench's pure-PyTorch stand-in (slow path)"
+
+
+__all__ = ["MODULE_NAME", "install", "ms_deform_attn"]

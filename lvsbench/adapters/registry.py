@@ -88,3 +88,7 @@ def describe(name: str) -> dict[str, Any]:
     return {"name": entry.name, "source": entry.source, "target": entry.target,
             "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
             "capabilities": cls.capabilities.to_json(), "options": opts}
+
+
+__all__ = ["ADAPTERS", "BUILTIN_ADAPTERS", "ENTRY_POINT_GROUP", "conflicts", "create_adapter", "describe", "entries",
+           "get_adapter_class", "names", "register_adapter", "unregister_adapter"]

@@ -428,3 +428,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+__all__ = ["DRIVERS", "Driver", "IMAGENET_MEAN", "IMAGENET_STD", "LocaterDriver", "MTTRDriver", "MTTR_INPUT_SIZE",
+           "ReferFormerDriver", "main", "serve"]

@@ -168,3 +168,5 @@ def main(argv: list[str] | None = None) -> None:
         raise
     sys.exit(0)
 
+
+__all__ = ["ENVIRONMENT_ERRNOS", "cli", "environment_error", "main", "wants_json"]

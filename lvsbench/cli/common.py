@@ -35,3 +35,6 @@ def emit(payload: Any, as_json: bool, text: Callable[[], str] | str) -> None:
         click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
     else:
         click.echo(text() if callable(text) else text)
+
+
+__all__ = ["Choice", "commands", "emit", "force_option", "json_option"]

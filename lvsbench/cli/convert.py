@@ -50,3 +50,6 @@ def convert_cmd(name: str, root: Path | None, out: Path, split: str | None, to: 
 
 
 commands = [convert_cmd]
+
+
+__all__ = ["commands", "convert_cmd"]

@@ -90,3 +90,6 @@ def info_cmd(name: str, root: Path | None, split: str | None, check: bool, optio
 
 
 commands = [datasets_group]
+
+
+__all__ = ["commands", "datasets_group", "info_cmd", "list_cmd", "option_option"]

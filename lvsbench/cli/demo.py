@@ -40,3 +40,6 @@ def demo_cmd(out: Path, seed: int, videos: int | None, train_steps: int | None, 
 
 
 commands = [demo_cmd]
+
+
+__all__ = ["commands", "demo_cmd"]

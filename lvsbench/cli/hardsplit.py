@@ -110,3 +110,6 @@ def _next_steps(out: Path, stage: str, subsets: list[str], review_out: Path | No
 
 
 commands = [build_hard_split]
+
+
+__all__ = ["build_hard_split", "commands"]

@@ -39,3 +39,6 @@ def validate_cmd(directory: Path, as_json: bool) -> None:
 
 
 commands = [layout_group]
+
+
+__all__ = ["commands", "layout_group", "validate_cmd"]

@@ -115,3 +115,6 @@ def check_cmd(recipes_dir: Path, cache_dir: Path | None, no_cache: bool, workers
 
 
 commands = [leaderboard_group]
+
+
+__all__ = ["build_cmd", "cache_opt", "check_cmd", "commands", "leaderboard_group", "recipes_arg", "workers_opt"]

@@ -51,3 +51,6 @@ def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str
 
 
 commands = [report_cmd]
+
+
+__all__ = ["commands", "report_cmd"]

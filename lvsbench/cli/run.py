@@ -290,3 +290,6 @@ def adapters_info(name: str, as_json: bool) -> None:
 
 
 commands = [run_cmd, merge_cmd, import_cmd, adapters_group]
+
+
+__all__ = ["adapters_group", "adapters_info", "adapters_list", "commands", "import_cmd", "merge_cmd", "run_cmd"]

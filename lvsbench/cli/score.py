@@ -155,3 +155,6 @@ def submit_mevis_cmd(preds: Path, out: Path, root: Path | None, split: str, meta
 
 
 commands = [score_cmd, submit_group]
+
+
+__all__ = ["commands", "score_cmd", "submit_group", "submit_mevis_cmd", "submit_ryvos_cmd"]

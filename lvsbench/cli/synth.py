@@ -44,3 +44,6 @@ def synthesize(name: str, out: Path, videos: int = 12, seed: int = 0, force: boo
 
 
 commands = [synth_cmd]
+
+
+__all__ = ["commands", "synth_cmd", "synthesize"]

@@ -83,3 +83,6 @@ def train_cmd(model: str, dataset_name: str, root: str | None, split: str, out: 
 
 
 commands = [train_cmd]
+
+
+__all__ = ["commands", "train_cmd"]

@@ -382,3 +382,9 @@ def encode_png_rgb(rgb: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb, mode="RGB").save(buf, format="PNG")
     return buf.getvalue()
+
+
+__all__ = ["DAVIS_PALETTE", "MASK_MODES", "MAX_MASK_PIXELS", "check_png_header", "encode_binary_png", "encode_jpeg",
+           "encode_palette_png", "encode_png_rgb", "image_size", "label_map_to_masks", "masks_to_label_map",
+           "read_binary_png", "read_image_rgb", "read_palette_png", "rle_area", "rle_decode", "rle_encode",
+           "rle_problem", "write_binary_png", "write_palette_png"]

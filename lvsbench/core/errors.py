@@ -92,3 +92,7 @@ class MissingDependencyError(LvsbenchError):
         super().__init__(
             f"{feature} needs the '{package}' package: pip install 'lvsbench[{extra}]'"
         )
+
+
+__all__ = ["ConfigError", "DataFormatError", "LvsbenchError", "MissingDependencyError", "OutputExistsError", "Problem",
+           "ValidationFailed", "did_you_mean", "unknown_name"]

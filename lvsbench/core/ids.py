@@ -68,3 +68,6 @@ def strict_int(value: Any) -> int:
             raise ValueError(f"{value!r} is not an integer")
         return int(text)
     return value
+
+
+__all__ = ["MAX_ID_LENGTH", "check_id", "check_ids", "id_problem", "strict_int"]

@@ -216,3 +216,9 @@ def sha256_tree(root: str | Path, exclude: tuple[str, ...] = ()) -> str:
         h.update(rel.encode() + b"\0")
         h.update(sha256_file(p).encode() + b"\n")
     return h.hexdigest()
+
+
+__all__ = ["OUTPUT_MARKER", "atomic_dir", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
+           "check_overwrite", "is_lvsbench_output", "json_dumps_canonical", "mark_output_dir", "prepare_output_dir",
+           "remove_interrupted_writes", "remove_output_dir", "sha256_bytes", "sha256_file", "sha256_tree",
+           "to_jsonable"]

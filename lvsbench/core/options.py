@@ -60,3 +60,6 @@ def check_keywords(fn: Any, what: str, *args: Any, **kwargs: Any) -> None:
         inspect.signature(fn).bind(*args, **kwargs)
     except TypeError as exc:
         raise ConfigError(f"{what}: {exc}") from None
+
+
+__all__ = ["check_keywords", "parse_typed_options", "split_key_values", "typed_value"]

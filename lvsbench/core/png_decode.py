@@ -257,3 +257,4 @@ def decode_png_fast(data: bytes) -> np.ndarray | None:
     return arr
 
 
+__all__ = ["PNG_SIGNATURE", "decode_png_fast", "decode_png_inflate", "png_colour_type"]

@@ -171,3 +171,7 @@ class FrameMasks:
         shared = count > 1
         over = {int(o): m for o, m in zip(object_ids, masks, strict=True) if (m & shared).any()}
         return cls(labels, over)
+
+
+__all__ = ["Expression", "FrameKind", "FrameMasks", "FrameSource", "VOID_LABEL", "Video", "expression_mask",
+           "normalize_text", "void_mask"]

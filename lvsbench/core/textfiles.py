@@ -72,3 +72,6 @@ def load_json(path: str | Path, what: str = "JSON file") -> Any:
         raise DataFormatError(p, f"invalid JSON: not UTF-8 ({exc.reason})") from exc
     except RecursionError as exc:
         raise DataFormatError(p, "invalid JSON: nested too deeply") from exc
+
+
+__all__ = ["decode_text", "load_json", "read_bytes", "read_text"]

@@ -475,3 +475,6 @@ class A2DDataset(Dataset):
         except LvsbenchError as exc:
             out.append(Problem(str(video.source.path), native.problem_detail(exc)))
         return out
+
+
+__all__ = ["A2DDataset", "SPLITS", "class_table", "frame_name"]

@@ -225,3 +225,7 @@ def label_map(ann: FrameAnnotation) -> np.ndarray:
 def frame_masks(ann: FrameAnnotation) -> FrameMasks:
     """Ground truth of a frame annotation: object id = instance + 1, each instance's own mask (overlaps kept)."""
     return FrameMasks.from_instances([i + 1 for i in ann.instances], list(ann.masks))
+
+
+__all__ = ["FrameAnnotation", "frame_masks", "frame_meta", "label_map", "read_frame_annotation", "read_frame_masks",
+           "read_label_map"]

@@ -124,3 +124,7 @@ def read_missed(path: str | Path) -> list[str]:
     """Ids in a2d_missed_videos.txt (one per line; the official file has no trailing newline)."""
     ids = [line.strip() for line in read_text(Path(path)).split("\n") if line.strip()]
     return check_ids(ids, "video id", path)
+
+
+__all__ = ["ACTORS", "AnnotationRow", "COPY_ROW_INSTANCE", "VideosetRow", "actor_action", "actor_name",
+           "read_annotation_txt", "read_missed", "read_videoset"]

@@ -157,3 +157,6 @@ class Dataset(abc.ABC):
             "frames": sum(v.num_frames for v in vids.values()),
             "annotated_frames": sum(len(self.annotated_frames(v)) for v in vids),
         }
+
+
+__all__ = ["Dataset"]

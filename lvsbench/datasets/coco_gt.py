@@ -154,3 +154,7 @@ def write_coco_gt(ds: Dataset, path: str | Path, force: bool = False, progress: 
     gt = build_coco_gt(ds, progress)
     atomic_write_text(path, json.dumps(gt))
     return gt
+
+
+__all__ = ["CATEGORIES", "a2d_image_id", "build_a2d_coco_gt", "build_coco_gt", "build_jhmdb_coco_gt",
+           "default_coco_name", "jhmdb_image_id", "write_coco_gt"]

@@ -191,3 +191,7 @@ class DAVISDataset(Dataset):
 
     def missing(self) -> list[Problem]:
         return [Problem(str(d), "missing") for d in (self.image_root, self.annotation_root) if not d.is_dir()]
+
+
+__all__ = ["ANNOTATION_DIRS", "DAVISDataset", "DEFAULT_SPLIT", "RESOLUTIONS", "SPLITS", "SPLIT_ALIASES", "YEARS",
+           "davis_folder", "read_image_set"]

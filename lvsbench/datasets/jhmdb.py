@@ -389,3 +389,7 @@ class JHMDBDataset(Dataset):
                     problems.append(Problem(str(self.video_dir(vid)), f"frozen frame {sample_frame(s)} is not "
                                                                       "a usable frame"))
         return problems
+
+
+__all__ = ["DEFAULT_SIZE", "JHMDBDataset", "SAMPLES_NAME", "SPLITS", "T", "fallback_frames", "part_mask_shape",
+           "read_annotation_txt", "read_part_mask", "read_samples", "sample_class", "sample_frame"]

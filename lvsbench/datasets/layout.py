@@ -654,3 +654,8 @@ def _dup_checking_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def is_layout(root: str | Path) -> bool:
     return (Path(root) / META_NAME).is_file()
+
+
+__all__ = ["CARD_NAME", "FORMAT_NAME", "FORMAT_VERSION", "FRAME_EXTS", "LayoutDataset", "LayoutWriter", "META_NAME",
+           "OVERLAPS_DIR", "PARTS_DIR", "build_card", "card_checksum", "fragment_path", "is_layout", "overlap_path",
+           "parse_obj_ids", "remove_video", "validate_layout", "write_dataset"]

@@ -196,3 +196,6 @@ class LongRVOSDataset(native.ObjectMaskDataset):
                 out.append(f"{len(empty)} object(s) have no annotation folder and are empty in every frame, as the "
                            f"official evaluator reads them (e.g. {empty[0]})")
         return out
+
+
+__all__ = ["DEFAULT_SPLIT", "LongRVOSDataset", "SPLITS", "TYPES", "object_labels"]

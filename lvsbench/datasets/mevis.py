@@ -406,3 +406,7 @@ class MeViSDataset(MaskDictDataset):
 
     def frames_dir(self, video_id: str) -> Path:
         return self.root / self.split / "JPEGImages" / video_id
+
+
+__all__ = ["DEFAULT_SPLIT", "MAX_ANNO_ID", "MaskDictDataset", "MeViSDataset", "MetaExpression", "MetaVideo",
+           "NO_TARGET_OPTIONS", "SPLITS", "read_mask_dict_meta"]

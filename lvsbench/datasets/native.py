@@ -313,3 +313,9 @@ class ObjectMaskDataset(Dataset):
 
     def missing(self) -> list[Problem]:
         return metadata_only_problems(self.frames_root, self.annotations_dir)
+
+
+__all__ = ["ObjectMaskDataset", "Recent", "T", "check_image_frames", "choose_split", "container_frame",
+           "container_frame_count", "decode_container", "flatten_object_masks", "frame_masks", "meta_expressions",
+           "meta_frames", "meta_int", "meta_size", "meta_videos", "metadata_only_problems", "nested_root", "open_root",
+           "present", "probe_size", "problem_detail", "read_listed_frame", "read_object_png"]

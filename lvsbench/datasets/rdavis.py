@@ -174,3 +174,6 @@ class RDAVISDataset(DAVISDataset):
     def run_source(self, annotator: int) -> Path | None:
         """The text file whose expressions make up annotator run `anno_<annotator>`."""
         return self.text_dir / TEXT_FILES[annotator][0] if 0 <= annotator < len(TEXT_FILES) else None
+
+
+__all__ = ["RDAVISDataset", "TEXT_FILES", "TextLine", "VIDEO_NAME_FIXES", "parse_text_file"]

@@ -221,3 +221,6 @@ class ReasonVOSDataset(native.ObjectMaskDataset):
                     problems.append(Problem(str(self.annotations_dir / folder),
                                             "missing: the official evaluator skips this object's expressions"))
         return problems
+
+
+__all__ = ["DEFAULT_SPLIT", "ReasonExpression", "ReasonVOSDataset", "ReasonVideo", "SPLITS", "read_meta"]

@@ -117,3 +117,6 @@ class RefSAVDataset(MaskDictDataset):
 
     def missing(self) -> list[Problem]:
         return native.metadata_only_problems(self.root / "videos", self.mask_dict_path)
+
+
+__all__ = ["DEFAULT_SPLIT", "META_FILE", "RefSAVDataset", "SPLITS", "SUBSETS"]

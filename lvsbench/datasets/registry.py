@@ -246,3 +246,7 @@ def configured_root(key: str) -> tuple[Path | None, str]:
     if not p.is_dir():
         return None, f"the configured root of {key} is not a directory"
     return p, "configured"
+
+
+__all__ = ["CONFIG_ENV", "DATASETS", "DatasetSpec", "config_path", "configured_root", "configured_roots",
+           "convert_dataset", "dataset_info", "env_var", "load", "parse_options", "resolve_root"]

@@ -127,3 +127,6 @@ class ReVOSDataset(MaskDictDataset):
                     except DataFormatError as exc:
                         problems.append(Problem(f"{vid}/{f}", str(exc)))
         return problems
+
+
+__all__ = ["DEFAULT_SPLIT", "ReVOSDataset", "SPLITS", "TYPE_NAMES"]

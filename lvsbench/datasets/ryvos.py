@@ -350,3 +350,8 @@ class RYVOSDataset(Dataset):
 
 def _int_key(eid: str) -> tuple[int, int | str]:
     return (0, int(eid)) if eid.isdigit() else (1, eid)
+
+
+__all__ = ["DEFAULT_SPLIT", "HELDOUT_V1_PER_MILLE", "HELDOUT_V1_SALT", "MetaVideo", "RYVOSDataset", "SPLITS",
+           "URVOS_RELEASE_CANDIDATES", "UrvosObject", "VALID_202_IDS_FILE", "YTVOS_PALETTE", "in_heldout_v1",
+           "read_meta_expressions", "read_urvos_release"]

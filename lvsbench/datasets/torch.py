@@ -86,3 +86,6 @@ class TorchClips:
             "exp_id": e.id,
             "frame_names": list(names),
         }
+
+
+__all__ = ["TorchClips", "clip_items"]

@@ -567,3 +567,7 @@ def _export_locater(ds: Dataset, out: Path, names: dict[str, str]) -> None:
     exps, counts = locater_expressions(norm)
     atomic_write_text(base / "NORM" / "A2D_NORM_test_expressions.json", json_dumps_canonical(exps, indent=None))
     atomic_write_text(base / "NORM" / "vid_frame_dict.json", json_dumps_canonical(counts, indent=None))
+
+
+__all__ = ["BuildOptions", "OWN_FILES", "STAGES", "STATE_DIR", "SrlRecord", "TestQuery", "build", "load_a2d",
+           "locater_expressions", "make_specs", "preflight", "run_srl", "test_queries"]

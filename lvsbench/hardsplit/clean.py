@@ -96,3 +96,6 @@ def clean(sentence: SrlSentence, lemmatizer: Lemmatizer | None = None) -> Cleane
         roles.append((role, " ".join(ws), phrase_lemma(ws, role == "V", lem)))
     dropped = tuple(w for i, w in enumerate(sentence.words) if i not in covered)
     return CleanedQuery(sentence.words, ks, tuple(roles), dropped)
+
+
+__all__ = ["AUX_LEMMAS", "CleanedQuery", "MATCH_ROLES", "PHRASE_STOPWORDS", "clean", "phrase_lemma", "select_frames"]

@@ -471,3 +471,10 @@ def compose_one(ds: Dataset, spec: CompositionSpec, writer: Any, cache: FrameCac
     except BaseException:
         writer.remove_video(spec.video_id)
         raise
+
+
+__all__ = ["CompositionSpec", "FrameCache", "LOCATER_TYPES", "ORDERS", "PARTNER_OFFSET", "PlannedVideo", "QuerySpec",
+           "SOURCE_DATASET", "SUBSET_NAMES", "SourceError", "compose_one", "composed_id", "frame_name", "hconcat",
+           "hconcat_masks", "iter_composed_frames", "offset_labels", "offset_masks", "partner_frame_map",
+           "partner_time_samples", "partner_width", "plan_composition", "resize_labels", "resize_masks", "resize_rgb",
+           "use_frame_cache"]

@@ -104,3 +104,6 @@ def _role_words(roles: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
         out[r].update(w for w in phrase.split() if w not in PHRASE_STOPWORDS)
     return {r: frozenset(ws) for r, ws in out.items()}
 
+
+__all__ = ["ARTICLES", "AUXILIARIES", "CONTENT_STOPWORDS", "Contrast", "PHRASE_STOPWORDS", "POSSESSIVES",
+           "content_words"]

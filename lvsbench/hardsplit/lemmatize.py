@@ -147,3 +147,6 @@ def default_lemmatizer() -> Lemmatizer:
     if _DEFAULT is None:
         _DEFAULT = Lemmatizer()
     return _DEFAULT
+
+
+__all__ = ["Lemmatizer", "NON_VERB_KEEP", "NON_VERB_MAP", "VERB_MAP", "default_lemmatizer"]

@@ -143,3 +143,10 @@ TOKEN = re.compile(r"[a-z0-9]+")
 def tokens(text: str) -> list[str]:
     """Lower-cased runs of letters and digits (the tokens every hard-split word rule reads)."""
     return TOKEN.findall(text.lower())
+
+
+__all__ = ["ADJ_ED", "ANIMATE_WORDS", "ARG1_SUBJECT_VERBS", "AUX", "BE", "CONJ", "DETERMINERS", "DIR_PREPS", "DO",
+           "HAVE", "HEARER_VERBS", "INANIMATE_ARG1_VERBS", "INANIMATE_HEADS", "LOCATIVE_ADVERBS", "LOC_PREPS",
+           "LOOK_VERBS", "MANNER_ADVERBS", "MODALS", "NEGATION", "NOMINAL_ING_COMPOUNDS", "NOMINAL_ING_MODIFIERS",
+           "NOUN_ING", "OTHER_PREPS", "PARTICLES", "PREPS", "PRONOUNS", "RELATIVES", "STATIC_VERBS", "SUBORDINATORS",
+           "TEMPORAL_ADVERBS", "TMP_PREPS", "TOKEN", "TO_ARG2_VERBS", "tokens"]

@@ -226,3 +226,7 @@ def coverage(pairs: Sequence[Pair]) -> dict[str, dict[str, int]]:
         out.setdefault(p.subset, {}).setdefault(p.status, 0)
         out[p.subset][p.status] += 1
     return out
+
+
+__all__ = ["Comparison", "Decision", "Pair", "PairSampler", "QueryRoles", "Ranked", "RoleSet", "SUBSETS", "TIERS",
+           "compare", "coverage", "shares_roles"]

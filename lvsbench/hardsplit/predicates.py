@@ -223,3 +223,6 @@ def get_predicate_finder(mode: str = "auto") -> PredicateFinder:
         except ConfigError:
             return HeuristicPredicates()
     raise ConfigError(f"unknown predicate mode {mode!r} (auto, heuristic, spacy[:<model>])")
+
+
+__all__ = ["HeuristicPredicates", "PredicateFinder", "SpacyPredicates", "Tokenizer", "get_predicate_finder"]

@@ -210,3 +210,7 @@ def write_review(out_dir: str | Path, pairs: Sequence[Pair], ds: Dataset | None)
     write_csv(d / "pairs.csv", pairs, ds)
     write_html(d / "index.html", pairs, ds)
     return d
+
+
+__all__ = ["ACTIONS", "CSV_COLUMNS", "read_decisions", "review_order", "review_rows", "risk", "write_csv",
+           "write_html", "write_review"]

@@ -176,3 +176,7 @@ def summary_stats(stats: Mapping[str, Any], pairs: Sequence[Any], manifest: Mapp
         "table_vii_clusters": stats.get("table_vii_clusters", {}),
         "table_vii_bins": {k: v for k, v in stats["table_vii_bins"].items() if "(objects" not in k},
     }
+
+
+__all__ = ["BINS", "PAPER_TABLE_II", "ROW_NAMES", "SINGLE_ACTOR", "STATS_SCHEMA", "TABLE_VII_CLUSTERS", "bin_of",
+           "cluster_of", "compute_stats", "stats_markdown", "summary_stats", "table_vii_group"]

@@ -264,3 +264,7 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
+
+
+__all__ = ["HYPERNYM_POINTERS", "POS", "TABLE_PATH", "WNDB_PATHS", "WORDNET_LICENCE", "WordNet", "default_wordnet",
+           "find_wndb", "vocabulary"]

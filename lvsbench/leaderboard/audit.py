@@ -163,3 +163,6 @@ def audit(values: Iterable[ReportedValue]) -> list[Flag]:
         flags.extend(_check_row(row))
     flags.extend(_check_duplicates(values))
     return sorted(flags, key=lambda f: (f.value.source_file, f.value.line, f.check))
+
+
+__all__ = ["EPS", "Flag", "JF_TRIPLES", "SPEED_METRICS", "audit", "half_unit", "known_metrics"]

@@ -268,3 +268,7 @@ def load_recipes(directory: str | Path) -> list[Recipe]:
                                           f" split {r.dataset.split}, entry {r.entry}) as {other.path}")
         seen[repr(key)] = r
     return recipes
+
+
+__all__ = ["DATASETS", "DatasetSpec", "KINDS", "RESULT_FORMAT", "RESULT_FORMAT_VERSION", "Recipe", "SUBSETS",
+           "canonical_hash", "env_vars", "expand_env", "load_recipes", "parse_recipe"]

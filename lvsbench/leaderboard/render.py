@@ -304,3 +304,8 @@ def reported_table_lines(name: str, protocol: str, rows: list[Row], primary: str
         out += [f"- A{i}: {_md_cell(text)}" for i, text in enumerate(flags, 1)]
         out.append("")
     return out
+
+
+__all__ = ["CSV_COLUMNS", "METRIC_ORDER", "Row", "SOURCES", "Skipped", "csv_unit", "defined", "format_percent",
+           "is_ablation", "metric_columns", "primary_metric", "render_csv", "render_markdown", "reported_rows",
+           "reported_table_lines", "shown_in_markdown", "sort_rows"]

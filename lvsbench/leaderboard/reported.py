@@ -123,3 +123,6 @@ def load_reported(directory: str | Path | None) -> list[ReportedValue]:
     for p in sorted(d.glob("*.csv")):
         out.extend(parse_reported(p))
     return out
+
+
+__all__ = ["AMBIGUOUS_METRICS", "COLUMNS", "REQUIRED", "ReportedValue", "load_reported", "parse_reported"]

@@ -134,3 +134,6 @@ def hard_split_stats_lines(reported_dir: Path) -> list[str]:
     out.extend(_differences(ours, cov))
     out.append("")
     return out
+
+
+__all__ = ["COMMAND", "STATS_FILE", "TIER_NAMES", "hard_split_stats_lines", "load_stats"]

@@ -70,3 +70,6 @@ def aggregate(rows: Sequence[tuple[str, Mapping[str, float]]], pooled: Sequence[
     out = {t: _figures([r for tt, r in rows if tt == t]) for t in TYPES}
     out["overall"] = _figures([r for t in pooled for tt, r in rows if tt == t])
     return out
+
+
+__all__ = ["FrameScore", "TYPES", "aggregate", "expression_scores", "frame_scores"]

@@ -192,3 +192,9 @@ def markdown_table() -> str:
     for m in _TABLE:
         lines.append(f"| `{m.name}` | {m.unit} | {m.direction} | {m.description} | {m.defined_by} |")
     return "\n".join(lines) + "\n"
+
+
+__all__ = ["COCO_METRICS", "COCO_PREFIX", "COCO_STAT_NAMES", "DAVIS_METRICS", "Direction", "JF_METRICS",
+           "LOCATER_METRICS", "METRICS", "Metric", "NOT_APPLICABLE", "PK_METRICS", "PRINTED_UNIT", "TOP1_METRICS",
+           "as_percent", "format_value", "is_applicable", "markdown_table", "metric", "printed_unit", "unit_of",
+           "units_of"]

@@ -84,3 +84,6 @@ def official_values(order: Sequence[str], scored: Mapping[str, Mapping[str, floa
         else:
             per[key] = dict(values)
     return {"per_expression": per, **out}
+
+
+__all__ = ["MissingInput", "MissingKind", "Outcome", "official_outcomes", "official_values"]

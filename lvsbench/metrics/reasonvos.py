@@ -30,3 +30,6 @@ def aggregate(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
     j = float(np.mean([r["J"] for r in rows])) if rows else float("nan")
     f = float(np.mean([r["F"] for r in rows])) if rows else float("nan")
     return {"J": j, "F": f, "JF": (j + f) / 2, "n": len(rows)}
+
+
+__all__ = ["aggregate", "expression_scores", "frame_scores"]

@@ -168,3 +168,6 @@ ADAPTERS: dict[str, str] = {
     "urvos": "lvsbench.models.adapters:UrvosAdapter",
 }
 """The lines to add to `lvsbench.adapters.registry.BUILTIN_ADAPTERS`."""
+
+
+__all__ = ["ADAPTERS", "LocaterAdapter", "ModelOptions", "UrvosAdapter"]

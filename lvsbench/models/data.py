@@ -272,3 +272,7 @@ def _flip(arr: np.ndarray, flip: bool) -> np.ndarray:
 
 def expression_texts(dataset: Dataset) -> Sequence[str]:
     return [e.text for e in dataset.expressions()]
+
+
+__all__ = ["CachedVideo", "FrameCache", "Sample", "clip_window", "expression_texts", "mirror_text", "normalise",
+           "resize_mask", "resize_uint8", "to_uint8_small"]

@@ -144,3 +144,7 @@ def per_sample_summary(per_sample_csv: str | Path, videos: set[str] | None = Non
     return {"samples": len(rows), "mean_iou": float(ious.mean()),
             "overall_iou": float(sum(float(r["inter"]) for r in rows) / max(1.0, sum(float(r["union"]) for r in rows))),
             "P@0.5": float((ious > 0.5).mean())}
+
+
+__all__ = ["EvalResult", "evaluate", "per_sample_summary", "predict_video", "similar_videos_synthetic_a2d",
+           "texts_for"]

@@ -273,3 +273,7 @@ def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tens
     if weight is None:
         return per.mean()
     return (per * weight).sum() / weight.sum().clamp(min=1.0)
+
+
+__all__ = ["ConvBlock", "CrossBlock", "FFN", "ModelConfig", "PatchEncoder", "ResBlock", "SelfBlock", "TextEncoder",
+           "dice_bce_loss", "masked_mean", "sincos_1d", "sincos_2d"]

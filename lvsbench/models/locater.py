@@ -35,6 +35,9 @@ docs/models.md).
 
 `frame_difference=True` feeds the patch encoder the signed difference to the previous frame as three extra planes
 (LBDT's cheap motion cue). It is off in the paper preset; see docs/models.md for when the tiny preset uses it.
+
+Size: one model; the encoder, both memories and the decoder share one config and the state-dict key names that the
+committed leaderboard checkpoint loads by; split, those names would be spread over files.
 """
 
 from __future__ import annotations
@@ -544,3 +547,7 @@ def global_indices(num_frames: int, n: int, rng: Any = None) -> list[int]:
             a, b_ = int(math.floor(lo)), max(int(math.floor(lo)) + 1, int(math.ceil(hi)))
             out.append(min(num_frames - 1, int(rng.integers(a, b_))))
     return out
+
+
+__all__ = ["GatedWriteController", "LEGACY_MEMORY", "LastFrameGlobalWriter", "Locater", "LocaterConfig",
+           "LocaterState", "MEMORY_KINDS", "MaskEmbedding", "global_indices"]

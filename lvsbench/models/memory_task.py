@@ -99,3 +99,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+__all__ = ["REPO_RECIPE", "main", "run"]

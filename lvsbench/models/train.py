@@ -30,6 +30,9 @@ Stopping: Ctrl-C (SIGINT) or SIGTERM lets the step in progress finish, saves its
 Reproducibility: the model is initialised from `seed`; batch `k` is drawn from `numpy.random.default_rng([seed, k])`
 and torch is re-seeded with `(seed, k)` before each step, so a run resumed from step k continues exactly like the
 uninterrupted run (given the same device and thread count).
+
+Size: one resumable training loop; its state (weights, optimiser, step, data seed), the signal handling that saves it
+and the metrics log are one contract, kept together so a resumed run provably continues the interrupted one.
 """
 
 from __future__ import annotations
@@ -599,3 +602,8 @@ def _truncate_metrics(path: Path, step: int) -> None:
         except (json.JSONDecodeError, TypeError, ValueError):
             continue
     atomic_write_text(path, "".join(k + "\n" for k in keep))
+
+
+__all__ = ["Bundle", "CKPT_FORMAT", "DataSettings", "EXECUTION_KEYS", "Recipe", "TokenizerSettings", "TrainResult",
+           "TrainSettings", "build_tokenizer", "load_checkpoint", "load_recipe", "lr_factor", "make_batch",
+           "recipe_from_dict", "recipe_hash", "save_checkpoint", "step_loss", "train"]

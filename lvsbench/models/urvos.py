@@ -249,3 +249,6 @@ class Urvos(nn.Module):
             out_s.append(confs)
             anchors.append(a)
         return torch.stack(out_p), torch.stack(out_s), torch.tensor(anchors)
+
+
+__all__ = ["Maps", "Urvos", "UrvosConfig", "confidence"]

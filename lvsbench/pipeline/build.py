@@ -534,3 +534,9 @@ def summary_text(report: BuildReport, out: Path) -> str:
     for p in pages:
         buf.write(f"leaderboard {p}\n")
     return buf.getvalue().rstrip("\n")
+
+
+__all__ = ["BuildOptions", "BuildReport", "CheckpointPlan", "GENERATED_MARK", "Outcome", "Prepared", "RUNNER_METADATA",
+           "Skip", "build", "dataset_description", "materialise_checkpoint", "plan_checkpoint", "predictions_checksum",
+           "prepare_dataset", "prune", "recipe_reference", "render_all", "result_row", "run_recipe", "summary_text",
+           "unavailable_here"]

@@ -210,3 +210,7 @@ class Cache:
     def clear(self) -> None:
         if self.root.exists():
             shutil.rmtree(self.root)
+
+
+__all__ = ["CODE_FILE", "Cache", "CacheKey", "CachedResult", "KEY_FILE", "LOCK_FILE", "artifact_digest",
+           "code_fingerprint", "current_version", "default_cache_dir"]

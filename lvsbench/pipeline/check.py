@@ -81,3 +81,6 @@ def check(recipes_dir: Path, project: Path, cache: Cache, *, reported_dir: Path 
                 if old_key.get(k) != new_key.get(k):
                     report.problems.append(f"results/{p.name}: stale ({k} {old_key.get(k)} != {new_key.get(k)})")
     return report
+
+
+__all__ = ["CheckReport", "check"]

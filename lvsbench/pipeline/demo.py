@@ -155,3 +155,6 @@ def run_demo(out: Path, config: DemoConfig | None = None, *, force: bool = False
     report.add(f"next: open {html} in a browser; the recipes in {recipes} are ordinary leaderboard recipes: edit one "
                f"and rerun `lvsbench leaderboard build {recipes} --cache {cache.root}`")
     return report
+
+
+__all__ = ["BOUNDS", "DemoConfig", "DemoReport", "MARKER", "SUBSETS", "run_demo", "write_recipes"]

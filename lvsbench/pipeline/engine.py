@@ -128,3 +128,7 @@ def score(predictions: Path, dataset: Dataset, protocol: str, options: dict[str,
     check_keywords(_score, f"bad score option in {options}", predictions, dataset, protocol, workers=workers,
                    progress=progress, **options)
     return _score(predictions, dataset, protocol, workers=workers, progress=progress, **options)
+
+
+__all__ = ["DEFAULT_SYNTHETIC", "RunOutput", "build_subsets", "open_dataset", "run_adapter", "score", "subset_root",
+           "train_model", "write_synthetic"]

@@ -588,3 +588,8 @@ def render_report(runs: list[Run], opts: ReportOptions | None = None) -> str:
     return ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width, initial-scale=1'><title>{escape(opts.title)}</title>"
             f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+__all__ = ["BOUND_KINDS", "BREAKDOWNS", "CSS", "ReportOptions", "SUBSET_PROTOCOLS", "choose_qualitative",
+           "default_pairs", "is_baseline", "protocol_note", "render_report", "section_breakdowns",
+           "section_comparisons", "section_protocols", "section_qualitative", "section_runs", "section_summary"]

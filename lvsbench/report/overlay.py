@@ -101,3 +101,6 @@ def png_data_uri(rgb: np.ndarray) -> str:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+__all__ = ["CONTOUR_COLOURS", "contrast_colour", "draw", "make_strip", "png_data_uri"]

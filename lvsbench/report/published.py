@@ -57,3 +57,6 @@ def section_reported(runs: list[Run], reported_dir: Path,
         out.append(table(["method", "backbone", "split", *[f"<code>{escape(c)}</code>" for c in cols], "reference",
                           "note", "audit"], body, 3))
     return "\n".join(out)
+
+
+__all__ = ["covered", "section_reported"]

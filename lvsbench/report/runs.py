@@ -171,3 +171,6 @@ def open_dataset(run: Run) -> Any | None:
         return load(str(ref.get("name")), Path(root), ref.get("split"))
     except Exception:  # noqa: BLE001 - a report without strips beats no report
         return None
+
+
+__all__ = ["KEY_COLUMNS", "Run", "load_run", "open_dataset", "unique_labels"]

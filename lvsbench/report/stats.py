@@ -74,3 +74,6 @@ def paired_bootstrap(a_num: np.ndarray, b_num: np.ndarray, a_den: np.ndarray | N
         lo, hi = (float(x) for x in np.quantile(diffs, [alpha / 2, 1 - alpha / 2]))
         p = float(min(1.0, 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))))
     return PairedDiff(a_stat, b_stat, b_stat - a_stat, lo, hi, p, n, replicates, level)
+
+
+__all__ = ["PairedDiff", "paired_bootstrap"]

@@ -268,3 +268,7 @@ def interval_chart(labels: Sequence[str], estimates: Sequence[float], lows: Sequ
         body.append(f'<text x="{_f(left + pw / 2)}" y="{height - 6}" text-anchor="middle" font-size="11" '
                     f'{_FONT}>{escape(xlabel)}</text>')
     return _frame(width, height, title, body)
+
+
+__all__ = ["DASHES", "MARKERS", "PALETTE", "bar_chart", "colour", "fix_colours", "interval_chart", "line_chart",
+           "marker", "style"]

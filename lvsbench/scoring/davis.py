@@ -181,3 +181,6 @@ def counts(job: Job, rows: pd.DataFrame) -> dict[str, int]:
 
 
 FAMILY = Family(start, frames, values, counts, per_run=True)
+
+
+__all__ = ["DavisVideo", "FAMILY", "counts", "frames", "start", "values"]

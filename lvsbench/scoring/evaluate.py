@@ -201,3 +201,6 @@ def _select_annotations(dataset: Dataset, proto: Protocol) -> Dataset:
                           f"annotations={need}), or choose a protocol for the {have!r} set"
                           + _either(dataset, proto))
     return dataset.with_annotations(need)  # type: ignore[attr-defined, no-any-return]
+
+
+__all__ = ["FAMILIES", "score"]

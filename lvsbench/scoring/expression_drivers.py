@@ -298,3 +298,6 @@ def score_expressions(ds: Any, preds: Any, proto: Protocol, *, missing_as_empty:
     for part in _map_videos(Job(ds, preds, proto, missing_as_empty, driver.plan(ds)), workers):
         acc.merge(part)
     return acc
+
+
+__all__ = ["DRIVERS", "Driver", "Job", "Plan", "score_expressions"]

@@ -204,3 +204,6 @@ class ExpressionAccumulator:
     def missing(self) -> dict[str, str]:
         """Key -> the kind of the first missing item."""
         return {r.key: r.missing[0].kind for r in self.rows() if r.missing}
+
+
+__all__ = ["ExpressionAccumulator", "ExpressionResult", "Rows", "STYLES", "Style", "expression_metrics"]

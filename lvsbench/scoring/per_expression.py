@@ -268,3 +268,8 @@ def per_expression_protocol(dataset: Any, protocol: str | Protocol | None) -> bo
         proto = protocol if isinstance(protocol, Protocol) else PER_EXPRESSION.get(protocol)
         return proto is not None and proto.dataset in DRIVERS
     return isinstance(dataset, tuple(d.reader for d in DRIVERS.values()))
+
+
+__all__ = ["ExpressionResults", "evaluate", "evaluate_long_rvos", "evaluate_reasonvos", "extra_predictions",
+           "headline_values", "missing_report", "official_notes", "open_expression_predictions",
+           "per_expression_protocol", "score_per_expression"]

@@ -137,3 +137,6 @@ def write_results(result: ScoreResult, out: str | Path | None = None, per_sample
         atomic_write_json(out, result.results)
     if per_sample is not None:
         atomic_write_text(per_sample, result.per_sample.to_csv(index=False))
+
+
+__all__ = ["ScoreResult", "attach_metadata", "dataset_checksum", "json_safe", "write_results"]

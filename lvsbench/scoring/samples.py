@@ -233,3 +233,7 @@ REFERRING = Family(_start(TopOneAccumulator, needs_gt=True), frames, sample_valu
                    samples=TopOneAccumulator)
 JF = Family(_start(SequenceAccumulator), frames, jf_values, counts)
 LOCATER = Family(_start(LocaterAccumulator), frames, sample_values, counts, samples=LocaterAccumulator)
+
+
+__all__ = ["ExpressionVideo", "JF", "LOCATER", "Layout", "REFERRING", "counts", "frames", "jf_values", "layout",
+           "sample_values"]

@@ -131,3 +131,7 @@ class ScoreAccumulator:
 
     def compute(self) -> list[VideoResult]:
         return [self.parts[v].compute() for v in self.videos if v in self.parts]
+
+
+__all__ = ["Family", "Job", "ScoreAccumulator", "VideoResult", "error_text", "gt_problem", "merge_all", "read_mask",
+           "size_problem"]

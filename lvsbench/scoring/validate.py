@@ -260,3 +260,6 @@ def _check_davis(preds: DavisAnnoPredictions, dataset: Dataset, plan: Plan) -> I
             rep.extra.append(Problem(preds.describe(a, vid, f), f"unexpected frame {f!r}: not a frame of {vid}"))
     rep.problems += [Problem(p, why) for p, why in inv.stray]
     return rep
+
+
+__all__ = ["InventoryReport", "MissingItem", "Plan", "annotator_of", "build_plan", "check_inventory"]

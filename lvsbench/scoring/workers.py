@@ -166,3 +166,6 @@ def resolve_workers(workers: int | str) -> int:
     if workers < 1:
         raise ConfigError(f"workers must be >= 1 or 'auto', got {workers}")
     return workers
+
+
+__all__ = ["Task", "cgroup_cpu_limit", "cpu_count", "resolve_workers", "run", "score_task", "tasks"]

@@ -263,3 +263,7 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
     with atomic_dir(out, force=force) as tmp:
         write_plan(tmp, plans, frame_format)
     return out
+
+
+__all__ = ["CARRY_ORDER", "MAT_HEADER", "PlannedVideo", "expected_labels", "expected_masks", "generate",
+           "write_frame_h5", "write_plan", "write_synthetic"]

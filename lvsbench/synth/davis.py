@@ -44,3 +44,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
     with atomic_dir(out, force=force) as tmp:
         write_davis_tree(tmp, seqs, ("Annotations",), [ground_truth(v) for v in seqs], years=("2017", "2016"))
     return out
+
+
+__all__ = ["ground_truth", "write_synthetic"]

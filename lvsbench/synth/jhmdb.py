@@ -137,3 +137,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
     with atomic_dir(out, force=force) as tmp:
         write_plan(tmp, plans)
     return out
+
+
+__all__ = ["CLASS_OF_MOTION", "PlannedVideo", "expected_labels", "generate", "write_plan", "write_synthetic"]

@@ -67,3 +67,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
             if videos_meta:
                 atomic_write_text(tmp / split / "meta_expressions.json", json.dumps({"videos": videos_meta}))
     return out
+
+
+__all__ = ["TYPES", "write_synthetic"]

@@ -152,3 +152,7 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
                 masks = {str(annos[v.video_id, o]): mask_entries(v, o) for v in sel for o in sorted(v.objects)}
                 atomic_write_text(tmp / split / "mask_dict.json", json.dumps(masks))
     return out
+
+
+__all__ = ["SynthExpression", "SynthMaskDictVideo", "anno_ids", "mask_entries", "meta_entry", "plan", "write_frames",
+           "write_synthetic"]

@@ -26,3 +26,6 @@ def object_masks(scene: SceneVideo, overlap: bool = False) -> dict[int, np.ndarr
                 b[t, :, :cut] |= a[t, :, :cut]
         out[ids[1]] = b
     return out
+
+
+__all__ = ["object_masks"]

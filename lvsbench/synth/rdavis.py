@@ -137,3 +137,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
                     lines.append(f'{shown} {a.object_id} "{v.written[a.object_id, anno]}"\n')
             atomic_write_bytes(tmp / "davis_text_annotations" / fname, "".join(lines).encode(encoding))
     return out
+
+
+__all__ = ["CATEGORY", "MISSPELLED", "NAMES", "SynthDAVISVideo", "plan", "write_davis_tree", "write_synthetic"]

@@ -53,3 +53,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
             meta[vid] = {"source": src, "frames": frame_names, "expressions": exps}
         atomic_write_text(tmp / "meta_expressions.json", json.dumps({"videos": meta}))
     return out
+
+
+__all__ = ["SOURCES", "write_synthetic"]

@@ -68,3 +68,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
         atomic_write_text(base / "meta_expressions_valid.json", json.dumps({"videos": meta}))
         atomic_write_text(base / "mask_dict.json", json.dumps(mask_dict))
     return out
+
+
+__all__ = ["write_synthetic"]

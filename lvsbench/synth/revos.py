@@ -58,3 +58,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
         for v in vids:
             write_frames(v, tmp / "JPEGImages")
     return out
+
+
+__all__ = ["foreground", "write_synthetic"]

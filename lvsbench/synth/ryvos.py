@@ -162,3 +162,6 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
             atomic_write_text(tmp / "urvos_original_release" / "meta_expressions_valid.json",
                               _dump({"videos": urvos_sorted}))
     return out
+
+
+__all__ = ["CATEGORY", "SynthRYVOSVideo", "plan", "write_synthetic"]

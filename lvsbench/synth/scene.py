@@ -584,3 +584,7 @@ def _carry_expressions(exps: list[tuple[str, tuple[int, ...]]], carrier: Actor, 
             text = texts[ids[0]]
         out.append((text, ids))
     return out
+
+
+__all__ = ["ACTIONS", "ACTOR_CLASSES", "Actor", "CARRY", "COLOURS", "HORIZONTAL", "NOUNS", "SIMILAR_FRACTION",
+           "SceneVideo", "VALID_A2D_IDS", "VERBS", "describe", "render_video", "valid_actions"]

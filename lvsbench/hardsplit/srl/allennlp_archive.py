@@ -269,3 +269,7 @@ class AllennlpArchiveBackend(SrlBackend):
                 frames.append(SrlFrame(str(words[v]), v, tuple(wp_tags[s] for s in starts)))
             results.append(SrlSentence(tuple(words), tuple(frames)))
         return results
+
+
+__all__ = ["ARCHIVE_URL", "AllennlpArchiveBackend", "BERT_BASE", "LEGACY_BUFFERS", "SrlArchive", "VOCAB_URL",
+           "bert_config", "build_model", "read_archive"]

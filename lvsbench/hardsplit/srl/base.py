@@ -167,3 +167,6 @@ class SrlBackend(abc.ABC):
     def identity(self) -> dict[str, Any]:
         """What a build manifest records about this backend (name, model checksums, version)."""
         return {"backend": self.name}
+
+
+__all__ = ["Span", "SrlBackend", "SrlFrame", "SrlSentence", "bio_to_spans", "make_srl_string", "spans_to_bio"]

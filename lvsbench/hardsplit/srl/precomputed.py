@@ -66,3 +66,6 @@ class PrecomputedBackend(SrlBackend):
                 got = SrlSentence(tuple(words), ())
             out.append(got)
         return out
+
+
+__all__ = ["PrecomputedBackend", "sentence_key"]

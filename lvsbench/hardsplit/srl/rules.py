@@ -442,3 +442,6 @@ def _non_overlapping(spans: list[Span]) -> list[Span]:
         taken |= idx
         out.append(s)
     return sorted(out, key=lambda s: s.start)
+
+
+__all__ = ["RulesBackend"]

@@ -75,3 +75,6 @@ def allennlp_viterbi(probs: np.ndarray, transitions: np.ndarray, start: np.ndarr
         path.append(int(bp[path[-1]]))
     path.reverse()
     return path[1:-1]
+
+
+__all__ = ["SENTINEL", "allennlp_viterbi", "bio_transition_constraints"]

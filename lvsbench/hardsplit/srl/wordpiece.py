@@ -77,3 +77,6 @@ class WordPiece:
             ends.append(len(ids) - 1)
         ids.append(self.sep)
         return ids, starts, ends
+
+
+__all__ = ["MAX_WORD_CHARS", "WordPiece"]
