@@ -200,7 +200,7 @@ def test_report_cli_and_scorer_results(runs_dir: dict[str, Path], tmp_path: Path
     run = load_run(tmp_path / "x.json")
     assert run.samples is not None and len(run.samples) == sr.results["counts"]["samples"]
     assert run.values == pytest.approx(sr.values, nan_ok=True)
-    build_report([tmp_path / "x.json"], tmp_path / "x.html", options=ReportOptions(replicates=50))
+    build_report([tmp_path / "x.json"], tmp_path / "x.html", ReportOptions(replicates=50))
     assert "<svg" in (tmp_path / "x.html").read_text()
 
 
@@ -209,7 +209,7 @@ def test_report_renders_in_headless_chromium(runs_dir: dict[str, Path], tmp_path
     from PIL import Image
 
     html = build_report(sorted((runs_dir["out"] / "results").glob("*.json")), tmp_path / "r.html",
-                        cache_root=runs_dir["cache"], options=ReportOptions(replicates=100))
+                        ReportOptions(replicates=100, cache_root=runs_dir["cache"]))
     png = tmp_path / "shot.png"
     subprocess.run([str(REPO / "scripts" / "screenshot_report.sh"), str(html), str(png), "1200", "1400"],
                    check=True, timeout=120, capture_output=True)

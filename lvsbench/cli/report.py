@@ -44,8 +44,8 @@ def report_cmd(results: tuple[Path, ...], out: Path, pairs: tuple[tuple[str, str
     from lvsbench.report import ReportOptions, build_report
 
     opts = ReportOptions(pairs=[tuple(p) for p in pairs], strips=strips, replicates=replicates, seed=seed,
-                         title=title, reported_dir=reported_dir)
-    path = build_report(results, out, cache_root=cache_dir or default_cache_dir(), options=opts, force=force)
+                         title=title, reported_dir=reported_dir, cache_root=cache_dir or default_cache_dir())
+    path = build_report(results, out, opts, force=force)
     nxt = f"next: open it in a browser (one self-contained file: file://{path.resolve()})"
     emit({"report": str(path), "next": nxt}, as_json, f"report {path}\n{nxt}")
 

@@ -134,8 +134,8 @@ def run_demo(out: Path, config: DemoConfig | None = None, *, force: bool = False
     if failed:
         raise ConfigError("demo recipes could not run: " + "; ".join(f"{o.recipe.name}: {o.reason}" for o in failed))
     results = sorted((out / "results").glob("*.json"))
-    html = build_report(results, out / "report.html", cache_root=cache.root,
-                        options=ReportOptions(title="lvsbench demo report"), force=True)
+    report_options = ReportOptions(title="lvsbench demo report", cache_root=cache.root)
+    html = build_report(results, out / "report.html", report_options, force=True)
     data = sorted(cache.root.glob("synth-a2d/*/data"))
     subsets = sorted(cache.root.glob("hard-split/*/subsets"))
     ckpts = sorted(cache.root.glob("checkpoints/*/train/ckpt.pt"))

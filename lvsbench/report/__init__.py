@@ -22,12 +22,12 @@ def load_runs(results: Sequence[str | Path], cache_root: Path | None = None) -> 
     return runs
 
 
-def build_report(results: Sequence[str | Path], out: str | Path, *, cache_root: Path | None = None,
-                 options: ReportOptions | None = None, force: bool = False) -> Path:
+def build_report(results: Sequence[str | Path], out: str | Path, options: ReportOptions | None = None, *,
+                 force: bool = False) -> Path:
     """Write the report of the given results files to `out` (refuses to overwrite without `force`)."""
     out = Path(out)
     check_overwrite(out, force)
-    runs = load_runs(results, cache_root)
+    runs = load_runs(results, (options or ReportOptions()).cache_root)
     atomic_write_text(out, render_report(runs, options))
     return out
 

@@ -78,6 +78,8 @@ class ReportOptions:
     replicates: int = 2000
     seed: int = 0
     title: str = "lvsbench report"
+    cache_root: Path | None = None
+    """lvsbench's cache folder, where the predictions of leaderboard results are found (None: not looked up)."""
     reported_dir: Path | None = None
     """Folder of published-number CSVs (`leaderboards/reported`): when given, the report lists the papers' rows
     for the datasets and protocols its runs cover."""

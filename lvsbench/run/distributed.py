@@ -322,7 +322,7 @@ class LaunchResult:
     note: str = ""
 
 
-def run_launch(adapter: Any, dataset: Any, opts: Any, launch: Launch, adapter_name: str | None = None,
+def run_launch(adapter: Any, dataset: Any, opts: Any, launch: Launch, *, adapter_name: str | None = None,
                score: bool = False, timeout_h: float = DEFAULT_TIMEOUT_H) -> LaunchResult:
     """Run this rank's shard, then (rank 0 of a process group, or the last array task to finish) merge the shards
     into `opts.out` and, with `score`, score it (`<OUT>/score.json`)."""

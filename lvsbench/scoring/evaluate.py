@@ -41,8 +41,8 @@ FAMILIES: dict[str, Family] = {"davis": DAVIS, "referring": REFERRING, "jf": JF,
 """How each `Protocol.family` is scored (the per-expression family has its own scorer)."""
 
 
-def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Protocol | None = None,
-          allow_missing: bool = False, workers: int = 1, by: str | None = None, *, allow_extra: bool = False,
+def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Protocol | None = None, *,
+          allow_missing: bool = False, workers: int = 1, by: str | None = None, allow_extra: bool = False,
           format: str | None = None, decay: str = DEFAULT_DECAY, progress: bool = False) -> ScoreResult:
     """Score predictions on a dataset under a named protocol.
 

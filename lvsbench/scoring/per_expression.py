@@ -201,7 +201,7 @@ def _check_dataset(dataset: Any, proto: Protocol, by: str | None) -> None:
                           f"truth{server}")
 
 
-def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protocol | None = None,
+def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protocol | None = None, *,
                          allow_missing: bool = False, allow_extra: bool = False, by: str | None = None,
                          format: str | None = None, workers: int = 1) -> Any:
     """Score a native 2023-2026 dataset under one of its per-expression protocols: a `ScoreResult` whose `values`
