@@ -168,23 +168,24 @@ def rle_problem(rle: Any) -> str | None:
 def rle_decode(rle: dict) -> np.ndarray:
     """Decode COCO RLE (compressed str/bytes counts or uncompressed list counts) to a bool mask (H, W), C order.
 
-    Raises ValueError naming the rule when the RLE is malformed (`rle_problem`). The runs are validated first, so
-    decoding is pycocotools' `rleDecode` (alternating background / foreground runs in column-major order, starting
-    with background) written with `np.repeat`, then one transpose to row-major: equal to `pycocotools.mask.decode`
-    (tested), about twice as fast, and without its Fortran-ordered result that made every later row-major
-    operation strided."""
+    Raises ValueError naming the rule when the RLE is malformed (`rle_problem`: pycocotools decodes short, long or
+    garbage counts without complaint). Decoding is pycocotools' `rleDecode`; its result is column-major, so it is
+    transposed once into a row-major array (`cv2.transpose` of the contiguous transpose view), which keeps every
+    later row-major operation unstrided."""
     checked = _rle_runs(rle)
     if isinstance(checked, str):
         raise ValueError(checked)
-    h, w, runs = checked
+    h, w, _ = checked
     if h == 0 or w == 0:
         return np.zeros((h, w), dtype=bool)
-    values = np.zeros(runs.size, dtype=np.uint8)
-    values[1::2] = 1
-    column_major = np.repeat(values, runs).reshape(w, h)
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        obj = coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    else:
+        obj = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
     import cv2
 
-    return cv2.transpose(column_major).view(bool)
+    return cv2.transpose(coco_mask.decode(obj).T).view(bool)
 
 
 def rle_area(rle: dict) -> int:
