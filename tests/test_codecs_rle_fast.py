@@ -1,7 +1,8 @@
 """The COCO RLE path (`rle_problem`'s numpy validation, `rle_decode`'s row-major pycocotools decode) against the
-references: pycocotools' `mask.decode` for the pixels, and the pure-Python counts-string decoder (`_rle_string_runs`, kept as the exact
-fallback) for every verdict and message, on valid RLEs (random, empty, full, 1-pixel, non-square, zero-size,
-list counts) and on damaged strings (characters outside the alphabet, cut-off and over-long groups)."""
+references: pycocotools' `mask.decode` for the pixels, and the pure-Python counts-string decoder
+(`_rle_string_runs`, kept as the exact fallback) for every verdict and message, on valid RLEs (random, empty, full,
+1-pixel, non-square, zero-size, list counts) and on damaged strings (characters outside the alphabet, cut-off and
+over-long groups)."""
 
 from __future__ import annotations
 
