@@ -9,6 +9,7 @@ layout, `Protocol.prediction_dir`). Readers and writer side by side.
 from __future__ import annotations
 
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from lvsbench.core.codecs import encode_binary_png, read_binary_png
 from lvsbench.core.errors import DataFormatError
 from lvsbench.core.ids import id_problem
 from lvsbench.core.io import atomic_write_bytes
+from lvsbench.core.png_decode import PNG_SIGNATURE
 from lvsbench.formats.base import (
     ANNOTATIONS_PREFIX,
     Inventory,
@@ -135,6 +137,22 @@ MAX_TOTAL_BYTES = 16 << 30
 MAX_RATIO = 200
 """Largest compression ratio of a member over 1 MiB: PNGs are already deflated (ratio near 1), so a member of
 zeros compressed 1000:1 is a zip bomb, refused before it is expanded."""
+
+
+def member_limit(head: bytes, declared: int, where: str) -> int:
+    """Most bytes read from one zip member whose first bytes are `head`: for a PNG, what its header's frame size
+    allows (8 bytes per pixel, the widest PNG pixel, plus a filter byte per row, twice for chunk and deflate
+    overhead, plus 1 MiB of ancillary chunks), and the scorer then requires that frame size to be the ground truth's,
+    so a member is bounded by the expected frame size; `MAX_MEMBER_BYTES` for anything else (the reader refuses it).
+    A member declaring more than its limit in the zip directory is refused unread."""
+    limit, what = MAX_MEMBER_BYTES, "a mask PNG"
+    if len(head) >= 24 and head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", head[16:24])
+        limit, what = min(limit, 2 * h * (1 + 8 * w) + (1 << 20)), f"a {w}x{h} PNG"
+    if declared > limit:
+        raise DataFormatError(where, f"member declares {declared} bytes, more than {what} can hold ({limit}): "
+                                     "not a mask PNG; refused unread")
+    return limit
 
 
 def check_zip_members(zf: zipfile.ZipFile, path: Path) -> list[zipfile.ZipInfo]:
@@ -257,9 +275,11 @@ class PngZipPredictions(Predictions):
             return None
         try:
             with self._zip().open(name) as f:
-                data = f.read(MAX_MEMBER_BYTES + 1)
-            if len(data) > MAX_MEMBER_BYTES:
-                raise DataFormatError(f"{self.path}!{name}", f"member expands past {MAX_MEMBER_BYTES} bytes")
+                head = f.read(24)
+                limit = member_limit(head, self._zip().getinfo(name).file_size, f"{self.path}!{name}")
+                data = head + f.read(limit - len(head) + 1)
+            if len(data) > limit:
+                raise DataFormatError(f"{self.path}!{name}", f"member expands past {limit} bytes")
             return data
         except (OSError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
             raise DataFormatError(f"{self.path}!{name}", f"cannot read from zip: {exc}") from exc
@@ -273,6 +293,7 @@ class PngZipPredictions(Predictions):
 
 __all__ = [
     "MAX_MEMBERS",
+    "member_limit",
     "MAX_MEMBER_BYTES",
     "MAX_RATIO",
     "MAX_TOTAL_BYTES",
