@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.core.codecs import encode_binary_png
+from lvsbench.core.codecs import encode_binary_png, encode_jpeg
 from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
-from lvsbench.synth.objects import object_masks, write_jpegs
+from lvsbench.synth.objects import object_masks
 from lvsbench.synth.scene import describe, render_video
 
 TYPES: tuple[str, ...] = ("static", "dynamic", "static+dynamic")
@@ -49,7 +49,8 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
             scene = render_video(rng, vid, frames, height, width, similar=None)
             frame_names = [f"{t:05d}" for t in range(frames)]
             base = tmp / split
-            write_jpegs(base / "JPEGImages" / vid, scene.frames, frame_names)
+            for t, name in enumerate(frame_names):
+                atomic_write_bytes(base / "JPEGImages" / vid / f"{name}.jpg", encode_jpeg(scene.frames[t], quality=90))
             exps = {}
             for o, m in object_masks(scene).items():
                 for t, name in enumerate(frame_names):

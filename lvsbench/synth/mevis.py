@@ -26,9 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.core.codecs import rle_encode
-from lvsbench.core.io import atomic_dir, atomic_write_text
-from lvsbench.synth.objects import write_jpegs
+from lvsbench.core.codecs import encode_jpeg, rle_encode
+from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.synth.scene import ACTOR_CLASSES, SceneVideo, describe, render_video
 
 
@@ -132,7 +131,8 @@ def meta_entry(v: SynthMaskDictVideo, index: int, annos: dict[tuple[str, int], i
 
 
 def write_frames(v: SynthMaskDictVideo, folder: Path) -> None:
-    write_jpegs(folder / v.video_id, v.scene.frames, v.frame_names)
+    for t, name in enumerate(v.frame_names):
+        atomic_write_bytes(folder / v.video_id / f"{name}.jpg", encode_jpeg(v.scene.frames[t], quality=90))
 
 
 def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: bool = False, height: int = 64,

@@ -8,13 +8,8 @@ pixels, as in the real annotations (each object annotated on its own).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
 import numpy as np
 
-from lvsbench.core.codecs import encode_jpeg
-from lvsbench.core.io import atomic_write_bytes
 from lvsbench.synth.scene import SceneVideo
 
 
@@ -33,10 +28,4 @@ def object_masks(scene: SceneVideo, overlap: bool = False) -> dict[int, np.ndarr
     return out
 
 
-def write_jpegs(folder: Path, frames: np.ndarray, names: Sequence[str]) -> None:
-    """Frame t of `frames` as `folder/<names[t]>.jpg`, JPEG quality 90 (every synthetic writer's frames)."""
-    for t, name in enumerate(names):
-        atomic_write_bytes(folder / f"{name}.jpg", encode_jpeg(frames[t], quality=90))
-
-
-__all__ = ["object_masks", "write_jpegs"]
+__all__ = ["object_masks"]

@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.core.codecs import DAVIS_PALETTE, encode_palette_png
+from lvsbench.core.codecs import DAVIS_PALETTE, encode_jpeg, encode_palette_png
 from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.datasets.rdavis import TEXT_FILES
-from lvsbench.synth.objects import write_jpegs
 from lvsbench.synth.scene import SceneVideo, describe, render_video
 
 NAMES: tuple[str, ...] = (
@@ -106,8 +105,9 @@ def write_davis_tree(davis: Path, seqs: list[SynthDAVISVideo], annotation_dirs: 
     """JPEGImages/480p, the palette PNGs `labels[k]` of `seqs[k]` in each of `annotation_dirs`/480p, and
     ImageSets/<year>/{train,val}.txt (2017: every sequence of the split; 2016: every other one)."""
     for v, labs in zip(seqs, labels, strict=True):
-        write_jpegs(davis / "JPEGImages" / "480p" / v.name, v.scene.frames, v.frame_names)
-        for name, lab in zip(v.frame_names, labs, strict=True):
+        for t, (name, lab) in enumerate(zip(v.frame_names, labs, strict=True)):
+            atomic_write_bytes(davis / "JPEGImages" / "480p" / v.name / f"{name}.jpg",
+                               encode_jpeg(v.scene.frames[t], quality=90))
             png = encode_palette_png(lab, DAVIS_PALETTE)
             for ann in annotation_dirs:
                 atomic_write_bytes(davis / ann / "480p" / v.name / f"{name}.png", png)

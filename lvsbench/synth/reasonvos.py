@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.core.codecs import encode_binary_png
+from lvsbench.core.codecs import encode_binary_png, encode_jpeg
 from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
-from lvsbench.synth.objects import object_masks, write_jpegs
+from lvsbench.synth.objects import object_masks
 from lvsbench.synth.scene import describe, render_video
 
 SOURCES: tuple[str, ...] = ("MeViS", "MOSE", "BURST", "VIPSeg")
@@ -38,7 +38,8 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
             src = SOURCES[i % len(SOURCES)]
             scene = render_video(rng, vid, frames, height, width, similar=None)
             frame_names = [f"{t:05d}" for t in range(frames)]
-            write_jpegs(tmp / "JPEGImages" / vid, scene.frames, frame_names)
+            for t, name in enumerate(frame_names):
+                atomic_write_bytes(tmp / "JPEGImages" / vid / f"{name}.jpg", encode_jpeg(scene.frames[t], quality=90))
             exps = []
             for o, m in object_masks(scene).items():
                 for t, name in enumerate(frame_names):

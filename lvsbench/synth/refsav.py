@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lvsbench.core.codecs import rle_encode
-from lvsbench.core.io import atomic_dir, atomic_write_text
-from lvsbench.synth.objects import object_masks, write_jpegs
+from lvsbench.core.codecs import encode_jpeg, rle_encode
+from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from lvsbench.synth.objects import object_masks
 from lvsbench.synth.scene import describe, render_video
 
 
@@ -45,7 +45,8 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
             scene = render_video(rng, vid, frames, height, width, num_actors=3 if i == 0 else None,
                                  similar=None)
             frame_names = [f"{t:05d}" for t in range(frames)]
-            write_jpegs(base / "videos" / vid, scene.frames, frame_names)
+            for t, name in enumerate(frame_names):
+                atomic_write_bytes(base / "videos" / vid / f"{name}.jpg", encode_jpeg(scene.frames[t], quality=90))
             masks = object_masks(scene, overlap=(i == 0))
             anno_of = {}
             for o, m in masks.items():

@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.core.codecs import encode_palette_png
+from lvsbench.core.codecs import encode_jpeg, encode_palette_png
 from lvsbench.core.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from lvsbench.datasets.ryvos import YTVOS_PALETTE, in_heldout_v1
-from lvsbench.synth.objects import write_jpegs
 from lvsbench.synth.scene import SceneVideo, describe, render_video
 
 CATEGORY = {"adult": "person", "baby": "person", "car": "sedan"}
@@ -126,8 +125,9 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
     text_rng = np.random.default_rng([seed, 0x55525653])
     with atomic_dir(out, force=force) as tmp:
         for v in sorted(videos_plan, key=lambda x: x.video_id):
-            write_jpegs(tmp / v.split / "JPEGImages" / v.video_id, v.scene.frames, v.frame_names)
+            img_dir = tmp / v.split / "JPEGImages" / v.video_id
             for t, name in enumerate(v.frame_names):
+                atomic_write_bytes(img_dir / f"{name}.jpg", encode_jpeg(v.scene.frames[t], quality=90))
                 if v.split == "train":
                     atomic_write_bytes(tmp / "train" / "Annotations" / v.video_id / f"{name}.png",
                                        encode_palette_png(v.labels(t), YTVOS_PALETTE))
