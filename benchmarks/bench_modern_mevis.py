@@ -37,7 +37,7 @@ from official_baseline import official_f  # noqa: E402
 from pycocotools import mask as coco_mask  # noqa: E402
 
 from lvsbench.datasets.mevis import MetaExpression, MeViSDataset  # noqa: E402
-from lvsbench.formats.predictions import write_png_prediction  # noqa: E402
+from lvsbench.formats.png_tree import write_png_prediction  # noqa: E402
 from lvsbench.formats.raw_png import RawPngTree  # noqa: E402
 from lvsbench.scoring.per_expression import evaluate  # noqa: E402
 from lvsbench.synth.mevis import mask_entries, meta_entry, plan  # noqa: E402

@@ -97,7 +97,7 @@ def build_workload(out: Path, videos: int, frames: int, shape: tuple[int, int], 
     """Write the dataset (lvsbench layout) and the prediction PNG tree; returns (dataset dir, predictions dir)."""
     from lvsbench.core.records import Expression, Video
     from lvsbench.datasets.layout import LayoutWriter
-    from lvsbench.formats.predictions import write_png_prediction
+    from lvsbench.formats.png_tree import write_png_prediction
 
     ds_dir, pred_dir = out / "dataset", out / "preds"
     w = LayoutWriter(ds_dir, name="ryvos-like", split="bench", source="benchmarks/bench_score_e2e.py",

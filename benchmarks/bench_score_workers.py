@@ -39,7 +39,7 @@ def build_workload(out: Path, videos: int, expressions: int, frames: int, shape:
     """Dataset (lvsbench layout) + prediction PNG tree; returns (dataset dir, predictions dir, expressions)."""
     from lvsbench.core.records import Expression, Video
     from lvsbench.datasets.layout import LayoutWriter
-    from lvsbench.formats.predictions import write_png_prediction
+    from lvsbench.formats.png_tree import write_png_prediction
 
     rng = np.random.default_rng(seed)
     ds_dir, pred_dir = out / "dataset", out / "preds"

@@ -14,14 +14,9 @@ import numpy as np
 
 from lvsbench.core.records import Expression, Video
 from lvsbench.datasets.layout import LayoutDataset, LayoutWriter
-from lvsbench.formats.predictions import (
-    a2d_image_id,
-    coco_result,
-    jhmdb_image_id,
-    write_coco_results,
-    write_palette_prediction,
-    write_png_prediction,
-)
+from lvsbench.formats.coco_json import a2d_image_id, coco_result, jhmdb_image_id, write_coco_results
+from lvsbench.formats.davis_anno import write_palette_prediction
+from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.protocols import get_protocol
 
 

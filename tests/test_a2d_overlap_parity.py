@@ -134,7 +134,7 @@ def test_synth_a2d_writes_overlapping_instances(tmp_path: Path) -> None:
     return every instance's own mask, the layout keeps them, and only the unflattened truth gives an oracle 1.0."""
     from lvsbench.datasets.coco_gt import build_coco_gt
     from lvsbench.datasets.layout import write_dataset
-    from lvsbench.formats.predictions import coco_result, write_coco_results
+    from lvsbench.formats.coco_json import coco_result, write_coco_results
     from lvsbench.synth.a2d import expected_masks, generate, write_synthetic
 
     kw = {"videos": 6, "seed": 3, "height": 48, "width": 64, "frames": 12}

@@ -17,7 +17,7 @@ from lvsbench.core.io import sha256_tree
 from lvsbench.datasets.mevis import MeViSDataset
 from lvsbench.datasets.registry import load
 from lvsbench.datasets.revos import ReVOSDataset
-from lvsbench.formats.predictions import write_png_prediction
+from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions, write_rle_results
 from lvsbench.scoring.per_expression import evaluate

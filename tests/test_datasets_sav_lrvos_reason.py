@@ -16,7 +16,7 @@ from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.datasets.registry import convert_dataset, load
-from lvsbench.formats.predictions import PngTreePredictions
+from lvsbench.formats.png_tree import PngTreePredictions
 from lvsbench.formats.rle_results import write_rle_results
 from lvsbench.metrics.official_missing import MissingInput, official_outcomes
 from lvsbench.scoring.per_expression import evaluate_long_rvos, evaluate_reasonvos, score_per_expression

@@ -21,7 +21,7 @@ from lvsbench.core.io import sha256_tree
 from lvsbench.datasets.davis import DAVISDataset
 from lvsbench.datasets.rdavis import RDAVISDataset
 from lvsbench.datasets.registry import load
-from lvsbench.formats.predictions import write_palette_prediction
+from lvsbench.formats.davis_anno import write_palette_prediction
 from lvsbench.scoring import score
 from lvsbench.synth.davis import ground_truth, write_synthetic
 from lvsbench.synth.rdavis import plan

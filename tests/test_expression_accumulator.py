@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lvsbench.datasets.registry import load
-from lvsbench.formats.predictions import PngTreePredictions, write_png_prediction
+from lvsbench.formats.png_tree import PngTreePredictions, write_png_prediction
 from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions, write_rle_results
 from lvsbench.metrics.accumulate import Accumulator

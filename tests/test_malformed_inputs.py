@@ -26,7 +26,8 @@ from lvsbench.core.codecs import read_binary_png, read_palette_png, rle_decode, 
 from lvsbench.core.errors import DataFormatError, LvsbenchError
 from lvsbench.core.ids import check_id, id_problem
 from lvsbench.core.textfiles import load_json, read_text
-from lvsbench.formats.predictions import CocoPredictions, PngZipPredictions
+from lvsbench.formats.coco_json import CocoPredictions
+from lvsbench.formats.png_tree import PngZipPredictions
 from tests.malformed import run_suite
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

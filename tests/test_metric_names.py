@@ -10,7 +10,7 @@ import pytest
 
 from lvsbench.adapters.registry import create_adapter
 from lvsbench.datasets.registry import load
-from lvsbench.formats.predictions import write_palette_prediction
+from lvsbench.formats.davis_anno import write_palette_prediction
 from lvsbench.leaderboard.render import METRIC_ORDER, Row, render_csv, shown_in_markdown
 from lvsbench.metrics.names import METRICS, markdown_table
 from lvsbench.protocols import PER_EXPRESSION, PROTOCOLS

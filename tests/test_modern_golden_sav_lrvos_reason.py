@@ -21,7 +21,7 @@ import pytest
 from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
-from lvsbench.formats.predictions import PngTreePredictions
+from lvsbench.formats.png_tree import PngTreePredictions
 from lvsbench.formats.rle_results import RleResultsPredictions
 from lvsbench.metrics.modern import np_round2, pixel_accuracy, refsav_frame
 from lvsbench.scoring.per_expression import evaluate, evaluate_long_rvos, evaluate_reasonvos

@@ -16,16 +16,10 @@ from PIL import Image
 
 from lvsbench.core.codecs import rle_encode
 from lvsbench.core.errors import DataFormatError, LvsbenchError
-from lvsbench.formats.predictions import (
-    a2d_image_id,
-    coco_result,
-    detect_format,
-    jhmdb_image_id,
-    open_predictions,
-    write_coco_results,
-    write_palette_prediction,
-    write_png_prediction,
-)
+from lvsbench.formats.coco_json import a2d_image_id, coco_result, jhmdb_image_id, write_coco_results
+from lvsbench.formats.davis_anno import write_palette_prediction
+from lvsbench.formats.png_tree import write_png_prediction
+from lvsbench.formats.predictions import detect_format, open_predictions
 
 
 def _mask(h: int = 12, w: int = 16, seed: int = 0) -> np.ndarray:
@@ -276,7 +270,7 @@ def test_fast_png_decoder_declines_other_pngs_and_truncation(tmp_path: Path) -> 
 
 def test_run_output_folder_with_coco_results_is_scorable_as_is(tmp_path: Path) -> None:
     """`lvsbench run` writes A2D/J-HMDB predictions to <out>/coco_results.json; the folder itself opens."""
-    from lvsbench.formats.predictions import COCO_RESULTS_NAME
+    from lvsbench.formats.coco_json import COCO_RESULTS_NAME
 
     m = _mask(seed=4)
     write_coco_results(tmp_path / COCO_RESULTS_NAME, [coco_result("img1", m, 0.9)])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lvsbench.core.errors import ValidationFailed
-from lvsbench.formats.predictions import write_palette_prediction
+from lvsbench.formats.davis_anno import write_palette_prediction
 from lvsbench.metrics.functional import j_and_f
 from lvsbench.scoring import score
 from tests.scoring_helpers import ToyVideo, write_oracle_davis, write_toy_dataset

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvsbench.formats.predictions import write_png_prediction
+from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.scoring import score
 from tests.scoring_helpers import ToyVideo, write_oracle_png, write_toy_dataset
 

@@ -14,13 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lvsbench.datasets.layout import LayoutDataset
-from lvsbench.formats.predictions import (
-    a2d_image_id,
-    coco_result,
-    open_predictions,
-    write_coco_results,
-    write_palette_prediction,
-)
+from lvsbench.formats.coco_json import a2d_image_id, coco_result, write_coco_results
+from lvsbench.formats.davis_anno import write_palette_prediction
+from lvsbench.formats.predictions import open_predictions
 from lvsbench.protocols import get_protocol
 from lvsbench.scoring import score
 from lvsbench.scoring.evaluate import FAMILIES, _groups, _tables

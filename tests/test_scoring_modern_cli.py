@@ -14,7 +14,7 @@ import pytest
 from lvsbench.cli import main
 from lvsbench.datasets.mevis import MeViSDataset
 from lvsbench.datasets.revos import ReVOSDataset
-from lvsbench.formats.predictions import write_png_prediction
+from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.formats.rle_results import write_rle_results
 from lvsbench.synth import mevis as synth_mevis
 from lvsbench.synth import revos as synth_revos

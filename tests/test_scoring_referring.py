@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from lvsbench.core.errors import ValidationFailed
-from lvsbench.formats.predictions import a2d_image_id, coco_result, write_coco_results, write_png_prediction
+from lvsbench.formats.coco_json import a2d_image_id, coco_result, write_coco_results
+from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.scoring import score
 from tests.scoring_helpers import (
     ToyVideo,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lvsbench.core.errors import ValidationFailed
-from lvsbench.formats.predictions import write_png_prediction
+from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.metrics.functional import j_and_f
 from lvsbench.scoring import score
 from tests.scoring_helpers import ToyVideo, moving_objects_video, write_oracle_png, write_toy_dataset

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lvsbench.core.errors import ValidationFailed
-from lvsbench.formats.predictions import open_predictions, write_palette_prediction
+from lvsbench.formats.davis_anno import write_palette_prediction
+from lvsbench.formats.predictions import open_predictions
 from lvsbench.protocols import get_protocol
 from lvsbench.scoring import score
 from lvsbench.scoring.evaluate import FAMILIES

@@ -15,7 +15,7 @@ from lvsbench.cli import main
 from lvsbench.core.errors import OutputExistsError, ValidationFailed
 from lvsbench.core.records import expression_mask
 from lvsbench.datasets.registry import load
-from lvsbench.formats.predictions import write_png_prediction
+from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.formats.submit import build_ryvos_submission
 from lvsbench.scoring import score
 

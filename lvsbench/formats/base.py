@@ -7,7 +7,7 @@ Writers see units and videos through the small structural types below, so this l
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,14 @@ class Writer:
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def _frame_outputs(units: Sequence[WriteUnit], outputs: Outputs) -> Iterator[tuple[Expression, str, FrameOutput]]:
+        """(expression, frame, output) for every output of the units' expressions, in unit and expression order."""
+        for u in units:
+            for e in u.expressions:
+                for frame, fo in outputs.get(e.id, {}).items():
+                    yield e, frame, fo
 
     def _score(self, video_id: str, exp_id: str, frame: str, score: float) -> None:
         self._scores.setdefault((video_id, exp_id), []).append((frame, score))

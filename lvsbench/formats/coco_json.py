@@ -89,16 +89,14 @@ class CocoWriter(Writer):
         self._results: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:
-        for u in units:
-            for e in u.expressions:
-                for frame, fo in outputs.get(e.id, {}).items():
-                    image_id = coco_image_id(self.protocol, e, frame)
-                    res = self._results.setdefault((video.id, e.id), [])
-                    if fo.candidates:
-                        res.extend(coco_result(image_id, m, s) for m, s in fo.candidates)
-                    else:
-                        res.append(coco_result(image_id, fo.mask, fo.score))
-                    self._score(video.id, e.id, frame, fo.score)
+        for e, frame, fo in self._frame_outputs(units, outputs):
+            image_id = coco_image_id(self.protocol, e, frame)
+            res = self._results.setdefault((video.id, e.id), [])
+            if fo.candidates:
+                res.extend(coco_result(image_id, m, s) for m, s in fo.candidates)
+            else:
+                res.append(coco_result(image_id, fo.mask, fo.score))
+            self._score(video.id, e.id, frame, fo.score)
 
     def unit_part(self, unit: WriteUnit) -> dict[str, Any]:
         return {**super().unit_part(unit),

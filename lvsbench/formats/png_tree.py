@@ -113,11 +113,9 @@ class PngTreeWriter(Writer):
     fmt = "png-tree"
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:
-        for u in units:
-            for e in u.expressions:
-                for frame, fo in outputs.get(e.id, {}).items():
-                    write_png_prediction(self.out / ANNOTATIONS_PREFIX, self.folder(e), e.id, frame, fo.mask)
-                    self._score(video.id, e.id, frame, fo.score)
+        for e, frame, fo in self._frame_outputs(units, outputs):
+            write_png_prediction(self.out / ANNOTATIONS_PREFIX, self.folder(e), e.id, frame, fo.mask)
+            self._score(video.id, e.id, frame, fo.score)
 
     @classmethod
     def dirs(cls, run_dir: Path) -> list[Path]:

@@ -8,8 +8,8 @@
   scorer, not by `open_predictions`).
 
 Readers only index files when opened; masks are decoded on demand so a scorer can stream frames. Every decode error
-names the file (for zips: `archive.zip!member`). Writers are atomic (temp file + rename). The names below are
-re-exported so that `lvsbench.formats.predictions` stays the one import for readers and writers.
+names the file (for zips: `archive.zip!member`). Writers are atomic (temp file + rename). Import a format's reader
+and writer from its own module.
 """
 
 from __future__ import annotations
@@ -21,22 +21,9 @@ from typing import Any, NamedTuple
 
 from lvsbench.core.errors import ConfigError, DataFormatError, LvsbenchError, unknown_name
 from lvsbench.formats.base import ANNOTATIONS_PREFIX, Predictions, Writer
-from lvsbench.formats.coco_json import (
-    COCO_RESULTS_NAME,
-    CocoPredictions,
-    CocoWriter,
-    a2d_image_id,
-    coco_result,
-    jhmdb_image_id,
-    write_coco_results,
-)
-from lvsbench.formats.davis_anno import (
-    DavisAnnoPredictions,
-    DavisWriter,
-    annotator_dirs,
-    write_palette_prediction,
-)
-from lvsbench.formats.png_tree import PngTreePredictions, PngTreeWriter, PngZipPredictions, write_png_prediction
+from lvsbench.formats.coco_json import COCO_RESULTS_NAME, CocoPredictions, CocoWriter
+from lvsbench.formats.davis_anno import DavisAnnoPredictions, DavisWriter, annotator_dirs
+from lvsbench.formats.png_tree import PngTreePredictions, PngTreeWriter, PngZipPredictions
 from lvsbench.formats.rle_results import RleJsonWriter, RleResultsPredictions
 
 
@@ -143,7 +130,6 @@ def open_predictions(path: str | Path, format: str | None = None) -> Predictions
 
 
 __all__ = [
-    "COCO_RESULTS_NAME", "FORMATS", "CocoPredictions", "DavisAnnoPredictions", "PngTreePredictions",
-    "PngZipPredictions", "Predictions", "a2d_image_id", "coco_result", "detect_format", "jhmdb_image_id",
-    "open_predictions", "write_coco_results", "write_palette_prediction", "write_png_prediction",
+    "FORMATS", "PREDICTION_FORMATS", "RUN_FORMATS", "PredictionFormat", "detect_format", "open_predictions",
+    "prediction_path", "writer_class",
 ]

@@ -66,11 +66,9 @@ class RleJsonWriter(Writer):
         self._items: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
 
     def add_frames(self, video: WriteVideo, units: Sequence[WriteUnit], outputs: Outputs) -> None:
-        for u in units:
-            for e in u.expressions:
-                for frame, fo in outputs.get(e.id, {}).items():
-                    self._items.setdefault((video.id, e.id), []).append((frame, rle_encode(fo.mask)))
-                    self._score(video.id, e.id, frame, fo.score)
+        for e, frame, fo in self._frame_outputs(units, outputs):
+            self._items.setdefault((video.id, e.id), []).append((frame, rle_encode(fo.mask)))
+            self._score(video.id, e.id, frame, fo.score)
 
     def unit_part(self, unit: WriteUnit) -> dict[str, Any]:
         items = {e.id: self._items.pop((unit.video_id, e.id), []) for e in unit.expressions}

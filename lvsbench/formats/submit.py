@@ -31,7 +31,8 @@ from lvsbench.core.codecs import encode_binary_png
 from lvsbench.core.errors import LvsbenchError, Problem, ValidationFailed
 from lvsbench.core.io import check_overwrite
 from lvsbench.datasets.base import Dataset
-from lvsbench.formats.predictions import PngTreePredictions, PngZipPredictions, open_predictions
+from lvsbench.formats.png_tree import PngTreePredictions, PngZipPredictions
+from lvsbench.formats.predictions import open_predictions
 
 
 @dataclass

@@ -169,6 +169,19 @@ class FrameCache:
             out.append((vid, frame, list(ss)))
         return out
 
+    def _add_rows(self, rows: tuple[list, list, list, list], clip_index: int, ss: list[int], idx: list[int],
+                  flip: bool, valid: list[float] | None = None) -> None:
+        """Append, per sampled expression `ss` of clip `clip_index`, its (mirrored when `flip`) targets on frames
+        `idx`, their loss weights (times `valid`), its token ids and the clip index to `rows`."""
+        tg, wt, ids, vidx = rows
+        for si in ss:
+            ei = self.samples[si].expression
+            tw = [self._target(ei, i) for i in idx]
+            tg.append(_flip(np.stack([t for t, _ in tw]), flip))
+            wt.append([w for _, w in tw] if valid is None else [w * vv for (_, w), vv in zip(tw, valid, strict=True)])
+            ids.append(self.ids_flipped[ei] if flip else self.ids[ei])
+            vidx.append(clip_index)
+
     def locater_batch(self, rng: np.random.Generator, clips: int, clip: int, global_frames: int,
                       frame_difference: bool, max_expressions: int = 4, hflip: float = 0.0
                       ) -> dict[str, torch.Tensor]:
@@ -179,7 +192,8 @@ class FrameCache:
         (`mirror_text`)."""
         from lvsbench.models.locater import global_indices
 
-        fr, pf, gf, gp, tg, wt, ids, vidx = [], [], [], [], [], [], [], []
+        fr, pf, gf, gp = [], [], [], []
+        rows: tuple[list, list, list, list] = ([], [], [], [])
         for ci, (vid, frame, ss) in enumerate(self._pick(rng, clips, max_expressions)):
             cv = self.videos[vid]
             flip = hflip > 0 and rng.random() < hflip
@@ -190,21 +204,9 @@ class FrameCache:
             if frame_difference:
                 pf.append(_flip(cv.frames[[max(0, i - 1) for i in t_idx]], flip))
                 gp.append(_flip(cv.frames[[max(0, i - 1) for i in g_idx]], flip))
-            for si in ss:
-                ei = self.samples[si].expression
-                tw = [self._target(ei, i) for i in t_idx]
-                tg.append(_flip(np.stack([t for t, _ in tw]), flip))
-                wt.append([w for _, w in tw])
-                ids.append(self.ids_flipped[ei] if flip else self.ids[ei])
-                vidx.append(ci)
-        out = {
-            "frames": torch.from_numpy(np.stack(fr)),
-            "global_frames": torch.from_numpy(np.stack(gf)),
-            "targets": torch.from_numpy(np.stack(tg)),
-            "weights": torch.tensor(wt, dtype=torch.float32),
-            "ids": torch.from_numpy(np.stack(ids)),
-            "video_index": torch.tensor(vidx, dtype=torch.long),
-        }
+            self._add_rows(rows, ci, ss, t_idx, flip)
+        out = {"frames": torch.from_numpy(np.stack(fr)), "global_frames": torch.from_numpy(np.stack(gf)),
+               **_rows_tensors(*rows)}
         if frame_difference:
             out["prev_frames"] = torch.from_numpy(np.stack(pf))
             out["global_prev"] = torch.from_numpy(np.stack(gp))
@@ -215,7 +217,8 @@ class FrameCache:
         """A sampled annotated target frame plus up to `memory` other annotated frames of the same video, with each
         expression's ground-truth masks there (URVOS trains its memory attention on reference frames with known
         masks). `valid` marks real reference frames, `weights` the frames where the expression is scored."""
-        fr, tg, valid, wt, ids, vidx = [], [], [], [], [], []
+        fr, valid = [], []
+        rows: tuple[list, list, list, list] = ([], [], [], [])
         for ci, (vid, frame, ss) in enumerate(self._pick(rng, clips, max_expressions)):
             cv = self.videos[vid]
             flip = hflip > 0 and rng.random() < hflip
@@ -224,22 +227,15 @@ class FrameCache:
             v = [1.0] * (1 + len(chosen)) + [0.0] * (memory - len(chosen))
             idx = [frame, *chosen, *([frame] * (memory - len(chosen)))]
             fr.append(_flip(cv.frames[idx], flip))
-            for si in ss:
-                ei = self.samples[si].expression
-                tw = [self._target(ei, i) for i in idx]
-                tg.append(_flip(np.stack([t for t, _ in tw]), flip))
-                wt.append([w * vv for (_, w), vv in zip(tw, v, strict=True)])
-                valid.append(v)
-                ids.append(self.ids_flipped[ei] if flip else self.ids[ei])
-                vidx.append(ci)
-        return {
-            "frames": torch.from_numpy(np.stack(fr)),
-            "targets": torch.from_numpy(np.stack(tg)),
-            "valid": torch.tensor(valid, dtype=torch.float32),
-            "weights": torch.tensor(wt, dtype=torch.float32),
-            "ids": torch.from_numpy(np.stack(ids)),
-            "video_index": torch.tensor(vidx, dtype=torch.long),
-        }
+            self._add_rows(rows, ci, ss, idx, flip, v)
+            valid.extend([v] * len(ss))
+        return {"frames": torch.from_numpy(np.stack(fr)), "valid": torch.tensor(valid, dtype=torch.float32),
+                **_rows_tensors(*rows)}
+
+
+def _rows_tensors(tg: list, wt: list, ids: list, vidx: list) -> dict[str, torch.Tensor]:
+    return {"targets": torch.from_numpy(np.stack(tg)), "weights": torch.tensor(wt, dtype=torch.float32),
+            "ids": torch.from_numpy(np.stack(ids)), "video_index": torch.tensor(vidx, dtype=torch.long)}
 
 
 def clip_window(frame: int, clip: int, num_frames: int) -> list[int]:

@@ -7,7 +7,7 @@ arguments so that one code path serves the tiny CPU preset and the paper preset.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Self
 
 import torch
@@ -52,6 +52,25 @@ class ModelConfig:
         d["enc_widths"] = list(d["enc_widths"])
         return d
 
+
+
+@dataclass(frozen=True)
+class BackboneConfig(ModelConfig):
+    """The sizes both reference models share (text encoder, patch encoder, attention width, decoder), with the tiny
+    CPU preset's defaults; `LocaterConfig` and `UrvosConfig` add their own fields."""
+
+    vocab_size: int = 64
+    word_dim: int = 64
+    lstm_layers: int = 1
+    dim: int = 64
+    heads: int = 4
+    ffn: int = 128
+    enc_widths: tuple[int, int] = (24, 48)
+    enc_blocks: int = 1
+    patch: int = 8
+    decoder_dim: int = 32
+    fine_decoder: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
 
 def _checked_value(model: str, key: str, value: Any, default: Any) -> Any:
     """`value` for config field `key` with the type of its `default` (bool, int, float, str, tuple of ints of the
@@ -275,5 +294,5 @@ def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tens
     return (per * weight).sum() / weight.sum().clamp(min=1.0)
 
 
-__all__ = ["ConvBlock", "CrossBlock", "FFN", "ModelConfig", "PatchEncoder", "ResBlock", "SelfBlock", "TextEncoder",
-           "dice_bce_loss", "masked_mean", "sincos_1d", "sincos_2d"]
+__all__ = ["BackboneConfig", "ConvBlock", "CrossBlock", "FFN", "ModelConfig", "PatchEncoder", "ResBlock", "SelfBlock",
+           "TextEncoder", "dice_bce_loss", "masked_mean", "sincos_1d", "sincos_2d"]

@@ -43,7 +43,7 @@ committed leaderboard checkpoint loads by; split, those names would be spread ov
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -51,8 +51,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lvsbench.models.layers import (
+    BackboneConfig,
     CrossBlock,
-    ModelConfig,
     PatchEncoder,
     SelfBlock,
     TextEncoder,
@@ -63,7 +63,7 @@ from lvsbench.models.layers import (
 
 
 @dataclass(frozen=True)
-class LocaterConfig(ModelConfig):
+class LocaterConfig(BackboneConfig):
     """Every size of the model. The defaults are the tiny CPU preset (`recipes/train/locater-tiny.toml`);
     `recipes/train/locater-paper.toml` has the paper's (dim 256, K=3 so K+1=4 outputs, N1=3 global frames, 3-layer
     bi-LSTM over 300-d embeddings, memory capacities M = 1.5 N and L = 2 N).
@@ -75,26 +75,14 @@ class LocaterConfig(ModelConfig):
 
     config_name: ClassVar[str] = "locater"
 
-    vocab_size: int = 64
-    word_dim: int = 64
-    lstm_layers: int = 1
-    dim: int = 64
-    heads: int = 4
-    ffn: int = 128
-    enc_widths: tuple[int, int] = (24, 48)
-    enc_blocks: int = 1
-    patch: int = 8
     cross_modules: int = 2
     global_frames: int = 1
     global_slots: int = 8
     local_slots: int = 8
     memory: str = "locater"
     read_layers: int = 1
-    decoder_dim: int = 32
     frame_difference: bool = True
     language_gate: bool = True
-    fine_decoder: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from lvsbench.core.errors import ConfigError

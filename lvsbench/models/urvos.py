@@ -21,37 +21,25 @@ pixels predicted foreground (p > 0.5), 0 for an empty prediction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lvsbench.models.layers import CrossBlock, ModelConfig, PatchEncoder, TextEncoder, sincos_1d, sincos_2d
+from lvsbench.models.layers import BackboneConfig, CrossBlock, PatchEncoder, TextEncoder, sincos_1d, sincos_2d
 
 
 @dataclass(frozen=True)
-class UrvosConfig(ModelConfig):
+class UrvosConfig(BackboneConfig):
     """Model sizes; defaults are the tiny CPU preset (`recipes/train/urvos-paper.toml` has the larger one)."""
 
     config_name: ClassVar[str] = "urvos"
 
-    vocab_size: int = 64
-    word_dim: int = 64
-    lstm_layers: int = 1
-    dim: int = 64
-    heads: int = 4
-    ffn: int = 128
-    enc_widths: tuple[int, int] = (24, 48)
-    enc_blocks: int = 1
-    patch: int = 8
     cross_layers: int = 2
     memory_layers: int = 1
     memory_size: int = 3
-    decoder_dim: int = 32
-    fine_decoder: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 

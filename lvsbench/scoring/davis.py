@@ -19,7 +19,7 @@ import pandas as pd
 
 from lvsbench.core.errors import LvsbenchError, Problem
 from lvsbench.core.records import VOID_LABEL
-from lvsbench.formats.predictions import DavisAnnoPredictions
+from lvsbench.formats.davis_anno import DavisAnnoPredictions
 from lvsbench.metrics.accumulate import LabelMapAccumulator
 from lvsbench.metrics.names import DAVIS_METRICS
 from lvsbench.scoring.stream import Family, Job, VideoResult, error_text, gt_problem, size_problem

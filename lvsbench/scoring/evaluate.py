@@ -26,7 +26,8 @@ import pandas as pd
 from lvsbench import __version__
 from lvsbench.core.errors import ConfigError, Problem, ValidationFailed, did_you_mean
 from lvsbench.datasets.base import Dataset
-from lvsbench.formats.predictions import Predictions, open_predictions
+from lvsbench.formats.base import Predictions
+from lvsbench.formats.predictions import open_predictions
 from lvsbench.metrics.names import units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 from lvsbench.protocols import PROTOCOLS, Protocol, default_protocol_for, get_protocol

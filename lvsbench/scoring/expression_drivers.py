@@ -27,7 +27,7 @@ from lvsbench.datasets.mevis import MeViSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
 from lvsbench.datasets.refsav import RefSAVDataset
 from lvsbench.datasets.revos import ReVOSDataset
-from lvsbench.formats.predictions import PngTreePredictions
+from lvsbench.formats.png_tree import PngTreePredictions
 from lvsbench.formats.raw_png import MissingPrediction, RawPngTree
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv

@@ -16,7 +16,7 @@ import pandas as pd
 
 from lvsbench.core.errors import ConfigError, Problem, ValidationFailed
 from lvsbench.core.io import sha256_file, sha256_tree
-from lvsbench.formats.predictions import PngTreePredictions
+from lvsbench.formats.png_tree import PngTreePredictions
 from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.formats.rle_results import RleResultsPredictions
 from lvsbench.metrics.names import units_of

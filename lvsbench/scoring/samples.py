@@ -22,7 +22,7 @@ import pandas as pd
 from lvsbench.core.codecs import rle_encode
 from lvsbench.core.errors import LvsbenchError, Problem
 from lvsbench.core.records import Expression
-from lvsbench.formats.predictions import CocoPredictions
+from lvsbench.formats.coco_json import CocoPredictions
 from lvsbench.metrics.accumulate import SequenceAccumulator
 from lvsbench.metrics.names import COCO_PREFIX, LOCATER_METRICS, TOP1_METRICS
 from lvsbench.metrics.referring import CocoAccumulator, LocaterAccumulator, TopOneAccumulator, top1

@@ -22,7 +22,7 @@ import pandas as pd
 
 from lvsbench.core.errors import DataFormatError, LvsbenchError, Problem
 from lvsbench.datasets.base import Dataset
-from lvsbench.formats.predictions import Predictions
+from lvsbench.formats.base import Predictions
 from lvsbench.metrics.referring import CocoAccumulator
 from lvsbench.scoring.validate import Plan
 

@@ -20,7 +20,9 @@ from typing import Any
 from lvsbench.core.errors import ConfigError, LvsbenchError, Problem
 from lvsbench.core.records import Expression
 from lvsbench.datasets.base import Dataset
-from lvsbench.formats.predictions import CocoPredictions, DavisAnnoPredictions, Predictions
+from lvsbench.formats.base import Predictions
+from lvsbench.formats.coco_json import CocoPredictions
+from lvsbench.formats.davis_anno import DavisAnnoPredictions
 from lvsbench.protocols import Protocol
 
 
@@ -71,7 +73,7 @@ class Plan:
 
     def image_id(self, video_id: str, expression: Expression, frame: str) -> str:
         """The sample's COCO image id (`Protocol.image_id`)."""
-        from lvsbench.formats.predictions import a2d_image_id, jhmdb_image_id
+        from lvsbench.formats.coco_json import a2d_image_id, jhmdb_image_id
 
         if self.protocol.image_id == "jhmdb-frame":
             return jhmdb_image_id(video_id, frame)
