@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lvsbench.core.errors import ConfigError, DataFormatError
-from lvsbench.leaderboard.recipes import expand_env, load_recipes, parse_recipe
+from lvsbench.leaderboard.recipes import Recipe, expand_env, load_recipes, parse_recipe
 from lvsbench.leaderboard.render import Row, format_percent, render_csv, render_markdown, reported_rows, sort_rows
 from lvsbench.leaderboard.reported import parse_reported
 from lvsbench.pipeline.cache import Cache, CacheKey, current_version
@@ -100,6 +100,26 @@ def test_committed_recipes_parse() -> None:
     recipes = load_recipes(REPO / "recipes")
     assert recipes, "recipes/*.toml must exist"
     assert any(r.dataset.is_synthetic for r in recipes)
+
+
+@pytest.mark.parametrize("dataset", ["mevis", "revos", "refsav", "long-rvos", "reasonvos"])
+def test_modern_synthetic_tables_have_bounds_and_the_zero_shot_locater(dataset: str) -> None:
+    """Issue #14: each protocol table of the five modern synthetic leaderboards lists the four bounds and the tiny
+    Locater, run from the committed synthetic-A2D checkpoint on the same data as the oracle and described as a
+    zero-shot transfer figure (the model never saw this dataset)."""
+    synth = [r for r in load_recipes(REPO / "recipes") if r.dataset.name == dataset and r.dataset.is_synthetic]
+    tables: dict[str, dict[str, Recipe]] = {}
+    for r in synth:
+        tables.setdefault(r.protocol, {})[r.entry] = r
+    assert tables
+    for entries in tables.values():
+        assert set(entries) == {"oracle", "empty", "full", "random", "locater (tiny)"}
+        oracle, loc = entries["oracle"], entries["locater (tiny)"]
+        assert (loc.dataset, loc.leaderboard) == (oracle.dataset, oracle.leaderboard)
+        assert loc.checkpoint == "leaderboards/checkpoints/locater-tiny-synth-a2d.pt"
+        assert (REPO / loc.checkpoint).is_file()
+        assert loc.adapter_options == {"threads": 1} and loc.train is None  # inference only, as synth-a2d-locater
+        assert "zero-shot" in loc.description and "transfer" in loc.description
 
 
 # ------------------------------------------------------------------------------------------------ cache keys
