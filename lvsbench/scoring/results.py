@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -114,6 +113,8 @@ def json_safe(v: Any) -> Any:
 def dataset_checksum(dataset: Dataset) -> tuple[str, str]:
     """(kind, sha256) identifying the ground truth: the card of a layout dataset; otherwise a reader's own
     `checksum()`, else the sha256 of its annotation metadata (videos, frames, expressions, objects)."""
+    import hashlib
+
     from lvsbench.datasets.layout import LayoutDataset, card_checksum
 
     if isinstance(dataset, LayoutDataset):
