@@ -2,21 +2,27 @@
 
     python benchmarks/bench_startup.py --base /tmp/base [--repeat 5] [--workdir /tmp/bench_startup]
 
-Measurements per tree (lowest CPU time of `--repeat` runs, user + system of the child, `getrusage`):
-- `python -c pass`: the interpreter alone, to subtract;
+Cases, for both trees (lowest CPU time of `--repeat` runs after one warm-up run: user + system of the child,
+`getrusage`; the last column is base / this):
+- `python -c pass`: the interpreter alone;
 - `lvsbench score --help`: the CLI reaching the score command (command discovery and the command's imports);
-- `import lvsbench.cli` then resolving `score`, plus importing the scoring entry modules and what a DAVIS-family
-  dataset needs (`lvsbench.scoring.evaluate`, the DAVIS reader, the PNG codecs, `lvsbench.metrics.functional`);
-- `lvsbench score ... until the first frame` (davis, a2d, mevis): the real command line on a tiny synthetic
-  dataset (written once into `--workdir` by this tree's `synth`, predictions = the ground truth: `run oracle`, or
-  DAVIS's own label maps with void set to 0), stopped the moment the first frame has been scored. The child wraps
-  the per-frame metric kernels as their modules are imported (`FIRST_FRAME`: J/F of a mask pair, its closed form
-  for an empty prediction, the A2D/J-HMDB intersection/union counts; the same names in both trees) and, when the
-  first of them returns, reads its own CPU time and exits: everything the command imported and did before scoring
-  a frame (command line, dataset, predictions, validation) is counted, whatever is imported lazily afterwards (the
-  result tables, pandas) is not. The child also reports which heavy packages (`HEAVY`) it had imported by then.
-  A child in which no kernel ran is an error, not a number.
-CPU time rather than wall time because the machine is shared (load printed). The last column is base / this.
+- `import lvsbench.cli`, resolving `score`, then importing `lvsbench.scoring.evaluate`, the DAVIS reader, the
+  codecs and `lvsbench.metrics.functional` (the measurement of the first version of this script);
+- `lvsbench score <davis|a2d|mevis> until the first frame`: the real command line on a tiny synthetic dataset
+  (written once into `--workdir` by this tree's `synth`: 4 videos of 4 frames, 32x48; predictions = the ground
+  truth: `run oracle`, or DAVIS's own label maps with void set to 0), stopped the moment its first frame has been
+  scored. The child wraps the per-frame metric kernels as their modules are imported (`FIRST_FRAME`: J/F of a mask
+  pair, its closed form for an empty prediction, the A2D intersection/union counts; the same names in both trees)
+  and, when the first of them returns, reads its own CPU time and exits: everything the command did and imported
+  before scoring a frame (command line, dataset and predictions opened, validation, the first frame decoded) is
+  counted; what it imports only afterwards (pandas for the result tables) is not. A child in which no kernel ran
+  is an error, not a number. Listed below each: the heavy packages (`HEAVY`) each tree had imported by then, and
+  the CPU of importing numpy, click and this tree's heavy packages alone (`FLOOR`: what no lazy import can save).
+  stderr is a pipe, so there is no progress bar: in a terminal `lvsbench score` also imports tqdm for it.
+Every case runs twice: with byte-code cached (as installed; written to `--workdir`/pycache through
+PYTHONPYCACHEPREFIX, the trees are not touched) and with none written (PYTHONDONTWRITEBYTECODE=1, as in this
+project's development environment: every module of the tree is compiled from source in every run).
+CPU time rather than wall time because the machine is shared (load printed).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "scipy", "skimage", "h5py", "torch", "cv2", "pycocotools", "PIL", "tqdm")
+FLOOR = {"PIL": "PIL.Image", "pycocotools": "pycocotools.mask"}
+"""What of a heavy package the floor line imports (the interpreter with numpy, click and the case's heavy packages:
+what no lazy import of lvsbench can save)."""
 FIRST_FRAME = {"lvsbench.metrics.functional": ("_j_f", "j_and_f_empty_prediction"),
                "lvsbench.metrics.referring": ("_counts",)}
 """Module -> per-frame kernels whose first return marks the first scored frame (absent names are skipped)."""
@@ -175,6 +184,10 @@ def measure(trees: tuple[tuple[str, Path], ...], data: dict[str, list[str]], wor
               f"{cpu['this']:.3f} s  x{cpu['base'] / cpu['this']:.2f}")
         for label, _ in trees:
             print(f"    {label} had imported: {', '.join(heavy[label]) or '-'}")
+        floor = "import " + ", ".join(["numpy", "click", *(FLOOR.get(h, h) for h in heavy["this"])])
+        run_child(ROOT, ["-c", floor], pycache)
+        cost = min(run_child(ROOT, ["-c", floor], pycache) for _ in range(repeat))
+        print(f"    `{floor}` alone: CPU {cost:.3f} s")
 
 
 def main() -> None:
