@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import importlib
 import json
-import pkgutil
 import sys
 from typing import Any
 
@@ -37,6 +36,8 @@ class _LazyGroup(click.Group):
 
     def _load_all(self) -> None:
         if not self._all_loaded:
+            import pkgutil
+
             import lvsbench.cli as pkg
 
             for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):

@@ -11,14 +11,16 @@ import io
 import re
 import struct
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as coco_mask
 
 from lvsbench.core.errors import DataFormatError
 from lvsbench.core.png_decode import PNG_SIGNATURE, decode_png_fast, png_colour_type
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def _davis_palette() -> np.ndarray:
@@ -212,6 +214,8 @@ def _read_source(src: str | Path | bytes, where: str | Path | None) -> tuple[byt
 
 
 def _open(data: bytes, where: str | Path | None) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError  # here: the PNG fast path and the A2D reader never need Pillow
+
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
@@ -269,6 +273,8 @@ def read_binary_png(src: str | Path | bytes, where: str | Path | None = None) ->
 
 def encode_binary_png(mask: np.ndarray) -> bytes:
     """Binary mask -> 8-bit grayscale PNG bytes with values 0/255 (the Refer-YouTube-VOS submission format)."""
+    from PIL import Image
+
     buf = io.BytesIO()
     Image.fromarray((np.asarray(mask) != 0).astype(np.uint8) * 255, mode="L").save(buf, format="PNG")
     return buf.getvalue()
@@ -308,6 +314,8 @@ def encode_palette_png(label_map: np.ndarray, palette: np.ndarray = DAVIS_PALETT
         if arr.size and (arr.min() < 0 or arr.max() > 255):
             raise ValueError("label map values must be in 0..255")
         arr = arr.astype(np.uint8)
+    from PIL import Image
+
     img = Image.fromarray(arr, mode="P")
     img.putpalette(palette.astype(np.uint8).reshape(-1).tolist())
     buf = io.BytesIO()
@@ -365,6 +373,8 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """(height, width) of an image without decoding its pixels."""
+    from PIL import Image
+
     try:
         with Image.open(path) as img:
             w, h = img.size
@@ -374,12 +384,16 @@ def image_size(path: str | Path) -> tuple[int, int]:
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
+    from PIL import Image
+
     buf = io.BytesIO()
     Image.fromarray(rgb, mode="RGB").save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
 
 
 def encode_png_rgb(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
     buf = io.BytesIO()
     Image.fromarray(rgb, mode="RGB").save(buf, format="PNG")
     return buf.getvalue()

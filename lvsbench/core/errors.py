@@ -6,7 +6,6 @@ Everything a user can cause (bad input files, missing roots, existing outputs) r
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from pathlib import Path
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """"; did you mean X?" for a name a user typed (dataset, split, protocol, adapter, recipe, model, column), or ""
     when nothing is close. The one helper every "unknown name" message uses."""
+    import difflib
+
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
     if not close:
         lowered = {str(c).lower(): str(c) for c in choices}

@@ -1,17 +1,16 @@
 """Atomic, non-clobbering file output and checksums.
 
 Every file lvsbench writes goes through here: written to a temporary sibling and renamed into place, so an
-interrupted job never leaves a half-written file that a resumed job would trust.
+interrupted job never leaves a half-written file that a resumed job would trust. hashlib, shutil and tempfile
+are imported by the functions that use them: commands import this module long before they write (`lvsbench
+score`: before its first frame), and those imports cost more than the module itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +74,8 @@ def mark_output_dir(path: str | Path) -> Path:
 def prepare_output_dir(path: str | Path, force: bool, legacy: tuple[str, ...] = ()) -> Path:
     """The one way a command claims an output folder: refuse (see `check_overwrite`), delete an earlier lvsbench
     output under `force`, create the folder and write the marker first."""
+    import shutil
+
     p = Path(path)
     check_overwrite(p, force, legacy)
     if p.is_symlink() or p.is_file():
@@ -86,6 +87,8 @@ def prepare_output_dir(path: str | Path, force: bool, legacy: tuple[str, ...] = 
 
 def remove_output_dir(path: str | Path, legacy: tuple[str, ...] = ()) -> None:
     """Delete a folder only if lvsbench wrote it (marker, legacy marker or empty); otherwise refuse naming it."""
+    import shutil
+
     p = Path(path)
     if not p.exists():
         return
@@ -98,6 +101,8 @@ def remove_interrupted_writes(root: str | Path) -> list[Path]:
     """Delete the temporary files and folders (`.<name>.<random>.tmp`) that `atomic_write_bytes` / `atomic_dir`
     leave behind when a process is killed mid-write, anywhere under an lvsbench output folder `root`; returns what
     was removed. Called before a resumed job writes again, so an interruption leaves no partial file for good."""
+    import shutil
+
     root = Path(root)
     if not is_lvsbench_output(root):
         return []
@@ -113,6 +118,8 @@ def remove_interrupted_writes(root: str | Path) -> list[Path]:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` via a temp file in the same directory and `os.replace`."""
+    import tempfile
+
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +166,9 @@ def atomic_dir(path: str | Path, force: bool = False, legacy: tuple[str, ...] = 
     With `force`, an existing directory is replaced only after the new one is complete, and only if lvsbench wrote
     it (`check_overwrite`); the new one carries `OUTPUT_MARKER`.
     """
+    import shutil
+    import tempfile
+
     p = Path(path)
     check_overwrite(p, force, legacy)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -192,10 +202,14 @@ def to_jsonable(v: Any) -> Any:
 
 
 def sha256_bytes(data: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -206,6 +220,8 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 def sha256_tree(root: str | Path, exclude: tuple[str, ...] = ()) -> str:
     """Checksum of a directory tree: sorted relative paths and file contents (names in `exclude` and the output
     marker skipped, so a marked folder has the checksum of its content)."""
+    import hashlib
+
     base = Path(root)
     h = hashlib.sha256()
     for p in sorted(base.rglob("*")):

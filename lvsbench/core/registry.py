@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 from lvsbench.core.errors import ConfigError, unknown_name
@@ -74,6 +73,8 @@ class Registry(Mapping[str, _T], Generic[_T]):
 
     def entries(self) -> dict[str, Entry]:
         """Every entry: registered ones, then plug-ins (read anew each call: a package installed meanwhile counts)."""
+        from importlib import metadata  # here, not at import: only a plug-in look-up pays for it
+
         out = dict(self._entries)
         conflicts = []
         for ep in metadata.entry_points().select(group=self.group) if self.group else ():

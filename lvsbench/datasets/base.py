@@ -11,12 +11,15 @@ import abc
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.errors import LvsbenchError, Problem
 from lvsbench.core.records import Expression, FrameMasks, Video
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Dataset(abc.ABC):
@@ -102,6 +105,8 @@ class Dataset(abc.ABC):
 
     def expressions_frame(self) -> pd.DataFrame:
         """One row per expression: ids, text, objects, number of scored frames, words, objects in the video."""
+        import pandas as pd
+
         vids = self.videos()
         rows = []
         for e in self.expressions():

@@ -23,7 +23,6 @@ Size: the reader, the resumable writer and the validator of one format, kept wit
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -295,6 +294,8 @@ class LayoutWriter:
                   objects: dict[int, dict[str, Any]] | None = None) -> None:
         """Write one video: its frames (name, RGB), the ground truth of its annotated frames (label maps, or
         `FrameMasks` whose overlapping objects go to `Overlaps/`), its expressions."""
+        import shutil
+
         vid = video.id
         img_dir, ann_dir = self.out / "JPEGImages" / vid, self.out / "Annotations" / vid
         over_dir = self.out / OVERLAPS_DIR / vid
@@ -343,6 +344,8 @@ class LayoutWriter:
 
     def finish(self, order: list[str] | None = None) -> dict[str, Any]:
         """Assemble meta and card from the per-video fragments; returns the card."""
+        import shutil
+
         fragments = {}
         for p in sorted(self.parts.glob("*.json")):
             frag = json.loads(p.read_text())
@@ -371,6 +374,8 @@ def overlap_path(root: str | Path, video_id: str, frame: str, object_id: int) ->
 
 def remove_video(out: str | Path, video_id: str) -> None:
     """Remove one video of an unfinished `LayoutWriter` output (frames, annotations, fragment)."""
+    import shutil
+
     for d in (Path(out) / "JPEGImages" / video_id, Path(out) / "Annotations" / video_id,
               Path(out) / OVERLAPS_DIR / video_id):
         if d.exists():

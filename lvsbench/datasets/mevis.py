@@ -29,10 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.codecs import rle_decode
 from lvsbench.core.errors import ConfigError, DataFormatError, Problem
@@ -40,6 +39,9 @@ from lvsbench.core.records import VOID_LABEL, Expression, FrameMasks, FrameSourc
 from lvsbench.core.textfiles import load_json
 from lvsbench.datasets import native
 from lvsbench.datasets.base import Dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPLITS: tuple[str, ...] = ("train", "valid_u", "valid")
 DEFAULT_SPLIT = "valid_u"

@@ -22,14 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.errors import DataFormatError, Problem
 from lvsbench.core.ids import check_id
 from lvsbench.core.records import VOID_LABEL, Expression, FrameSource, Video
 from lvsbench.datasets import native
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPLITS: tuple[str, ...] = ("test",)
 DEFAULT_SPLIT = "test"

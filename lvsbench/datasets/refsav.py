@@ -27,14 +27,17 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.errors import ConfigError, Problem
 from lvsbench.core.records import Expression, FrameSource, Video
 from lvsbench.datasets import native
 from lvsbench.datasets.mevis import MaskDictDataset
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPLITS: tuple[str, ...] = ("valid",)
 DEFAULT_SPLIT = "valid"

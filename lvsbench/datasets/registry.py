@@ -10,7 +10,6 @@ config file (`~/.config/lvsbench/config.toml`, or `$LVSBENCH_CONFIG`).
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +87,8 @@ def config_path() -> Path:
 
 def configured_roots() -> dict[str, str]:
     """The `[roots]` table of the config file ({} when there is no file)."""
+    import tomllib
+
     path = config_path()
     if not path.is_file():
         return {}

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.codecs import rle_decode
 from lvsbench.core.errors import DataFormatError, Problem
 from lvsbench.core.textfiles import load_json
 from lvsbench.datasets.mevis import MaskDictDataset
 from lvsbench.datasets.native import choose_split
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPLITS: tuple[str, ...] = ("valid", "train", "train_sub")
 DEFAULT_SPLIT = "valid"

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import struct
-import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +33,9 @@ from lvsbench.formats.base import (
     png_frames,
     read_file,
 )
+
+if TYPE_CHECKING:
+    import zipfile
 
 
 def png_prediction_path(root: str | Path, video_id: str, exp_id: str, frame: str) -> Path:
@@ -194,6 +196,8 @@ class PngZipPredictions(Predictions):
     def __init__(self, path: str | Path, prefixes: tuple[str, ...] = (ANNOTATIONS_PREFIX,)) -> None:
         self.path = Path(path)
         self.prefixes = prefixes
+        import zipfile
+
         if not zipfile.is_zipfile(self.path):
             raise DataFormatError(self.path, "not a zip archive")
         self._zf: zipfile.ZipFile | None = None
@@ -213,6 +217,8 @@ class PngZipPredictions(Predictions):
         return state
 
     def _zip(self) -> zipfile.ZipFile:
+        import zipfile
+
         if self._zf is None or self._pid != os.getpid():
             try:
                 self._zf = zipfile.ZipFile(self.path)
@@ -265,6 +271,8 @@ class PngZipPredictions(Predictions):
 
     def raw_bytes(self, video_id: str, exp_id: str, frame: str) -> bytes | None:
         """The member's bytes, or None when absent."""
+        import zipfile
+
         if self._members is None:
             self._index()
         assert self._members is not None

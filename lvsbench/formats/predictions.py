@@ -15,7 +15,6 @@ and writer from its own module.
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -78,6 +77,8 @@ def detect_format(path: str | Path) -> str:
     if not p.exists():
         raise DataFormatError(p, "predictions not found")
     if p.is_file():
+        import zipfile
+
         if zipfile.is_zipfile(p):
             return "png-zip"
         if p.suffix.lower() == ".json":

@@ -13,10 +13,9 @@ values are reduced in sorted frame order, so accumulators of frame ranges merge 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.records import VOID_LABEL
 from lvsbench.metrics.functional import (
@@ -31,6 +30,9 @@ from lvsbench.metrics.functional import (
 )
 from lvsbench.metrics.names import DAVIS_METRICS
 from lvsbench.metrics.statistics import DEFAULT_DECAY, DecayMode, db_statistics
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GLOBAL_MEASURES", "Accumulator", "LabelMapAccumulator", "SequenceAccumulator", "pair_j_f", "summarize"]
 
@@ -138,11 +140,15 @@ class SequenceAccumulator:
 
     def per_frame(self) -> pd.DataFrame:
         """Long table: sequence, object, frame, J, F."""
+        import pandas as pd
+
         rows = [(self.sequence, obj, fr, *self._tracks[obj][fr]) for obj in self._tracks for fr in self.frames(obj)]
         return pd.DataFrame(rows, columns=["sequence", "object", "frame", "J", "F"])
 
     def compute(self, decay: DecayMode = DEFAULT_DECAY) -> pd.DataFrame:
         """One row per object: n_frames and J/F mean, recall, decay (`db_statistics`)."""
+        import pandas as pd
+
         rows = []
         for obj in self._tracks:
             jm, jr, jd = db_statistics(self.j(obj), decay)
@@ -261,6 +267,8 @@ def summarize(stats: pd.DataFrame | Iterable[SequenceAccumulator],
               decay: DecayMode = DEFAULT_DECAY) -> dict[str, float]:
     """davis2017 global figures: plain `np.mean` over rows (objects or expressions, pooled across sequences) of
     each statistic, and J&F-Mean = (mean J-Mean + mean F-Mean) / 2. NaN decays propagate, as in the anchor."""
+    import pandas as pd
+
     if not isinstance(stats, pd.DataFrame):
         stats = pd.concat([acc.compute(decay) for acc in stats], ignore_index=True)
     if len(stats) == 0:

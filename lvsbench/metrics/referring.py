@@ -24,13 +24,15 @@ import contextlib
 import io
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.metrics.functional import as_mask
 from lvsbench.metrics.names import COCO_STAT_NAMES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "COCO_STAT_NAMES",
@@ -227,6 +229,8 @@ class _IoUTable:
         return [(k, *self._rows[k]) for k in ids]
 
     def table(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.items(), columns=["sample_id", "inter", "union", "iou"])
 
     def compute(self) -> dict[str, Any]:

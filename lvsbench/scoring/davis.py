@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.errors import LvsbenchError, Problem
 from lvsbench.core.records import VOID_LABEL
@@ -24,6 +23,9 @@ from lvsbench.metrics.accumulate import LabelMapAccumulator
 from lvsbench.metrics.names import DAVIS_METRICS
 from lvsbench.scoring.stream import Family, Job, VideoResult, error_text, gt_problem, size_problem
 from lvsbench.scoring.validate import annotator_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _GT = "ground truth"
 """The 'run' of a ground-truth problem (runs are annotator numbers or None); a string survives pickling."""

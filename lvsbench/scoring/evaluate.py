@@ -19,9 +19,7 @@ bad ids found while streaming are collected and raised together as `ValidationFa
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lvsbench import __version__
 from lvsbench.core.errors import ConfigError, Problem, ValidationFailed, did_you_mean
@@ -37,6 +35,9 @@ from lvsbench.scoring.samples import JF, LOCATER, REFERRING
 from lvsbench.scoring.stream import Family, Job, VideoResult, merge_all
 from lvsbench.scoring.validate import InventoryReport, build_plan, check_inventory
 from lvsbench.scoring.workers import run as run_tasks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FAMILIES: dict[str, Family] = {"davis": DAVIS, "referring": REFERRING, "jf": JF, "locater": LOCATER}
 """How each `Protocol.family` is scored (the per-expression family has its own scorer)."""
@@ -94,6 +95,8 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     job = Job(dataset, p, plan, allow_missing, decay, FAMILIES[proto.family])
     done = run_tasks(job, workers, progress).compute()
     _refuse([x for r in done for x in r.problems], p, dataset, proto)
+    import pandas as pd  # for the result tables only: not before the first frame
+
     df, counts, samples, coco = _tables(job, done)
     values = job.family.values(proto, df, samples, coco)
     per_group = _groups(job, df, by, samples, coco) if by else pd.DataFrame(columns=["group", "n", *values])
@@ -109,6 +112,8 @@ def _refuse(problems: list[Problem], p: Predictions, dataset: Dataset, proto: Pr
 
 def _tables(job: Job, done: list[VideoResult]) -> tuple[pd.DataFrame, dict[str, int], Any, Any]:
     """The per-sample table (with metadata columns), the counts, and the merged sample / COCO accumulators."""
+    import pandas as pd
+
     counts = {"videos": len(done), "samples": 0}
     for key in ("frame_objects", "skipped_frames", "missing_scored"):
         counts[key] = sum(r.counts[key] for r in done)
@@ -123,6 +128,8 @@ def _tables(job: Job, done: list[VideoResult]) -> tuple[pd.DataFrame, dict[str, 
 
 def _groups(job: Job, df: pd.DataFrame, by: str, samples: Any, coco: Any) -> pd.DataFrame:
     """One row per value of the per-sample column `by` (n, the protocol's values on those rows)."""
+    import pandas as pd
+
     if by == "table_vii_group" and by not in df.columns:  # a named grouping, added only when asked for
         from lvsbench.hardsplit.stats import table_vii_group
 

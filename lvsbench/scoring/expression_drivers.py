@@ -267,10 +267,10 @@ def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
     """One accumulator per video: a thin loop, in a fork pool that inherits the job when `workers > 1` (nothing is
     pickled but the accumulators), as `lvsbench.scoring.evaluate` does for the other protocols."""
     global _JOB
-    import multiprocessing as mp
-
     videos = list(job.plan)
     video = DRIVERS[job.proto.dataset or ""].video
+    if workers > 1 and len(videos) > 1:
+        import multiprocessing as mp  # not before: a one-process run does not pay for it (socket, pickle, ...)
     if workers <= 1 or len(videos) <= 1 or "fork" not in mp.get_all_start_methods():
         yield from (video(job, vid) for vid in videos)
         return

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv
 from lvsbench.metrics.modern import mevis_aggregate, mevis_v2_scores, no_target_counts, revos_rounded, subset_aggregate
 from lvsbench.metrics.official_missing import MissingInput, official_values
 from lvsbench.protocols import Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _DERIVED = ("J&F", "N-acc", "T-acc", "Final")
 
@@ -187,6 +188,8 @@ class ExpressionAccumulator:
     def per_sample_frame(self, key: bool = False) -> pd.DataFrame:
         """One row per scored expression in meta order: video_id, exp_id, the metrics as the official
         per-expression output writes them, then type / no-target / missing columns (`key`: the official key too)."""
+        import pandas as pd
+
         return pd.DataFrame([{**self.style.row(self.protocol, r, r.values), **({"key": r.key} if key else {})}
                              for r in self.rows() if r.values is not None])
 

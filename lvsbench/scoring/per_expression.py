@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lvsbench.core.errors import ConfigError, Problem, ValidationFailed
 from lvsbench.core.io import sha256_file, sha256_tree
@@ -25,6 +23,9 @@ from lvsbench.protocols import LONG_RVOS, PER_EXPRESSION, REASONVOS, Protocol, d
 from lvsbench.scoring.expression_drivers import DRIVERS, score_expressions
 from lvsbench.scoring.expressions import STYLES, ExpressionAccumulator, ExpressionResult
 from lvsbench.scoring.results import ScoreResult, dataset_checksum, json_safe
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def evaluate(ds: Any, preds: Any, protocol: str | Protocol, *, missing_as_empty: bool = False,
@@ -256,6 +257,8 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
     }
     if warnings := [w for r in rows for w in r.warnings]:
         results["warnings"] = warnings  # only when there are any: the results of clean PNGs stay byte-identical
+    import pandas as pd  # for the result tables only: not before the first frame
+
     summary = pd.DataFrame({"metric": list(values), "value": list(values.values())})
     per_group = pd.DataFrame(columns=["group", "n", *values])  # no --by for these protocols (refused earlier)
     return ScoreResult(proto, values, summary, acc.per_sample_frame(), per_group, json_safe(results), [])

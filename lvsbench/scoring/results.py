@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.datasets.base import Dataset
 from lvsbench.metrics.names import format_value
 from lvsbench.protocols import Protocol
 from lvsbench.scoring.validate import MissingItem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -77,6 +78,8 @@ def _absent(n: Any) -> bool:
 def attach_metadata(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     """Join per-sample rows with the expression table (text, category, word count, objects in video ...) and add
     the binned columns `num_objects_bin` (1, 2, 3, 4, >=5: objects in the video) and `num_words_bin`."""
+    import pandas as pd
+
     meta = dataset.expressions_frame()
     if df.empty or meta.empty or "exp_id" not in df:
         return df
@@ -110,6 +113,8 @@ def json_safe(v: Any) -> Any:
 def dataset_checksum(dataset: Dataset) -> tuple[str, str]:
     """(kind, sha256) identifying the ground truth: the card of a layout dataset; otherwise a reader's own
     `checksum()`, else the sha256 of its annotation metadata (videos, frames, expressions, objects)."""
+    import hashlib
+
     from lvsbench.datasets.layout import LayoutDataset, card_checksum
 
     if isinstance(dataset, LayoutDataset):

@@ -14,10 +14,9 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.codecs import rle_encode
 from lvsbench.core.errors import LvsbenchError, Problem
@@ -27,6 +26,9 @@ from lvsbench.metrics.accumulate import SequenceAccumulator
 from lvsbench.metrics.names import COCO_PREFIX, LOCATER_METRICS, TOP1_METRICS
 from lvsbench.metrics.referring import CocoAccumulator, LocaterAccumulator, TopOneAccumulator, top1
 from lvsbench.scoring.stream import Family, Job, VideoResult, error_text, gt_problem, read_mask
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Layout = tuple[int, list[tuple[Expression, tuple[str, ...]]], list[str], dict[str, list[tuple[int, Expression, int]]]]
 """(video position, items, frames in order, frame -> [(expression index, expression, rank of the frame in the

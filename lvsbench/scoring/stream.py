@@ -15,16 +15,18 @@ import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-import pandas as pd
 
 from lvsbench.core.errors import DataFormatError, LvsbenchError, Problem
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import Predictions
 from lvsbench.metrics.referring import CocoAccumulator
 from lvsbench.scoring.validate import Plan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
