@@ -154,3 +154,19 @@ def test_ctrl_c_saves_the_state_and_resume_finishes(a2d: Path, tmp_path: Path,
     code, _, err = run([*args, "--resume"], capsys)
     assert code == 0, err
     assert torch.load(out / "ckpt.pt", weights_only=True)["step"] == 200
+
+
+def test_train_hint_names_the_datasets_evaluation_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The "run with:" line after training suggests the dataset's own evaluation split (MeViS: valid_u), not a
+    fixed `test` that MeViS does not have."""
+    from lvsbench.synth import get_writer
+
+    root = get_writer("mevis")(tmp_path / "mevis", videos=2, seed=0, height=48, width=64, frames=4)
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(RECIPE.format(model="locater"))
+    code, stdout, err = run(["train", "locater", "--dataset", "mevis", "--root", str(root), "--split", "train",
+                             "--out", str(tmp_path / "t"), "--recipe", str(recipe), "--device", "cpu", "--quiet"],
+                            capsys)
+    assert code == 0, err
+    hint = stdout.strip().splitlines()[-1]
+    assert hint.startswith("run with: lvsbench run locater") and hint.endswith("--split valid_u --out PREDS"), hint

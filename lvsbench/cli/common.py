@@ -25,6 +25,11 @@ class Choice(click.Choice):
                 exc.message = exc.message.rstrip(".") + hint
             raise
 
+DATASET_NAMES = "a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, refsav, long-rvos, reasonvos"
+"""The built-in dataset names for `--dataset` help texts, kept here as text so that `--help` imports no reader;
+`tests/test_cli_help.py` checks it against `lvsbench.datasets.registry.DATASETS`."""
+DATASET_HELP = f"Dataset name: {DATASET_NAMES}, or layout (any dataset in the lvsbench layout, e.g. a2d-plus)."
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output.")
 
@@ -37,4 +42,4 @@ def emit(payload: Any, as_json: bool, text: Callable[[], str] | str) -> None:
         click.echo(text() if callable(text) else text)
 
 
-__all__ = ["Choice", "commands", "emit", "force_option", "json_option"]
+__all__ = ["DATASET_HELP", "DATASET_NAMES", "Choice", "commands", "emit", "force_option", "json_option"]

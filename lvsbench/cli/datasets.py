@@ -71,7 +71,8 @@ def info_cmd(name: str, root: Path | None, split: str | None, check: bool, optio
     """Videos, expressions and annotated frames per split of dataset NAME, and what is missing.
 
     Works with only the text files present (metadata-only mode); then the missing frame and mask folders are
-    listed. NAME is a2d, jhmdb, ryvos, rdavis, davis, layout, or any name whose root is in the lvsbench layout.
+    listed. NAME is a built-in dataset (a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, refsav, long-rvos,
+    reasonvos), layout, or any name whose root is in the lvsbench layout.
     """
     from lvsbench.datasets.registry import dataset_info, parse_options
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lvsbench.cli.common import Choice, emit, force_option, json_option
+from lvsbench.cli.common import DATASET_HELP, Choice, emit, force_option, json_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from lvsbench.run.runner import RunResult
@@ -30,7 +30,7 @@ def _load_dataset(name: str, root: str | None, split: str | None, options: dict[
 
 @click.command("run")
 @click.argument("adapter")
-@click.option("--dataset", "dataset_name", required=True, help="Dataset name: a2d, jhmdb, ryvos, rdavis, layout.")
+@click.option("--dataset", "dataset_name", required=True, help=DATASET_HELP)
 @click.option("--root", default=None, help="Dataset root (else LVSBENCH_<NAME>_ROOT or the user config).")
 @click.option("--split", default=None, help="Split (default: the dataset's evaluation split).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
@@ -215,7 +215,7 @@ def merge_cmd(shards: tuple[Path, ...], out: Path, force: bool, allow_incomplete
 @click.command("import-preds")
 @click.argument("source", type=Choice(["referformer", "mttr", "locater"]))
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
-@click.option("--dataset", "dataset_name", required=True, help="Dataset name: a2d, jhmdb, ryvos, rdavis, layout.")
+@click.option("--dataset", "dataset_name", required=True, help=DATASET_HELP)
 @click.option("--root", default=None, help="Dataset root (else LVSBENCH_<NAME>_ROOT or the user config).")
 @click.option("--split", default=None, help="Split the predictions were made on.")
 @click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",

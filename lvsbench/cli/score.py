@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lvsbench.cli.common import Choice, emit, force_option, json_option
+from lvsbench.cli.common import DATASET_HELP, Choice, emit, force_option, json_option
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
 
 if TYPE_CHECKING:
@@ -25,9 +25,7 @@ def _load_dataset(name: str, root: Path | None, split: str | None, options: tupl
 @click.command("score")
 @click.argument("preds", type=click.Path(path_type=Path))
 @click.option("--dataset", "dataset_name", required=True,
-              help="Dataset name: a2d, jhmdb, ryvos, rdavis, davis, mevis, revos, refsav, long-rvos, reasonvos, or "
-                   "any dataset in the lvsbench "
-                   "layout (e.g. a2d-plus).")
+              help=DATASET_HELP)
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Ground-truth root (else $LVSBENCH_<NAME>_ROOT, else [roots] in the user config file).")
 @click.option("--split", default=None, help="Dataset split (default: the reader's).")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lvsbench.cli.common import Choice, emit, force_option, json_option
+from lvsbench.cli.common import DATASET_HELP, Choice, emit, force_option, json_option
 
 
 def _dataset(name: str, root: str | None, split: str | None, options: tuple[str, ...]) -> tuple[Any, str]:
@@ -19,7 +19,7 @@ def _dataset(name: str, root: str | None, split: str | None, options: tuple[str,
 
 @click.command("train")
 @click.argument("model", type=Choice(["locater", "urvos"]), metavar="MODEL")
-@click.option("--dataset", "dataset_name", required=True, help="Dataset name: a2d, jhmdb, ryvos, rdavis, layout.")
+@click.option("--dataset", "dataset_name", required=True, help=DATASET_HELP)
 @click.option("--root", default=None, help="Dataset root (else LVSBENCH_<NAME>_ROOT or the user config).")
 @click.option("--split", default="train", show_default=True, help="Split to train on.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
@@ -55,6 +55,7 @@ def train_cmd(model: str, dataset_name: str, root: str | None, split: str, out: 
 
     import torch
 
+    from lvsbench.datasets.registry import DATASETS
     from lvsbench.models.train import load_recipe, train
 
     rec = load_recipe(recipe_path, model)
@@ -75,11 +76,12 @@ def train_cmd(model: str, dataset_name: str, root: str | None, split: str, out: 
     payload = {"out": str(result.out), "checkpoint": str(result.checkpoint), "model": model, "recipe": rec.name,
                "recipe_sha256": rec.sha256, "steps": result.steps, "train_seconds": round(result.seconds, 2),
                "final_loss": result.final_loss, "device": dev, "metrics": result.metrics}
+    run_split = eval_split or (DATASETS[dataset_name].default_split if dataset_name in DATASETS else None)
     emit(payload, as_json, lambda: (
         f"{result.checkpoint}: {model} ({rec.name}, recipe {rec.sha256[:12]}) trained {result.steps} steps in "
         f"{result.seconds:.1f}s on {dev}\n"
         f"run with: lvsbench run {model} --checkpoint {result.checkpoint} --dataset {dataset_name} --root "
-        f"{resolved} --split test --out PREDS"))
+        f"{resolved}" + (f" --split {run_split}" if run_split else "") + " --out PREDS"))
 
 
 commands = [train_cmd]
