@@ -36,6 +36,8 @@ def make_project(root: Path) -> Path:
     for a in ("oracle", "empty"):
         (r / f"synth-a2d-{a}.toml").write_text(recipe(a, "a2d", A2D, "test", "a2d"))
         (r / f"synth-rdavis-{a}.toml").write_text(recipe(a, "rdavis", RDAVIS, "val", "rdavis"))
+    (r / "synth-rdavis-empty.toml").write_text('notes = "no mask on any frame"\n' + recipe("empty", "rdavis", RDAVIS,
+                                                                                           "val", "rdavis"))
     (r / "synth-a2d-random.toml").write_text(recipe("random", "a2d", A2D, "test", "a2d", kind="baseline"))
     (r / "a2d-oracle.toml").write_text(recipe("oracle", "a2d", None, "test", "a2d", root="a2d"))
     return r
@@ -90,6 +92,8 @@ def test_outputs(built: dict[str, Path]) -> None:
     assert "| 3 | empty | reproduced | test | 0.00 |" in md
     a2d = (out / "leaderboards" / "a2d.md").read_text()
     assert "`a2d-oracle` (oracle): LVSBENCH_A2D_ROOT is not set" in a2d
+    rdavis = (out / "leaderboards" / "synth-rdavis.md").read_text()  # a recipe's `notes` follow its reference
+    assert "[recipes/synth-rdavis-empty.toml](../recipes/synth-rdavis-empty.toml) (no mask on any frame) |" in rdavis
     res = json.loads((out / "results" / "synth-a2d-oracle.json").read_text())
     assert res["values"]["mean_iou"] == 1.0 and res["cache_key"]["lvsbench_version"] == lvsbench.__version__
     text = json.dumps(res)

@@ -374,10 +374,11 @@ def _carry(recipe: Recipe, carry_dir: Path | None, reason: str) -> Outcome:
 
 def result_row(o: Outcome) -> Row:
     r = o.result or {}
-    note = ""
+    notes = [o.recipe.notes] if o.recipe.notes else []  # the recipe's `notes`, shown after its link
     ver = r.get("cache_key", {}).get("lvsbench_version")
     if o.status == "carried" and ver != current_version():
-        note = f"lvsbench {ver}, not re-run here"
+        notes.append(f"lvsbench {ver}, not re-run here")
+    note = "; ".join(notes)
     return Row(leaderboard=r.get("leaderboard", o.recipe.leaderboard), protocol=r.get("protocol", o.recipe.protocol),
                split=r.get("split", o.recipe.dataset.split), entry=r.get("entry", o.recipe.entry), source="reproduced",
                kind=r.get("kind", o.recipe.kind),
