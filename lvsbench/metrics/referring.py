@@ -21,6 +21,7 @@ Never report a bare "mAP": the three are different numbers.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -175,11 +176,25 @@ def mttr_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.float32, 
     return _mttr_iou_from_counts(*_counts(gt, pred))
 
 
-def locater_frame_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.float32, float]:
-    """Locater `evaluate.py` per-frame IoU: float32 I / U, and 1.0 when U = 0 (no epsilon)."""
-    inter, union = _counts(gt, pred)
+def _locater_iou_from_counts(inter: int, union: int) -> tuple[np.float32, np.float32, float]:
     i32, u32 = np.float32(inter), np.float32(union)
     return i32, u32, 1.0 if union == 0 else float(i32 / u32)
+
+
+def locater_frame_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.float32, float]:
+    """Locater `evaluate.py` per-frame IoU: float32 I / U, and 1.0 when U = 0 (no epsilon)."""
+    return _locater_iou_from_counts(*_counts(gt, pred))
+
+
+def rle_counts(gt: Mapping[str, Any], pred: Mapping[str, Any]) -> tuple[int, int]:
+    """(I, U) of two COCO RLEs of one size, without decoding: pycocotools `merge(intersect)` and `area`.
+
+    `gt` must be a pycocotools-encoded RLE (no zero-length run after the first): `rleMerge` stops when both current
+    runs are empty, so two RLEs that both hold a zero-length run at the same place would lose their tail."""
+    from pycocotools import mask as mask_utils
+
+    inter = int(mask_utils.area(mask_utils.merge([gt, pred], intersect=True)))
+    return inter, int(mask_utils.area(gt)) + int(mask_utils.area(pred)) - inter
 
 
 def _disjoint_update(mine: dict[Any, Any], other: Mapping[Any, Any], what: str) -> None:
@@ -194,7 +209,8 @@ class _IoUTable:
     order samples were added (a merge appends), or with `sort` in sorted sample-id order, which makes them
     independent of the update and merge order."""
 
-    rule = staticmethod(mttr_iou)
+    rule = staticmethod(_mttr_iou_from_counts)
+    """(I, U) -> (float32 I, float32 U, IoU)."""
 
     def __init__(self, *, sort: bool = False) -> None:
         self.sort = sort
@@ -202,9 +218,13 @@ class _IoUTable:
 
     def update(self, sample_id: Hashable, gt: np.ndarray, pred: np.ndarray) -> float:
         """Score one sample (`pred`: the mask the metric reads, e.g. the `top1` candidate); returns its IoU."""
+        return self.add(sample_id, *_counts(gt, pred))
+
+    def add(self, sample_id: Hashable, inter: int, union: int) -> float:
+        """Score one sample from its pixel counts (e.g. `rle_counts`); returns its IoU."""
         if sample_id in self._rows:
             raise ValueError(f"sample {sample_id!r} was added twice")
-        i32, u32, iou = self.rule(gt, pred)
+        i32, u32, iou = self.rule(inter, union)
         self._rows[sample_id] = (float(i32), float(u32), iou)
         return iou
 
@@ -269,25 +289,28 @@ class LocaterAccumulator(_IoUTable):
     exact float64 sums of the same float32 per-frame values.
     """
 
-    rule = staticmethod(locater_frame_iou)
+    rule = staticmethod(_locater_iou_from_counts)
 
     def _hits(self, iou: list[float], k: float) -> int:
         return int(np.count_nonzero(np.asarray(iou, dtype=np.float32) >= np.float32(k)))  # float32 as Locater
 
 
 class CocoAccumulator:
-    """COCOeval(segm, useCats=0) inputs streamed per sample: the GT RLE and every scored candidate (RLE, score) of
-    each COCO image id; `compute()` is `coco_map` with the images in sorted-id order (COCOeval sorts image ids
-    itself, and a tie between candidates only depends on their order within an image, which is kept)."""
+    """COCOeval(segm, useCats=0) streamed per sample: `update` runs COCOeval's per-image part (`computeIoU` and
+    `evaluateImg` for one GT and the image's scored candidates) so that it runs in the scoring workers, and keeps a
+    few numbers per image; `compute()` rebuilds `evalImgs` in COCOeval's order (area range, then sorted image id)
+    and runs pycocotools' own `accumulate` and `summarize`. Equal (`==`) to `coco_map` on the same inputs
+    (pycocotools 2.0.x `cocoeval.py`; tested against it)."""
 
     def __init__(self) -> None:
-        self._images: dict[str, tuple[Mapping[str, Any], list[tuple[Mapping[str, Any], float]]]] = {}
+        self._images: dict[str, _ImageEval] = {}
 
-    def update(self, image_id: str, gt: Mapping[str, Any], candidates: Sequence[tuple[Mapping[str, Any], float]]
-               ) -> None:
+    def update(self, image_id: str, gt: np.ndarray | Mapping[str, Any],
+               candidates: Sequence[tuple[np.ndarray | Mapping[str, Any], float]]) -> None:
+        """One COCO image: its GT (mask or RLE) and every candidate (mask or RLE, score) in listed order."""
         if image_id in self._images:
             raise ValueError(f"COCO image {image_id!r} was added twice")
-        self._images[image_id] = (gt, list(candidates))
+        self._images[image_id] = _ImageEval.of(image_id, gt, candidates)
 
     def merge(self, other: CocoAccumulator) -> Self:
         _disjoint_update(self._images, other._images, "COCO image")
@@ -299,6 +322,74 @@ class CocoAccumulator:
         return out
 
     def compute(self) -> dict[str, float]:
-        ids = sorted(self._images)
-        dets = [{"image_id": k, "mask": m, "score": s} for k in ids for m, s in self._images[k][1]]
-        return coco_map({k: self._images[k][0] for k in ids}, dets)
+        """`coco_map` of the images added."""
+        from pycocotools.cocoeval import COCOeval
+
+        if not self._images:
+            raise ValueError("coco_stats needs at least one ground-truth sample")
+        ev = COCOeval(iouType="segm")
+        p = ev.params
+        p.useCats = 0
+        p.imgIds = list(np.unique(list(self._images)))  # as COCOeval.evaluate
+        p.maxDets = sorted(p.maxDets)
+        images = [self._images[str(k)] for k in p.imgIds]
+        ev.evalImgs = [im.eval_img(a, p.iouThrs, p.maxDets[-1]) for a in p.areaRng for im in images]
+        ev._paramsEval = copy.deepcopy(p)
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev.accumulate()
+            ev.summarize()
+        return dict(zip(COCO_STAT_NAMES, (float(x) for x in ev.stats), strict=True))
+
+
+_MAX_DETS = 100
+"""COCOeval's default `params.maxDets[-1]` for segm: candidates past the 100 best never count."""
+
+
+class _ImageEval:
+    """COCOeval's per-image state for one GT: the kept candidates' scores (best first, ties in listed order), the
+    GT area and each candidate's area, and per IoU threshold the candidate the GT matches (-1: none)."""
+
+    __slots__ = ("gt_area", "dt_areas", "scores", "ious")
+
+    def __init__(self, gt_area: int, dt_areas: np.ndarray, scores: np.ndarray, ious: np.ndarray) -> None:
+        self.gt_area, self.dt_areas, self.scores, self.ious = gt_area, dt_areas, scores, ious
+
+    @classmethod
+    def of(cls, image_id: str, gt: np.ndarray | Mapping[str, Any],
+           candidates: Sequence[tuple[np.ndarray | Mapping[str, Any], float]]) -> _ImageEval:
+        """COCOeval `loadRes` + `computeIoU` for one image (the checks and messages of `coco_stats`)."""
+        from pycocotools import mask as mask_utils
+
+        if isinstance(gt, Mapping):
+            shape = (int(gt["size"][0]), int(gt["size"][1]))
+        else:
+            shape = as_mask(gt, f"gt[{image_id!r}]").shape
+        g = _to_rle(gt, shape, f"gt[{image_id!r}]")
+        scores = []
+        for n, (_, s) in enumerate(candidates):
+            score = float(s)
+            if math.isnan(score):
+                raise ValueError(f"detection {n} (image_id {image_id!r}): score is NaN")
+            scores.append(-score)
+        order = np.argsort(scores, kind="mergesort")[:_MAX_DETS]  # COCOeval: stable, first listed wins a tie
+        dts = [_to_rle(candidates[i][0], shape, f"detection {i} (image_id {image_id!r})") for i in order]
+        ious = np.asarray(mask_utils.iou(dts, [g], [0]), dtype=np.float64).reshape(-1) if dts else np.zeros(0)
+        areas = np.asarray([int(mask_utils.area(d)) for d in dts], dtype=np.int64)
+        return cls(int(mask_utils.area(g)), areas, np.asarray([-scores[i] for i in order], dtype=np.float64), ious)
+
+    def eval_img(self, a_rng: Sequence[float], iou_thrs: np.ndarray, max_det: int) -> dict[str, Any]:
+        """COCOeval `evaluateImg(imgId, -1, aRng, maxDet)` with one non-crowd GT (the fields `accumulate`
+        reads): the best-first candidate whose IoU reaches min(t, 1 - 1e-10) takes the GT at threshold t; a
+        match is ignored when the GT is outside the area range, an unmatched candidate when it is."""
+        d = min(len(self.scores), max_det)
+        gt_ig = int(self.gt_area < a_rng[0] or self.gt_area > a_rng[1])
+        dtm = np.zeros((len(iou_thrs), d))
+        dt_ig = np.zeros((len(iou_thrs), d))
+        for t, thr in enumerate(iou_thrs):
+            hit = np.flatnonzero(~(self.ious[:d] < min([thr, 1 - 1e-10])))
+            if hit.size:
+                dtm[t, hit[0]] = 1  # COCOeval stores the GT's annotation id: only != 0 is read
+                dt_ig[t, hit[0]] = gt_ig
+        out = np.array([x < a_rng[0] or x > a_rng[1] for x in self.dt_areas[:d]]).reshape((1, d))
+        return {"dtScores": self.scores[:d], "dtMatches": dtm, "gtIgnore": np.array([gt_ig]),
+                "dtIgnore": np.logical_or(dt_ig, np.logical_and(dtm == 0, np.repeat(out, len(iou_thrs), 0)))}
