@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing as mp
 from collections.abc import Iterator
 from functools import cached_property
 from importlib import resources
@@ -39,10 +40,12 @@ from lvsbench.core.records import Expression, FrameMasks, FrameSource, Video
 from lvsbench.datasets import native
 from lvsbench.datasets.a2d_masks import (
     FrameAnnotation,
+    FrameIndex,
     frame_masks,
     frame_meta,
     label_map,
     read_frame_annotation,
+    read_frame_index,
     read_frame_masks,
     read_label_map,
 )
@@ -91,6 +94,15 @@ def _dir(explicit: str | Path | None, *candidates: Path) -> Path | None:
     return Path(explicit) if explicit else next((p for p in candidates if p.is_dir()), None)
 
 
+def _video_index(job: tuple[list[str], tuple[int, int]]) -> list[FrameIndex] | None:
+    """`read_frame_index` of each frame file of a video (in a worker process); None on a data problem."""
+    paths, hw = job
+    try:
+        return [read_frame_index(p, hw) for p in paths]
+    except LvsbenchError:
+        return None
+
+
 class A2DDataset(Dataset):
     """A2D-Sentences split (`train`, `test` or `all`) read from the released files.
 
@@ -134,6 +146,7 @@ class A2DDataset(Dataset):
         self.frames_option = frames
         self.frame_count = frame_count
         self.drop_unlocated = drop_unlocated
+        self._keep_rles = False
         for p, what in ((self.videoset_path, "videoset.csv"), (self.annotation_path, "a2d_annotation.txt")):
             if not p.is_file():
                 raise DataFormatError(p, f"missing: A2D-Sentences needs {what} (looked under {self.root})")
@@ -267,24 +280,63 @@ class A2DDataset(Dataset):
     def _instance_index(self) -> dict[str, dict[str, tuple[int, ...]]]:
         return {}
 
+    @cached_property
+    def _rle_index(self) -> dict[str, dict[str, tuple[dict[str, Any], ...] | None]]:
+        return {}
+
+    def keep_mask_rles(self, workers: int = 1) -> None:
+        """Read every instance mask (as a pycocotools RLE) in the same open as the instance lists (h5 files only):
+        the scorer asks for this before its plan, so each annotation file is opened once per scoring run. With
+        `workers` > 1 the files of the videos with expressions are read now, in that many processes (the reads
+        are most of an A2D scoring run)."""
+        self._keep_rles = self.annotation_source == "h5"
+        todo = [v for v in self._videos if v in self._rows_by_video and v not in self._instance_index]
+        if not self._keep_rles or workers <= 1 or len(todo) <= 1:
+            return
+        jobs = [([str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
+                 (self._videos[v].height, self._videos[v].width)) for v in todo]
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with ctx.Pool(min(workers, len(jobs))) as pool:
+            got = pool.map(_video_index, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
+        for v, frames in zip(todo, got, strict=True):
+            if frames is not None:  # else frame_instances reads the video again and names the problem
+                names = self.annotated_frames(v)
+                self._instance_index[v] = {fr: x[0] for fr, x in zip(names, frames, strict=True)}
+                self._ids_index[v] = {fr: x[1] for fr, x in zip(names, frames, strict=True)}
+                self._rle_index[v] = {fr: x[2] for fr, x in zip(names, frames, strict=True)}
+
     def frame_instances(self, video_id: str) -> dict[str, tuple[int, ...]]:
         """{frame: instance ids annotated in it} (read from the `instance` fields only, cached). The same open
         reads the actor-action ids, which `actor_action_ids` then takes from here: the scoring plan (which frames
-        annotate an instance) and the categories cost one open of each annotation file together."""
+        annotate an instance) and the categories cost one open of each annotation file together (and the masks,
+        after `keep_mask_rles`)."""
         idx = self._instance_index.get(video_id)
         if idx is None:
             idx = {}
             ids: dict[str, tuple[int, ...] | None] = {}
+            rles: dict[str, tuple[dict[str, Any], ...] | None] = {}
+            v = self._videos[video_id]
             for fr in self.annotated_frames(video_id):
                 p = self.annotation_file(video_id, fr)
-                if self.annotation_source == "h5":
+                if self._keep_rles:
+                    idx[fr], ids[fr], rles[fr] = read_frame_index(p, (v.height, v.width))
+                elif self.annotation_source == "h5":
                     idx[fr], ids[fr] = frame_meta(p)
                 else:
                     ann = read_frame_annotation(p, instance_field=False, read_masks=False)
                     idx[fr], ids[fr] = ann.instances, ann.ids
             self._instance_index[video_id] = idx
             self._ids_index[video_id] = ids
+            self._rle_index[video_id] = rles
         return idx
+
+    def read_mask_rles(self, video_id: str, frame: str) -> dict[int, dict[str, Any]] | None:
+        """{object id: its own mask as a pycocotools RLE} of an annotated frame, kept by the plan's read after
+        `keep_mask_rles` (the file is not reopened); None when not kept (then `read_masks`)."""
+        got = self._rle_index.get(video_id, {}).get(frame)
+        if got is None:
+            return None
+        return {i + 1: r for i, r in zip(self._instance_index[video_id][frame], got, strict=True)}
 
     @cached_property
     def _ids_index(self) -> dict[str, dict[str, tuple[int, ...] | None]]:

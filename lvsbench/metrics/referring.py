@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -44,6 +45,7 @@ __all__ = [
     "coco_stats",
     "locater_frame_iou",
     "mttr_iou",
+    "rle_counts",
     "top1",
 ]
 
@@ -187,14 +189,17 @@ def locater_frame_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.
 
 
 def rle_counts(gt: Mapping[str, Any], pred: Mapping[str, Any]) -> tuple[int, int]:
-    """(I, U) of two COCO RLEs of one size, without decoding: pycocotools `merge(intersect)` and `area`.
+    """(I, U) of two COCO RLEs of one size (`pred` in any JSON form), without decoding: pycocotools
+    `merge(intersect)` and `area`.
 
     `gt` must be a pycocotools-encoded RLE (no zero-length run after the first): `rleMerge` stops when both current
     runs are empty, so two RLEs that both hold a zero-length run at the same place would lose their tail."""
     from pycocotools import mask as mask_utils
 
-    inter = int(mask_utils.area(mask_utils.merge([gt, pred], intersect=True)))
-    return inter, int(mask_utils.area(gt)) + int(mask_utils.area(pred)) - inter
+    shape = (int(gt["size"][0]), int(gt["size"][1]))
+    p = _to_rle(pred, shape, "pred")  # str counts as bytes, list counts compressed: the forms pycocotools takes
+    g_area, p_area, inter = (int(a) for a in mask_utils.area([gt, p, mask_utils.merge([gt, p], intersect=True)]))
+    return inter, g_area + p_area - inter
 
 
 def _disjoint_update(mine: dict[Any, Any], other: Mapping[Any, Any], what: str) -> None:
@@ -332,8 +337,8 @@ class CocoAccumulator:
         p.useCats = 0
         p.imgIds = list(np.unique(list(self._images)))  # as COCOeval.evaluate
         p.maxDets = sorted(p.maxDets)
-        images = [self._images[str(k)] for k in p.imgIds]
-        ev.evalImgs = [im.eval_img(a, p.iouThrs, p.maxDets[-1]) for a in p.areaRng for im in images]
+        per_image = [self._images[str(k)].eval_imgs(p.areaRng) for k in p.imgIds]
+        ev.evalImgs = [e[a] for a in range(len(p.areaRng)) for e in per_image]
         ev._paramsEval = copy.deepcopy(p)
         with contextlib.redirect_stdout(io.StringIO()):
             ev.accumulate()
@@ -341,25 +346,33 @@ class CocoAccumulator:
         return dict(zip(COCO_STAT_NAMES, (float(x) for x in ev.stats), strict=True))
 
 
-_MAX_DETS = 100
-"""COCOeval's default `params.maxDets[-1]` for segm: candidates past the 100 best never count."""
+@functools.cache
+def _coco_params() -> Any:
+    """COCOeval's default segm parameters (iouThrs, maxDets, areaRng), which `coco_stats` uses."""
+    from pycocotools.cocoeval import Params
+
+    return Params(iouType="segm")
 
 
 class _ImageEval:
-    """COCOeval's per-image state for one GT: the kept candidates' scores (best first, ties in listed order), the
-    GT area and each candidate's area, and per IoU threshold the candidate the GT matches (-1: none)."""
+    """COCOeval's per-image state for one non-crowd GT: the kept candidates' scores (best first, ties in listed
+    order; the best `maxDets[-1]` = 100), their areas, the GT area, and per IoU threshold the candidate that takes
+    the GT (-1: none)."""
 
-    __slots__ = ("gt_area", "dt_areas", "scores", "ious")
+    __slots__ = ("gt_area", "dt_areas", "scores", "match")
 
-    def __init__(self, gt_area: int, dt_areas: np.ndarray, scores: np.ndarray, ious: np.ndarray) -> None:
-        self.gt_area, self.dt_areas, self.scores, self.ious = gt_area, dt_areas, scores, ious
+    def __init__(self, gt_area: int, dt_areas: np.ndarray, scores: np.ndarray, match: np.ndarray) -> None:
+        self.gt_area, self.dt_areas, self.scores, self.match = gt_area, dt_areas, scores, match
 
     @classmethod
     def of(cls, image_id: str, gt: np.ndarray | Mapping[str, Any],
            candidates: Sequence[tuple[np.ndarray | Mapping[str, Any], float]]) -> _ImageEval:
-        """COCOeval `loadRes` + `computeIoU` for one image (the checks and messages of `coco_stats`)."""
+        """COCOeval `loadRes`, `computeIoU` and the matching of `evaluateImg` for one image (the checks and
+        messages of `coco_stats`). With one GT, the best-first candidate whose IoU reaches min(t, 1 - 1e-10)
+        takes it at threshold t, whatever the area range."""
         from pycocotools import mask as mask_utils
 
+        params = _coco_params()
         if isinstance(gt, Mapping):
             shape = (int(gt["size"][0]), int(gt["size"][1]))
         else:
@@ -371,25 +384,29 @@ class _ImageEval:
             if math.isnan(score):
                 raise ValueError(f"detection {n} (image_id {image_id!r}): score is NaN")
             scores.append(-score)
-        order = np.argsort(scores, kind="mergesort")[:_MAX_DETS]  # COCOeval: stable, first listed wins a tie
+        order = np.argsort(scores, kind="mergesort")[:params.maxDets[-1]]  # COCOeval: stable, first listed wins
         dts = [_to_rle(candidates[i][0], shape, f"detection {i} (image_id {image_id!r})") for i in order]
-        ious = np.asarray(mask_utils.iou(dts, [g], [0]), dtype=np.float64).reshape(-1) if dts else np.zeros(0)
-        areas = np.asarray([int(mask_utils.area(d)) for d in dts], dtype=np.int64)
-        return cls(int(mask_utils.area(g)), areas, np.asarray([-scores[i] for i in order], dtype=np.float64), ious)
+        thrs = params.iouThrs
+        if dts:
+            ious = np.asarray(mask_utils.iou(dts, [g], [0]), dtype=np.float64).reshape(1, -1)
+            reach = ~(ious < np.minimum(thrs, 1 - 1e-10)[:, None])
+            match = np.where(reach.any(axis=1), reach.argmax(axis=1), -1)
+        else:
+            match = np.full(len(thrs), -1)
+        areas = mask_utils.area(dts).astype(np.int64) if dts else np.zeros(0, dtype=np.int64)
+        return cls(int(mask_utils.area(g)), areas, np.asarray([-scores[i] for i in order], dtype=np.float64), match)
 
-    def eval_img(self, a_rng: Sequence[float], iou_thrs: np.ndarray, max_det: int) -> dict[str, Any]:
-        """COCOeval `evaluateImg(imgId, -1, aRng, maxDet)` with one non-crowd GT (the fields `accumulate`
-        reads): the best-first candidate whose IoU reaches min(t, 1 - 1e-10) takes the GT at threshold t; a
-        match is ignored when the GT is outside the area range, an unmatched candidate when it is."""
-        d = min(len(self.scores), max_det)
-        gt_ig = int(self.gt_area < a_rng[0] or self.gt_area > a_rng[1])
-        dtm = np.zeros((len(iou_thrs), d))
-        dt_ig = np.zeros((len(iou_thrs), d))
-        for t, thr in enumerate(iou_thrs):
-            hit = np.flatnonzero(~(self.ious[:d] < min([thr, 1 - 1e-10])))
-            if hit.size:
-                dtm[t, hit[0]] = 1  # COCOeval stores the GT's annotation id: only != 0 is read
-                dt_ig[t, hit[0]] = gt_ig
-        out = np.array([x < a_rng[0] or x > a_rng[1] for x in self.dt_areas[:d]]).reshape((1, d))
-        return {"dtScores": self.scores[:d], "dtMatches": dtm, "gtIgnore": np.array([gt_ig]),
-                "dtIgnore": np.logical_or(dt_ig, np.logical_and(dtm == 0, np.repeat(out, len(iou_thrs), 0)))}
+    def eval_imgs(self, area_rngs: Sequence[Sequence[float]]) -> list[dict[str, Any]]:
+        """COCOeval `evaluateImg(imgId, -1, aRng, maxDets[-1])` per area range (the fields `accumulate` reads): a
+        match is ignored when the GT is outside the range, an unmatched candidate when it is."""
+        hit = np.flatnonzero(self.match >= 0)
+        dtm = np.zeros((len(self.match), len(self.scores)))
+        dtm[hit, self.match[hit]] = 1  # COCOeval stores the GT's annotation id there: only != 0 is read
+        matched = dtm != 0
+        out = []
+        for lo, hi in area_rngs:
+            gt_ig = int(self.gt_area < lo or self.gt_area > hi)
+            outside = (self.dt_areas < lo) | (self.dt_areas > hi)
+            dt_ig = (matched & bool(gt_ig)) | (~matched & outside[None, :])
+            out.append({"dtScores": self.scores, "dtMatches": dtm, "gtIgnore": np.array([gt_ig]), "dtIgnore": dt_ig})
+        return out
