@@ -21,7 +21,6 @@ Never report a bare "mAP": the three are different numbers.
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import io
 import math
@@ -327,7 +326,7 @@ class CocoAccumulator:
         return out
 
     def compute(self) -> dict[str, float]:
-        """`coco_map` of the images added."""
+        """`coco_map` of the images added: COCOeval `accumulate` on the per-image results, then its `summarize`."""
         from pycocotools.cocoeval import COCOeval
 
         if not self._images:
@@ -335,15 +334,58 @@ class CocoAccumulator:
         ev = COCOeval(iouType="segm")
         p = ev.params
         p.useCats = 0
-        p.imgIds = list(np.unique(list(self._images)))  # as COCOeval.evaluate
+        p.imgIds = list(np.unique(list(self._images)))  # as COCOeval.evaluate: sorted
         p.maxDets = sorted(p.maxDets)
-        per_image = [self._images[str(k)].eval_imgs(p.areaRng) for k in p.imgIds]
-        ev.evalImgs = [e[a] for a in range(len(p.areaRng)) for e in per_image]
-        ev._paramsEval = copy.deepcopy(p)
+        ev.eval = _accumulate([self._images[str(k)] for k in p.imgIds], p)
         with contextlib.redirect_stdout(io.StringIO()):
-            ev.accumulate()
             ev.summarize()
         return dict(zip(COCO_STAT_NAMES, (float(x) for x in ev.stats), strict=True))
+
+
+def _accumulate(images: list[_ImageEval], p: Any) -> dict[str, Any]:
+    """COCOeval `accumulate` (pycocotools 2.0.x) for one category and one non-crowd GT per image, vectorised: the
+    same arrays in the same order (images in `p.imgIds` order, each one's candidates best first), the same float
+    operations. Its backward precision loop `pr[i-1] = max(pr[i-1], pr[i])` is a suffix maximum; its
+    `try: q[ri] = pr[pi] ... except: pass` stops at the first recall threshold past the last candidate."""
+    n_t, n_r, n_a, n_m = len(p.iouThrs), len(p.recThrs), len(p.areaRng), len(p.maxDets)
+    precision, recall, scores = -np.ones((n_t, n_r, 1, n_a, n_m)), -np.ones((n_t, 1, n_a, n_m)), \
+        -np.ones((n_t, n_r, 1, n_a, n_m))
+    n_dt = [len(im.scores) for im in images]
+    img = np.repeat(np.arange(len(images)), n_dt)
+    rank = np.concatenate([np.arange(n) for n in n_dt]) if images else np.zeros(0, dtype=np.int64)
+    dt_scores = np.concatenate([im.scores for im in images])
+    dt_areas = np.concatenate([im.dt_areas for im in images])
+    gt_areas = np.array([im.gt_area for im in images])
+    match = np.array([im.match for im in images]).reshape(len(images), n_t)
+    matched = rank[None, :] == match[img].T  # (T, candidates): the candidate takes its image's GT
+    for a, (lo, hi) in enumerate(p.areaRng):
+        gt_ig = (gt_areas < lo) | (gt_areas > hi)
+        npig = int(np.count_nonzero(~gt_ig))
+        if npig == 0:
+            continue
+        dt_ig = (matched & gt_ig[img][None, :]) | (~matched & ((dt_areas < lo) | (dt_areas > hi))[None, :])
+        for m, max_det in enumerate(p.maxDets):
+            keep = rank < max_det
+            kept = dt_scores[keep]
+            inds = np.argsort(-kept, kind="mergesort")
+            sorted_scores = kept[inds]
+            dtm, ig = matched[:, keep][:, inds], dt_ig[:, keep][:, inds]
+            tp_sum = np.cumsum(np.logical_and(dtm, np.logical_not(ig)), axis=1).astype(dtype=float)
+            fp_sum = np.cumsum(np.logical_and(np.logical_not(dtm), np.logical_not(ig)), axis=1).astype(dtype=float)
+            nd = tp_sum.shape[1]
+            for t in range(n_t):
+                tp, fp = tp_sum[t], fp_sum[t]
+                rc = tp / npig
+                pr = tp / (fp + tp + np.spacing(1))
+                recall[t, 0, a, m] = rc[-1] if nd else 0
+                pr = np.maximum.accumulate(pr[::-1])[::-1]
+                at = np.searchsorted(rc, p.recThrs, side="left")
+                at = at[at < nd]
+                q, ss = np.zeros(n_r), np.zeros(n_r)
+                q[:len(at)], ss[:len(at)] = pr[at], sorted_scores[at]
+                precision[t, :, 0, a, m], scores[t, :, 0, a, m] = q, ss
+    return {"params": p, "counts": [n_t, n_r, 1, n_a, n_m], "precision": precision, "recall": recall,
+            "scores": scores}
 
 
 @functools.cache
@@ -395,18 +437,3 @@ class _ImageEval:
             match = np.full(len(thrs), -1)
         areas = mask_utils.area(dts).astype(np.int64) if dts else np.zeros(0, dtype=np.int64)
         return cls(int(mask_utils.area(g)), areas, np.asarray([-scores[i] for i in order], dtype=np.float64), match)
-
-    def eval_imgs(self, area_rngs: Sequence[Sequence[float]]) -> list[dict[str, Any]]:
-        """COCOeval `evaluateImg(imgId, -1, aRng, maxDets[-1])` per area range (the fields `accumulate` reads): a
-        match is ignored when the GT is outside the range, an unmatched candidate when it is."""
-        hit = np.flatnonzero(self.match >= 0)
-        dtm = np.zeros((len(self.match), len(self.scores)))
-        dtm[hit, self.match[hit]] = 1  # COCOeval stores the GT's annotation id there: only != 0 is read
-        matched = dtm != 0
-        out = []
-        for lo, hi in area_rngs:
-            gt_ig = int(self.gt_area < lo or self.gt_area > hi)
-            outside = (self.dt_areas < lo) | (self.dt_areas > hi)
-            dt_ig = (matched & bool(gt_ig)) | (~matched & outside[None, :])
-            out.append({"dtScores": self.scores, "dtMatches": dtm, "gtIgnore": np.array([gt_ig]), "dtIgnore": dt_ig})
-        return out
