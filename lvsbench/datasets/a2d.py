@@ -19,13 +19,15 @@ whose h5 `instance` field contains its instance, as MTTR's `get_text_annotations
 Instance masks may overlap (riders and horses, adults holding babies): `read_masks` keeps every instance's own
 mask, as MTTR's COCO ground truth does; `read_labels` is a flattened map for display only.
 The row with instance id `1 (copy)` is dropped (MTTR does so explicitly); missed videos are excluded.
+
+Size: one reader of the released layout; the text rows, the per-frame annotation index (read once per scoring run,
+masks included) and the frame decoding share the split's video table and caches.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import multiprocessing as mp
 from collections.abc import Iterator
 from functools import cached_property
 from importlib import resources
@@ -40,7 +42,6 @@ from lvsbench.core.records import Expression, FrameMasks, FrameSource, Video
 from lvsbench.datasets import native
 from lvsbench.datasets.a2d_masks import (
     FrameAnnotation,
-    FrameIndex,
     frame_masks,
     frame_meta,
     label_map,
@@ -48,6 +49,7 @@ from lvsbench.datasets.a2d_masks import (
     read_frame_index,
     read_frame_masks,
     read_label_map,
+    read_video_indexes,
 )
 from lvsbench.datasets.a2d_text import (
     AnnotationRow,
@@ -92,15 +94,6 @@ def _file(explicit: str | Path | None, *candidates: Path) -> Path:
 def _dir(explicit: str | Path | None, *candidates: Path) -> Path | None:
     """The folder given, else the first candidate that is one (None: that part of the release is absent)."""
     return Path(explicit) if explicit else next((p for p in candidates if p.is_dir()), None)
-
-
-def _video_index(job: tuple[list[str], tuple[int, int]]) -> list[FrameIndex] | None:
-    """`read_frame_index` of each frame file of a video (in a worker process); None on a data problem."""
-    paths, hw = job
-    try:
-        return [read_frame_index(p, hw) for p in paths]
-    except LvsbenchError:
-        return None
 
 
 class A2DDataset(Dataset):
@@ -293,11 +286,8 @@ class A2DDataset(Dataset):
         todo = [v for v in self._videos if v in self._rows_by_video and v not in self._instance_index]
         if not self._keep_rles or workers <= 1 or len(todo) <= 1:
             return
-        jobs = [([str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
-                 (self._videos[v].height, self._videos[v].width)) for v in todo]
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        with ctx.Pool(min(workers, len(jobs))) as pool:
-            got = pool.map(_video_index, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
+        got = read_video_indexes([([str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
+                                   (self._videos[v].height, self._videos[v].width)) for v in todo], workers)
         for v, frames in zip(todo, got, strict=True):
             if frames is not None:  # else frame_instances reads the video again and names the problem
                 names = self.annotated_frames(v)
@@ -315,10 +305,10 @@ class A2DDataset(Dataset):
             idx = {}
             ids: dict[str, tuple[int, ...] | None] = {}
             rles: dict[str, tuple[dict[str, Any], ...] | None] = {}
-            v = self._videos[video_id]
             for fr in self.annotated_frames(video_id):
                 p = self.annotation_file(video_id, fr)
                 if self._keep_rles:
+                    v = self._videos[video_id]
                     idx[fr], ids[fr], rles[fr] = read_frame_index(p, (v.height, v.width))
                 elif self.annotation_source == "h5":
                     idx[fr], ids[fr] = frame_meta(p)

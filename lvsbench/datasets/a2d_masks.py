@@ -5,6 +5,7 @@ the key."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from lvsbench.core.errors import DataFormatError
+from lvsbench.core.errors import DataFormatError, LvsbenchError
 from lvsbench.core.records import VOID_LABEL, FrameMasks
 
 
@@ -210,6 +211,25 @@ def read_frame_index(path: str | Path, expect_hw: tuple[int, int] | None) -> Fra
     return tuple(int(i) for i in inst), ids, tuple(rles)
 
 
+def _video_index(job: tuple[list[str], tuple[int, int]]) -> list[FrameIndex] | None:
+    """`read_frame_index` of each frame file of a video (in a worker process); None on a data problem."""
+    paths, hw = job
+    try:
+        return [read_frame_index(p, hw) for p in paths]
+    except LvsbenchError:
+        return None
+
+
+def read_video_indexes(videos: list[tuple[list[str], tuple[int, int]]], workers: int
+                       ) -> list[list[FrameIndex] | None]:
+    """`read_frame_index` of every frame file of each video ((paths, (H, W)) in order), in `workers` processes:
+    the reads are most of an A2D scoring run. None for a video with a data problem (the caller reads it again
+    itself, which names the problem)."""
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with ctx.Pool(min(workers, len(videos))) as pool:
+        return pool.map(_video_index, videos, chunksize=max(1, len(videos) // (4 * workers)))
+
+
 def read_label_map(path: str | Path, expect_hw: tuple[int, int] | None = None) -> np.ndarray:
     """(H, W) label map of an h5 frame file (instance i -> i + 1), reading only `instance` and `reMask`.
 
@@ -263,4 +283,4 @@ def frame_masks(ann: FrameAnnotation) -> FrameMasks:
 
 
 __all__ = ["FrameAnnotation", "FrameIndex", "frame_masks", "frame_meta", "label_map", "read_frame_annotation",
-           "read_frame_index", "read_frame_masks", "read_label_map"]
+           "read_frame_index", "read_frame_masks", "read_label_map", "read_video_indexes"]

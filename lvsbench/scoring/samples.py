@@ -144,7 +144,7 @@ class ExpressionVideo:
             self.coco.update(iid, rle_encode(gt), [] if missing else cands or [(rle_encode(pred), 1.0)])
 
     def _gt_rles(self, job: Job, frame: str, at: list[tuple[int, Expression, int]]) -> dict[int, Any] | None:
-        """The frame's per-object GT RLEs kept by the plan's read (`A2DSentences.read_mask_rles`) when the
+        """The frame's per-object GT RLEs kept by the plan's read (`A2DDataset.read_mask_rles`) when the
         predictions are COCO RLEs and every expression scored here names one object of the frame, else None (then
         the masks are read and decoded)."""
         read = getattr(job.dataset, "read_mask_rles", None)
