@@ -5,7 +5,8 @@ it (per-object masks, so overlapping A2D instances keep their shared pixels), ea
 only per-sample scalars are kept: (J, F) per (expression, frame) in a `SequenceAccumulator` (jf), or (I, U, IoU) per
 sample in a `TopOneAccumulator` / `LocaterAccumulator` keyed by (video position, expression, frame rank), with the
 COCO inputs of each sample in a `CocoAccumulator` (referring). Rows follow each expression's frame list (MTTR's COCO
-image order), expressions in dataset order.
+image order), expressions in dataset order. COCO-results samples of a reader that kept its masks as RLEs when the
+plan read its files (A2D: `keep_mask_rles`) are scored on the RLEs, with no mask read again or decoded.
 """
 
 from __future__ import annotations
