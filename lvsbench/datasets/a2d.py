@@ -43,6 +43,7 @@ from lvsbench.datasets import native
 from lvsbench.datasets.a2d_masks import (
     FrameAnnotation,
     frame_masks,
+    frame_masks_of_rles,
     frame_meta,
     label_map,
     read_frame_annotation,
@@ -352,10 +353,14 @@ class A2DDataset(Dataset):
         return label_map(self.read_annotation(video_id, frame))
 
     def read_masks(self, video_id: str, frame: str) -> FrameMasks | None:
-        """Every instance's own mask (object id = instance + 1); overlapping instances keep their shared pixels."""
+        """Every instance's own mask (object id = instance + 1); overlapping instances keep their shared pixels.
+        After `keep_mask_rles`, decoded from the RLEs the plan's read kept (the file is not reopened)."""
         if frame not in self._annotated_sets[video_id]:
             return None
         v = self._videos[video_id]
+        rles = self.read_mask_rles(video_id, frame)
+        if rles is not None:
+            return frame_masks_of_rles(rles, (v.height, v.width))
         if self.annotation_source == "h5":
             return read_frame_masks(self.annotation_file(video_id, frame), (v.height, v.width))
         return frame_masks(self.read_annotation(video_id, frame))

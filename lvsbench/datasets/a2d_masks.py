@@ -211,6 +211,16 @@ def read_frame_index(path: str | Path, expect_hw: tuple[int, int] | None) -> Fra
     return tuple(int(i) for i in inst), ids, tuple(rles)
 
 
+def frame_masks_of_rles(rles: dict[int, dict[str, Any]], hw: tuple[int, int]) -> FrameMasks:
+    """`read_frame_masks` of a frame from its instances' RLEs (`read_frame_index`), {object id: RLE} in file
+    order: the same label map (the later instance wins) and the same complete masks of overlapping instances."""
+    from pycocotools import mask as mask_utils
+
+    if not rles:
+        return FrameMasks(np.zeros(hw, dtype=np.uint8))
+    return FrameMasks.from_instances(list(rles), [mask_utils.decode(r) for r in rles.values()])
+
+
 def _video_index(job: tuple[list[str], tuple[int, int]]) -> list[FrameIndex] | None:
     """`read_frame_index` of each frame file of a video (in a worker process); None on a data problem."""
     paths, hw = job
@@ -282,5 +292,5 @@ def frame_masks(ann: FrameAnnotation) -> FrameMasks:
     return FrameMasks.from_instances([i + 1 for i in ann.instances], list(ann.masks))
 
 
-__all__ = ["FrameAnnotation", "FrameIndex", "frame_masks", "frame_meta", "label_map", "read_frame_annotation",
-           "read_frame_index", "read_frame_masks", "read_label_map", "read_video_indexes"]
+__all__ = ["FrameAnnotation", "FrameIndex", "frame_masks", "frame_masks_of_rles", "frame_meta", "label_map",
+           "read_frame_annotation", "read_frame_index", "read_frame_masks", "read_label_map", "read_video_indexes"]

@@ -27,7 +27,6 @@ from lvsbench import __version__
 from lvsbench.core.errors import ConfigError, Problem, ValidationFailed, did_you_mean
 from lvsbench.datasets.base import Dataset
 from lvsbench.formats.base import Predictions
-from lvsbench.formats.coco_json import CocoPredictions
 from lvsbench.formats.predictions import open_predictions
 from lvsbench.metrics.names import units_of
 from lvsbench.metrics.statistics import DECAY_MODES, DEFAULT_DECAY
@@ -89,7 +88,7 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     proto = _resolve_protocol(dataset, protocol)
     dataset = _select_annotations(dataset, proto)
     keep_rles = getattr(dataset, "keep_mask_rles", None)
-    if keep_rles is not None and isinstance(p, CocoPredictions):
+    if keep_rles is not None:
         keep_rles(workers)  # A2D: the plan's read of each annotation file keeps the masks for the scorer (one open)
     plan = build_plan(dataset, proto, p)
     rep = check_inventory(p, dataset, plan)
