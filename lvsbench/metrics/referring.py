@@ -302,9 +302,9 @@ class LocaterAccumulator(_IoUTable):
 class CocoAccumulator:
     """COCOeval(segm, useCats=0) streamed per sample: `update` runs COCOeval's per-image part (`computeIoU` and
     `evaluateImg` for one GT and the image's scored candidates) so that it runs in the scoring workers, and keeps a
-    few numbers per image; `compute()` rebuilds `evalImgs` in COCOeval's order (area range, then sorted image id)
-    and runs pycocotools' own `accumulate` and `summarize`. Equal (`==`) to `coco_map` on the same inputs
-    (pycocotools 2.0.x `cocoeval.py`; tested against it)."""
+    few numbers per image; `compute()` is COCOeval's `accumulate` over them (`_accumulate`, vectorised, images in
+    sorted-id order) and pycocotools' own `summarize`. Equal (`==`) to `coco_map` on the same inputs (pycocotools
+    2.0.x `cocoeval.py`; tested against it)."""
 
     def __init__(self) -> None:
         self._images: dict[str, _ImageEval] = {}
