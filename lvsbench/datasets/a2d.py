@@ -19,6 +19,9 @@ whose h5 `instance` field contains its instance, as MTTR's `get_text_annotations
 Instance masks may overlap (riders and horses, adults holding babies): `read_masks` keeps every instance's own
 mask, as MTTR's COCO ground truth does; `read_labels` is a flattened map for display only.
 The row with instance id `1 (copy)` is dropped (MTTR does so explicitly); missed videos are excluded.
+
+Size: one reader of the released layout; the text rows, the per-frame annotation index (read once per scoring run,
+masks included) and the frame decoding share the split's video table and caches.
 """
 
 from __future__ import annotations
@@ -40,11 +43,14 @@ from lvsbench.datasets import native
 from lvsbench.datasets.a2d_masks import (
     FrameAnnotation,
     frame_masks,
+    frame_masks_of_rles,
     frame_meta,
     label_map,
     read_frame_annotation,
+    read_frame_index,
     read_frame_masks,
     read_label_map,
+    read_video_indexes,
 )
 from lvsbench.datasets.a2d_text import (
     AnnotationRow,
@@ -134,6 +140,7 @@ class A2DDataset(Dataset):
         self.frames_option = frames
         self.frame_count = frame_count
         self.drop_unlocated = drop_unlocated
+        self._keep_rles = False
         for p, what in ((self.videoset_path, "videoset.csv"), (self.annotation_path, "a2d_annotation.txt")):
             if not p.is_file():
                 raise DataFormatError(p, f"missing: A2D-Sentences needs {what} (looked under {self.root})")
@@ -267,24 +274,60 @@ class A2DDataset(Dataset):
     def _instance_index(self) -> dict[str, dict[str, tuple[int, ...]]]:
         return {}
 
+    @cached_property
+    def _rle_index(self) -> dict[str, dict[str, tuple[dict[str, Any], ...] | None]]:
+        return {}
+
+    def keep_mask_rles(self, workers: int = 1) -> None:
+        """Read every instance mask (as a pycocotools RLE) in the same open as the instance lists (h5 files only):
+        the scorer asks for this before its plan, so each annotation file is opened once per scoring run. With
+        `workers` > 1 the files of the videos with expressions are read now, in that many processes (the reads
+        are most of an A2D scoring run)."""
+        self._keep_rles = self.annotation_source == "h5"
+        todo = [v for v in self._videos if v in self._rows_by_video and v not in self._instance_index]
+        if not self._keep_rles or workers <= 1 or len(todo) <= 1:
+            return
+        got = read_video_indexes([([str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
+                                   (self._videos[v].height, self._videos[v].width)) for v in todo], workers)
+        for v, frames in zip(todo, got, strict=True):
+            if frames is not None:  # else frame_instances reads the video again and names the problem
+                names = self.annotated_frames(v)
+                self._instance_index[v] = {fr: x[0] for fr, x in zip(names, frames, strict=True)}
+                self._ids_index[v] = {fr: x[1] for fr, x in zip(names, frames, strict=True)}
+                self._rle_index[v] = {fr: x[2] for fr, x in zip(names, frames, strict=True)}
+
     def frame_instances(self, video_id: str) -> dict[str, tuple[int, ...]]:
         """{frame: instance ids annotated in it} (read from the `instance` fields only, cached). The same open
         reads the actor-action ids, which `actor_action_ids` then takes from here: the scoring plan (which frames
-        annotate an instance) and the categories cost one open of each annotation file together."""
+        annotate an instance) and the categories cost one open of each annotation file together (and the masks,
+        after `keep_mask_rles`)."""
         idx = self._instance_index.get(video_id)
         if idx is None:
             idx = {}
             ids: dict[str, tuple[int, ...] | None] = {}
+            rles: dict[str, tuple[dict[str, Any], ...] | None] = {}
             for fr in self.annotated_frames(video_id):
                 p = self.annotation_file(video_id, fr)
-                if self.annotation_source == "h5":
+                if self._keep_rles:
+                    v = self._videos[video_id]
+                    idx[fr], ids[fr], rles[fr] = read_frame_index(p, (v.height, v.width))
+                elif self.annotation_source == "h5":
                     idx[fr], ids[fr] = frame_meta(p)
                 else:
                     ann = read_frame_annotation(p, instance_field=False, read_masks=False)
                     idx[fr], ids[fr] = ann.instances, ann.ids
             self._instance_index[video_id] = idx
             self._ids_index[video_id] = ids
+            self._rle_index[video_id] = rles
         return idx
+
+    def read_mask_rles(self, video_id: str, frame: str) -> dict[int, dict[str, Any]] | None:
+        """{object id: its own mask as a pycocotools RLE} of an annotated frame, kept by the plan's read after
+        `keep_mask_rles` (the file is not reopened); None when not kept (then `read_masks`)."""
+        got = self._rle_index.get(video_id, {}).get(frame)
+        if got is None:
+            return None
+        return {i + 1: r for i, r in zip(self._instance_index[video_id][frame], got, strict=True)}
 
     @cached_property
     def _ids_index(self) -> dict[str, dict[str, tuple[int, ...] | None]]:
@@ -310,10 +353,14 @@ class A2DDataset(Dataset):
         return label_map(self.read_annotation(video_id, frame))
 
     def read_masks(self, video_id: str, frame: str) -> FrameMasks | None:
-        """Every instance's own mask (object id = instance + 1); overlapping instances keep their shared pixels."""
+        """Every instance's own mask (object id = instance + 1); overlapping instances keep their shared pixels.
+        After `keep_mask_rles`, decoded from the RLEs the plan's read kept (the file is not reopened)."""
         if frame not in self._annotated_sets[video_id]:
             return None
         v = self._videos[video_id]
+        rles = self.read_mask_rles(video_id, frame)
+        if rles is not None:
+            return frame_masks_of_rles(rles, (v.height, v.width))
         if self.annotation_source == "h5":
             return read_frame_masks(self.annotation_file(video_id, frame), (v.height, v.width))
         return frame_masks(self.read_annotation(video_id, frame))

@@ -21,6 +21,7 @@ Never report a bare "mAP": the three are different numbers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -45,6 +46,7 @@ __all__ = [
     "coco_stats",
     "locater_frame_iou",
     "mttr_iou",
+    "rle_counts",
     "top1",
 ]
 
@@ -177,11 +179,28 @@ def mttr_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.float32, 
     return _mttr_iou_from_counts(*_counts(gt, pred))
 
 
-def locater_frame_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.float32, float]:
-    """Locater `evaluate.py` per-frame IoU: float32 I / U, and 1.0 when U = 0 (no epsilon)."""
-    inter, union = _counts(gt, pred)
+def _locater_iou_from_counts(inter: int, union: int) -> tuple[np.float32, np.float32, float]:
     i32, u32 = np.float32(inter), np.float32(union)
     return i32, u32, 1.0 if union == 0 else float(i32 / u32)
+
+
+def locater_frame_iou(gt: np.ndarray, pred: np.ndarray) -> tuple[np.float32, np.float32, float]:
+    """Locater `evaluate.py` per-frame IoU: float32 I / U, and 1.0 when U = 0 (no epsilon)."""
+    return _locater_iou_from_counts(*_counts(gt, pred))
+
+
+def rle_counts(gt: Mapping[str, Any], pred: Mapping[str, Any]) -> tuple[int, int]:
+    """(I, U) of two COCO RLEs of one size (`pred` in any JSON form), without decoding: pycocotools
+    `merge(intersect)` and `area`.
+
+    `gt` must be a pycocotools-encoded RLE (no zero-length run after the first): `rleMerge` stops when both current
+    runs are empty, so two RLEs that both hold a zero-length run at the same place would lose their tail."""
+    from pycocotools import mask as mask_utils
+
+    shape = (int(gt["size"][0]), int(gt["size"][1]))
+    p = _to_rle(pred, shape, "pred")  # str counts as bytes, list counts compressed: the forms pycocotools takes
+    g_area, p_area, inter = (int(a) for a in mask_utils.area([gt, p, mask_utils.merge([gt, p], intersect=True)]))
+    return inter, g_area + p_area - inter
 
 
 def _disjoint_update(mine: dict[Any, Any], other: Mapping[Any, Any], what: str) -> None:
@@ -196,7 +215,8 @@ class _IoUTable:
     order samples were added (a merge appends), or with `sort` in sorted sample-id order, which makes them
     independent of the update and merge order."""
 
-    rule = staticmethod(mttr_iou)
+    rule = staticmethod(_mttr_iou_from_counts)
+    """(I, U) -> (float32 I, float32 U, IoU)."""
 
     def __init__(self, *, sort: bool = False) -> None:
         self.sort = sort
@@ -204,9 +224,13 @@ class _IoUTable:
 
     def update(self, sample_id: Hashable, gt: np.ndarray, pred: np.ndarray) -> float:
         """Score one sample (`pred`: the mask the metric reads, e.g. the `top1` candidate); returns its IoU."""
+        return self.add(sample_id, *_counts(gt, pred))
+
+    def add(self, sample_id: Hashable, inter: int, union: int) -> float:
+        """Score one sample from its pixel counts (e.g. `rle_counts`); returns its IoU."""
         if sample_id in self._rows:
             raise ValueError(f"sample {sample_id!r} was added twice")
-        i32, u32, iou = self.rule(gt, pred)
+        i32, u32, iou = self.rule(inter, union)
         self._rows[sample_id] = (float(i32), float(u32), iou)
         return iou
 
@@ -273,25 +297,28 @@ class LocaterAccumulator(_IoUTable):
     exact float64 sums of the same float32 per-frame values.
     """
 
-    rule = staticmethod(locater_frame_iou)
+    rule = staticmethod(_locater_iou_from_counts)
 
     def _hits(self, iou: list[float], k: float) -> int:
         return int(np.count_nonzero(np.asarray(iou, dtype=np.float32) >= np.float32(k)))  # float32 as Locater
 
 
 class CocoAccumulator:
-    """COCOeval(segm, useCats=0) inputs streamed per sample: the GT RLE and every scored candidate (RLE, score) of
-    each COCO image id; `compute()` is `coco_map` with the images in sorted-id order (COCOeval sorts image ids
-    itself, and a tie between candidates only depends on their order within an image, which is kept)."""
+    """COCOeval(segm, useCats=0) streamed per sample: `update` runs COCOeval's per-image part (`computeIoU` and
+    `evaluateImg` for one GT and the image's scored candidates) so that it runs in the scoring workers, and keeps a
+    few numbers per image; `compute()` is COCOeval's `accumulate` over them (`_accumulate`, vectorised, images in
+    sorted-id order) and pycocotools' own `summarize`. Equal (`==`) to `coco_map` on the same inputs (pycocotools
+    2.0.x `cocoeval.py`; tested against it)."""
 
     def __init__(self) -> None:
-        self._images: dict[str, tuple[Mapping[str, Any], list[tuple[Mapping[str, Any], float]]]] = {}
+        self._images: dict[str, _ImageEval] = {}
 
-    def update(self, image_id: str, gt: Mapping[str, Any], candidates: Sequence[tuple[Mapping[str, Any], float]]
-               ) -> None:
+    def update(self, image_id: str, gt: np.ndarray | Mapping[str, Any],
+               candidates: Sequence[tuple[np.ndarray | Mapping[str, Any], float]]) -> None:
+        """One COCO image: its GT (mask or RLE) and every candidate (mask or RLE, score) in listed order."""
         if image_id in self._images:
             raise ValueError(f"COCO image {image_id!r} was added twice")
-        self._images[image_id] = (gt, list(candidates))
+        self._images[image_id] = _ImageEval.of(image_id, gt, candidates)
 
     def merge(self, other: CocoAccumulator) -> Self:
         _disjoint_update(self._images, other._images, "COCO image")
@@ -303,6 +330,114 @@ class CocoAccumulator:
         return out
 
     def compute(self) -> dict[str, float]:
-        ids = sorted(self._images)
-        dets = [{"image_id": k, "mask": m, "score": s} for k in ids for m, s in self._images[k][1]]
-        return coco_map({k: self._images[k][0] for k in ids}, dets)
+        """`coco_map` of the images added: COCOeval `accumulate` on the per-image results, then its `summarize`."""
+        from pycocotools.cocoeval import COCOeval
+
+        if not self._images:
+            raise ValueError("coco_stats needs at least one ground-truth sample")
+        ev = COCOeval(iouType="segm")
+        p = ev.params
+        p.useCats = 0
+        p.imgIds = list(np.unique(list(self._images)))  # as COCOeval.evaluate: sorted
+        p.maxDets = sorted(p.maxDets)
+        ev.eval = _accumulate([self._images[str(k)] for k in p.imgIds], p)
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev.summarize()
+        return dict(zip(COCO_STAT_NAMES, (float(x) for x in ev.stats), strict=True))
+
+
+def _accumulate(images: list[_ImageEval], p: Any) -> dict[str, Any]:
+    """COCOeval `accumulate` (pycocotools 2.0.x) for one category and one non-crowd GT per image, vectorised: the
+    same arrays in the same order (images in `p.imgIds` order, each one's candidates best first), the same float
+    operations. Its backward precision loop `pr[i-1] = max(pr[i-1], pr[i])` is a suffix maximum; its
+    `try: q[ri] = pr[pi] ... except: pass` stops at the first recall threshold past the last candidate."""
+    n_t, n_r, n_a, n_m = len(p.iouThrs), len(p.recThrs), len(p.areaRng), len(p.maxDets)
+    precision, recall, scores = -np.ones((n_t, n_r, 1, n_a, n_m)), -np.ones((n_t, 1, n_a, n_m)), \
+        -np.ones((n_t, n_r, 1, n_a, n_m))
+    n_dt = [len(im.scores) for im in images]
+    img = np.repeat(np.arange(len(images)), n_dt)
+    rank = np.concatenate([np.arange(n) for n in n_dt]) if images else np.zeros(0, dtype=np.int64)
+    dt_scores = np.concatenate([im.scores for im in images])
+    dt_areas = np.concatenate([im.dt_areas for im in images])
+    gt_areas = np.array([im.gt_area for im in images])
+    match = np.array([im.match for im in images]).reshape(len(images), n_t)
+    matched = rank[None, :] == match[img].T  # (T, candidates): the candidate takes its image's GT
+    for a, (lo, hi) in enumerate(p.areaRng):
+        gt_ig = (gt_areas < lo) | (gt_areas > hi)
+        npig = int(np.count_nonzero(~gt_ig))
+        if npig == 0:
+            continue
+        dt_ig = (matched & gt_ig[img][None, :]) | (~matched & ((dt_areas < lo) | (dt_areas > hi))[None, :])
+        for m, max_det in enumerate(p.maxDets):
+            keep = rank < max_det
+            kept = dt_scores[keep]
+            inds = np.argsort(-kept, kind="mergesort")
+            sorted_scores = kept[inds]
+            dtm, ig = matched[:, keep][:, inds], dt_ig[:, keep][:, inds]
+            tp_sum = np.cumsum(np.logical_and(dtm, np.logical_not(ig)), axis=1).astype(dtype=float)
+            fp_sum = np.cumsum(np.logical_and(np.logical_not(dtm), np.logical_not(ig)), axis=1).astype(dtype=float)
+            nd = tp_sum.shape[1]
+            for t in range(n_t):
+                tp, fp = tp_sum[t], fp_sum[t]
+                rc = tp / npig
+                pr = tp / (fp + tp + np.spacing(1))
+                recall[t, 0, a, m] = rc[-1] if nd else 0
+                pr = np.maximum.accumulate(pr[::-1])[::-1]
+                at = np.searchsorted(rc, p.recThrs, side="left")
+                at = at[at < nd]
+                q, ss = np.zeros(n_r), np.zeros(n_r)
+                q[:len(at)], ss[:len(at)] = pr[at], sorted_scores[at]
+                precision[t, :, 0, a, m], scores[t, :, 0, a, m] = q, ss
+    return {"params": p, "counts": [n_t, n_r, 1, n_a, n_m], "precision": precision, "recall": recall,
+            "scores": scores}
+
+
+@functools.cache
+def _coco_params() -> Any:
+    """COCOeval's default segm parameters (iouThrs, maxDets, areaRng), which `coco_stats` uses."""
+    from pycocotools.cocoeval import Params
+
+    return Params(iouType="segm")
+
+
+class _ImageEval:
+    """COCOeval's per-image state for one non-crowd GT: the kept candidates' scores (best first, ties in listed
+    order; the best `maxDets[-1]` = 100), their areas, the GT area, and per IoU threshold the candidate that takes
+    the GT (-1: none)."""
+
+    __slots__ = ("gt_area", "dt_areas", "scores", "match")
+
+    def __init__(self, gt_area: int, dt_areas: np.ndarray, scores: np.ndarray, match: np.ndarray) -> None:
+        self.gt_area, self.dt_areas, self.scores, self.match = gt_area, dt_areas, scores, match
+
+    @classmethod
+    def of(cls, image_id: str, gt: np.ndarray | Mapping[str, Any],
+           candidates: Sequence[tuple[np.ndarray | Mapping[str, Any], float]]) -> _ImageEval:
+        """COCOeval `loadRes`, `computeIoU` and the matching of `evaluateImg` for one image (the checks and
+        messages of `coco_stats`). With one GT, the best-first candidate whose IoU reaches min(t, 1 - 1e-10)
+        takes it at threshold t, whatever the area range."""
+        from pycocotools import mask as mask_utils
+
+        params = _coco_params()
+        if isinstance(gt, Mapping):
+            shape = (int(gt["size"][0]), int(gt["size"][1]))
+        else:
+            shape = as_mask(gt, f"gt[{image_id!r}]").shape
+        g = _to_rle(gt, shape, f"gt[{image_id!r}]")
+        scores = []
+        for n, (_, s) in enumerate(candidates):
+            score = float(s)
+            if math.isnan(score):
+                raise ValueError(f"detection {n} (image_id {image_id!r}): score is NaN")
+            scores.append(-score)
+        order = np.argsort(scores, kind="mergesort")[:params.maxDets[-1]]  # COCOeval: stable, first listed wins
+        dts = [_to_rle(candidates[i][0], shape, f"detection {i} (image_id {image_id!r})") for i in order]
+        thrs = params.iouThrs
+        if dts:
+            ious = np.asarray(mask_utils.iou(dts, [g], [0]), dtype=np.float64).reshape(1, -1)
+            reach = ~(ious < np.minimum(thrs, 1 - 1e-10)[:, None])
+            match = np.where(reach.any(axis=1), reach.argmax(axis=1), -1)
+        else:
+            match = np.full(len(thrs), -1)
+        areas = mask_utils.area(dts).astype(np.int64) if dts else np.zeros(0, dtype=np.int64)
+        return cls(int(mask_utils.area(g)), areas, np.asarray([-scores[i] for i in order], dtype=np.float64), match)

@@ -88,6 +88,9 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     p = preds if isinstance(preds, Predictions) else open_predictions(preds, format)
     proto = _resolve_protocol(dataset, protocol)
     dataset = _select_annotations(dataset, proto)
+    keep_rles = getattr(dataset, "keep_mask_rles", None)
+    if keep_rles is not None:
+        keep_rles(workers)  # A2D: the plan's read of each annotation file keeps the masks for the scorer (one open)
     plan = build_plan(dataset, proto, p)
     rep = check_inventory(p, dataset, plan)
     missing = [] if allow_missing else [m.problem() for m in rep.missing]

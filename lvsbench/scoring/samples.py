@@ -5,7 +5,8 @@ it (per-object masks, so overlapping A2D instances keep their shared pixels), ea
 only per-sample scalars are kept: (J, F) per (expression, frame) in a `SequenceAccumulator` (jf), or (I, U, IoU) per
 sample in a `TopOneAccumulator` / `LocaterAccumulator` keyed by (video position, expression, frame rank), with the
 COCO inputs of each sample in a `CocoAccumulator` (referring). Rows follow each expression's frame list (MTTR's COCO
-image order), expressions in dataset order.
+image order), expressions in dataset order. COCO-results samples of a reader that kept its masks as RLEs when the
+plan read its files (A2D: `keep_mask_rles`) are scored on the RLEs, with no mask read again or decoded.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from lvsbench.core.records import Expression
 from lvsbench.formats.coco_json import CocoPredictions
 from lvsbench.metrics.accumulate import SequenceAccumulator
 from lvsbench.metrics.names import COCO_PREFIX, LOCATER_METRICS, TOP1_METRICS
-from lvsbench.metrics.referring import CocoAccumulator, LocaterAccumulator, TopOneAccumulator, top1
+from lvsbench.metrics.referring import CocoAccumulator, LocaterAccumulator, TopOneAccumulator, rle_counts, top1
 from lvsbench.scoring.stream import Family, Job, VideoResult, error_text, gt_problem, read_mask
 
 if TYPE_CHECKING:
@@ -75,6 +76,12 @@ class ExpressionVideo:
         video = ds.videos()[vid]
         vshape = (video.height, video.width)
         problems: list[Problem] = []
+        rles = self._gt_rles(job, frame, at[frame])
+        if rles is not None:
+            for k, e, rank in at[frame]:
+                self._rle_sample(job, problems, rles[e.object_ids[0]], frame, (index, k, rank), e)
+            self.problems += [(t, p) for p in problems]
+            return
         try:
             lab = ds.read_masks(vid, frame)
         except LvsbenchError as exc:
@@ -138,6 +145,57 @@ class ExpressionVideo:
         self.heads[key] = (head, {**tail, "missing": missing})
         if self.coco is not None and iid is not None:
             self.coco.update(iid, rle_encode(gt), [] if missing else cands or [(rle_encode(pred), 1.0)])
+
+    def _gt_rles(self, job: Job, frame: str, at: list[tuple[int, Expression, int]]) -> dict[int, Any] | None:
+        """The frame's per-object GT RLEs kept by the plan's read (`A2DDataset.read_mask_rles`) when the
+        predictions are COCO RLEs and every expression scored here names one object of the frame, else None (then
+        the masks are read and decoded)."""
+        read = getattr(job.dataset, "read_mask_rles", None)
+        if read is None or not isinstance(job.preds, CocoPredictions):
+            return None
+        rles = read(self.video_id, frame)
+        if rles is None or any(len(e.object_ids) != 1 or e.object_ids[0] not in rles for _, e, _ in at):
+            return None
+        return rles  # type: ignore[no-any-return]
+
+    def _rle_sample(self, job: Job, problems: list[Problem], gt: dict[str, Any], f: str, key: tuple[int, int, int],
+                    e: Expression) -> None:
+        """`_sample` of a COCO-results sample on RLEs: the same checks, rows and figures without decoding a mask
+        (I and U by pycocotools' RLE merge / area, exact)."""
+        from pycocotools import mask as mask_utils
+
+        proto, preds, vid, k = job.plan.protocol, job.preds, self.video_id, key[1]
+        assert isinstance(preds, CocoPredictions)
+        if proto.instance_annotated_only and not e.frames and not mask_utils.area(gt):
+            self.counts["skipped_frames"] += 1
+            return
+        iid = job.plan.image_id(vid, e, f)
+        cands = preds.rles(iid)
+        h, w = (int(x) for x in gt["size"])
+        bad = [j for j, (m, _) in enumerate(cands) if tuple(m["size"]) != (h, w)]
+        if bad:
+            bh, bw = cands[bad[0]][0]["size"]
+            problems.append(Problem(preds.describe(iid), f"candidate(s) {bad[:5]}: size {bw}x{bh} (WxH) differs "
+                                                         f"from the ground truth {w}x{h}"))
+            return
+        if not cands and not job.allow_missing:
+            problems.append(Problem(preds.describe(iid), "no candidate for this sample"))
+            return
+        missing = not cands
+        self.counts["frame_objects"] += 1
+        self.counts["missing_scored"] += missing
+        self.missing[k] += missing
+        if missing:
+            inter, union, top_score = 0, int(mask_utils.area(gt)), math.nan
+        else:
+            best = top1(cands)
+            (inter, union), top_score = rle_counts(gt, cands[best][0]), cands[best][1]
+        self.metric.add(key, inter, union)
+        head = {"video_id": vid, "exp_id": str(e.id), "frame": f, "image_id": iid}
+        tail = {"n_candidates": len(cands), "top1_score": top_score} if proto.top1 != "none" else {}
+        self.heads[key] = (head, {**tail, "missing": missing})
+        if self.coco is not None:
+            self.coco.update(iid, gt, cands)
 
     def _candidates(self, job: Job, problems: list[Problem], iid: str, gt: np.ndarray
                     ) -> tuple[np.ndarray, list[Any], float] | None:

@@ -75,7 +75,8 @@ def _parts(job: Job, todo: list[Task], workers: int) -> Iterator[Any]:
         ctx, init_arg = mp.get_context("spawn"), job
     try:
         with ctx.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=(init_arg,)) as pool:
-            yield from pool.imap(_pool_task, todo, chunksize=1)
+            # many small tasks (A2D: a few frames per video) go in batches: one round trip per batch
+            yield from pool.imap(_pool_task, todo, chunksize=max(1, len(todo) // (8 * workers)))
     finally:
         _JOB = None
 

@@ -1,0 +1,81 @@
+"""A2D scoring on RLEs (the plan's read keeps each instance mask as an RLE; samples are scored without decoding a
+mask) equals the decoded path, with one process or several, on random candidates: ties, empty masks, masks of
+every size, uncompressed (list) counts, several candidates per sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lvsbench.core.codecs import rle_encode
+from lvsbench.datasets.registry import load
+from lvsbench.formats.coco_json import a2d_image_id, write_coco_results
+from lvsbench.formats.png_tree import write_png_prediction
+from lvsbench.scoring import score
+from lvsbench.synth import get_writer
+
+
+def _list_counts(m: np.ndarray) -> dict:
+    flat = m.T.reshape(-1)
+    edges = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    runs = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    return {"size": list(m.shape), "counts": ([0] if flat[0] else []) + runs}
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    tmp = tmp_path_factory.mktemp("a2d_rle")
+    root = get_writer("a2d")(tmp / "a2d", videos=8, seed=5, height=48, width=64, frames=8)
+    ds = load("a2d", root, "test")
+    rng = np.random.default_rng(7)
+    results = []
+    for e in ds.expressions():
+        for f in ds.expression_frames(e):
+            gt = ds.read_masks(e.video_id, f).mask(e.object_ids)
+            iid = a2d_image_id(e.video_id, f, e.object_ids[0])
+            for _ in range(int(rng.integers(1, 5))):
+                kind = rng.integers(4)
+                m = gt.copy() if kind == 0 else np.zeros_like(gt) if kind == 1 else rng.random(gt.shape) < 0.3
+                if kind == 3:
+                    m |= gt
+                seg = _list_counts(m) if rng.integers(2) else rle_encode(m)
+                results.append({"image_id": iid, "category_id": 1, "segmentation": seg,
+                                "score": float(rng.choice([0.25, 0.5, 0.75]))})
+            write_png_prediction(tmp / "png", e.video_id, e.id, f, m)
+    write_coco_results(tmp / "r.json", results)
+    return root, tmp / "r.json", tmp / "png"
+
+
+def test_rle_path_equals_decoded_path(case: tuple[Path, Path, Path]) -> None:
+    root, preds, _ = case
+    dense_ds = load("a2d", root, "test")
+    dense_ds.expressions()  # the plan is read before scoring: no mask kept, the scorer reads and decodes them
+    dense = score(preds, dense_ds, "a2d", by="category")
+    assert dense_ds.read_mask_rles(*dense.per_sample[["video_id", "frame"]].iloc[0]) is None
+    for workers in (1, 2):
+        ds = load("a2d", root, "test")
+        r = score(preds, ds, "a2d", workers=workers, by="category")
+        assert ds.read_mask_rles(*r.per_sample[["video_id", "frame"]].iloc[0]) is not None  # the RLE path ran
+        assert r.values == dense.values
+        pd.testing.assert_frame_equal(r.per_sample, dense.per_sample, check_exact=True)
+        pd.testing.assert_frame_equal(r.per_group, dense.per_group, check_exact=True)
+    assert 0 < dense.values["coco mAP 0.5:0.95"] < 1 and 0 < dense.values["mean_iou"] < 1
+
+
+def test_png_predictions_read_the_kept_masks(case: tuple[Path, Path, Path]) -> None:
+    """PNG predictions: the GT masks are decoded from the RLEs the plan's read kept (no file reopened), with the
+    numbers of the path that reads the files again."""
+    root, _, png = case
+    reread_ds = load("a2d", root, "test")
+    reread_ds.expressions()
+    reread = score(png, reread_ds, "a2d")
+    for workers in (1, 2):
+        ds = load("a2d", root, "test")
+        r = score(png, ds, "a2d", workers=workers)
+        assert ds.read_mask_rles(*r.per_sample[["video_id", "frame"]].iloc[0]) is not None
+        assert r.values == reread.values
+        pd.testing.assert_frame_equal(r.per_sample, reread.per_sample, check_exact=True)
+    assert 0 < reread.values["mean_iou"] < 1
