@@ -24,6 +24,7 @@ order it runs; each stage's logic lives in its own module (srl, clean, pairs, re
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import warnings
@@ -248,15 +249,19 @@ def make_specs(pairs: Sequence[Pair], queries: dict[tuple[str, str], TestQuery],
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(root: str, a2d_options: dict[str, Any], writer_args: dict[str, dict[str, Any]]) -> None:
+def _init_worker(ds: Dataset, writer_args: dict[str, dict[str, Any]]) -> None:
+    """Worker state: the build's dataset as already read (sent pickled: its text files and annotation index are
+    not read again, which took each worker longer than the rest of its start), writers and a `FrameCache`. The
+    objects that live until the end are frozen out of the garbage collector's scans (`gc.freeze`)."""
     import cv2
 
     from lvsbench.datasets.layout import LayoutWriter
 
     cv2.setNumThreads(1)
-    _WORKER["ds"] = load_a2d(root, **a2d_options)
+    _WORKER["ds"] = ds
     _WORKER["writers"] = {s: LayoutWriter(**kw) for s, kw in writer_args.items()}
     use_frame_cache(FrameCache())  # each source decoded once per worker while cached (outputs unchanged)
+    gc.freeze()
 
 
 def _compose_task(spec: CompositionSpec) -> tuple[str, str, str | None, str | None]:
@@ -270,7 +275,7 @@ def _compose_task(spec: CompositionSpec) -> tuple[str, str, str | None, str | No
     return spec.subset, spec.video_id, None, None
 
 
-def _run_tasks(specs: list[CompositionSpec], opts: BuildOptions, writer_args: dict[str, dict[str, Any]],
+def _run_tasks(ds: Dataset, specs: list[CompositionSpec], opts: BuildOptions, writer_args: dict[str, dict[str, Any]],
                on_done: Callable[[tuple[str, str, str | None, str | None]], None]) -> None:
     if not specs:
         return
@@ -278,7 +283,7 @@ def _run_tasks(specs: list[CompositionSpec], opts: BuildOptions, writer_args: di
 
     bar = tqdm(total=len(specs), desc="compose", unit="video", disable=not opts.progress)
     if opts.workers <= 1:
-        _init_worker(str(opts.a2d_root), opts.a2d_options, writer_args)
+        _init_worker(ds, writer_args)
         try:
             for s in specs:
                 on_done(_compose_task(s))
@@ -286,6 +291,7 @@ def _run_tasks(specs: list[CompositionSpec], opts: BuildOptions, writer_args: di
         finally:
             _WORKER.clear()
             use_frame_cache(None)
+            gc.unfreeze()
             bar.close()
         return
     import multiprocessing as mp
@@ -294,8 +300,7 @@ def _run_tasks(specs: list[CompositionSpec], opts: BuildOptions, writer_args: di
     # grouped by query video (then partner), so that a worker composes the compositions of a source while its
     # FrameCache holds it; completion order was already arbitrary (imap_unordered), outputs do not depend on it
     grouped = sorted(specs, key=lambda s: (s.query_video, s.partner_video or "", s.subset, s.video_id))
-    with ctx.Pool(opts.workers, initializer=_init_worker,
-                  initargs=(str(opts.a2d_root), opts.a2d_options, writer_args)) as pool:
+    with ctx.Pool(opts.workers, initializer=_init_worker, initargs=(ds, writer_args)) as pool:
         for result in pool.imap_unordered(_compose_task, grouped, chunksize=4):
             on_done(result)
             bar.update()
@@ -504,7 +509,7 @@ def _compose(ds: Dataset, opts: BuildOptions, roles: list[QueryRoles], decisions
             else:
                 failures.append({"subset": names[subset], "video_id": vid, "error": err})
 
-        _run_tasks(todo, opts, writer_args, done)
+        _run_tasks(ds, todo, opts, writer_args, done)
         if not new_bad:
             break
         unavailable.update(new_bad)
