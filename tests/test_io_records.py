@@ -26,6 +26,29 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "y.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
 
 
+def test_atomic_write_temp_names_modes_and_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counter-named temp file gives the mode open() gives; a name taken by an interrupted process of the same
+    id falls back to mkstemp (same mode); both names are the ones `remove_interrupted_writes` clears."""
+    import itertools
+    import os
+
+    from lvsbench.core import io
+
+    (tmp_path / "ref").write_bytes(b"")
+    mode = (tmp_path / "ref").stat().st_mode
+    monkeypatch.setattr(io, "_TMP_SEQ", itertools.count(7))
+    left = tmp_path / "d" / f".x.bin.{os.getpid()}-8.tmp"  # what a killed writer of this pid would leave
+    io.atomic_write_bytes(tmp_path / "d" / "w.bin", b"1")  # creates the folder, then writes
+    left.write_bytes(b"half")
+    io.atomic_write_bytes(tmp_path / "d" / "x.bin", b"2")
+    io.atomic_write_bytes(tmp_path / "d" / "y.bin", b"3")  # the counter-named temp file
+    assert [(tmp_path / "d" / n).read_bytes() for n in ("w.bin", "x.bin", "y.bin")] == [b"1", b"2", b"3"]
+    assert {(tmp_path / "d" / n).stat().st_mode for n in ("w.bin", "x.bin", "y.bin")} == {mode}
+    assert sorted(q.name for q in (tmp_path / "d").iterdir()) == [left.name, "w.bin", "x.bin", "y.bin"]
+    (tmp_path / io.OUTPUT_MARKER).write_text("")
+    assert io.remove_interrupted_writes(tmp_path) == [left]
+
+
 def test_atomic_dir_is_all_or_nothing(tmp_path: Path) -> None:
     target = tmp_path / "out"
     with pytest.raises(RuntimeError):

@@ -275,6 +275,10 @@ def _compose_task(spec: CompositionSpec) -> tuple[str, str, str | None, str | No
     return spec.subset, spec.video_id, None, None
 
 
+def _compose_group(specs: list[CompositionSpec]) -> list[tuple[str, str, str | None, str | None]]:
+    return [_compose_task(s) for s in specs]
+
+
 def _run_tasks(ds: Dataset, specs: list[CompositionSpec], opts: BuildOptions, writer_args: dict[str, dict[str, Any]],
                on_done: Callable[[tuple[str, str, str | None, str | None]], None]) -> None:
     if not specs:
@@ -282,12 +286,18 @@ def _run_tasks(ds: Dataset, specs: list[CompositionSpec], opts: BuildOptions, wr
     from tqdm import tqdm
 
     bar = tqdm(total=len(specs), desc="compose", unit="video", disable=not opts.progress)
+    # one task per query video (its compositions sorted by partner), so that one worker composes all of them while
+    # its FrameCache holds the source; results arrive in any order, and `_compose` orders what it keeps of them
+    groups: dict[str, list[CompositionSpec]] = {}
+    for spec in sorted(specs, key=lambda s: (s.query_video, s.partner_video or "", s.subset, s.video_id)):
+        groups.setdefault(spec.query_video, []).append(spec)
     if opts.workers <= 1:
         _init_worker(ds, writer_args)
         try:
-            for s in specs:
-                on_done(_compose_task(s))
-                bar.update()
+            for group in groups.values():
+                for result in _compose_group(group):
+                    on_done(result)
+                    bar.update()
         finally:
             _WORKER.clear()
             use_frame_cache(None)
@@ -297,13 +307,11 @@ def _run_tasks(ds: Dataset, specs: list[CompositionSpec], opts: BuildOptions, wr
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    # grouped by query video (then partner), so that a worker composes the compositions of a source while its
-    # FrameCache holds it; completion order was already arbitrary (imap_unordered), outputs do not depend on it
-    grouped = sorted(specs, key=lambda s: (s.query_video, s.partner_video or "", s.subset, s.video_id))
     with ctx.Pool(opts.workers, initializer=_init_worker, initargs=(ds, writer_args)) as pool:
-        for result in pool.imap_unordered(_compose_task, grouped, chunksize=4):
-            on_done(result)
-            bar.update()
+        for results in pool.imap_unordered(_compose_group, groups.values()):
+            for result in results:
+                on_done(result)
+                bar.update()
     bar.close()
 
 
@@ -496,20 +504,25 @@ def _compose(ds: Dataset, opts: BuildOptions, roles: list[QueryRoles], decisions
                     continue
                 remove_video(out / names[s], spec.video_id)
                 todo.append(spec)
-        new_bad: dict[str, str] = {}
         sigs = {(spec.subset, spec.video_id): spec.signature() for spec in todo}
+        position = {(spec.subset, spec.video_id): k for k, spec in enumerate(todo)}
+        errors: list[tuple[int, str, str, str, str | None]] = []
 
-        def done(result: tuple[str, str, str | None, str | None], sigs: dict = sigs,
-                 new_bad: dict[str, str] = new_bad) -> None:
+        def done(result: tuple[str, str, str | None, str | None], sigs: dict = sigs, position: dict = position,
+                 errors: list = errors) -> None:
             subset, vid, err, bad_video = result
             if err is None:
                 atomic_write_text(out / STATE_DIR / names[subset] / f"{_safe_name(vid)}.sig", sigs[(subset, vid)])
-            elif bad_video is not None:
+            else:
+                errors.append((position[(subset, vid)], subset, vid, err, bad_video))
+
+        _run_tasks(ds, todo, opts, writer_args, done)
+        new_bad: dict[str, str] = {}
+        for _, subset, vid, err, bad_video in sorted(errors):  # in `todo` order, whichever worker finished first
+            if bad_video is not None:
                 new_bad.setdefault(bad_video, err)
             else:
                 failures.append({"subset": names[subset], "video_id": vid, "error": err})
-
-        _run_tasks(ds, todo, opts, writer_args, done)
         if not new_bad:
             break
         unavailable.update(new_bad)
