@@ -351,6 +351,8 @@ class _Source:
         self.nbytes = 0
         self.gt: dict[str, FrameMasks] | None = None
         self.files: dict[tuple[int, tuple[int, int] | None, str], EncodedFrame] = {}
+        self.shapes: list[tuple[int, int]] = []
+        """(height, width) of each frame decoded so far, kept when the frames are dropped (`drop_frames`)."""
 
     def masks(self) -> dict[str, FrameMasks]:
         """Ground truth of the annotated frames (read-only arrays: shared by every composition that reads them)."""
@@ -365,12 +367,14 @@ class _Source:
 
     def encoded(self, index: int, hw: tuple[int, int] | None, writer: LayoutWriter) -> EncodedFrame:
         """`writer.encode_frame` of frame `index` (resized to `hw` unless None or its own size), encoded once."""
-        rgb = self.get(index)  # held while the source is: cheap after the first time
-        if hw is not None and rgb.shape[:2] == hw:
+        if index >= len(self.shapes):
+            self.get(index)
+        if hw is not None and self.shapes[index] == hw:
             hw = None  # resize_rgb would return the frame itself
         key = (index, hw, writer.frame_ext)
         enc = self.files.get(key)
         if enc is None:
+            rgb = self.get(index)
             enc = self.files[key] = writer.encode_frame(rgb if hw is None else resize_rgb(rgb, hw))
             self._held(len(enc.data))
         return enc
@@ -400,6 +404,8 @@ class _Source:
                 raise
             rgb.setflags(write=False)  # shared by every composition that reads it
             self.frames.append(rgb)
+            if len(self.shapes) < len(self.frames):
+                self.shapes.append((int(rgb.shape[0]), int(rgb.shape[1])))
             self._held(rgb.nbytes)
         return self.frames[index]
 
@@ -408,11 +414,21 @@ class _Source:
             self.it.close()  # type: ignore[attr-defined]
             self.it = None
 
+    def drop_frames(self) -> None:
+        """Release the decoded frames, keep the ground truth and encoded files: a later `get` decodes again from
+        the start (and meets the same end or error again)."""
+        self.close()
+        freed = sum(f.nbytes for f in self.frames)
+        self.frames, self.ended, self.error = [], False, None
+        self._held(-freed)
+
 
 class FrameCache:
-    """Per-process LRU of source videos (`_Source`), bounded by the bytes of the frames held (`budget`). The build
-    submits its compositions grouped by query video, so a worker composes the compositions of a source while it is
-    cached. Frames are the decoder's arrays (read-only), so the outputs are the same bytes."""
+    """Per-process LRU of source videos (`_Source`), bounded by the bytes held (`budget`). The build submits its
+    compositions grouped by query video, so a worker composes the compositions of a source while it is cached.
+    Frames are the decoder's arrays (read-only), so the outputs are the same bytes. Over budget, the least recently
+    used sources first give up their decoded frames (the bulk) and keep their encoded files and ground truth, which
+    is all a source needs as a temporal partner; only then are whole sources evicted."""
 
     def __init__(self, budget: int = 1 << 30) -> None:
         from collections import OrderedDict
@@ -420,6 +436,8 @@ class FrameCache:
         self.budget = budget
         self.max_open = 8
         self.sources: OrderedDict[tuple[int, str], _Source] = OrderedDict()
+        self.framed: OrderedDict[tuple[int, str], _Source] = OrderedDict()
+        """The sources that may hold frames, least recently used first."""
         self.decoded = 0
         self.held = 0
         """Bytes held by all sources (kept by `_Source._held`: summing them on every lookup cost O(sources))."""
@@ -431,14 +449,23 @@ class FrameCache:
             src = self.sources[key] = _Source(ds, vid, self)
             self.decoded += 1
         self.sources.move_to_end(key)
+        self.framed[key] = src
+        self.framed.move_to_end(key)
         self._trim(keep=key)
         return src
 
     def _trim(self, keep: tuple[int, str]) -> None:
+        while len(self.framed) > 1 and self.held > self.budget:
+            key, src = next(iter(self.framed.items()))
+            if key == keep:
+                break
+            del self.framed[key]
+            src.drop_frames()
         while len(self.sources) > 1 and self.held > self.budget:
             key = next(iter(self.sources))
             if key == keep:
                 break
+            self.framed.pop(key, None)
             gone = self.sources.pop(key)
             gone.close()
             gone.cache = None  # a composition still reading it no longer counts against this cache
