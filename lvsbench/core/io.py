@@ -228,13 +228,20 @@ def sha256_tree(root: str | Path, exclude: tuple[str, ...] = ()) -> str:
     marker skipped, so a marked folder has the checksum of its content)."""
     base = Path(root)
     h = hashlib.sha256()
-    for p in sorted(base.rglob("*")):
-        rel = p.relative_to(base).as_posix()
-        skipped = p.name in exclude or p.name == OUTPUT_MARKER
-        if p.is_dir() or skipped or any(part.startswith(".") and part.endswith(".tmp") for part in p.parts):
+    if any(part.startswith(".") and part.endswith(".tmp") for part in base.parts):
+        return h.hexdigest()
+    files = []  # (relative parts, path): what `sorted(base.rglob("*"))` orders, without a Path per entry
+    for top, _, names in os.walk(base):  # like rglob: symlinked folders are listed, not entered
+        rel_top = tuple(Path(top).relative_to(base).parts)
+        if any(part.startswith(".") and part.endswith(".tmp") for part in rel_top):
             continue
-        h.update(rel.encode() + b"\0")
-        h.update(sha256_file(p).encode() + b"\n")
+        for name in names:
+            if name in exclude or name == OUTPUT_MARKER or (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            files.append(((*rel_top, name), os.path.join(top, name)))
+    for parts, path in sorted(files):
+        h.update("/".join(parts).encode() + b"\0")
+        h.update(sha256_file(path).encode() + b"\n")
     return h.hexdigest()
 
 
