@@ -15,6 +15,10 @@
 
 Output frames are renumbered `00001...` contiguously (Locater's loader needs it). Pure geometry helpers are separate
 from I/O so they are tested directly.
+
+Size: the geometry, the planning and the pixels of one composition, with the per-worker source cache
+(`FrameCache`) that the pixels come from; the cache's keys are the plan's (source, frame, size), so they stay
+together.
 """
 
 from __future__ import annotations
