@@ -169,6 +169,14 @@ def test_interrupted_build_resumes(a2d: Path, built: Path, tmp_path: Path, monke
     assert sha256_tree(out) == sha256_tree(built)
     _build(a2d, out, seed=7, resume=True)  # resuming a finished build changes nothing
     assert sha256_tree(out) == sha256_tree(built)
+    # a build killed in the middle of a write leaves a temporary file (outside any video folder too): the resumed
+    # build deletes it (sha256_tree skips such files, so only this check sees them)
+    stale = [out / ".build.json.4242-0.tmp", next(out.glob("a2d-plus-*")) / ".meta.json.4242-1.tmp"]
+    for f in stale:
+        f.write_bytes(b"half")
+    _build(a2d, out, seed=7, resume=True)
+    assert not [f for f in stale if f.exists()]
+    assert sha256_tree(out) == sha256_tree(built)
 
 
 def test_missing_and_unreadable_partner_videos(a2d: Path, built: Path, tmp_path: Path) -> None:

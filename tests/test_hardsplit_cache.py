@@ -1,5 +1,6 @@
-"""The hard-split FrameCache: composed frames from cached sources are the bytes of a fresh decode, under eviction
-and decoder recycling, and an unreadable source fails exactly the compositions that reach the bad frame."""
+"""The hard-split FrameCache: composed frames from cached sources are the bytes of a fresh decode, and written
+videos the files of a fresh composition, under eviction and decoder recycling; an unreadable source fails exactly
+the compositions that reach the bad frame."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import numpy as np
 import pytest
 
 from lvsbench.core.errors import DataFormatError
+from lvsbench.core.io import sha256_tree
+from lvsbench.datasets.layout import LayoutWriter
 from lvsbench.hardsplit.compose import (
     CompositionSpec,
     FrameCache,
     QuerySpec,
     SourceError,
     _Source,
+    compose_one,
     iter_composed_frames,
     plan_composition,
 )
@@ -56,6 +60,26 @@ def test_cached_frames_are_the_fresh_decode(ds, budget: int, max_open: int) -> N
         assert all(a.dtype == b.dtype and np.array_equal(a, b) for (_, a), (_, b) in zip(fresh, cached, strict=True))
     if budget > 1 << 20:
         assert cache.decoded == len({v for s in specs for v in (s.query_video, s.partner_video)})
+
+
+@pytest.mark.parametrize("budget", [1 << 30, 20_000])
+def test_written_videos_are_the_bytes_of_a_fresh_composition(ds, tmp_path: Path, budget: int) -> None:  # noqa: ANN001
+    """compose_one through a FrameCache (ground truth read once, whole frames encoded once per size and format,
+    shared by a .jpg and a .png writer) writes the files that composing each video from scratch writes."""
+    specs = _specs(ds) + [CompositionSpec("multi", v, v, (QuerySpec("0", "x", (1,), ()),)) for v in sorted(ds.videos())]
+    cache = FrameCache(budget)
+    for ext in (".jpg", ".png"):
+        trees = []
+        for name, c in (("fresh", None), ("cached", cache)):
+            writers: dict[tuple[str, str], LayoutWriter] = {}
+            for spec in specs:
+                key = (spec.subset, spec.order)
+                if key not in writers:
+                    writers[key] = LayoutWriter(tmp_path / ext / name / "-".join(key), name="t", split="test",
+                                                source="t", frame_ext=ext)
+                compose_one(ds, spec, writers[key], c)
+            trees.append(sha256_tree(tmp_path / ext / name))
+        assert trees[0] == trees[1]
 
 
 def test_unreadable_frame_fails_only_readers_that_reach_it(ds, tmp_path: Path) -> None:  # noqa: ANN001

@@ -26,6 +26,61 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "y.json").read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
 
 
+def test_atomic_write_temp_names_modes_and_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counter-named temp file gives the mode open() gives; a name taken by an interrupted process of the same
+    id falls back to mkstemp (same mode); both names are the ones `remove_interrupted_writes` clears."""
+    import itertools
+    import os
+
+    from lvsbench.core import io
+
+    (tmp_path / "ref").write_bytes(b"")
+    mode = (tmp_path / "ref").stat().st_mode
+    monkeypatch.setattr(io, "_TMP_SEQ", itertools.count(7))
+    left = tmp_path / "d" / f".x.bin.{os.getpid()}-8.tmp"  # what a killed writer of this pid would leave
+    io.atomic_write_bytes(tmp_path / "d" / "w.bin", b"1")  # creates the folder, then writes
+    left.write_bytes(b"half")
+    io.atomic_write_bytes(tmp_path / "d" / "x.bin", b"2")
+    io.atomic_write_bytes(tmp_path / "d" / "y.bin", b"3")  # the counter-named temp file
+    assert [(tmp_path / "d" / n).read_bytes() for n in ("w.bin", "x.bin", "y.bin")] == [b"1", b"2", b"3"]
+    assert {(tmp_path / "d" / n).stat().st_mode for n in ("w.bin", "x.bin", "y.bin")} == {mode}
+    assert sorted(q.name for q in (tmp_path / "d").iterdir()) == [left.name, "w.bin", "x.bin", "y.bin"]
+    (tmp_path / io.OUTPUT_MARKER).write_text("")
+    assert io.remove_interrupted_writes(tmp_path) == [left]
+
+
+def test_sha256_tree_is_the_rglob_definition(tmp_path: Path) -> None:
+    """sha256_tree walks with os.walk; the digest is the one of its definition over `sorted(rglob("*"))` (paths
+    ordered by parts, so "a/b" before "a-b"; marker, excluded names and interrupted-write temp files skipped;
+    symlinked folders not entered)."""
+    import hashlib
+
+    from lvsbench.core.io import sha256_file
+
+    def reference(base: Path, exclude: tuple[str, ...] = ()) -> str:
+        h = hashlib.sha256()
+        for p in sorted(base.rglob("*")):
+            skipped = p.name in exclude or p.name == OUTPUT_MARKER
+            if p.is_dir() or skipped or any(part.startswith(".") and part.endswith(".tmp") for part in p.parts):
+                continue
+            h.update(p.relative_to(base).as_posix().encode() + b"\0")
+            h.update(sha256_file(p).encode() + b"\n")
+        return h.hexdigest()
+
+    root = tmp_path / "t"
+    for rel, text in [("a/b", "1"), ("a-b", "2"), ("a/c/d.png", "3"), ("a.b/x", "4"), (".hidden", "5"),
+                      (OUTPUT_MARKER, "m"), ("k/.f.jpg.12-3.tmp", "half"), ("k/.d.ab12.tmp/inner", "6"),
+                      ("k/keep.txt", "7"), ("k/skip.me", "8"), ("Z", "9"), ("z/a", "10")]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "k" / "empty").mkdir()
+    (root / "linked").symlink_to(root / "a", target_is_directory=True)
+    (root / "file-link").symlink_to(root / "Z")
+    for exclude in ((), ("skip.me", "b")):
+        assert sha256_tree(root, exclude) == reference(root, exclude)
+    assert sha256_tree(root / "a") == reference(root / "a")
+
+
 def test_atomic_dir_is_all_or_nothing(tmp_path: Path) -> None:
     target = tmp_path / "out"
     with pytest.raises(RuntimeError):

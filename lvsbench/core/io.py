@@ -9,6 +9,7 @@ score`: before its first frame), and those imports cost more than the module its
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -116,20 +117,39 @@ def remove_interrupted_writes(root: str | Path) -> list[Path]:
     return stale
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same directory and `os.replace`."""
+_TMP_SEQ = itertools.count()
+
+
+def _open_temp(p: Path) -> tuple[int, str]:
+    """A new temporary sibling of `p` (`.<name>.<pid>-<n>.tmp`), opened for writing with the mode open() gives.
+
+    Named by process id and counter, created exclusively: `mkstemp`'s random names, the parent `mkdir` and the
+    `chmod` cost more than writing a small frame (the hard split writes ~130,000). A name left by an interrupted
+    process of the same id falls back to `mkstemp`."""
+    tmp = os.path.join(p.parent, f".{p.name}.{os.getpid()}-{next(_TMP_SEQ)}.tmp")
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+    except FileNotFoundError:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        pass
     import tempfile
 
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs should be as readable as open() makes them
+    return fd, tmp
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` via a temp file in the same directory and `os.replace`."""
     p = Path(path)
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        fd, tmp = _open_temp(p)
     except OSError as exc:
         raise _named(exc, p) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs should be as readable as open() makes them
         os.replace(tmp, p)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -224,13 +244,20 @@ def sha256_tree(root: str | Path, exclude: tuple[str, ...] = ()) -> str:
 
     base = Path(root)
     h = hashlib.sha256()
-    for p in sorted(base.rglob("*")):
-        rel = p.relative_to(base).as_posix()
-        skipped = p.name in exclude or p.name == OUTPUT_MARKER
-        if p.is_dir() or skipped or any(part.startswith(".") and part.endswith(".tmp") for part in p.parts):
+    if any(part.startswith(".") and part.endswith(".tmp") for part in base.parts):
+        return h.hexdigest()
+    files = []  # (relative parts, path): what `sorted(base.rglob("*"))` orders, without a Path per entry
+    for top, _, names in os.walk(base):  # like rglob: symlinked folders are listed, not entered
+        rel_top = tuple(Path(top).relative_to(base).parts)
+        if any(part.startswith(".") and part.endswith(".tmp") for part in rel_top):
             continue
-        h.update(rel.encode() + b"\0")
-        h.update(sha256_file(p).encode() + b"\n")
+        for name in names:
+            if name in exclude or name == OUTPUT_MARKER or (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            files.append(((*rel_top, name), os.path.join(top, name)))
+    for parts, path in sorted(files):
+        h.update("/".join(parts).encode() + b"\0")
+        h.update(sha256_file(path).encode() + b"\n")
     return h.hexdigest()
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,15 @@ class LayoutDataset(Dataset):
         return super().num_objects_in_video(video_id)
 
 
+@dataclass(frozen=True)
+class EncodedFrame:
+    """A frame as `LayoutWriter.encode_frame` encodes it, with its (height, width): a caller that writes the same
+    frame into several videos (the hard split's source frames) encodes it once."""
+
+    data: bytes
+    hw: tuple[int, int]
+
+
 class LayoutWriter:
     """Writes a dataset in the lvsbench layout, one video at a time, atomically per video and resumable.
 
@@ -289,11 +299,16 @@ class LayoutWriter:
         """Remove one video (finished or half-written): its frames, annotations and fragment."""
         remove_video(self.out, video_id)
 
-    def add_video(self, video: Video, frames: Iterable[tuple[str, np.ndarray]],
+    def encode_frame(self, rgb: np.ndarray) -> EncodedFrame:
+        """The file content of an RGB frame in this writer's `frame_ext` (what `add_video` writes for it)."""
+        data = encode_jpeg(rgb) if self.frame_ext == ".jpg" else encode_png_rgb(rgb)
+        return EncodedFrame(data, (int(rgb.shape[0]), int(rgb.shape[1])))
+
+    def add_video(self, video: Video, frames: Iterable[tuple[str, np.ndarray | EncodedFrame]],
                   labels: dict[str, np.ndarray | FrameMasks], expressions: list[Expression],
                   objects: dict[int, dict[str, Any]] | None = None) -> None:
-        """Write one video: its frames (name, RGB), the ground truth of its annotated frames (label maps, or
-        `FrameMasks` whose overlapping objects go to `Overlaps/`), its expressions."""
+        """Write one video: its frames (name, RGB or its `encode_frame`), the ground truth of its annotated frames
+        (label maps, or `FrameMasks` whose overlapping objects go to `Overlaps/`), its expressions."""
         import shutil
 
         vid = video.id
@@ -307,10 +322,10 @@ class LayoutWriter:
             d.mkdir(parents=True)
         seen = []
         for name, rgb in frames:
-            if rgb.shape[:2] != (video.height, video.width):
-                raise ValueError(f"video {vid} frame {name}: size {rgb.shape[:2]} != {(video.height, video.width)}")
-            data = encode_jpeg(rgb) if self.frame_ext == ".jpg" else encode_png_rgb(rgb)
-            atomic_write_bytes(img_dir / f"{name}{self.frame_ext}", data)
+            enc = rgb if isinstance(rgb, EncodedFrame) else self.encode_frame(rgb)
+            if enc.hw != (video.height, video.width):
+                raise ValueError(f"video {vid} frame {name}: size {enc.hw} != {(video.height, video.width)}")
+            atomic_write_bytes(img_dir / f"{name}{self.frame_ext}", enc.data)
             seen.append(name)
         if tuple(seen) != video.frames:
             raise ValueError(f"video {vid}: frames written {len(seen)} differ from the video's {video.num_frames}")
@@ -661,6 +676,6 @@ def is_layout(root: str | Path) -> bool:
     return (Path(root) / META_NAME).is_file()
 
 
-__all__ = ["CARD_NAME", "FORMAT_NAME", "FORMAT_VERSION", "FRAME_EXTS", "LayoutDataset", "LayoutWriter", "META_NAME",
-           "OVERLAPS_DIR", "PARTS_DIR", "build_card", "card_checksum", "fragment_path", "is_layout", "overlap_path",
-           "parse_obj_ids", "remove_video", "validate_layout", "write_dataset"]
+__all__ = ["CARD_NAME", "EncodedFrame", "FORMAT_NAME", "FORMAT_VERSION", "FRAME_EXTS", "LayoutDataset", "LayoutWriter",
+           "META_NAME", "OVERLAPS_DIR", "PARTS_DIR", "build_card", "card_checksum", "fragment_path", "is_layout",
+           "overlap_path", "parse_obj_ids", "remove_video", "validate_layout", "write_dataset"]

@@ -24,6 +24,7 @@ order it runs; each stage's logic lives in its own module (srl, clean, pairs, re
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import warnings
@@ -39,8 +40,10 @@ from lvsbench.core.io import (
     atomic_write_json,
     atomic_write_text,
     check_overwrite,
+    is_lvsbench_output,
     json_dumps_canonical,
     prepare_output_dir,
+    remove_interrupted_writes,
     sha256_file,
 )
 from lvsbench.datasets.base import Dataset
@@ -248,15 +251,19 @@ def make_specs(pairs: Sequence[Pair], queries: dict[tuple[str, str], TestQuery],
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(root: str, a2d_options: dict[str, Any], writer_args: dict[str, dict[str, Any]]) -> None:
+def _init_worker(ds: Dataset, writer_args: dict[str, dict[str, Any]]) -> None:
+    """Worker state: the build's dataset as already read (sent pickled: its text files and annotation index are
+    not read again, which took each worker longer than the rest of its start), writers and a `FrameCache`. The
+    objects that live until the end are frozen out of the garbage collector's scans (`gc.freeze`)."""
     import cv2
 
     from lvsbench.datasets.layout import LayoutWriter
 
     cv2.setNumThreads(1)
-    _WORKER["ds"] = load_a2d(root, **a2d_options)
+    _WORKER["ds"] = ds
     _WORKER["writers"] = {s: LayoutWriter(**kw) for s, kw in writer_args.items()}
     use_frame_cache(FrameCache())  # each source decoded once per worker while cached (outputs unchanged)
+    gc.freeze()
 
 
 def _compose_task(spec: CompositionSpec) -> tuple[str, str, str | None, str | None]:
@@ -270,35 +277,43 @@ def _compose_task(spec: CompositionSpec) -> tuple[str, str, str | None, str | No
     return spec.subset, spec.video_id, None, None
 
 
-def _run_tasks(specs: list[CompositionSpec], opts: BuildOptions, writer_args: dict[str, dict[str, Any]],
+def _compose_group(specs: list[CompositionSpec]) -> list[tuple[str, str, str | None, str | None]]:
+    return [_compose_task(s) for s in specs]
+
+
+def _run_tasks(ds: Dataset, specs: list[CompositionSpec], opts: BuildOptions, writer_args: dict[str, dict[str, Any]],
                on_done: Callable[[tuple[str, str, str | None, str | None]], None]) -> None:
     if not specs:
         return
     from tqdm import tqdm
 
     bar = tqdm(total=len(specs), desc="compose", unit="video", disable=not opts.progress)
+    # one task per query video (its compositions sorted by partner), so that one worker composes all of them while
+    # its FrameCache holds the source; results arrive in any order, and `_compose` orders what it keeps of them
+    groups: dict[str, list[CompositionSpec]] = {}
+    for spec in sorted(specs, key=lambda s: (s.query_video, s.partner_video or "", s.subset, s.video_id)):
+        groups.setdefault(spec.query_video, []).append(spec)
     if opts.workers <= 1:
-        _init_worker(str(opts.a2d_root), opts.a2d_options, writer_args)
+        _init_worker(ds, writer_args)
         try:
-            for s in specs:
-                on_done(_compose_task(s))
-                bar.update()
+            for group in groups.values():
+                for result in _compose_group(group):
+                    on_done(result)
+                    bar.update()
         finally:
             _WORKER.clear()
             use_frame_cache(None)
+            gc.unfreeze()
             bar.close()
         return
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    # grouped by query video (then partner), so that a worker composes the compositions of a source while its
-    # FrameCache holds it; completion order was already arbitrary (imap_unordered), outputs do not depend on it
-    grouped = sorted(specs, key=lambda s: (s.query_video, s.partner_video or "", s.subset, s.video_id))
-    with ctx.Pool(opts.workers, initializer=_init_worker,
-                  initargs=(str(opts.a2d_root), opts.a2d_options, writer_args)) as pool:
-        for result in pool.imap_unordered(_compose_task, grouped, chunksize=4):
-            on_done(result)
-            bar.update()
+    with ctx.Pool(opts.workers, initializer=_init_worker, initargs=(ds, writer_args)) as pool:
+        for results in pool.imap_unordered(_compose_group, groups.values()):
+            for result in results:
+                on_done(result)
+                bar.update()
     bar.close()
 
 
@@ -312,6 +327,8 @@ OWN_FILES = ("build.json",)
 def _prepare_out(opts: BuildOptions) -> None:
     out = opts.out
     if opts.resume and out.is_dir() and any(out.iterdir()):
+        if is_lvsbench_output(out, legacy=OWN_FILES):  # a killed build may have left a temporary file anywhere
+            remove_interrupted_writes(out)
         return
     prepare_output_dir(out, opts.force, legacy=OWN_FILES)
 
@@ -491,20 +508,25 @@ def _compose(ds: Dataset, opts: BuildOptions, roles: list[QueryRoles], decisions
                     continue
                 remove_video(out / names[s], spec.video_id)
                 todo.append(spec)
-        new_bad: dict[str, str] = {}
         sigs = {(spec.subset, spec.video_id): spec.signature() for spec in todo}
+        position = {(spec.subset, spec.video_id): k for k, spec in enumerate(todo)}
+        errors: list[tuple[int, str, str, str, str | None]] = []
 
-        def done(result: tuple[str, str, str | None, str | None], sigs: dict = sigs,
-                 new_bad: dict[str, str] = new_bad) -> None:
+        def done(result: tuple[str, str, str | None, str | None], sigs: dict = sigs, position: dict = position,
+                 errors: list = errors) -> None:
             subset, vid, err, bad_video = result
             if err is None:
                 atomic_write_text(out / STATE_DIR / names[subset] / f"{_safe_name(vid)}.sig", sigs[(subset, vid)])
-            elif bad_video is not None:
+            else:
+                errors.append((position[(subset, vid)], subset, vid, err, bad_video))
+
+        _run_tasks(ds, todo, opts, writer_args, done)
+        new_bad: dict[str, str] = {}
+        for _, subset, vid, err, bad_video in sorted(errors):  # in `todo` order, whichever worker finished first
+            if bad_video is not None:
                 new_bad.setdefault(bad_video, err)
             else:
                 failures.append({"subset": names[subset], "video_id": vid, "error": err})
-
-        _run_tasks(todo, opts, writer_args, done)
         if not new_bad:
             break
         unavailable.update(new_bad)

@@ -15,6 +15,10 @@
 
 Output frames are renumbered `00001...` contiguously (Locater's loader needs it). Pure geometry helpers are separate
 from I/O so they are tested directly.
+
+Size: the geometry, the planning and the pixels of one composition, with the per-worker source cache
+(`FrameCache`) that the pixels come from; the cache's keys are the plan's (source, frame, size), so they stay
+together.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 from lvsbench.core.errors import DataFormatError, LvsbenchError
 from lvsbench.core.records import VOID_LABEL, Expression, FrameMasks, Video
 from lvsbench.datasets.base import Dataset
+from lvsbench.datasets.layout import EncodedFrame, LayoutWriter
 
 PARTNER_OFFSET = 100
 """Object ids of the partner video's actors in composed videos: A2D instance ids are 0..15, so ids 101..116."""
@@ -232,9 +237,15 @@ def _check_ids(ds: Dataset, vid: str) -> None:
         raise LvsbenchError(f"video {vid}: object ids {big} collide with the partner offset {PARTNER_OFFSET}")
 
 
-def _labels(ds: Dataset, vid: str, frames: Sequence[str]) -> dict[str, FrameMasks]:
-    """Ground truth of a source video's annotated frames (overlapping A2D instances keep their own masks); a
-    failure names the video (`SourceError`)."""
+def _labels(ds: Dataset, vid: str, cache: FrameCache | None) -> dict[str, FrameMasks]:
+    """Ground truth of a source video's annotated frames (overlapping A2D instances keep their own masks), read
+    once per cached source; a failure names the video (`SourceError`)."""
+    if cache is not None:
+        return cache.source(ds, vid).masks()
+    return _read_labels(ds, vid, ds.annotated_frames(vid))
+
+
+def _read_labels(ds: Dataset, vid: str, frames: Sequence[str]) -> dict[str, FrameMasks]:
     out = {}
     try:
         for f in frames:
@@ -246,16 +257,16 @@ def _labels(ds: Dataset, vid: str, frames: Sequence[str]) -> dict[str, FrameMask
     return out
 
 
-def plan_composition(ds: Dataset, spec: CompositionSpec) -> PlannedVideo:
-    """Everything about an output video except its pixels: frames, label maps, expressions, objects."""
+def plan_composition(ds: Dataset, spec: CompositionSpec, cache: FrameCache | None = None) -> PlannedVideo:
+    """Everything about an output video except its pixels: frames, label maps, expressions, objects (the sources'
+    ground truth from `cache` when given: its arrays are read-only and shared, every change here makes a copy)."""
     vids = ds.videos()
     q = vids[spec.query_video]
     _check_ids(ds, q.id)
-    q_ann = ds.annotated_frames(q.id)
     q_index = {f: i for i, f in enumerate(q.frames)}
     t = q.num_frames
     if spec.subset == "multi":
-        labels = _labels(ds, q.id, q_ann)
+        labels = dict(_labels(ds, q.id, cache))
         exps = [Expression(s.exp_id, spec.video_id, s.text, s.object_ids, s.frames) for s in spec.queries]
         objects = _objects(ds, q.id, 0, "query")
         video = Video(spec.video_id, q.frames, q.height, q.width)
@@ -268,8 +279,8 @@ def plan_composition(ds: Dataset, spec: CompositionSpec) -> PlannedVideo:
     p_index = {f: i for i, f in enumerate(p.frames)}
     p_ann_idx = [p_index[f] for f in p_ann if f in p_index]
     fmap = (partner_time_samples if spec.subset == "temporal" else partner_frame_map)(t, p.num_frames, p_ann_idx)
-    q_labels = {q_index[f]: lab for f, lab in _labels(ds, q.id, q_ann).items() if f in q_index}
-    p_labels = {p_index[f]: offset_masks(lab, PARTNER_OFFSET) for f, lab in _labels(ds, p.id, p_ann).items()
+    q_labels = {q_index[f]: lab for f, lab in _labels(ds, q.id, cache).items() if f in q_index}
+    p_labels = {p_index[f]: offset_masks(lab, PARTNER_OFFSET) for f, lab in _labels(ds, p.id, cache).items()
                 if f in p_index}
     objects = {**_objects(ds, q.id, 0, "query"), **_objects(ds, p.id, PARTNER_OFFSET, "partner")}
     query_first = spec.order == "query-first"
@@ -329,16 +340,53 @@ class _Source:
     again, measured), and the live decoder for the rest:
     a video is decoded at most once while it stays in the cache, however many compositions use it, and only as far
     as they need (an unreadable tail fails only a composition that reaches it, as when every composition decoded
-    the video itself)."""
+    the video itself). Also held, because every composition of the source would redo them: its ground truth (read
+    once) and the output files of its whole frames (S_m and both halves of S_t write source frames unchanged or
+    only resized: encoded once per size and format, the same bytes since the encoder is deterministic)."""
 
-    def __init__(self, ds: Dataset, vid: str) -> None:
+    def __init__(self, ds: Dataset, vid: str, cache: FrameCache | None = None) -> None:
         self.ds = ds
         self.vid = vid
+        self.cache = cache
         self.it: Iterator[np.ndarray] | None = None
         self.ended = False
         self.frames: list[np.ndarray] = []
         self.error: SourceError | None = None
         self.nbytes = 0
+        self.gt: dict[str, FrameMasks] | None = None
+        self.files: dict[tuple[int, tuple[int, int] | None, str], EncodedFrame] = {}
+        self.shapes: list[tuple[int, int]] = []
+        """(height, width) of each frame decoded so far, kept when the frames are dropped (`drop_frames`)."""
+
+    def masks(self) -> dict[str, FrameMasks]:
+        """Ground truth of the annotated frames (read-only arrays: shared by every composition that reads them)."""
+        if self.gt is None:
+            gt = _read_labels(self.ds, self.vid, self.ds.annotated_frames(self.vid))
+            for fm in gt.values():
+                for a in (fm.labels, *fm.overlapping.values()):
+                    a.setflags(write=False)
+                    self._held(a.nbytes)
+            self.gt = gt
+        return self.gt
+
+    def encoded(self, index: int, hw: tuple[int, int] | None, writer: LayoutWriter) -> EncodedFrame:
+        """`writer.encode_frame` of frame `index` (resized to `hw` unless None or its own size), encoded once."""
+        if index >= len(self.shapes):
+            self.get(index)
+        if hw is not None and self.shapes[index] == hw:
+            hw = None  # resize_rgb would return the frame itself
+        key = (index, hw, writer.frame_ext)
+        enc = self.files.get(key)
+        if enc is None:
+            rgb = self.get(index)
+            enc = self.files[key] = writer.encode_frame(rgb if hw is None else resize_rgb(rgb, hw))
+            self._held(len(enc.data))
+        return enc
+
+    def _held(self, nbytes: int) -> None:
+        self.nbytes += nbytes
+        if self.cache is not None:
+            self.cache.held += nbytes
 
     def get(self, index: int) -> np.ndarray:
         while len(self.frames) <= index:
@@ -360,7 +408,9 @@ class _Source:
                 raise
             rgb.setflags(write=False)  # shared by every composition that reads it
             self.frames.append(rgb)
-            self.nbytes += rgb.nbytes
+            if len(self.shapes) < len(self.frames):
+                self.shapes.append((int(rgb.shape[0]), int(rgb.shape[1])))
+            self._held(rgb.nbytes)
         return self.frames[index]
 
     def close(self) -> None:
@@ -368,11 +418,21 @@ class _Source:
             self.it.close()  # type: ignore[attr-defined]
             self.it = None
 
+    def drop_frames(self) -> None:
+        """Release the decoded frames, keep the ground truth and encoded files: a later `get` decodes again from
+        the start (and meets the same end or error again)."""
+        self.close()
+        freed = sum(f.nbytes for f in self.frames)
+        self.frames, self.ended, self.error = [], False, None
+        self._held(-freed)
+
 
 class FrameCache:
-    """Per-process LRU of source videos (`_Source`), bounded by the bytes of the frames held (`budget`). The build
-    submits its compositions grouped by query video, so a worker composes the compositions of a source while it is
-    cached. Frames are the decoder's arrays (read-only), so the outputs are the same bytes."""
+    """Per-process LRU of source videos (`_Source`), bounded by the bytes held (`budget`). The build submits its
+    compositions grouped by query video, so a worker composes the compositions of a source while it is cached.
+    Frames are the decoder's arrays (read-only), so the outputs are the same bytes. Over budget, the least recently
+    used sources first give up their decoded frames (the bulk) and keep their encoded files and ground truth, which
+    is all a source needs as a temporal partner; only then are whole sources evicted."""
 
     def __init__(self, budget: int = 1 << 30) -> None:
         from collections import OrderedDict
@@ -380,24 +440,40 @@ class FrameCache:
         self.budget = budget
         self.max_open = 8
         self.sources: OrderedDict[tuple[int, str], _Source] = OrderedDict()
+        self.framed: OrderedDict[tuple[int, str], _Source] = OrderedDict()
+        """The sources that may hold frames, least recently used first."""
         self.decoded = 0
+        self.held = 0
+        """Bytes held by all sources (kept by `_Source._held`: summing them on every lookup cost O(sources))."""
 
     def source(self, ds: Dataset, vid: str) -> _Source:
         key = (id(ds), vid)
         src = self.sources.get(key)
         if src is None:
-            src = self.sources[key] = _Source(ds, vid)
+            src = self.sources[key] = _Source(ds, vid, self)
             self.decoded += 1
         self.sources.move_to_end(key)
+        self.framed[key] = src
+        self.framed.move_to_end(key)
         self._trim(keep=key)
         return src
 
     def _trim(self, keep: tuple[int, str]) -> None:
-        while len(self.sources) > 1 and sum(s.nbytes for s in self.sources.values()) > self.budget:
+        while len(self.framed) > 1 and self.held > self.budget:
+            key, src = next(iter(self.framed.items()))
+            if key == keep:
+                break
+            del self.framed[key]
+            src.drop_frames()
+        while len(self.sources) > 1 and self.held > self.budget:
             key = next(iter(self.sources))
             if key == keep:
                 break
-            self.sources.pop(key).close()
+            self.framed.pop(key, None)
+            gone = self.sources.pop(key)
+            gone.close()
+            gone.cache = None  # a composition still reading it no longer counts against this cache
+            self.held -= gone.nbytes
         live = [s for s in self.sources.values() if s.it is not None]
         for s in live[:-self.max_open]:  # the least recently used keep their frames but release their decoder
             s.close()
@@ -413,6 +489,14 @@ class _Cursor:
         self.it = _stream(ds, vid) if cache is None else None
         self.pos = -1
         self.frame: np.ndarray | None = None
+
+    def whole(self, index: int, hw: tuple[int, int] | None, writer: LayoutWriter | None) -> np.ndarray | EncodedFrame:
+        """Frame `index` resized to `hw` (None: as decoded) for a composed frame that is that frame alone: encoded
+        by `writer` once per cached source, else the array."""
+        if self.src is not None and writer is not None:
+            return self.src.encoded(index, hw, writer)
+        rgb = self.get(index)
+        return rgb if hw is None else resize_rgb(rgb, hw)
 
     def get(self, index: int) -> np.ndarray:
         if self.src is not None:
@@ -430,20 +514,21 @@ class _Cursor:
         return self.frame
 
 
-def iter_composed_frames(ds: Dataset, spec: CompositionSpec, plan: PlannedVideo, cache: FrameCache | None = None
-                         ) -> Iterator[tuple[str, np.ndarray]]:
+def iter_composed_frames(ds: Dataset, spec: CompositionSpec, plan: PlannedVideo, cache: FrameCache | None = None,
+                         writer: LayoutWriter | None = None) -> Iterator[tuple[str, np.ndarray | EncodedFrame]]:
     """The composed frames in order, streaming both sources (the temporal partner-first order reads the partner
-    first; every other order reads query and partner forwards), or reading them from `cache`."""
+    first; every other order reads query and partner forwards), or reading them from `cache`. With `cache` and
+    `writer`, a composed frame that is one source frame comes as the writer's encoding of it (`_Source.encoded`)."""
     qc = _Cursor(ds, spec.query_video, cache)
     pc = _Cursor(ds, spec.partner_video, cache) if spec.partner_video else None
     query_first = spec.order == "query-first"
     for name, (src, qi, pi) in zip(plan.video.frames, plan.frame_plan, strict=True):
         if src == "query":
             assert qi is not None
-            yield name, qc.get(qi)
+            yield name, qc.whole(qi, None, writer)
         elif src == "partner":
             assert pi is not None and pc is not None and plan.partner_hw is not None
-            yield name, resize_rgb(pc.get(pi), plan.partner_hw)
+            yield name, pc.whole(pi, plan.partner_hw, writer)
         else:
             assert qi is not None and pi is not None and pc is not None and plan.partner_hw is not None
             left, right = qc.get(qi), resize_rgb(pc.get(pi), plan.partner_hw)
@@ -459,15 +544,15 @@ def use_frame_cache(cache: FrameCache | None) -> None:
     _CACHE = cache
 
 
-def compose_one(ds: Dataset, spec: CompositionSpec, writer: Any, cache: FrameCache | None = None) -> None:
+def compose_one(ds: Dataset, spec: CompositionSpec, writer: LayoutWriter, cache: FrameCache | None = None) -> None:
     """Plan, then write one composed video through `writer` (a `LayoutWriter`); on any failure the partial video is
     removed before the error propagates, so an output is never half-written. Source frames come from `cache` (else
     the process's `use_frame_cache` one, else each source is decoded for this composition alone)."""
     cache = cache if cache is not None else _CACHE
     try:
-        plan = plan_composition(ds, spec)
-        writer.add_video(plan.video, iter_composed_frames(ds, spec, plan, cache), plan.masks, plan.expressions,
-                         plan.objects)
+        plan = plan_composition(ds, spec, cache)
+        writer.add_video(plan.video, iter_composed_frames(ds, spec, plan, cache, writer), plan.masks,
+                         plan.expressions, plan.objects)
     except BaseException:
         writer.remove_video(spec.video_id)
         raise
