@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,30 @@ def test_score_cli_workers_auto_equals_one_worker(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["score", str(tmp_path / "r"), "--dataset", "ryvos", "--root", str(root),
                                    "--split", "train", "--workers", "lots"])
     assert isinstance(res.exception, ConfigError)
+
+
+def test_workers_after_multithreaded_opencv_in_the_parent(tmp_path: Path) -> None:
+    """`score(workers=2)` after OpenCV has run on several threads in the same process (a notebook, a test run):
+    the forked workers used to hang forever in `cv2.setNumThreads` (inherited thread-pool state). Now they finish
+    with the one-process values, and the caller's OpenCV thread count is left as it was."""
+    from lvsbench.adapters.registry import create_adapter
+    from lvsbench.run.runner import RunOptions, run
+
+    root = make_synthetic("ryvos", tmp_path / "ryvos", seed=4)
+    run(create_adapter("random"), load_synthetic("ryvos", root), RunOptions(out=tmp_path / "r", progress=False))
+    script = f"""
+import cv2, numpy as np
+from lvsbench.datasets.registry import load
+from lvsbench.scoring import score
+cv2.setNumThreads(2)
+big = (np.random.default_rng(0).random((2000, 2000)) > 0.5).astype(np.uint8)
+for _ in range(5):
+    cv2.dilate(big, np.ones((9, 9), np.uint8))
+ds = load("ryvos", {str(root)!r}, "train")
+two = score({str(tmp_path / "r")!r}, ds, "ryvos", workers=2)
+assert two.values == score({str(tmp_path / "r")!r}, ds, "ryvos").values
+assert cv2.getNumThreads() == 2
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90, env=env)
+    assert done.returncode == 0, done.stderr

@@ -36,6 +36,7 @@ from typing import Any
 
 from lvsbench import __version__
 from lvsbench.core.errors import ConfigError, LvsbenchError
+from lvsbench.core.forking import opencv_single_threaded
 from lvsbench.core.io import (
     atomic_write_json,
     atomic_write_text,
@@ -255,15 +256,20 @@ def _init_worker(ds: Dataset, writer_args: dict[str, dict[str, Any]]) -> None:
     """Worker state: the build's dataset as already read (sent pickled: its text files and annotation index are
     not read again, which took each worker longer than the rest of its start), writers and a `FrameCache`. The
     objects that live until the end are frozen out of the garbage collector's scans (`gc.freeze`)."""
-    import cv2
-
     from lvsbench.datasets.layout import LayoutWriter
 
-    cv2.setNumThreads(1)
     _WORKER["ds"] = ds
     _WORKER["writers"] = {s: LayoutWriter(**kw) for s, kw in writer_args.items()}
     use_frame_cache(FrameCache())  # each source decoded once per worker while cached (outputs unchanged)
     gc.freeze()
+
+
+def _init_spawned_worker(ds: Dataset, writer_args: dict[str, dict[str, Any]]) -> None:
+    """`_init_worker` in a spawned process, whose fresh OpenCV runs on one thread: the workers are the parallelism."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    _init_worker(ds, writer_args)
 
 
 def _compose_task(spec: CompositionSpec) -> tuple[str, str, str | None, str | None]:
@@ -296,10 +302,11 @@ def _run_tasks(ds: Dataset, specs: list[CompositionSpec], opts: BuildOptions, wr
     if opts.workers <= 1:
         _init_worker(ds, writer_args)
         try:
-            for group in groups.values():
-                for result in _compose_group(group):
-                    on_done(result)
-                    bar.update()
+            with opencv_single_threaded():  # as in a worker; the caller's OpenCV setting comes back afterwards
+                for group in groups.values():
+                    for result in _compose_group(group):
+                        on_done(result)
+                        bar.update()
         finally:
             _WORKER.clear()
             use_frame_cache(None)
@@ -309,7 +316,7 @@ def _run_tasks(ds: Dataset, specs: list[CompositionSpec], opts: BuildOptions, wr
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    with ctx.Pool(opts.workers, initializer=_init_worker, initargs=(ds, writer_args)) as pool:
+    with ctx.Pool(opts.workers, initializer=_init_spawned_worker, initargs=(ds, writer_args)) as pool:
         for results in pool.imap_unordered(_compose_group, groups.values()):
             for result in results:
                 on_done(result)

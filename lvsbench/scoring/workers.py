@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lvsbench.core.errors import ConfigError
+from lvsbench.core.forking import opencv_single_threaded
 from lvsbench.scoring.stream import Job, ScoreAccumulator
 
 Task = tuple[str, int, int]
@@ -48,11 +49,11 @@ def score_task(job: Job, task: Task) -> Any:
 
 def _init_worker(job: Job | None) -> None:
     global _JOB
-    if job is not None:
+    if job is not None:  # spawned (not forked): a fresh OpenCV, safe to set here
         _JOB = job
-    import cv2
+        import cv2
 
-    cv2.setNumThreads(1)
+        cv2.setNumThreads(1)
 
 
 def _pool_task(task: Task) -> Any:
@@ -74,7 +75,8 @@ def _parts(job: Job, todo: list[Task], workers: int) -> Iterator[Any]:
     else:  # pragma: no cover - spawn platforms pickle the job once per worker
         ctx, init_arg = mp.get_context("spawn"), job
     try:
-        with ctx.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=(init_arg,)) as pool:
+        with opencv_single_threaded(), ctx.Pool(min(workers, len(todo)), initializer=_init_worker,
+                                                initargs=(init_arg,)) as pool:
             # many small tasks (A2D: a few frames per video) go in batches: one round trip per batch
             yield from pool.imap(_pool_task, todo, chunksize=max(1, len(todo) // (8 * workers)))
     finally:
