@@ -32,7 +32,7 @@ from lvsbench.formats.png_tree import PngTreePredictions
 from lvsbench.formats.raw_png import MissingPrediction, RawPngTree, decode_gray
 from lvsbench.metrics import long_rvos as lr
 from lvsbench.metrics import reasonvos as rv
-from lvsbench.metrics.functional import j_and_f
+from lvsbench.metrics.functional import TargetFrame, j_and_f_target
 from lvsbench.metrics.modern import ExpressionScores, refsav_frame, revos_frame
 from lvsbench.metrics.official_missing import MissingInput
 from lvsbench.protocols import Protocol
@@ -114,7 +114,7 @@ class _FrameTruth:
         video = job.ds.videos()[vid]
         self.known_size = bool(video.height)
         self.sums: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
-        self.bools: dict[tuple[tuple[str, ...], str], np.ndarray] = {}
+        self.targets: dict[tuple[tuple[str, ...], str], TargetFrame] = {}
         self.fg: dict[str, np.ndarray] = {}
         self.previous: tuple[dict, ...] = ()
 
@@ -122,8 +122,8 @@ class _FrameTruth:
         """Forget the frame before the previous one (frame-major scoring keeps one frame). The previous frame's
         arrays are freed only after the next frame's are made, so that malloc reuses their memory instead of
         returning it to the system and faulting it in again (7x fewer page faults, 3% of the time)."""
-        self.previous = (self.sums, self.bools, self.fg)
-        self.sums, self.bools, self.fg = {}, {}, {}
+        self.previous = (self.sums, self.targets, self.fg)
+        self.sums, self.targets, self.fg = {}, {}, {}
 
     def score(self, scores: ExpressionScores, me: Any, f: str, p: np.ndarray, shape: tuple[int, int]) -> None:
         """`shape`: the frame size, taken from the predictions when the dataset does not give it."""
@@ -138,10 +138,10 @@ class _FrameTruth:
             scores.update(*revos_frame(gt, p, fg, binarize=self.proto.binarize))
         elif "A" in self.metrics:  # Ref-SAV: J, F, A on the 0/1 prediction
             scores.update(*refsav_frame(gt, (p != 0).view(np.uint8)))
-        else:  # J and F binarise: the bool target is shared too
-            if (gb := self.bools.get(key)) is None:
-                gb = self.bools[key] = gt != 0
-            scores.update(*j_and_f(gb, p))
+        else:  # J and F binarise: the bool target, its boundary map and their dilation are shared too
+            if (target := self.targets.get(key)) is None:
+                target = self.targets[key] = TargetFrame(gt != 0)
+            scores.update(*j_and_f_target(target, p))
 
 
 def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
