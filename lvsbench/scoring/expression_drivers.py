@@ -15,6 +15,7 @@ A missing prediction is recorded on the expression's result and scored as an emp
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -177,6 +178,26 @@ def _expression_major(job: Job, vid: str) -> ExpressionAccumulator:
     return acc
 
 
+def _plain_pngs(paths: list[list[str]], header: bytes) -> list[list[bytes]] | None:
+    """The bytes of every file, or None when one is absent, unreadable or does not start its IHDR with `header`
+    (then `_expression_major` reads the tree the documented way, `RawPngTree.frames`, and reports the problem).
+    Plain `open` on strings: building a `Path` per file cost 40 us, 4% of scoring a 480p frame."""
+    out = []
+    for row in paths:
+        files = []
+        for path in row:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                return None
+            if data[12:26] != header:
+                return None
+            files.append(data)
+        out.append(files)
+    return out
+
+
 def _frame_major(job: Job, vid: str) -> ExpressionAccumulator | None:
     """The video scored frame by frame: each frame's ground truth and every expression's prediction of it are
     decoded, scored and dropped while they are in the CPU cache (480p frames: expression by expression, each
@@ -192,8 +213,9 @@ def _frame_major(job: Job, vid: str) -> ExpressionAccumulator | None:
     ihdr = struct.pack(">II", video.width, video.height) + bytes((8, 0))  # width, height, depth 8, grayscale
     try:
         exps = [(index, ds.meta_expression(e)) for index, e in job.plan[vid]]
-        files = [[preds.tree.raw_bytes(vid, me.id, f) for f in mv.frames] for _, me in exps]
-        if not all(data is not None and data[12:26] == b"IHDR" + ihdr for row in files for data in row):
+        paths = [[os.path.join(preds.tree.base, vid, str(me.id), f"{f}.png") for f in mv.frames] for _, me in exps]
+        files = _plain_pngs(paths, b"IHDR" + ihdr)
+        if files is None:
             return None
         truth = _FrameTruth(job, vid)
         scores = [ExpressionScores(truth.metrics) for _ in exps]
@@ -201,7 +223,7 @@ def _frame_major(job: Job, vid: str) -> ExpressionAccumulator | None:
         for t, f in enumerate(mv.frames):
             truth.next_frame()
             for i, (_, me) in enumerate(exps):
-                p = decode_gray(files[i][t], preds.tree.file(vid, me.id, f))
+                p = decode_gray(files[i][t], paths[i][t])
                 if p.shape != shape:
                     return None
                 truth.score(scores[i], me, f, p, shape)
