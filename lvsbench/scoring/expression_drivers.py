@@ -148,7 +148,8 @@ class _FrameTruth:
 def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
     """One video's expressions: frame by frame when every prediction is a plain file of the frame's size
     (`_frame_major`), else expression by expression (`_expression_major`); both give the same values."""
-    return _frame_major(job, vid) or _expression_major(job, vid)
+    acc = _frame_major(job, vid)
+    return _expression_major(job, vid) if acc is None else acc
 
 
 def _expression_major(job: Job, vid: str) -> ExpressionAccumulator:
@@ -366,6 +367,8 @@ def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
         yield from (video(job, vid) for vid in videos)
         return
     getattr(job.ds, "mask_dict", None)  # parse the JSON once, before forking
+    # longest videos first (expression-frames), so that no long video is left to run alone at the end
+    videos.sort(key=lambda vid: -sum(len(e.frames) for _, e in job.plan[vid]))
     _JOB = job
     try:
         with mp.get_context("fork").Pool(min(workers, len(videos)), initializer=_init_worker) as pool:
