@@ -6,6 +6,9 @@ layout, or unreadable, so that problems are reported exactly as before."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -112,3 +115,28 @@ def test_any_problem_leaves_the_video_to_the_expression_order(tmp_path: Path, ho
         assert str(got.value) == str(want.value)
         return
     assert drivers._mask_dict_video(job, vid).rows() == drivers._expression_major(job, vid).rows()
+
+
+def test_workers_after_multithreaded_opencv(tmp_path: Path) -> None:
+    """`workers=2` after OpenCV has run on several threads in the parent: the forked workers used to hang in
+    `cv2.setNumThreads` (inherited thread-pool state); now they finish, with the single-process values."""
+    ds, preds = _build(tmp_path, videos=3)
+    script = f"""
+import cv2, numpy as np
+from lvsbench.datasets.mevis import MeViSDataset
+from lvsbench.formats.raw_png import RawPngTree
+from lvsbench.scoring.per_expression import evaluate
+cv2.setNumThreads(2)
+big = np.random.default_rng(0).random((2000, 2000)) > 0.5
+for _ in range(5):
+    cv2.dilate(big.view(np.uint8), np.ones((9, 9), np.uint8))
+ds = MeViSDataset({str(tmp_path)!r}, "valid_u")
+two = evaluate(ds, RawPngTree({str(preds)!r}), "mevis", workers=2)
+assert two.rows() == evaluate(ds, RawPngTree({str(preds)!r}), "mevis").rows()
+assert cv2.getNumThreads() == 2
+print(len(two.scored))
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == len(ds.expressions())

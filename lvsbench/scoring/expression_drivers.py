@@ -349,17 +349,18 @@ def _video_worker(vid: str) -> ExpressionAccumulator:
     return DRIVERS[_JOB.proto.dataset or ""].video(_JOB, vid)
 
 
-def _init_worker() -> None:
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
 def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
     """One accumulator per video: a thin loop, in a fork pool that inherits the job when `workers > 1` (nothing is
-    pickled but the accumulators), as `lvsbench.scoring.evaluate` does for the other protocols."""
+    pickled but the accumulators), as `lvsbench.scoring.evaluate` does for the other protocols.
+
+    The workers run OpenCV on one thread each. They inherit that setting: OpenCV's thread pool is stopped in this
+    process while it forks, and restored afterwards. A child must not change it itself: when the parent's pool has
+    run, the child inherits its condition variables with waiters that do not exist there, and
+    `cv2.setNumThreads` waits for them forever (a hang whenever OpenCV had worked on several threads before)."""
     global _JOB
     import multiprocessing as mp
+
+    import cv2
 
     videos = list(job.plan)
     video = DRIVERS[job.proto.dataset or ""].video
@@ -370,11 +371,14 @@ def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
     # longest videos first (expression-frames), so that no long video is left to run alone at the end
     videos.sort(key=lambda vid: -sum(len(e.frames) for _, e in job.plan[vid]))
     _JOB = job
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
     try:
-        with mp.get_context("fork").Pool(min(workers, len(videos)), initializer=_init_worker) as pool:
+        with mp.get_context("fork").Pool(min(workers, len(videos))) as pool:
             yield from pool.imap_unordered(_video_worker, videos, chunksize=1)
     finally:
         _JOB = None
+        cv2.setNumThreads(threads)
 
 
 def score_expressions(ds: Any, preds: Any, proto: Protocol, *, missing_as_empty: bool = True,
