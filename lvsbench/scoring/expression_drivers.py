@@ -358,15 +358,15 @@ def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
     run, the child inherits its condition variables with waiters that do not exist there, and
     `cv2.setNumThreads` waits for them forever (a hang whenever OpenCV had worked on several threads before)."""
     global _JOB
-    import multiprocessing as mp
-
-    import cv2
-
     videos = list(job.plan)
     video = DRIVERS[job.proto.dataset or ""].video
+    if workers > 1 and len(videos) > 1:
+        import multiprocessing as mp  # not before: a one-process run does not pay for it (socket, pickle, ...)
     if workers <= 1 or len(videos) <= 1 or "fork" not in mp.get_all_start_methods():
         yield from (video(job, vid) for vid in videos)
         return
+    import cv2
+
     getattr(job.ds, "mask_dict", None)  # parse the JSON once, before forking
     # longest videos first (expression-frames), so that no long video is left to run alone at the end
     videos.sort(key=lambda vid: -sum(len(e.frames) for _, e in job.plan[vid]))
