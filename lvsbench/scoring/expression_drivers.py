@@ -351,12 +351,7 @@ def _video_worker(vid: str) -> ExpressionAccumulator:
 
 def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
     """One accumulator per video: a thin loop, in a fork pool that inherits the job when `workers > 1` (nothing is
-    pickled but the accumulators), as `lvsbench.scoring.evaluate` does for the other protocols.
-
-    The workers run OpenCV on one thread each. They inherit that setting: OpenCV's thread pool is stopped in this
-    process while it forks, and restored afterwards. A child must not change it itself: when the parent's pool has
-    run, the child inherits its condition variables with waiters that do not exist there, and
-    `cv2.setNumThreads` waits for them forever (a hang whenever OpenCV had worked on several threads before)."""
+    pickled but the accumulators), as `lvsbench.scoring.evaluate` does for the other protocols."""
     global _JOB
     videos = list(job.plan)
     video = DRIVERS[job.proto.dataset or ""].video
@@ -371,6 +366,10 @@ def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
     # longest videos first (expression-frames), so that no long video is left to run alone at the end
     videos.sort(key=lambda vid: -sum(len(e.frames) for _, e in job.plan[vid]))
     _JOB = job
+    # The workers run OpenCV on one thread each and inherit that setting: OpenCV's thread pool is stopped here while
+    # forking, and restored afterwards. A child must not change it itself: once the parent's pool has run, the child
+    # inherits its condition variables with waiters that do not exist there, and `cv2.setNumThreads` waits for them
+    # forever (it hung whenever OpenCV had worked on several threads in this process before).
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
