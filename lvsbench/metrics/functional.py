@@ -374,8 +374,9 @@ def _f_value(n_fg: int, n_gt: int, hits_fg: int, hits_gt: int) -> float:
 class TargetFrame:
     """One ground-truth frame prepared once for scoring several predictions against it (MeViS: the expressions of a
     video that refer to the same objects, ~3 per target set), so that what depends on the target alone is computed
-    once: its box and pixel count, its boundary map and that map's dilation. `j_and_f_target(target, pred)` equals
-    `j_and_f(gt, pred)` bit for bit (tested with hypothesis).
+    once: its box and pixel count, its pixels, boundary map and that map's dilation (bool or uint8 targets: any
+    non-zero value is foreground). `j_and_f_target(target, pred)` equals `j_and_f(gt, pred)` bit for bit (tested
+    with hypothesis).
 
     The boundary map and its dilation are kept on the window `win` = the target's box grown by radius + 1 (clipped):
     every boundary pixel of the target lies in its box grown by one pixel, and the dilation spreads them by at most
@@ -384,8 +385,12 @@ class TargetFrame:
     the full-frame map, as for the union crop (module docstring)."""
 
     def __init__(self, gt: np.ndarray, bound_th: float = 0.008) -> None:
-        g = as_mask(gt, "gt")
-        self.g = g
+        g = np.asarray(gt)
+        if g.ndim != 2:
+            raise ValueError(f"gt must be a 2-D (H, W) array, got shape {g.shape}")
+        if g.dtype not in _BYTE_DTYPES:
+            g = as_mask(g, "gt")
+        self.shape: tuple[int, int] = g.shape
         self.radius = boundary_radius(g.shape, bound_th)
         self.extent = _extent(_bytes(g))
         self.area = 0
@@ -397,8 +402,10 @@ class TargetFrame:
         grow = self.radius + 1
         self.win = (slice(max(y0 - grow, 0), min(y1 + grow + 1, h)), slice(max(x0 - grow, 0), min(x1 + grow + 1, w)))
         gw = g[self.win]
-        self.area = int(np.count_nonzero(gw))
-        self.bmap = _bmap(gw)
+        self.gw = gw if gw.dtype == np.bool_ else gw != 0
+        """The target on its window as bool (a uint8 target is converted there only: it is zero elsewhere)."""
+        self.area = int(np.count_nonzero(self.gw))
+        self.bmap = _bmap(self.gw)
         self.n_gt = int(np.count_nonzero(self.bmap))
         self.dil = _dilate(self.bmap, self.radius) if self.n_gt else self.bmap
 
@@ -417,8 +424,8 @@ def j_and_f_target(target: TargetFrame, pred: np.ndarray) -> tuple[float, float]
     precision reads the target's dilation, recall the prediction's, each on the overlap of the crop and the target's
     window, which holds every boundary pixel of the target. J = |G & P| / (|G| + |P| - |G & P|), exact integers."""
     p = np.asarray(pred)
-    if p.ndim != 2 or p.shape != target.g.shape:
-        raise ValueError(f"gt and pred shapes differ: gt {target.g.shape} vs pred {p.shape}")
+    if p.ndim != 2 or p.shape != target.shape:
+        raise ValueError(f"gt and pred shapes differ: gt {target.shape} vs pred {p.shape}")
     if p.dtype not in _BYTE_DTYPES:
         p = as_mask(p, "pred")
     h, w = p.shape
@@ -436,7 +443,10 @@ def j_and_f_target(target: TargetFrame, pred: np.ndarray) -> tuple[float, float]
     if pc.dtype != np.bool_:
         pc = pc != 0
     n_p = int(np.count_nonzero(pc))
-    inter = int(np.count_nonzero(target.g[crop] & pc)) if target.area and n_p else 0
+    inter = 0
+    if target.area and n_p:  # the target is zero outside its window
+        in_crop, in_win = _overlap(crop, target.win)
+        inter = int(np.count_nonzero(target.gw[in_win] & pc[in_crop]))
     union = target.area + n_p - inter
     j = 1.0 if union == 0 else inter / union
     pb = _bmap(pc)

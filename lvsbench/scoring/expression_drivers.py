@@ -141,7 +141,7 @@ class _FrameTruth:
             scores.update(*refsav_frame(gt, (p != 0).view(np.uint8)))
         else:  # J and F binarise: the bool target, its boundary map and their dilation are shared too
             if (target := self.targets.get(key)) is None:
-                target = self.targets[key] = TargetFrame(gt != 0)
+                target = self.targets[key] = TargetFrame(gt)
             scores.update(*j_and_f_target(target, p))
 
 
