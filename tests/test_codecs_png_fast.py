@@ -102,7 +102,9 @@ def test_average_and_paeth_rows_fall_back_and_readers_still_match(case: tuple[np
     samples, depth, colour, filters = case
     data = _png(samples, depth, colour, [*filters, 3, 4])
     if samples.shape[0] > len(filters):  # an Average or Paeth row is present
-        assert decode_png_inflate(data) is None
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(png_decode, "_spng", lambda: None)  # the numpy path alone (libspng: `test_libspng_...`)
+            assert decode_png_inflate(data) is None
     ref = _pillow(data)
     if colour == 3:
         np.testing.assert_array_equal(read_palette_png(data), ref)
@@ -233,13 +235,15 @@ def test_paeth_candidate_rejected_when_not_exact(monkeypatch: pytest.MonkeyPatch
     """At (1, 2) upper (10) != upper-left (0) and the left byte is 100: Paeth predicts the left byte (|p - a| = 10 is
     the smallest), the candidate the upper one; the check sends the file to the general decoder."""
     monkeypatch.setattr(png_decode, "_MAX_PAETH_SHARE", 1)
+    monkeypatch.setattr(png_decode, "_spng", lambda: None)
     samples = np.array([[0, 0, 10], [100, 100, 50]], np.uint8)
     data = _png(samples, 8, 0, [0, 4])
     assert decode_png_inflate(data) is None
     np.testing.assert_array_equal(read_binary_png(data), samples != 0)
 
 
-def test_too_many_paeth_rows_fall_back() -> None:
+def test_too_many_paeth_rows_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(png_decode, "_spng", lambda: None)
     samples = np.zeros((80, 30), np.uint8)
     samples[10:70, 5:25] = 255
     assert decode_png_inflate(_png(samples, 8, 0, [0] * 39 + [4])) is not None  # 2 Paeth rows in 80
@@ -265,3 +269,29 @@ def test_pillow_written_binary_masks(seed: int) -> None:
     if got is not None:
         np.testing.assert_array_equal(got, m)
     np.testing.assert_array_equal(read_binary_png(data), m != 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_paeth_cases(), st.lists(st.sampled_from([0, 1, 2, 3, 4]), min_size=1, max_size=6))
+def test_libspng_decodes_what_the_numpy_path_leaves(case: tuple[np.ndarray, int, int, list[int]],
+                                                     filters: list[int]) -> None:
+    """8-bit grayscale files with Average or many Paeth rows go to libspng (the optional pyspng): exactly Pillow's
+    and OpenCV's samples, a writeable C-contiguous array; without pyspng they fall back (None)."""
+    pytest.importorskip("pyspng")
+    samples, depth, colour, _ = case
+    data = _png(samples, depth, colour, filters)
+    got = decode_png_inflate(data)
+    if colour == 0 and depth == 8:
+        assert got is not None
+    if got is not None:
+        np.testing.assert_array_equal(got, samples)
+        np.testing.assert_array_equal(got, _pillow(data))
+        if colour == 0:
+            np.testing.assert_array_equal(got, cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE))
+        assert got.flags.writeable and got.flags.c_contiguous
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(png_decode, "_spng", lambda: None)
+        alone = decode_png_inflate(data)
+    assert alone is None or np.array_equal(alone, samples)
+    if set(filters[:samples.shape[0]]) & {3}:
+        assert alone is None  # Average rows: only libspng takes them
