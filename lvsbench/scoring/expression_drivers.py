@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from lvsbench.core.errors import ConfigError, LvsbenchError, Problem, ValidationFailed
+from lvsbench.core.forking import opencv_single_threaded
 from lvsbench.datasets.long_rvos import LongRVOSDataset
 from lvsbench.datasets.mevis import MeViSDataset
 from lvsbench.datasets.reasonvos import ReasonVOSDataset
@@ -360,24 +361,15 @@ def _map_videos(job: Job, workers: int) -> Iterator[ExpressionAccumulator]:
     if workers <= 1 or len(videos) <= 1 or "fork" not in mp.get_all_start_methods():
         yield from (video(job, vid) for vid in videos)
         return
-    import cv2
-
     getattr(job.ds, "mask_dict", None)  # parse the JSON once, before forking
     # longest videos first (expression-frames), so that no long video is left to run alone at the end
     videos.sort(key=lambda vid: -sum(len(e.frames) for _, e in job.plan[vid]))
     _JOB = job
-    # The workers run OpenCV on one thread each and inherit that setting: OpenCV's thread pool is stopped here while
-    # forking, and restored afterwards. A child must not change it itself: once the parent's pool has run, the child
-    # inherits its condition variables with waiters that do not exist there, and `cv2.setNumThreads` waits for them
-    # forever (it hung whenever OpenCV had worked on several threads in this process before).
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        with mp.get_context("fork").Pool(min(workers, len(videos))) as pool:
+    try:  # the workers inherit a one-thread OpenCV (`core.forking`: a forked child must not resize OpenCV's pool)
+        with opencv_single_threaded(), mp.get_context("fork").Pool(min(workers, len(videos))) as pool:
             yield from pool.imap_unordered(_video_worker, videos, chunksize=1)
     finally:
         _JOB = None
-        cv2.setNumThreads(threads)
 
 
 def score_expressions(ds: Any, preds: Any, proto: Protocol, *, missing_as_empty: bool = True,
