@@ -8,17 +8,18 @@ Cases, for both trees (lowest CPU time of `--repeat` runs after one warm-up run:
 - `lvsbench score --help`: the CLI reaching the score command (command discovery and the command's imports);
 - `import lvsbench.cli`, resolving `score`, then importing `lvsbench.scoring.evaluate`, the DAVIS reader, the
   codecs and `lvsbench.metrics.functional` (the measurement of the first version of this script);
-- `lvsbench score <davis|a2d|mevis> until the first frame`: the real command line on a tiny synthetic dataset
-  (written once into `--workdir` by this tree's `synth`: 4 videos of 4 frames, 32x48; predictions = the ground
-  truth: `run oracle`, or DAVIS's own label maps with void set to 0), stopped the moment its first frame has been
-  scored. The child wraps the per-frame metric kernels as their modules are imported (`FIRST_FRAME`: J/F of a mask
-  pair, its closed form for an empty prediction, the A2D intersection/union counts; the same names in both trees)
-  and, when the first of them returns, reads its own CPU time and exits: everything the command did and imported
-  before scoring a frame (command line, dataset and predictions opened, validation, the first frame decoded) is
-  counted; what it imports only afterwards (pandas for the result tables) is not. A child in which no kernel ran
-  is an error, not a number. Listed below each: the heavy packages (`HEAVY`) each tree had imported by then, and
-  the CPU of importing numpy, click and this tree's heavy packages alone (`FLOOR`: what no lazy import can save).
-  stderr is a pipe, so there is no progress bar: in a terminal `lvsbench score` also imports tqdm for it.
+- `lvsbench score <davis|a2d|mevis> until the first frame`: the real command line on a tiny synthetic dataset (written
+  once into `--workdir` by this tree's `synth`: 4 videos of 4 frames, 32x48; predictions = the ground truth: `run
+  oracle`, or DAVIS's own label maps with void set to 0), stopped the moment its first frame has been scored. The
+  child wraps the per-frame metric kernels as their modules are imported (`FIRST_FRAME`: J/F of a mask pair, its
+  closed form for an empty prediction, J/F against a shared target (MeViS family), the A2D intersection/union counts
+  of masks or of RLEs; names absent from a tree are skipped) and, when the first of them returns, reads its own CPU
+  time and exits: everything the command did and imported before scoring a frame (command line, dataset and
+  predictions opened, validation, the first frame decoded) is counted; what it imports only afterwards (pandas for the
+  result tables) is not. A child in which no kernel ran is an error, not a number. Listed below each: the heavy
+  packages (`HEAVY`) each tree had imported by then, and the CPU of importing numpy, click and this tree's heavy
+  packages alone (`FLOOR`: what no lazy import can save). stderr is a pipe, so there is no progress bar: in a terminal
+  `lvsbench score` also imports tqdm for it.
 Every case runs twice: with byte-code cached (as installed; written to `--workdir`/pycache through
 PYTHONPYCACHEPREFIX, the trees are not touched) and with none written (PYTHONDONTWRITEBYTECODE=1, as in this
 project's development environment: every module of the tree is compiled from source in every run).
@@ -44,8 +45,8 @@ HEAVY = ("pandas", "scipy", "skimage", "h5py", "torch", "cv2", "pycocotools", "P
 FLOOR = {"PIL": "PIL.Image", "pycocotools": "pycocotools.mask"}
 """What of a heavy package the floor line imports (the interpreter with numpy, click and the case's heavy packages:
 what no lazy import of lvsbench can save)."""
-FIRST_FRAME = {"lvsbench.metrics.functional": ("_j_f", "j_and_f_empty_prediction"),
-               "lvsbench.metrics.referring": ("_counts",)}
+FIRST_FRAME = {"lvsbench.metrics.functional": ("_j_f", "j_and_f_empty_prediction", "j_and_f_target"),
+               "lvsbench.metrics.referring": ("_counts", "rle_counts")}
 """Module -> per-frame kernels whose first return marks the first scored frame (absent names are skipped)."""
 
 _PROBE = r'''
