@@ -47,6 +47,8 @@ class Contrast:
         self.lem = lemmatizer or default_lemmatizer()
         self._content: dict[str, frozenset[str]] = {}
         self._compatible: dict[tuple[frozenset[str], frozenset[str], str], bool] = {}
+        # pair ranking asks the same questions of each query for hundreds of candidates: answers kept per input
+        self._role_words: dict[frozenset[tuple[str, str]], dict[str, frozenset[str]]] = {}
 
     def content_lemmas(self, text: str) -> frozenset[str]:
         out = self._content.get(text)
@@ -73,9 +75,17 @@ class Contrast:
 
     def contrasting_roles(self, q: Iterable[tuple[str, str]], p: Iterable[tuple[str, str]]) -> frozenset[str]:
         """Roles realised in both role sets whose phrases contrast (the words of all phrases of the role)."""
-        qw, pw = _role_words(q), _role_words(p)
+        qw, pw = self.role_words(q), self.role_words(p)
         return frozenset(r for r in qw.keys() & pw.keys()
                          if not self.compatible(qw[r], pw[r], "v" if r == "V" else "na"))
+
+    def role_words(self, roles: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+        """The words of each role's phrases (stopwords left out), kept per role set."""
+        key = roles if isinstance(roles, frozenset) else frozenset(roles)
+        out = self._role_words.get(key)
+        if out is None:
+            out = self._role_words[key] = _role_words(key)
+        return out
 
     def texts_contrast(self, a: str, b: str) -> bool:
         """Whole-text contrast for partners without a shared role (fallback): not near-duplicates, and the
