@@ -220,19 +220,12 @@ def _f_of_crops(gc: np.ndarray, pc: np.ndarray, radius: int) -> float:
     _bmap_into(pc, pb)
     n_fg = int(np.count_nonzero(pb))
     n_gt = int(np.count_nonzero(gb))
-    if n_fg == 0 and n_gt > 0:
-        precision, recall = 1.0, 0.0
-    elif n_fg > 0 and n_gt == 0:
-        precision, recall = 0.0, 1.0
-    elif n_fg == 0 and n_gt == 0:
-        precision, recall = 1.0, 1.0
-    else:
+    hits_fg = hits_gt = 0
+    if n_fg > 0 and n_gt > 0:  # the only case whose F reads the dilation
         dil = _dilate_u8(buf.view(np.uint8), radius).view(bool)
-        precision = np.count_nonzero(pb & dil[:, :wc]) / float(n_fg)
-        recall = np.count_nonzero(gb & dil[:, wc + radius:]) / float(n_gt)
-    if precision + recall == 0:
-        return 0.0
-    return float(2 * precision * recall / (precision + recall))
+        hits_fg = int(np.count_nonzero(pb & dil[:, :wc]))
+        hits_gt = int(np.count_nonzero(gb & dil[:, wc + radius:]))
+    return _f_value(n_fg, n_gt, hits_fg, hits_gt)
 
 
 def _resolve_radius(shape: tuple[int, int], bound_th: float, radius: int | None) -> int:
@@ -355,8 +348,7 @@ def j_and_f(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None,
 
 
 def _f_value(n_fg: int, n_gt: int, hits_fg: int, hits_gt: int) -> float:
-    """F from the boundary counts, with davis2017 `f_measure`'s rules for empty boundaries and its float order
-    (as `_f_of_crops`)."""
+    """F from the boundary counts, with davis2017 `f_measure`'s rules for empty boundaries and its float order."""
     if n_fg == 0 and n_gt > 0:
         precision, recall = 1.0, 0.0
     elif n_fg > 0 and n_gt == 0:
