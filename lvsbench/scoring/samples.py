@@ -51,6 +51,21 @@ def layout(job: Job, vid: str) -> Layout:
     return got
 
 
+def _candidate_problem(job: Job, iid: str, sizes: Sequence[tuple[int, ...]], hw: tuple[int, ...]) -> Problem | None:
+    """Why a COCO-results sample cannot be scored (a candidate of another size than the ground truth (H, W), or no
+    candidate without --allow-missing), or None."""
+    preds = job.preds
+    assert isinstance(preds, CocoPredictions)
+    bad = [j for j, size in enumerate(sizes) if tuple(size) != tuple(hw)]
+    if bad:
+        bh, bw = sizes[bad[0]]
+        return Problem(preds.describe(iid), f"candidate(s) {bad[:5]}: size {bw}x{bh} (WxH) differs from the ground "
+                                            f"truth {hw[1]}x{hw[0]}")
+    if not sizes and not job.allow_missing:
+        return Problem(preds.describe(iid), "no candidate for this sample")
+    return None
+
+
 @dataclass
 class ExpressionVideo:
     """Accumulator of one video (or frame range) of an expression family."""
@@ -132,17 +147,12 @@ class ExpressionVideo:
                 self.failed.add(k)
                 return
             cands, top_score = None, math.nan if missing else 1.0  # one candidate of score 1
-        self.counts["frame_objects"] += 1
-        self.counts["missing_scored"] += missing
-        self.missing[k] += missing
+        self._count(k, missing)
         if isinstance(self.metric, SequenceAccumulator):
             self.metric.update(k, t, gt, pred)
             return
         self.metric.update(key, gt, pred)
-        head = {"video_id": vid, "exp_id": str(e.id), "frame": f, **({"image_id": iid} if iid is not None else {})}
-        n_cand = (0 if missing else 1) if cands is None else len(cands)
-        tail = {"n_candidates": n_cand, "top1_score": top_score} if proto.top1 != "none" else {}
-        self.heads[key] = (head, {**tail, "missing": missing})
+        self._row(job, key, e, f, iid, (0 if missing else 1) if cands is None else len(cands), top_score, missing)
         if self.coco is not None and iid is not None:
             self.coco.update(iid, rle_encode(gt), [] if missing else cands or [(rle_encode(pred), 1.0)])
 
@@ -171,29 +181,19 @@ class ExpressionVideo:
             return
         iid = job.plan.image_id(vid, e, f)
         cands = preds.rles(iid)
-        h, w = (int(x) for x in gt["size"])
-        bad = [j for j, (m, _) in enumerate(cands) if tuple(m["size"]) != (h, w)]
-        if bad:
-            bh, bw = cands[bad[0]][0]["size"]
-            problems.append(Problem(preds.describe(iid), f"candidate(s) {bad[:5]}: size {bw}x{bh} (WxH) differs "
-                                                         f"from the ground truth {w}x{h}"))
-            return
-        if not cands and not job.allow_missing:
-            problems.append(Problem(preds.describe(iid), "no candidate for this sample"))
+        problem = _candidate_problem(job, iid, [tuple(m["size"]) for m, _ in cands], tuple(gt["size"]))
+        if problem is not None:
+            problems.append(problem)
             return
         missing = not cands
-        self.counts["frame_objects"] += 1
-        self.counts["missing_scored"] += missing
-        self.missing[k] += missing
+        self._count(k, missing)
         if missing:
             inter, union, top_score = 0, int(mask_utils.area(gt)), math.nan
         else:
             best = top1(cands)
             (inter, union), top_score = rle_counts(gt, cands[best][0]), cands[best][1]
         self.metric.add(key, inter, union)
-        head = {"video_id": vid, "exp_id": str(e.id), "frame": f, "image_id": iid}
-        tail = {"n_candidates": len(cands), "top1_score": top_score} if proto.top1 != "none" else {}
-        self.heads[key] = (head, {**tail, "missing": missing})
+        self._row(job, key, e, f, iid, len(cands), top_score, missing)
         if self.coco is not None:
             self.coco.update(iid, gt, cands)
 
@@ -208,19 +208,27 @@ class ExpressionVideo:
         except LvsbenchError as exc:
             problems.append(Problem(preds.describe(iid), error_text(exc)))
             return None
-        bad = [j for j, (m, _) in enumerate(cands) if m.shape != gt.shape]
-        if bad:
-            bh, bw = cands[bad[0]][0].shape
-            problems.append(Problem(preds.describe(iid), f"candidate(s) {bad[:5]}: size {bw}x{bh} (WxH) differs "
-                                                         f"from the ground truth {gt.shape[1]}x{gt.shape[0]}"))
-        elif not cands and not job.allow_missing:
-            problems.append(Problem(preds.describe(iid), "no candidate for this sample"))
-        elif not cands:
+        problem = _candidate_problem(job, iid, [m.shape for m, _ in cands], gt.shape)
+        if problem is not None:
+            problems.append(problem)
+            return None
+        if not cands:
             return np.zeros(gt.shape, dtype=bool), [], math.nan
-        else:
-            best = top1(cands)
-            return cands[best][0], preds.rles(iid), cands[best][1]
-        return None
+        best = top1(cands)
+        return cands[best][0], preds.rles(iid), cands[best][1]
+
+    def _count(self, k: int, missing: bool) -> None:
+        self.counts["frame_objects"] += 1
+        self.counts["missing_scored"] += missing
+        self.missing[k] += missing
+
+    def _row(self, job: Job, key: tuple[int, int, int], e: Expression, f: str, iid: str | None, n_candidates: int,
+             top_score: float, missing: bool) -> None:
+        """The sample's row heads: ids, and the candidate columns where the protocol picks a top-1."""
+        head = {"video_id": self.video_id, "exp_id": str(e.id), "frame": f,
+                **({"image_id": iid} if iid is not None else {})}
+        tail = {"n_candidates": n_candidates, "top1_score": top_score} if job.plan.protocol.top1 != "none" else {}
+        self.heads[key] = (head, {**tail, "missing": missing})
 
     def merge(self, other: ExpressionVideo) -> Self:
         self.metric.merge(other.metric)
