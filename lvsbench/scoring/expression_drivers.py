@@ -146,6 +146,12 @@ class _FrameTruth:
             scores.update(*j_and_f_target(target, p))
 
 
+def _mask_dict_result(index: int, vid: str, me: Any, values: Any, **fields: Any) -> ExpressionResult:
+    """A mask-dict expression's result (both scoring orders): official key `<video>_<exp>`, group = `type_id`."""
+    return ExpressionResult(index, f"{vid}_{me.id}", vid, me.id, values, me.type_id, no_target=not me.anno_ids,
+                            **fields)
+
+
 def _mask_dict_video(job: Job, vid: str) -> ExpressionAccumulator:
     """One video's expressions: frame by frame when every prediction is a plain file of the frame's size
     (`_frame_major`), else expression by expression (`_expression_major`); both give the same values."""
@@ -165,8 +171,7 @@ def _expression_major(job: Job, vid: str) -> ExpressionAccumulator:
         me, shape = ds.meta_expression(e), (video.height, video.width)
         notes: list[str] = []
         got, miss, detail = _mask_dict_predictions(job, vid, me.id, mv.frames, shape, notes)
-        result = ExpressionResult(index, f"{vid}_{me.id}", vid, me.id, None, me.type_id, miss, detail,
-                                  not me.anno_ids, warnings=tuple(notes))
+        result = _mask_dict_result(index, vid, me, None, missing=miss, detail=detail, warnings=tuple(notes))
         if got is None:
             acc.update(result)
             continue
@@ -234,8 +239,7 @@ def _frame_major(job: Job, vid: str) -> ExpressionAccumulator | None:
         return None  # `_expression_major` meets the same problem in its own order and reports it
     acc = ExpressionAccumulator(job.proto)
     for (index, me), sc, e in zip(exps, scores, empty, strict=True):
-        acc.update(ExpressionResult(index, f"{vid}_{me.id}", vid, me.id, sc.compute(), me.type_id,
-                                    no_target=not me.anno_ids, pred_empty=e))
+        acc.update(_mask_dict_result(index, vid, me, sc.compute(), pred_empty=e))
     return acc
 
 
