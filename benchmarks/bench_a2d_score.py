@@ -1,7 +1,7 @@
 """`lvsbench score --dataset a2d` on a synthetic A2D-Sentences test split: this tree against another checkout of
 lvsbench (the base commit, from `git worktree add /tmp/base <commit>`), measured in the same run.
 
-    lvsbench synth a2d --out /tmp/a2d --videos 1200 --height 320 --width 426 --frames 8
+    lvsbench synth a2d --out /tmp/a2d --videos 2950 --height 320 --width 426 --frames 8
     lvsbench run oracle --dataset a2d --root /tmp/a2d --out /tmp/a2d_preds
     python benchmarks/bench_a2d_score.py --root /tmp/a2d --preds /tmp/a2d_preds/coco_results.json \\
         --base /tmp/base [--repeat 2]
@@ -52,19 +52,21 @@ def main() -> None:
     ap.add_argument("--root", type=Path, required=True)
     ap.add_argument("--preds", type=Path, required=True)
     ap.add_argument("--base", type=Path, required=True, help="checkout of the base commit")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each; the lowest CPU time is kept")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each; the lowest CPU and wall times are kept")
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     best: dict[str, dict] = {}
+    values: set[str] = set()
     for _ in range(args.repeat):
         for name, tree, workers in (("base, 1 worker", args.base, 1), ("this, 1 worker", ROOT, 1),
                                     ("this, 2 workers", ROOT, 2)):
             r = run(tree, args.root, args.preds, workers)
-            if name not in best or r["cpu_s"] < best[name]["cpu_s"]:
-                best[name] = r
-    vals = {json.dumps(r["values"], sort_keys=True) for r in best.values()}
-    if len(vals) != 1:
-        raise SystemExit(f"values differ between runs: {vals}")
+            values.add(json.dumps(r["values"], sort_keys=True))
+            if name in best:  # the lowest CPU time and the lowest wall time of the repeats
+                r = {**r, **{k: min(r[k], best[name][k]) for k in ("cpu_s", "wall_s")}}
+            best[name] = r
+    if len(values) != 1:
+        raise SystemExit(f"values differ between runs: {values}")
     n = best["this, 1 worker"]["samples"]
     print(f"A2D test split: {n} samples (expression x annotated frame); values identical in every run")
     for name, r in best.items():

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from lvsbench.core.codecs import rle_encode
+from lvsbench.core.errors import LvsbenchError
 from lvsbench.datasets.registry import load
 from lvsbench.formats.coco_json import a2d_image_id, write_coco_results
 from lvsbench.formats.png_tree import write_png_prediction
@@ -79,3 +80,20 @@ def test_png_predictions_read_the_kept_masks(case: tuple[Path, Path, Path]) -> N
         assert r.values == reread.values
         pd.testing.assert_frame_equal(r.per_sample, reread.per_sample, check_exact=True)
     assert 0 < reread.values["mean_iou"] < 1
+
+
+def test_unreadable_predictions_while_workers_read(case: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """With workers the ground truth is read in the background while the predictions are parsed: a prediction
+    file that cannot be read stops the reads and gives its own error (naming the file), and the same dataset
+    then scores with the reads done again."""
+    import multiprocessing as mp
+
+    root, preds, _ = case
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"image_id": ')
+    ds = load("a2d", root, "test")
+    with pytest.raises(LvsbenchError, match="bad.json"):
+        score(bad, ds, "a2d", workers=2)
+    assert not mp.active_children()  # the reading pool is gone
+    r = score(preds, ds, "a2d", workers=2)
+    assert r.values == score(preds, load("a2d", root, "test"), "a2d").values

@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -278,17 +279,23 @@ class A2DDataset(Dataset):
     def _rle_index(self) -> dict[str, dict[str, tuple[dict[str, Any], ...] | None]]:
         return {}
 
-    def keep_mask_rles(self, workers: int = 1) -> None:
+    @contextmanager
+    def keep_masks(self, workers: int = 1) -> Iterator[bool]:
         """Read every instance mask (as a pycocotools RLE) in the same open as the instance lists (h5 files only):
-        the scorer asks for this before its plan, so each annotation file is opened once per scoring run. With
-        `workers` > 1 the files of the videos with expressions are read now, in that many processes (the reads
-        are most of an A2D scoring run)."""
+        the scorer enters this before its plan, so each annotation file is opened once per scoring run. With
+        `workers` > 1 the files of the videos with expressions are read in that many processes while the block runs
+        (the reads are most of an A2D scoring run; the scorer parses the predictions meanwhile) and are indexed
+        when it ends; yields whether they are being read."""
         self._keep_rles = self.annotation_source == "h5"
         todo = [v for v in self._videos if v in self._rows_by_video and v not in self._instance_index]
         if not self._keep_rles or workers <= 1 or len(todo) <= 1:
+            yield False
             return
-        got = read_video_indexes([([str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
-                                   (self._videos[v].height, self._videos[v].width)) for v in todo], workers)
+        with read_video_indexes([([str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
+                                  (self._videos[v].height, self._videos[v].width)) for v in todo], workers
+                                ) as indexes:
+            yield True
+            got = indexes()
         for v, frames in zip(todo, got, strict=True):
             if frames is not None:  # else frame_instances reads the video again and names the problem
                 names = self.annotated_frames(v)
@@ -300,7 +307,7 @@ class A2DDataset(Dataset):
         """{frame: instance ids annotated in it} (read from the `instance` fields only, cached). The same open
         reads the actor-action ids, which `actor_action_ids` then takes from here: the scoring plan (which frames
         annotate an instance) and the categories cost one open of each annotation file together (and the masks,
-        after `keep_mask_rles`)."""
+        after `keep_masks`)."""
         idx = self._instance_index.get(video_id)
         if idx is None:
             idx = {}
@@ -323,7 +330,7 @@ class A2DDataset(Dataset):
 
     def read_mask_rles(self, video_id: str, frame: str) -> dict[int, dict[str, Any]] | None:
         """{object id: its own mask as a pycocotools RLE} of an annotated frame, kept by the plan's read after
-        `keep_mask_rles` (the file is not reopened); None when not kept (then `read_masks`)."""
+        `keep_masks` (the file is not reopened); None when not kept (then `read_masks`)."""
         got = self._rle_index.get(video_id, {}).get(frame)
         if got is None:
             return None
@@ -354,7 +361,7 @@ class A2DDataset(Dataset):
 
     def read_masks(self, video_id: str, frame: str) -> FrameMasks | None:
         """Every instance's own mask (object id = instance + 1); overlapping instances keep their shared pixels.
-        After `keep_mask_rles`, decoded from the RLEs the plan's read kept (the file is not reopened)."""
+        After `keep_masks`, decoded from the RLEs the plan's read kept (the file is not reopened)."""
         if frame not in self._annotated_sets[video_id]:
             return None
         v = self._videos[video_id]

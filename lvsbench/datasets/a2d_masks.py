@@ -6,6 +6,8 @@ the key."""
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,14 +232,17 @@ def _video_index(job: tuple[list[str], tuple[int, int]]) -> list[FrameIndex] | N
         return None
 
 
+@contextmanager
 def read_video_indexes(videos: list[tuple[list[str], tuple[int, int]]], workers: int
-                       ) -> list[list[FrameIndex] | None]:
-    """`read_frame_index` of every frame file of each video ((paths, (H, W)) in order), in `workers` processes:
-    the reads are most of an A2D scoring run. None for a video with a data problem (the caller reads it again
-    itself, which names the problem)."""
+                       ) -> Iterator[Callable[[], list[list[FrameIndex] | None]]]:
+    """`read_frame_index` of every frame file of each video ((paths, (H, W)) in order), in `workers` processes
+    that start reading on entry: the block runs meanwhile and calls the yielded function for the indexes (it waits
+    for the reads; a block that raises stops them). The reads are most of an A2D scoring run. None for a video with
+    a data problem (the caller reads it again itself, which names the problem)."""
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     with ctx.Pool(min(workers, len(videos))) as pool:
-        return pool.map(_video_index, videos, chunksize=max(1, len(videos) // (4 * workers)))
+        pending = pool.map_async(_video_index, videos, chunksize=max(1, len(videos) // (4 * workers)))
+        yield pending.get
 
 
 def read_label_map(path: str | Path, expect_hw: tuple[int, int] | None = None) -> np.ndarray:

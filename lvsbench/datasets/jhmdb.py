@@ -25,7 +25,8 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -165,6 +166,17 @@ def part_mask_shape(path: str | Path) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def _frame_rles(masks: np.ndarray, frames: list[str]) -> dict[str, dict[str, Any]]:
+    """{frame: pycocotools RLE of (masks[t - 1] != 0)} of (T, H, W) masks, frames 1-based 5-digit names."""
+    from pycocotools import mask as mask_utils
+
+    if not frames:
+        return {}
+    picked = masks[[int(f) - 1 for f in frames]] != 0
+    rles = mask_utils.encode(np.asfortranarray(picked.transpose(1, 2, 0)).view(np.uint8))
+    return dict(zip(frames, rles, strict=True))
+
+
 class JHMDBDataset(Dataset):
     """J-HMDB-Sentences: 928 videos, one sentence each, scored on the frozen 3 frames per video.
 
@@ -200,6 +212,9 @@ class JHMDBDataset(Dataset):
         else:
             self.samples_path = None
         self._masks: Recent[np.ndarray] = Recent(4)
+        self._kept: dict[str, dict[str, dict[str, Any]]] | None = None
+        """After `keep_masks`: {video: {scored frame: its mask as a pycocotools RLE}} from the one read of each
+        puppet_mask.mat that also gave the video's frame count."""
 
     # -------------------------------------------------------------- metadata
 
@@ -259,7 +274,11 @@ class JHMDBDataset(Dataset):
         for vid, _, _ in self.rows:
             n_png = self._png_count(vid)
             mp = self.mask_path(vid)
-            shape = part_mask_shape(mp) if mp.is_file() else None
+            masks = self._read_to_keep(mp) if self._kept is not None and mp.is_file() else None
+            if masks is not None:
+                shape: tuple[int, int, int] | None = (masks.shape[1], masks.shape[2], masks.shape[0])
+            else:
+                shape = part_mask_shape(mp) if mp.is_file() else None
             if n_png is not None and shape is not None:
                 n = min(n_png, shape[2])  # MTTR: "some of the last frames in the video may not have masks"
             elif vid in self._samples_by_video:
@@ -272,7 +291,35 @@ class JHMDBDataset(Dataset):
                 h, w = (shape[0], shape[1]) if shape is not None else DEFAULT_SIZE
             out[vid] = Video(vid, tuple(f"{t:05d}" for t in range(1, n + 1)), h, w,
                              FrameSource("images", self.video_dir(vid), "{name}.png"))
+            if masks is not None and self._kept is not None and masks.shape[1:] == (h, w):
+                self._kept[vid] = _frame_rles(masks, [f for f in self._scored_frames(out[vid]) if f in
+                                                      out[vid].frames])
         return out
+
+    @contextmanager
+    def keep_masks(self, workers: int = 1) -> Iterator[bool]:
+        """Keep the scored frames' masks (as RLEs) from the read of each puppet_mask.mat that finds the video's
+        frame count, so that a scoring run opens each file once (the scorer enters this before its plan; the
+        header-only read is for other uses). Yields False: nothing is read in the background."""
+        if "_videos" not in self.__dict__:  # else the frame counts were read already: the scorer reads the masks
+            self._kept = {}
+        yield False
+
+    @staticmethod
+    def _read_to_keep(path: Path) -> np.ndarray | None:
+        """The masks of a file to keep, or None when they cannot be read (the header read then raises what is wrong
+        with it, or the scorer's read names the problem, as without `keep_masks`)."""
+        try:
+            return read_part_mask(path)
+        except DataFormatError:
+            return None
+
+    def read_mask_rles(self, video_id: str, frame: str) -> dict[int, dict[str, Any]] | None:
+        """{1: the puppet mask of a scored frame as a pycocotools RLE} kept after `keep_masks` (no file is opened
+        again), else None (then `read_masks`)."""
+        rles = self._kept.get(video_id) if self._kept is not None else None
+        rle = rles.get(frame) if rles is not None else None
+        return None if rle is None else {1: rle}
 
     def action_class(self, video_id: str) -> str | None:
         """J-HMDB action class of a video (its Rename_Images folder)."""
@@ -280,13 +327,15 @@ class JHMDBDataset(Dataset):
 
     def eval_frames_of(self, video_id: str) -> tuple[str, ...]:
         """Frames scored for a video: the frozen samples, else `fallback_frames`, or all usable frames."""
-        video = self._videos[video_id]
+        return self._scored_frames(self._videos[video_id])
+
+    def _scored_frames(self, video: Video) -> tuple[str, ...]:
         if self.eval_frames == "all":
             return video.frames
-        ss = self._samples_by_video.get(video_id)
+        ss = self._samples_by_video.get(video.id)
         if ss:
             return tuple(sample_frame(s) for s in ss)
-        return fallback_frames(video_id, video.num_frames)
+        return fallback_frames(video.id, video.num_frames)
 
     @cached_property
     def _expressions(self) -> list[Expression]:
@@ -317,6 +366,11 @@ class JHMDBDataset(Dataset):
                                       f"{video.num_frames} usable frames (PNG frames and part_mask masks)",
                                       f"frame {frame}")
             return None
+        kept = self.read_mask_rles(video_id, frame)
+        if kept is not None:
+            from pycocotools import mask as mask_utils
+
+            return mask_utils.decode(kept[1])  # type: ignore[no-any-return]
         m = self.masks(video_id)
         t = int(frame)
         path = self.mask_path(video_id)

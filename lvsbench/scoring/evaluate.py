@@ -18,6 +18,7 @@ bad ids found while streaming are collected and raised together as `ValidationFa
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,12 +86,12 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
                           f"value), got {decay!r}")
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
-    p = preds if isinstance(preds, Predictions) else open_predictions(preds, format)
     proto = _resolve_protocol(dataset, protocol)
     dataset = _select_annotations(dataset, proto)
-    keep_rles = getattr(dataset, "keep_mask_rles", None)
-    if keep_rles is not None:
-        keep_rles(workers)  # A2D: the plan's read of each annotation file keeps the masks for the scorer (one open)
+    with _reading_ground_truth(dataset, workers) as reading:
+        p = preds if isinstance(preds, Predictions) else open_predictions(preds, format)
+        if reading:  # the workers read the ground truth: import what the tables need meanwhile
+            import pandas  # noqa: F401
     plan = build_plan(dataset, proto, p)
     rep = check_inventory(p, dataset, plan)
     missing = [] if allow_missing else [m.problem() for m in rep.missing]
@@ -106,6 +107,14 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
     results = _results(job, values, counts, rep, df, per_group, allow_extra=allow_extra, workers=workers, by=by)
     return ScoreResult(proto, values, pd.DataFrame({"metric": list(values), "value": list(values.values())}), df,
                        per_group, results, list(rep.missing))
+
+
+def _reading_ground_truth(dataset: Dataset, workers: int) -> AbstractContextManager[bool]:
+    """Readers with `keep_masks` (A2D, J-HMDB): the plan's read of each annotation file keeps the masks for the
+    scorer, so each file is opened once; A2D reads them in `workers` > 1 processes while the block runs (yields
+    True then). Other readers: nothing."""
+    keep = getattr(dataset, "keep_masks", None)
+    return keep(workers) if keep is not None else nullcontext(False)  # type: ignore[no-any-return]
 
 
 def _refuse(problems: list[Problem], p: Predictions, dataset: Dataset, proto: Protocol) -> None:

@@ -6,7 +6,7 @@ only per-sample scalars are kept: (J, F) per (expression, frame) in a `SequenceA
 sample in a `TopOneAccumulator` / `LocaterAccumulator` keyed by (video position, expression, frame rank), with the
 COCO inputs of each sample in a `CocoAccumulator` (referring). Rows follow each expression's frame list (MTTR's COCO
 image order), expressions in dataset order. COCO-results samples of a reader that kept its masks as RLEs when the
-plan read its files (A2D: `keep_mask_rles`) are scored on the RLEs, with no mask read again or decoded.
+plan read its files (A2D: `keep_masks`) are scored on the RLEs, with no mask read again or decoded.
 """
 
 from __future__ import annotations
