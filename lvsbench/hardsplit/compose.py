@@ -395,16 +395,18 @@ class _Source:
             if self.ended:
                 raise SourceError(self.vid, DataFormatError(None, f"ends before frame {index + 1}"))
             if self.it is None:  # first use, or the decoder was closed to bound open files: skip what is held
-                self.it = _stream(self.ds, self.vid)
+                self._decoder(_stream(self.ds, self.vid))
                 for _ in range(len(self.frames)):
                     next(self.it)
             try:
                 rgb = next(self.it)
             except StopIteration:
-                self.it, self.ended = None, True
+                self._decoder(None)
+                self.ended = True
                 continue
             except SourceError as exc:
-                self.it, self.error = None, exc
+                self._decoder(None)
+                self.error = exc
                 raise
             rgb.setflags(write=False)  # shared by every composition that reads it
             self.frames.append(rgb)
@@ -416,7 +418,13 @@ class _Source:
     def close(self) -> None:
         if self.it is not None:
             self.it.close()  # type: ignore[attr-defined]
-            self.it = None
+            self._decoder(None)
+
+    def _decoder(self, it: Iterator[np.ndarray] | None) -> None:
+        """Set the live decoder (None: ended or closed), keeping the cache's count of open decoders."""
+        if self.cache is not None:
+            self.cache.open_decoders += (it is not None) - (self.it is not None)
+        self.it = it
 
     def drop_frames(self) -> None:
         """Release the decoded frames, keep the ground truth and encoded files: a later `get` decodes again from
@@ -443,6 +451,8 @@ class FrameCache:
         self.framed: OrderedDict[tuple[int, str], _Source] = OrderedDict()
         """The sources that may hold frames, least recently used first."""
         self.decoded = 0
+        self.open_decoders = 0
+        """Sources with a live decoder (kept by `_Source._decoder`: listing them on every lookup cost O(sources))."""
         self.held = 0
         """Bytes held by all sources (kept by `_Source._held`: summing them on every lookup cost O(sources))."""
 
@@ -474,9 +484,10 @@ class FrameCache:
             gone.close()
             gone.cache = None  # a composition still reading it no longer counts against this cache
             self.held -= gone.nbytes
-        live = [s for s in self.sources.values() if s.it is not None]
-        for s in live[:-self.max_open]:  # the least recently used keep their frames but release their decoder
-            s.close()
+        if self.open_decoders > self.max_open:
+            live = [s for s in self.sources.values() if s.it is not None]
+            for s in live[:-self.max_open]:  # the least recently used keep their frames but release their decoder
+                s.close()
 
 
 class _Cursor:
