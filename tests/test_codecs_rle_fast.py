@@ -177,3 +177,56 @@ def test_messages_of_each_rule() -> None:
     for rle in cases:
         assert rle_problem(rle) == _ref_problem(rle)
     assert [rle_problem(r) is None for r in cases] == [True, False, False, False, False, False, False]
+
+
+def _rle_variants(mask: np.ndarray, edits: list[tuple[int, str, bool]], cut: int, size: str, kind: str) -> Any:
+    """An RLE of `mask`, damaged by `edits` / `cut`, sized `size`, with counts as a string, bytes or a list, or
+    something that is not an RLE at all."""
+    if kind == "junk":
+        return [None, {"size": [2, 2]}, {"size": [2, True], "counts": "4"}, {"size": [2, 2], "counts": 4},
+                {"size": [2, 2], "counts": "é"}, {"size": [1 << 14, 1 << 14], "counts": "0"}][cut % 6]
+    s = list(codecs.rle_encode(mask)["counts"])
+    for pos, ch, insert in edits:
+        if insert or not s:
+            s.insert(pos % (len(s) + 1), ch)
+        else:
+            s[pos % len(s)] = ch
+    counts = "".join(s)[: max(cut, 0) if cut < 60 else None]
+    h, w = mask.shape
+    shape = {"keep": [h, w], "other": [w, h + 1], "big": [480, 854]}[size]
+    if kind == "list":
+        return {"size": shape, "counts": codecs._rle_string_runs(codecs.rle_encode(mask)["counts"].encode())}
+    return {"size": shape, "counts": counts.encode("ascii") if kind == "bytes" else counts}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_masks(), st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(_ALPHABET),
+                                                        st.booleans()), max_size=2),
+                          st.integers(0, 60), st.sampled_from(["keep", "other", "big"]),
+                          st.sampled_from(["str", "str", "str", "bytes", "list", "junk"])), max_size=12),
+       st.booleans())
+def test_batched_verdicts_equal_one_by_one(items: list[Any], clean: bool) -> None:
+    """`rle_problems` (strings decoded together) == `rle_problem` on each, on mixes of valid, damaged, list-counts
+    and malformed RLEs; with `clean`, only undamaged strings, so that the vectorised pass runs (one damaged string
+    sends the whole batch through `rle_problem`)."""
+    rles = [_rle_variants(m, [] if clean else e, 60 if clean else cut, size, kind) for m, e, cut, size, kind in items]
+    assert codecs.rle_problems(rles) == [rle_problem(r) for r in rles]
+
+
+def test_batched_verdicts_of_each_rule() -> None:
+    """Valid, empty, negative-run and wrong-total strings in one vectorised pass (no string deferred)."""
+    cases = [
+        {"size": [2, 2], "counts": "4"},
+        {"size": [0, 0], "counts": ""},
+        {"size": [2, 2], "counts": ""},
+        {"size": [2, 2], "counts": "3@"},  # a negative run
+        {"size": [2, 2], "counts": "5"},  # covers 5 pixels
+        codecs.rle_encode(np.eye(40, dtype=bool)),
+        {"size": [480, 854], "counts": codecs.rle_encode(np.ones((480, 854), bool))["counts"].encode()},
+    ]
+    assert codecs._string_batch_problems([((r["size"][0], r["size"][1]),
+                                           r["counts"] if isinstance(r["counts"], bytes) else r["counts"].encode())
+                                          for r in cases]) is not None
+    got = codecs.rle_problems(cases)
+    assert got == [rle_problem(r) for r in cases]
+    assert [g is None for g in got] == [True, True, False, False, False, True, True]

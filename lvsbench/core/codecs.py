@@ -20,6 +20,8 @@ from lvsbench.core.errors import DataFormatError
 from lvsbench.core.png_decode import PNG_SIGNATURE, decode_png_fast, png_colour_type
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from PIL import Image
 
 
@@ -153,8 +155,10 @@ def _rle_runs(rle: Any) -> tuple[int, int, np.ndarray] | str:
             total = int(runs.sum())
     else:
         return "counts must be a string or a list"
-    if total != h * w or runs is None:
-        return f"counts cover {total} pixels, the size {h}x{w} has {h * w}"
+    problem = _total_problem(total, (h, w))
+    if problem is not None:
+        return problem
+    assert runs is not None  # None only where the total differs
     return h, w, runs
 
 
@@ -165,6 +169,79 @@ def rle_problem(rle: Any) -> str | None:
     first."""
     checked = _rle_runs(rle)
     return checked if isinstance(checked, str) else None
+
+
+def rle_problems(rles: Sequence[Any]) -> list[str | None]:
+    """`[rle_problem(r) for r in rles]`, with the compressed counts strings of well-formed RLEs decoded together
+    in one vectorised pass (a results file holds thousands of small RLEs: one numpy pass per string costs more
+    than its decoding). Anything else, and every string when one of them is outside what the vectorised decoder
+    reads exactly (see `_rle_string_runs_fast`), goes through `rle_problem`: same verdicts, same messages."""
+    out: list[str | None] = [None] * len(rles)
+    batch: list[tuple[int, tuple[int, int], bytes]] = []  # (index, (H, W), counts)
+    for i, rle in enumerate(rles):
+        counts = rle.get("counts") if isinstance(rle, dict) else None
+        size = rle.get("size") if isinstance(rle, dict) else None
+        if (isinstance(counts, str | bytes) and isinstance(size, list | tuple) and len(size) == 2
+                and all(type(x) is int and x >= 0 for x in size) and size[0] * size[1] <= MAX_MASK_PIXELS
+                and (isinstance(counts, bytes) or counts.isascii())):
+            batch.append((i, (size[0], size[1]), counts.encode("ascii") if isinstance(counts, str) else counts))
+        else:
+            out[i] = rle_problem(rle)
+    verdicts = _string_batch_problems([(hw, raw) for _, hw, raw in batch]) if batch else []
+    if verdicts is None:
+        verdicts = [rle_problem(rles[i]) for i, _, _ in batch]
+    for (i, _, _), v in zip(batch, verdicts, strict=True):
+        out[i] = v
+    return out
+
+
+def _string_batch_problems(items: list[tuple[tuple[int, int], bytes]]) -> list[str | None] | None:
+    """`rle_problem`'s verdict on each ((H, W), counts string), all strings decoded as `_rle_string_runs_fast`
+    decodes one, with the running sums segmented per string; None when a string is outside what it reads exactly
+    (then each string goes through `rle_problem`)."""
+    lengths = np.fromiter((len(raw) for _, raw in items), dtype=np.int64, count=len(items))
+    c = np.frombuffer(b"".join(raw for _, raw in items), dtype=np.uint8) - np.uint8(48)
+    if c.size == 0:
+        return [_total_problem(0, hw) for hw, _ in items]
+    nonempty = lengths > 0
+    if int(c.max()) >= 64 or (c[np.cumsum(lengths)[nonempty] - 1] & 0x20).any():
+        return None  # a character outside the alphabet, or a cut-off group
+    ends = np.flatnonzero((c & 0x20) == 0)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    glen = ends - starts + 1
+    longest = int(glen.max())
+    per_string = np.bincount(np.searchsorted(np.cumsum(lengths), ends, side="right"), minlength=len(items))
+    most = int(per_string.max())
+    if longest > 6 or most * most << (5 * longest) >= 1 << 62 or ends.size << (5 * longest) >= 1 << 62:
+        return None
+    digit = np.arange(c.size, dtype=np.int64) - np.repeat(starts, glen)
+    x = np.add.reduceat((c & 0x1F).astype(np.int64) << (5 * digit), starts)
+    neg = (c[ends] & 0x10) != 0
+    x[neg] -= np.left_shift(np.int64(1), 5 * glen[neg])
+    first = np.concatenate([[0], np.cumsum(per_string)[:-1]])  # each string's first group
+    pos = np.arange(x.size) - np.repeat(first, per_string)  # a group's index within its string
+    owner = np.repeat(np.arange(len(items)), per_string)
+    for sel in (pos % 2 == 1, (pos % 2 == 0) & (pos > 0)):  # run m > 2 adds run m - 2, within its string
+        if not sel.any():
+            continue
+        xs, who = x[sel], owner[sel]
+        run = np.cumsum(xs)
+        head = np.concatenate([[True], who[1:] != who[:-1]])
+        x[sel] = run - np.repeat((run - xs)[head], np.diff(np.append(np.flatnonzero(head), xs.size)))
+    has = per_string > 0
+    total = np.zeros(len(items), dtype=np.int64)
+    low = np.zeros(len(items), dtype=np.int64)
+    total[has] = np.add.reduceat(x, first[has])
+    low[has] = np.minimum.reduceat(x, first[has])
+    return ["counts string decodes to a negative run length" if low[k] < 0 else _total_problem(int(total[k]), hw)
+            for k, (hw, _) in enumerate(items)]
+
+
+def _total_problem(total: int, hw: tuple[int, int]) -> str | None:
+    h, w = hw
+    return None if total == h * w else f"counts cover {total} pixels, the size {h}x{w} has {h * w}"
 
 
 def rle_decode(rle: dict) -> np.ndarray:
@@ -402,4 +479,4 @@ def encode_png_rgb(rgb: np.ndarray) -> bytes:
 __all__ = ["DAVIS_PALETTE", "MASK_MODES", "MAX_MASK_PIXELS", "check_png_header", "encode_binary_png", "encode_jpeg",
            "encode_palette_png", "encode_png_rgb", "image_size", "label_map_to_masks", "masks_to_label_map",
            "read_binary_png", "read_image_rgb", "read_palette_png", "rle_area", "rle_decode", "rle_encode",
-           "rle_problem", "write_binary_png", "write_palette_png"]
+           "rle_problem", "rle_problems", "write_binary_png", "write_palette_png"]

@@ -241,7 +241,7 @@ def read_video_indexes(videos: list[tuple[list[str], tuple[int, int]]], workers:
     a data problem (the caller reads it again itself, which names the problem)."""
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     with ctx.Pool(min(workers, len(videos))) as pool:
-        pending = pool.map_async(_video_index, videos, chunksize=max(1, len(videos) // (4 * workers)))
+        pending = pool.map_async(_video_index, videos, chunksize=max(1, len(videos) // (16 * workers)))
         yield pending.get
 
 

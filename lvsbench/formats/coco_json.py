@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lvsbench.core.codecs import rle_decode, rle_encode, rle_problem
+from lvsbench.core.codecs import rle_decode, rle_encode, rle_problems
 from lvsbench.core.errors import ConfigError, DataFormatError
 from lvsbench.core.ids import check_id
 from lvsbench.core.io import atomic_write_text
@@ -133,6 +133,7 @@ class CocoPredictions(Predictions):
         if not isinstance(data, list):
             raise DataFormatError(self.path, "expected a JSON list of COCO results")
         self._by_image: dict[str, list[tuple[dict[str, Any], float]]] = {}
+        rle_verdicts = rle_problems([r.get("segmentation") if isinstance(r, dict) else None for r in data])
         for i, r in enumerate(data):
             where = f"result [{i}]"
             if not isinstance(r, dict):
@@ -146,7 +147,7 @@ class CocoPredictions(Predictions):
             if isinstance(image_id, str):
                 check_id(image_id, "image_id", self.path, where)
             seg = r["segmentation"]
-            problem = rle_problem(seg)
+            problem = rle_verdicts[i]
             if problem is not None:
                 raise DataFormatError(self.path, problem, f"{where} image_id {image_id}")
             score = r["score"]

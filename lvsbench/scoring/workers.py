@@ -74,12 +74,16 @@ def _parts(job: Job, todo: list[Task], workers: int) -> Iterator[Any]:
         _JOB = job  # inherited by the forked workers; nothing is pickled
     else:  # pragma: no cover - spawn platforms pickle the job once per worker
         ctx, init_arg = mp.get_context("spawn"), job
+    import gc
+
+    gc.freeze()  # the parent's objects (dataset, plan, predictions) are not scanned by a forked worker's collector
     try:
         with opencv_single_threaded(), ctx.Pool(min(workers, len(todo)), initializer=_init_worker,
                                                 initargs=(init_arg,)) as pool:
             # many small tasks (A2D: a few frames per video) go in batches: one round trip per batch
             yield from pool.imap(_pool_task, todo, chunksize=max(1, len(todo) // (8 * workers)))
     finally:
+        gc.unfreeze()
         _JOB = None
 
 
