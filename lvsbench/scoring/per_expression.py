@@ -264,15 +264,6 @@ def score_per_expression(preds: str | Path, dataset: Any, protocol: str | Protoc
     return ScoreResult(proto, values, summary, acc.per_sample_frame(), per_group, json_safe(results), [])
 
 
-def per_expression_protocol(dataset: Any, protocol: str | Protocol | None) -> bool:
-    """Whether scoring takes the per-expression path: the protocol declares a native dataset scored per expression,
-    or none is given and the dataset is one of their native readers."""
-    if protocol:
-        proto = protocol if isinstance(protocol, Protocol) else PER_EXPRESSION.get(protocol)
-        return proto is not None and proto.dataset in DRIVERS
-    return isinstance(dataset, tuple(d.reader for d in DRIVERS.values()))
-
-
 __all__ = ["ExpressionResults", "evaluate", "evaluate_long_rvos", "evaluate_reasonvos", "extra_predictions",
            "headline_values", "missing_report", "official_notes", "open_expression_predictions",
-           "per_expression_protocol", "score_per_expression"]
+           "score_per_expression"]
