@@ -113,18 +113,24 @@ def test_zero_size_and_large_frames() -> None:
 _ALPHABET = [chr(c) for c in range(40, 120)]
 
 
-@settings(max_examples=400, deadline=None)
-@given(_masks(), st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(_ALPHABET), st.booleans()), max_size=4),
-       st.integers(0, 60), st.sampled_from(["keep", "other", "big"]))
-def test_verdicts_on_damaged_strings_equal_the_python_decoder(mask: np.ndarray, edits: list[tuple[int, str, bool]],
-                                                              cut: int, size: str) -> None:
+def _damaged(mask: np.ndarray, edits: list[tuple[int, str, bool]], cut: int) -> str:
+    """The counts string of `mask` with characters inserted or replaced (`edits`), cut to `cut` characters (60 and
+    more: not cut)."""
     s = list(codecs.rle_encode(mask)["counts"])
     for pos, ch, insert in edits:
         if insert or not s:
             s.insert(pos % (len(s) + 1), ch)
         else:
             s[pos % len(s)] = ch
-    counts = "".join(s)[: max(cut, 1) if cut < 60 else None]
+    return "".join(s)[: cut if cut < 60 else None]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_masks(), st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(_ALPHABET), st.booleans()), max_size=4),
+       st.integers(0, 60), st.sampled_from(["keep", "other", "big"]))
+def test_verdicts_on_damaged_strings_equal_the_python_decoder(mask: np.ndarray, edits: list[tuple[int, str, bool]],
+                                                              cut: int, size: str) -> None:
+    counts = _damaged(mask, edits, max(cut, 1))
     h, w = mask.shape
     shape = {"keep": [h, w], "other": [w, h + 1], "big": [480, 854]}[size]
     for c in (counts, counts.encode("ascii")):
@@ -185,13 +191,7 @@ def _rle_variants(mask: np.ndarray, edits: list[tuple[int, str, bool]], cut: int
     if kind == "junk":
         return [None, {"size": [2, 2]}, {"size": [2, True], "counts": "4"}, {"size": [2, 2], "counts": 4},
                 {"size": [2, 2], "counts": "é"}, {"size": [1 << 14, 1 << 14], "counts": "0"}][cut % 6]
-    s = list(codecs.rle_encode(mask)["counts"])
-    for pos, ch, insert in edits:
-        if insert or not s:
-            s.insert(pos % (len(s) + 1), ch)
-        else:
-            s[pos % len(s)] = ch
-    counts = "".join(s)[: max(cut, 0) if cut < 60 else None]
+    counts = _damaged(mask, edits, cut)
     h, w = mask.shape
     shape = {"keep": [h, w], "other": [w, h + 1], "big": [480, 854]}[size]
     if kind == "list":

@@ -100,21 +100,34 @@ def _rle_string_runs_fast(counts: bytes) -> np.ndarray | None:
         return np.zeros(0, dtype=np.int64)
     if int(c.max()) >= 64 or c[-1] & 0x20:
         return None
+    groups = _group_values(c)
+    if groups is None:
+        return None
+    x, longest = groups
+    if x.size * x.size << (5 * longest) >= 1 << 62:
+        return None
+    np.cumsum(x[1::2], out=x[1::2])
+    np.cumsum(x[2::2], out=x[2::2])
+    return x
+
+
+def _group_values(c: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The signed value (int64) of each group of RLE characters `c` (character - 48, all in the alphabet, the last
+    group complete) and the longest group's length; None when a group is longer than 6 characters (beyond 30 bits:
+    `_rle_string_runs` decodes it)."""
     ends = np.flatnonzero((c & 0x20) == 0)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     lengths = ends - starts + 1
     longest = int(lengths.max())
-    if longest > 6 or ends.size * ends.size << (5 * longest) >= 1 << 62:
+    if longest > 6:
         return None
     digit = np.arange(c.size, dtype=np.int64) - np.repeat(starts, lengths)
     x = np.add.reduceat((c & 0x1F).astype(np.int64) << (5 * digit), starts)
     neg = (c[ends] & 0x10) != 0
     x[neg] -= np.left_shift(np.int64(1), 5 * lengths[neg])
-    np.cumsum(x[1::2], out=x[1::2])
-    np.cumsum(x[2::2], out=x[2::2])
-    return x
+    return x, longest
 
 
 def _rle_runs(rle: Any) -> tuple[int, int, np.ndarray] | str:
@@ -206,20 +219,15 @@ def _string_batch_problems(items: list[tuple[tuple[int, int], bytes]]) -> list[s
     nonempty = lengths > 0
     if int(c.max()) >= 64 or (c[np.cumsum(lengths)[nonempty] - 1] & 0x20).any():
         return None  # a character outside the alphabet, or a cut-off group
+    groups = _group_values(c)
+    if groups is None:
+        return None
+    x, longest = groups
     ends = np.flatnonzero((c & 0x20) == 0)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    glen = ends - starts + 1
-    longest = int(glen.max())
     per_string = np.bincount(np.searchsorted(np.cumsum(lengths), ends, side="right"), minlength=len(items))
     most = int(per_string.max())
-    if longest > 6 or most * most << (5 * longest) >= 1 << 62 or ends.size << (5 * longest) >= 1 << 62:
+    if most * most << (5 * longest) >= 1 << 62 or x.size << (5 * longest) >= 1 << 62:
         return None
-    digit = np.arange(c.size, dtype=np.int64) - np.repeat(starts, glen)
-    x = np.add.reduceat((c & 0x1F).astype(np.int64) << (5 * digit), starts)
-    neg = (c[ends] & 0x10) != 0
-    x[neg] -= np.left_shift(np.int64(1), 5 * glen[neg])
     first = np.concatenate([[0], np.cumsum(per_string)[:-1]])  # each string's first group
     pos = np.arange(x.size) - np.repeat(first, per_string)  # a group's index within its string
     owner = np.repeat(np.arange(len(items)), per_string)
