@@ -42,7 +42,7 @@ from lvsbench.datasets.mevis import MetaExpression, MeViSDataset  # noqa: E402
 from lvsbench.formats.png_tree import write_png_prediction  # noqa: E402
 from lvsbench.formats.raw_png import RawPngTree  # noqa: E402
 from lvsbench.scoring.per_expression import evaluate  # noqa: E402
-from lvsbench.synth.mevis import mask_entries, meta_entry, plan  # noqa: E402
+from lvsbench.synth.mevis import plan, shared_object_entry  # noqa: E402
 
 
 def build(work: Path, videos: int, frames: int, per_video: int = 0) -> tuple[Path, Path]:
@@ -57,15 +57,8 @@ def build(work: Path, videos: int, frames: int, per_video: int = 0) -> tuple[Pat
     mask_dict: dict[str, list] = {}
     for i in range(videos):
         v = plan(1, seed=1000 + i, height=480, width=854, frames=frames, splits=("valid_u",))[0]
-        annos = {}
-        for o in sorted(v.objects):
-            annos[v.video_id, o] = len(mask_dict)
-            mask_dict[str(len(mask_dict))] = mask_entries(v, o)
-        entry = meta_entry(v, i, annos, revos=False)
-        exps = list(entry["expressions"].values())
-        entry["expressions"] = {str(k): dict(exps[k % len(exps)]) for k in range(max(per_video, len(exps)))}
+        entry, obj_of = shared_object_entry(v, i, mask_dict, max(per_video, len(v.expressions)))
         meta["videos"][v.video_id] = entry
-        obj_of = {a: o for (_, o), a in annos.items()}
         for eid, e in entry["expressions"].items():
             dy, dx = (int(x) for x in rng.integers(-6, 7, size=2))
             objs = tuple(obj_of[a] for a in e["anno_id"])

@@ -22,7 +22,7 @@ from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.formats.raw_png import RawPngTree
 from lvsbench.protocols import get_protocol
 from lvsbench.scoring import expression_drivers as drivers
-from lvsbench.synth.mevis import mask_entries, meta_entry, plan
+from lvsbench.synth.mevis import plan, shared_object_entry
 
 
 def _build(root: Path, videos: int = 4) -> tuple[MeViSDataset, Path]:
@@ -34,15 +34,8 @@ def _build(root: Path, videos: int = 4) -> tuple[MeViSDataset, Path]:
     mask_dict: dict[str, list] = {}
     preds = root / "pred"
     for i, v in enumerate(plan(videos, seed=11, height=48, width=80, frames=5, splits=("valid_u",))):
-        annos = {}
-        for o in sorted(v.objects):
-            annos[v.video_id, o] = len(mask_dict)
-            mask_dict[str(len(mask_dict))] = mask_entries(v, o)
-        entry = meta_entry(v, i, annos, revos=False)
-        exps = list(entry["expressions"].values())
-        entry["expressions"] = {str(k): dict(exps[k % len(exps)]) for k in range(3 * len(exps))}
+        entry, obj_of = shared_object_entry(v, i, mask_dict, 3 * len(v.expressions))
         meta["videos"][v.video_id] = entry
-        obj_of = {a: o for (_, o), a in annos.items()}
         for eid, e in entry["expressions"].items():
             objs = tuple(obj_of[a] for a in e["anno_id"])
             for t, f in enumerate(v.frame_names):

@@ -130,6 +130,21 @@ def meta_entry(v: SynthMaskDictVideo, index: int, annos: dict[tuple[str, int], i
     return entry
 
 
+def shared_object_entry(v: SynthMaskDictVideo, index: int, mask_dict: dict[str, Any], expressions: int
+                        ) -> tuple[dict[str, Any], dict[int, int]]:
+    """A MeViS meta entry of `v` whose expressions are its planned ones repeated to `expressions` (new ids, the same
+    objects: MeViS shares objects between expressions), its objects added to `mask_dict` under the next anno ids;
+    returns the entry and {anno id: object id}. For workloads with many expressions per object (tests, benchmarks)."""
+    annos = {}
+    for o in sorted(v.objects):
+        annos[v.video_id, o] = len(mask_dict)
+        mask_dict[str(len(mask_dict))] = mask_entries(v, o)
+    entry = meta_entry(v, index, annos, revos=False)
+    exps = list(entry["expressions"].values())
+    entry["expressions"] = {str(k): dict(exps[k % len(exps)]) for k in range(expressions)}
+    return entry, {a: o for (_, o), a in annos.items()}
+
+
 def write_frames(v: SynthMaskDictVideo, folder: Path) -> None:
     for t, name in enumerate(v.frame_names):
         atomic_write_bytes(folder / v.video_id / f"{name}.jpg", encode_jpeg(v.scene.frames[t], quality=90))
@@ -154,5 +169,5 @@ def write_synthetic(out: str | Path, *, videos: int = 12, seed: int = 0, force: 
     return out
 
 
-__all__ = ["SynthExpression", "SynthMaskDictVideo", "anno_ids", "mask_entries", "meta_entry", "plan", "write_frames",
-           "write_synthetic"]
+__all__ = ["SynthExpression", "SynthMaskDictVideo", "anno_ids", "mask_entries", "meta_entry", "plan",
+           "shared_object_entry", "write_frames", "write_synthetic"]
