@@ -16,6 +16,8 @@ from lvsbench.datasets.registry import load
 from lvsbench.formats.coco_json import a2d_image_id, write_coco_results
 from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.scoring import score
+from lvsbench.scoring import workers as workers_module
+from lvsbench.scoring.workers import SMALL_BACKLOG
 from lvsbench.synth import get_writer
 
 
@@ -50,13 +52,17 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return root, tmp / "r.json", tmp / "png"
 
 
-def test_rle_path_equals_decoded_path(case: tuple[Path, Path, Path]) -> None:
+@pytest.mark.parametrize("backlog", [SMALL_BACKLOG, 0])
+def test_rle_path_equals_decoded_path(case: tuple[Path, Path, Path], backlog: int,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also with the videos that arrive after the reads scored in this process or (backlog 0) in a pool."""
+    monkeypatch.setattr(workers_module, "SMALL_BACKLOG", backlog)
     root, preds, _ = case
     dense_ds = load("a2d", root, "test")
     dense_ds.expressions()  # the plan is read before scoring: no mask kept, the scorer reads and decodes them
     dense = score(preds, dense_ds, "a2d", by="category")
     assert dense_ds.read_mask_rles(*dense.per_sample[["video_id", "frame"]].iloc[0]) is None
-    for workers in (1, 2):
+    for workers in (1, 2, 3):
         ds = load("a2d", root, "test")
         r = score(preds, ds, "a2d", workers=workers, by="category")
         assert ds.read_mask_rles(*r.per_sample[["video_id", "frame"]].iloc[0]) is not None  # the RLE path ran

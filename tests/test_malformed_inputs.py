@@ -207,3 +207,15 @@ def test_pickle_payload_checkpoint_does_not_run(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(LvsbenchError, match="trust"):
         load_checkpoint(ckpt)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_load_json_names_the_first_repeated_key(tmp_path: Path) -> None:
+    """A key given twice in one object is refused with its name (a JSON reader silently keeps the last one), at
+    any depth; the same key in different objects is fine."""
+    p = tmp_path / "r.json"
+    p.write_text('[{"a": 1, "b": 2}, {"a": 3, "seg": {"size": [1, 1], "counts": "x", "size": [2, 2]}, "b": 4}]')
+    with pytest.raises(DataFormatError, match="key 'size' is given twice") as info:
+        load_json(p)
+    assert info.value.path == p
+    p.write_text('[{"a": 1, "b": {"a": 2}}, {"a": 3}]')
+    assert load_json(p) == [{"a": 1, "b": {"a": 2}}, {"a": 3}]

@@ -48,12 +48,14 @@ def read_text(path: str | Path, what: str = "text file", encoding: str = "utf-8"
 
 def _no_duplicate_keys(path: Path):  # noqa: ANN202
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise DataFormatError(path, f"key {k!r} is given twice in one object (a JSON reader keeps only the "
-                                            "last one)", k)
-            out[k] = v
+        out = dict(pairs)
+        if len(out) != len(pairs):  # rare: find the first repeated key (the check above is C speed)
+            seen: set[str] = set()
+            for k, _ in pairs:
+                if k in seen:
+                    raise DataFormatError(path, f"key {k!r} is given twice in one object (a JSON reader keeps only "
+                                                "the last one)", k)
+                seen.add(k)
         return out
 
     return hook

@@ -43,6 +43,8 @@ from lvsbench.core.records import Expression, FrameMasks, FrameSource, Video
 from lvsbench.datasets import native
 from lvsbench.datasets.a2d_masks import (
     FrameAnnotation,
+    FrameIndex,
+    VideoReads,
     frame_masks,
     frame_masks_of_rles,
     frame_meta,
@@ -218,16 +220,32 @@ class A2DDataset(Dataset):
 
     @cached_property
     def _expressions(self) -> list[Expression]:
+        return [e for vid in self._videos for e in self.video_expressions(vid)]
+
+    def video_expressions(self, video_id: str) -> list[Expression]:
+        """A video's expressions, found from its own annotation files only (so a scorer can plan a video as soon as
+        its files are read)."""
+        got = self._expressions_of.get(video_id)
+        if got is None:
+            got = self._expressions_of[video_id] = self._read_video_expressions(video_id)
+        return got
+
+    @cached_property
+    def _expressions_of(self) -> dict[str, list[Expression]]:
+        return {}
+
+    def _read_video_expressions(self, vid: str) -> list[Expression]:
+        if vid not in self._videos:
+            return []
         out = []
         index_available = self._annotation_dir_root() is not None
-        for vid in self._videos:
-            for k, row in enumerate(self._rows_by_video.get(vid, [])):
-                frames: tuple[str, ...] = ()
-                if index_available:
-                    frames = self._frames_with_instance(vid, row.instance_id)
-                    if not frames and self.drop_unlocated:
-                        continue
-                out.append(Expression(str(k), vid, row.query, (row.instance_id + 1,), frames))
+        for k, row in enumerate(self._rows_by_video.get(vid, [])):
+            frames: tuple[str, ...] = ()
+            if index_available:
+                frames = self._frames_with_instance(vid, row.instance_id)
+                if not frames and self.drop_unlocated:
+                    continue
+            out.append(Expression(str(k), vid, row.query, (row.instance_id + 1,), frames))
         return out
 
     def expression_frames(self, expression: Expression) -> tuple[str, ...]:
@@ -280,28 +298,31 @@ class A2DDataset(Dataset):
         return {}
 
     @contextmanager
-    def keep_masks(self, workers: int = 1) -> Iterator[bool]:
+    def keep_masks(self, workers: int = 1) -> Iterator[VideoReads | None]:
         """Read every instance mask (as a pycocotools RLE) in the same open as the instance lists (h5 files only):
         the scorer enters this before its plan, so each annotation file is opened once per scoring run. With
-        `workers` > 1 the files of the videos with expressions are read in that many processes while the block runs
-        (the reads are most of an A2D scoring run; the scorer parses the predictions meanwhile) and are indexed
-        when it ends; yields whether they are being read."""
+        `workers` > 1 the files of the videos with expressions are read while the block runs, by `workers` - 1
+        processes and by the block as it iterates the yielded `VideoReads` (the reads are most of an A2D scoring
+        run; the scorer parses the predictions meanwhile, then scores each video as it arrives and reads when none
+        has); every video is indexed when the block ends. Yields None without workers."""
         self._keep_rles = self.annotation_source == "h5"
         todo = [v for v in self._videos if v in self._rows_by_video and v not in self._instance_index]
         if not self._keep_rles or workers <= 1 or len(todo) <= 1:
-            yield False
+            yield None
             return
-        with read_video_indexes([([str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
-                                  (self._videos[v].height, self._videos[v].width)) for v in todo], workers
-                                ) as indexes:
-            yield True
-            got = indexes()
-        for v, frames in zip(todo, got, strict=True):
-            if frames is not None:  # else frame_instances reads the video again and names the problem
-                names = self.annotated_frames(v)
-                self._instance_index[v] = {fr: x[0] for fr, x in zip(names, frames, strict=True)}
-                self._ids_index[v] = {fr: x[1] for fr, x in zip(names, frames, strict=True)}
-                self._rle_index[v] = {fr: x[2] for fr, x in zip(names, frames, strict=True)}
+        with read_video_indexes([(v, [str(self.annotation_file(v, fr)) for fr in self.annotated_frames(v)],
+                                  (self._videos[v].height, self._videos[v].width)) for v in todo], workers,
+                                self._install_index) as reads:
+            yield reads
+
+    def _install_index(self, video_id: str, frames: list[FrameIndex] | None) -> None:
+        """A video's frame indexes read in a worker (None: a data problem; `frame_instances` then reads the video
+        again and names it)."""
+        if frames is not None:
+            names = self.annotated_frames(video_id)
+            self._instance_index[video_id] = {fr: x[0] for fr, x in zip(names, frames, strict=True)}
+            self._ids_index[video_id] = {fr: x[1] for fr, x in zip(names, frames, strict=True)}
+            self._rle_index[video_id] = {fr: x[2] for fr, x in zip(names, frames, strict=True)}
 
     def frame_instances(self, video_id: str) -> dict[str, tuple[int, ...]]:
         """{frame: instance ids annotated in it} (read from the `instance` fields only, cached). The same open

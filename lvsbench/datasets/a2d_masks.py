@@ -6,6 +6,7 @@ the key."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -223,26 +224,117 @@ def frame_masks_of_rles(rles: dict[int, dict[str, Any]], hw: tuple[int, int]) ->
     return FrameMasks.from_instances(list(rles), [mask_utils.decode(r) for r in rles.values()])
 
 
-def _video_index(job: tuple[list[str], tuple[int, int]]) -> list[FrameIndex] | None:
-    """`read_frame_index` of each frame file of a video (in a worker process); None on a data problem."""
-    paths, hw = job
-    try:
-        return [read_frame_index(p, hw) for p in paths]
-    except LvsbenchError:
+def _video_indexes(chunk: list[tuple[str, list[str], tuple[int, int]]]
+                   ) -> list[tuple[str, list[FrameIndex] | None]]:
+    """(video id, `read_frame_index` of each of its frame files) of a chunk of videos (in a worker process); None
+    for a video with a data problem."""
+    out: list[tuple[str, list[FrameIndex] | None]] = []
+    for vid, paths, hw in chunk:
+        try:
+            out.append((vid, [read_frame_index(p, hw) for p in paths]))
+        except LvsbenchError:
+            out.append((vid, None))
+    return out
+
+
+_CLAIMS: Any = None
+"""In a reading worker: the shared flags of the chunks taken (by a worker or by the parent, `read_video_indexes`)."""
+
+
+def _set_claims(claims: Any) -> None:
+    global _CLAIMS
+    _CLAIMS = claims
+
+
+def _claim(claims: Any, k: int) -> bool:
+    """Take chunk k unless a worker or the parent took it already."""
+    with claims.get_lock():
+        if claims[k]:
+            return False
+        claims[k] = 1
+        return True
+
+
+def _claimed_video_indexes(k: int, chunk: list[tuple[str, list[str], tuple[int, int]]]
+                           ) -> list[tuple[str, list[FrameIndex] | None]] | None:
+    """`_video_indexes` of chunk k in a worker, None when the parent took it."""
+    return _video_indexes(chunk) if _claim(_CLAIMS, k) else None
+
+
+class VideoReads:
+    """Videos read by worker processes and by this one, as they arrive: iterating installs each one (`install(video
+    id, frame indexes or None)`) and yields its id. The workers take chunks of videos from the front, this process
+    from the back when no chunk has arrived (so it reads instead of waiting, and the reads take `workers` processes
+    in all, not one more); it waits only when every chunk is taken. `reading` says whether workers are still
+    reading, so that a consumer can tell a pipeline (keep up with the reads) from a backlog (the reads are over)."""
+
+    def __init__(self, chunks: list[list[tuple[str, list[str], tuple[int, int]]]], claims: Any,
+                 arrived: queue.SimpleQueue[Any], install: Callable[[str, list[FrameIndex] | None], None]) -> None:
+        self._chunks, self._claims, self._arrived, self._install = chunks, claims, arrived, install
+        self._pending = len(chunks)  # worker tasks not reported yet (a chunk read, or skipped: taken here)
+        self._back = len(chunks)  # chunks from here on were offered to this process
+        self._ready: list[str] = []
+
+    @property
+    def reading(self) -> bool:
+        """Whether a worker task has not reported yet (rather than waiting in the queue)."""
+        return self._pending > self._arrived.qsize()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        while not self._ready:
+            if not self._arrived.empty():
+                self._take(self._arrived.get())
+            elif (k := self._claim_from_back()) is not None:
+                self._add(_video_indexes(self._chunks[k]))
+            elif self._pending:
+                self._take(self._arrived.get())
+            else:
+                raise StopIteration
+        return self._ready.pop()
+
+    def _claim_from_back(self) -> int | None:
+        while self._back > 0:
+            self._back -= 1
+            if _claim(self._claims, self._back):
+                return self._back
         return None
+
+    def _take(self, got: Any) -> None:
+        self._pending -= 1
+        if isinstance(got, BaseException):  # a bug in a worker: raised here, not swallowed
+            raise got
+        if got is not None:
+            self._add(got)
+
+    def _add(self, got: list[tuple[str, list[FrameIndex] | None]]) -> None:
+        for vid, frames in got:
+            self._install(vid, frames)
+        self._ready = [vid for vid, _ in reversed(got)]
 
 
 @contextmanager
-def read_video_indexes(videos: list[tuple[list[str], tuple[int, int]]], workers: int
-                       ) -> Iterator[Callable[[], list[list[FrameIndex] | None]]]:
-    """`read_frame_index` of every frame file of each video ((paths, (H, W)) in order), in `workers` processes
-    that start reading on entry: the block runs meanwhile and calls the yielded function for the indexes (it waits
-    for the reads; a block that raises stops them). The reads are most of an A2D scoring run. None for a video with
-    a data problem (the caller reads it again itself, which names the problem)."""
+def read_video_indexes(videos: list[tuple[str, list[str], tuple[int, int]]], workers: int,
+                       install: Callable[[str, list[FrameIndex] | None], None]) -> Iterator[VideoReads]:
+    """`read_frame_index` of every frame file of each video ((video id, paths, (H, W))), in `workers` - 1 processes
+    that start reading on entry and in this one as the block iterates the yielded `VideoReads` (which yields the
+    videos as they arrive; all are installed when the block ends; a block that raises stops the reads). The reads
+    are most of an A2D scoring run. None for a video with a data problem (the caller reads it again itself, which
+    names the problem)."""
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with ctx.Pool(min(workers, len(videos))) as pool:
-        pending = pool.map_async(_video_index, videos, chunksize=max(1, len(videos) // (16 * workers)))
-        yield pending.get
+    size = max(1, len(videos) // (16 * workers))
+    chunks = [videos[lo:lo + size] for lo in range(0, len(videos), size)]
+    claims = ctx.Array("b", len(chunks))
+    arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    with ctx.Pool(max(1, min(workers - 1, len(chunks))), initializer=_set_claims, initargs=(claims,)) as pool:
+        for k, chunk in enumerate(chunks):
+            pool.apply_async(_claimed_video_indexes, (k, chunk), callback=arrived.put, error_callback=arrived.put)
+        reads = VideoReads(chunks, claims, arrived, install)
+        yield reads
+        for _ in reads:  # what the block did not take
+            pass
 
 
 def read_label_map(path: str | Path, expect_hw: tuple[int, int] | None = None) -> np.ndarray:
@@ -298,4 +390,5 @@ def frame_masks(ann: FrameAnnotation) -> FrameMasks:
 
 
 __all__ = ["FrameAnnotation", "FrameIndex", "frame_masks", "frame_masks_of_rles", "frame_meta", "label_map",
-           "read_frame_annotation", "read_frame_index", "read_frame_masks", "read_label_map", "read_video_indexes"]
+           "read_frame_annotation", "read_frame_index", "read_frame_masks", "read_label_map", "read_video_indexes",
+           "VideoReads"]

@@ -109,8 +109,13 @@ class Dataset(abc.ABC):
 
         vids = self.videos()
         rows = []
+        per_video: dict[str, tuple[dict[int, str], int]] = {}  # (categories, objects in the video)
         for e in self.expressions():
-            cats = self.object_categories(e.video_id)
+            got = per_video.get(e.video_id)
+            if got is None:
+                got = per_video[e.video_id] = (self.object_categories(e.video_id),
+                                               self.num_objects_in_video(e.video_id))
+            cats, n_objects = got
             rows.append({
                 "video_id": e.video_id,
                 "exp_id": e.id,
@@ -120,7 +125,7 @@ class Dataset(abc.ABC):
                 "num_frames": vids[e.video_id].num_frames if e.video_id in vids else 0,
                 "num_scored_frames": len(self.expression_frames(e)),
                 "num_words": len(e.text.split()),
-                "num_objects_in_video": self.num_objects_in_video(e.video_id),
+                "num_objects_in_video": n_objects,
             })
         return pd.DataFrame(rows)
 

@@ -297,13 +297,13 @@ class JHMDBDataset(Dataset):
         return out
 
     @contextmanager
-    def keep_masks(self, workers: int = 1) -> Iterator[bool]:
+    def keep_masks(self, workers: int = 1) -> Iterator[None]:
         """Keep the scored frames' masks (as RLEs) from the read of each puppet_mask.mat that finds the video's
         frame count, so that a scoring run opens each file once (the scorer enters this before its plan; the
-        header-only read is for other uses). Yields False: nothing is read in the background."""
+        header-only read is for other uses). Yields None: nothing is read in the background."""
         if "_videos" not in self.__dict__:  # else the frame counts were read already: the scorer reads the masks
             self._kept = {}
-        yield False
+        yield None
 
     @staticmethod
     def _read_to_keep(path: Path) -> np.ndarray | None:

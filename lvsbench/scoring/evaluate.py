@@ -2,7 +2,9 @@
 
 How it stays fast and small (measured in `docs/benchmarks.md`):
 
-* Work is split by video, and long videos by frame ranges (`lvsbench.scoring.workers`). A video's frames are
+* Work is split by video, and long videos by frame ranges (`lvsbench.scoring.workers`). Where the reader reads
+  the ground truth in worker processes (A2D: `keep_masks`), this process scores each video as it arrives, and reads
+  too when none has (`score_arrivals`). A video's frames are
   streamed in order into the accumulator of its protocol family (`FAMILIES`, keyed by `Protocol.family`:
   `lvsbench.scoring.davis`, `lvsbench.scoring.samples`): each ground-truth frame is decoded once and shared by
   every expression / object / annotator run, each prediction once, and only per-frame scalars are kept (J, F, I, U),
@@ -35,8 +37,9 @@ from lvsbench.scoring.davis import FAMILY as DAVIS
 from lvsbench.scoring.results import ScoreResult, attach_metadata, dataset_checksum, json_safe
 from lvsbench.scoring.samples import JF, LOCATER, REFERRING
 from lvsbench.scoring.stream import Family, Job, VideoResult, merge_all
-from lvsbench.scoring.validate import InventoryReport, build_plan, check_inventory
+from lvsbench.scoring.validate import InventoryReport, Plan, build_plan, check_inventory, check_plannable
 from lvsbench.scoring.workers import run as run_tasks
+from lvsbench.scoring.workers import score_arrivals
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,16 +92,26 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
         raise ConfigError(f"workers must be >= 1, got {workers}")
     proto = _resolve_protocol(dataset, protocol)
     dataset = _select_annotations(dataset, proto)
-    with _reading_ground_truth(dataset, workers) as reading:
+    family = FAMILIES[proto.family]
+    early: Job | None = None
+    scored: list[Any] = []
+    with _reading_ground_truth(dataset, workers) as arrivals:
         p = preds if isinstance(preds, Predictions) else open_predictions(preds, format)
-        if reading:  # the workers read the ground truth: import what the tables need meanwhile
+        if arrivals is not None:  # workers read the ground truth: import what the tables need, score what arrives
             import pandas  # noqa: F401
+
+            check_plannable(dataset, proto, p)
+        if arrivals is not None and family is not DAVIS:  # expression families: a video is planned on its own
+            early = Job(dataset, p, Plan(proto, []), allow_missing, decay, family)
+            scored = score_arrivals(early, arrivals)
     plan = build_plan(dataset, proto, p)
+    if early is not None:
+        _same_plan(early.plan, plan)
     rep = check_inventory(p, dataset, plan)
     missing = [] if allow_missing else [m.problem() for m in rep.missing]
     _refuse(rep.problems + ([] if allow_extra else rep.extra) + missing, p, dataset, proto)
-    job = Job(dataset, p, plan, allow_missing, decay, FAMILIES[proto.family])
-    done = run_tasks(job, workers, progress).compute()
+    job = Job(dataset, p, plan, allow_missing, decay, family)
+    done = run_tasks(job, workers, progress, scored).compute()
     _refuse([x for r in done for x in r.problems], p, dataset, proto)
     import pandas as pd  # for the result tables only: not before the first frame
 
@@ -126,12 +139,19 @@ def per_expression_protocol(dataset: Dataset, protocol: str | Protocol | None) -
     return any(f"{c.__module__}:{c.__qualname__}" in readers for c in type(dataset).__mro__)
 
 
-def _reading_ground_truth(dataset: Dataset, workers: int) -> AbstractContextManager[bool]:
+def _reading_ground_truth(dataset: Dataset, workers: int) -> AbstractContextManager[Any]:
     """Readers with `keep_masks` (A2D, J-HMDB): the plan's read of each annotation file keeps the masks for the
-    scorer, so each file is opened once; A2D reads them in `workers` > 1 processes while the block runs (yields
-    True then). Other readers: nothing."""
+    scorer, so each file is opened once; A2D reads them in `workers` > 1 processes while the block runs and yields
+    the videos as they arrive (`VideoReads`; else None). Other readers: nothing."""
     keep = getattr(dataset, "keep_masks", None)
-    return keep(workers) if keep is not None else nullcontext(False)  # type: ignore[no-any-return]
+    return keep(workers) if keep is not None else nullcontext(None)  # type: ignore[no-any-return]
+
+
+def _same_plan(early: Plan, plan: Plan) -> None:
+    """The videos scored as they arrived were planned alone (`plan_video`); the whole plan must agree."""
+    for vid, items in early.exp_frames.items():
+        if plan.exp_frames.get(vid) != items:
+            raise RuntimeError(f"video {vid}: planned as it arrived differently from the whole plan (a bug)")
 
 
 def _refuse(problems: list[Problem], p: Predictions, dataset: Dataset, proto: Protocol) -> None:

@@ -78,8 +78,6 @@ def _absent(n: Any) -> bool:
 def attach_metadata(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     """Join per-sample rows with the expression table (text, category, word count, objects in video ...) and add
     the binned columns `num_objects_bin` (1, 2, 3, 4, >=5: objects in the video) and `num_words_bin`."""
-    import pandas as pd
-
     meta = dataset.expressions_frame()
     if df.empty or meta.empty or "exp_id" not in df:
         return df
@@ -87,13 +85,20 @@ def attach_metadata(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     meta = meta.astype({"video_id": str, "exp_id": str})
     out = df.merge(meta, on=["video_id", "exp_id"], how="left")
     if "num_objects_in_video" not in out:
-        out["num_objects_in_video"] = [dataset.num_objects_in_video(v) for v in out["video_id"]]
-    out["num_objects_in_video"] = out["num_objects_in_video"].fillna(
-        pd.Series([dataset.num_objects_in_video(v) for v in out["video_id"]], index=out.index))
+        out["num_objects_in_video"] = out["video_id"].map(_objects_per_video(dataset, out["video_id"]))
+    unknown = out["num_objects_in_video"].isna()  # rows without an expression in the table (DAVIS objects)
+    if unknown.any():
+        videos = out.loc[unknown, "video_id"]
+        out["num_objects_in_video"] = out["num_objects_in_video"].fillna(
+            videos.map(_objects_per_video(dataset, videos)))
     out["num_objects_bin"] = [_bin_objects(n) for n in out["num_objects_in_video"]]
     if "num_words" in out:
         out["num_words_bin"] = [_bin_words(n) for n in out["num_words"]]
     return out
+
+
+def _objects_per_video(dataset: Dataset, videos: pd.Series) -> dict[str, int]:
+    return {v: dataset.num_objects_in_video(v) for v in videos.unique()}
 
 
 def json_safe(v: Any) -> Any:

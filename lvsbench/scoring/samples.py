@@ -32,14 +32,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Layout = tuple[int, list[tuple[Expression, tuple[str, ...]]], list[str], dict[str, list[tuple[int, Expression, int]]]]
-"""(video position, items, frames in order, frame -> [(expression index, expression, rank of the frame in the
-expression's frame list)])."""
+"""(video position in the dataset, items, frames in order, frame -> [(expression index, expression, rank of the
+frame in the expression's frame list)])."""
+
+
+_VIDEO_POSITIONS = ("video positions",)
+"""`Job.cache` key of {video id: its position in the dataset's video order} (the first part of a sample's key:
+the dataset's order, not the plan's, so that a video can be scored before the plan is whole)."""
 
 
 def layout(job: Job, vid: str) -> Layout:
     """Which expressions are scored on which frame of a video, and in which order (memoised per process)."""
     got = job.cache.get(vid)
     if got is None:
+        positions = job.cache.get(_VIDEO_POSITIONS)
+        if positions is None:
+            positions = job.cache[_VIDEO_POSITIONS] = {v: i for i, v in enumerate(job.dataset.videos())}
         pos = {f: i for i, f in enumerate(job.dataset.videos()[vid].frames)}
         items = job.plan.exp_frames[vid]
         at: dict[str, list[tuple[int, Expression, int]]] = {}
@@ -47,7 +55,7 @@ def layout(job: Job, vid: str) -> Layout:
             for n, f in enumerate(frames):
                 at.setdefault(f, []).append((k, e, n))
         order = sorted(at, key=lambda f: (pos.get(f, len(pos)), f))
-        got = job.cache[vid] = (job.plan.videos.index(vid), items, order, at)
+        got = job.cache[vid] = (positions[vid], items, order, at)
     return got
 
 

@@ -91,13 +91,7 @@ def annotator_of(expression: Expression) -> int | None:
 
 
 def build_plan(dataset: Dataset, protocol: Protocol, preds: Predictions) -> Plan:
-    if preds.format not in protocol.formats:
-        raise ConfigError(f"protocol {protocol.name} scores {', '.join(protocol.formats)} predictions, "
-                          f"not {preds.format} ({preds.path}); use --format or another --protocol")
-    if getattr(dataset, "has_ground_truth", True) is False:
-        raise ConfigError(f"{dataset.name} split {getattr(dataset, 'split', '?')} has no public ground-truth masks, "
-                          "so it cannot be scored locally (Refer-YouTube-VOS valid/test: use `lvsbench submit ryvos`, "
-                          "or score the offline proxy split train-heldout-v1)")
+    check_plannable(dataset, protocol, preds)
     videos = dataset.videos()
     plan = Plan(protocol, [])
     if isinstance(preds, DavisAnnoPredictions):  # the DAVIS family's only format, checked above
@@ -117,17 +111,36 @@ def build_plan(dataset: Dataset, protocol: Protocol, preds: Predictions) -> Plan
             plan.extra_runs = sorted(a for a in have if a is not None and a not in plan.expected_runs)
         return plan
     for vid in videos:
-        items = []
-        for e in dataset.video_expressions(vid):
-            if not e.object_ids:
-                raise ConfigError(f"{dataset.name}: expression {vid}/{e.id} has no object id, so it cannot be scored "
-                                  "(competition valid/test metadata; give the original release or score a split "
-                                  "with ground truth)")
-            items.append((e, tuple(dataset.expression_frames(e))))
-        if items:
-            plan.videos.append(vid)
-            plan.exp_frames[vid] = items
+        plan_video(plan, dataset, vid)
     return plan
+
+
+def check_plannable(dataset: Dataset, protocol: Protocol, preds: Predictions) -> None:
+    """Refuse (`ConfigError`) predictions of a format the protocol does not score, and a split without ground
+    truth."""
+    if preds.format not in protocol.formats:
+        raise ConfigError(f"protocol {protocol.name} scores {', '.join(protocol.formats)} predictions, "
+                          f"not {preds.format} ({preds.path}); use --format or another --protocol")
+    if getattr(dataset, "has_ground_truth", True) is False:
+        raise ConfigError(f"{dataset.name} split {getattr(dataset, 'split', '?')} has no public ground-truth masks, "
+                          "so it cannot be scored locally (Refer-YouTube-VOS valid/test: use `lvsbench submit ryvos`, "
+                          "or score the offline proxy split train-heldout-v1)")
+
+
+def plan_video(plan: Plan, dataset: Dataset, vid: str) -> bool:
+    """Add a video of an expression family to the plan (if it has expressions): its expressions and the frames
+    each is scored on, from the video's own annotations. Whether it was added."""
+    items = []
+    for e in dataset.video_expressions(vid):
+        if not e.object_ids:
+            raise ConfigError(f"{dataset.name}: expression {vid}/{e.id} has no object id, so it cannot be scored "
+                              "(competition valid/test metadata; give the original release or score a split "
+                              "with ground truth)")
+        items.append((e, tuple(dataset.expression_frames(e))))
+    if items:
+        plan.videos.append(vid)
+        plan.exp_frames[vid] = items
+    return bool(items)
 
 
 @dataclass
@@ -264,4 +277,5 @@ def _check_davis(preds: DavisAnnoPredictions, dataset: Dataset, plan: Plan) -> I
     return rep
 
 
-__all__ = ["InventoryReport", "MissingItem", "Plan", "annotator_of", "build_plan", "check_inventory"]
+__all__ = ["InventoryReport", "MissingItem", "Plan", "annotator_of", "build_plan", "check_inventory", "check_plannable",
+           "plan_video"]

@@ -13,13 +13,14 @@ import math
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from lvsbench.core.errors import ConfigError
 from lvsbench.core.forking import opencv_single_threaded
 from lvsbench.scoring.stream import Job, ScoreAccumulator
+from lvsbench.scoring.validate import plan_video
 
 Task = tuple[str, int, int]
 """(video id, first frame position, end) of the frames `Family.frames` lists for the video."""
@@ -27,14 +28,42 @@ Task = tuple[str, int, int]
 _JOB: Job | None = None
 
 
-def tasks(job: Job, workers: int) -> list[Task]:
-    """Whole videos, and with several workers frame ranges of the long ones too: ranges of about
-    total / (4 x workers) frames (at least 16)."""
-    lengths = {v: len(job.family.frames(job, v)) for v in job.plan.videos}
+def tasks(job: Job, workers: int, skip: Collection[str] = ()) -> list[Task]:
+    """Whole videos (but those in `skip`), and with several workers frame ranges of the long ones too: ranges of
+    about total / (4 x workers) frames (at least 16)."""
+    lengths = {v: len(job.family.frames(job, v)) for v in job.plan.videos if v not in skip}
     if workers <= 1:
         return [(v, 0, n) for v, n in lengths.items()]
     step = max(16, math.ceil(sum(lengths.values()) / (4 * workers)))
     return [(v, lo, min(lo + step, n)) for v, n in lengths.items() for lo in range(0, max(n, 1), step)]
+
+
+SMALL_BACKLOG = 128
+"""Videos that arrive once every read is done are scored in this process when there are at most this many, else
+in a pool: a pool's start-up (~0.05 s) costs about as much as scoring 100 A2D videos."""
+
+
+def score_arrivals(job: Job, arrivals: Any) -> list[Any]:
+    """Score videos in this process as their ground truth arrives (`A2DDataset.keep_masks`'s `VideoReads`:
+    iterating yields video ids, reading a chunk here when no worker has sent one; `reading` says whether workers
+    are still reading), so that scoring overlaps the reads instead of waiting for them and forking a second pool:
+    `--workers 2` is one reading worker and this process, which parses the predictions, then reads and scores.
+    `job.plan` starts empty: each video is planned as it arrives (`plan_video`, from its own annotations; the
+    caller checks that the whole plan agrees). A backlog left when the reads end (many workers outpacing this
+    process) is scored here if small (`SMALL_BACKLOG`), else left to `run`'s pool. Returns the videos'
+    accumulators."""
+    done, backlog = [], []
+    for vid in arrivals:
+        if arrivals.reading:
+            done += _score_planned(job, [vid])
+        else:
+            backlog.append(vid)
+    return done + (_score_planned(job, backlog) if len(backlog) <= SMALL_BACKLOG else [])
+
+
+def _score_planned(job: Job, videos: list[str]) -> list[Any]:
+    return [score_task(job, (vid, 0, len(job.family.frames(job, vid)))) for vid in videos
+            if plan_video(job.plan, job.dataset, vid)]
 
 
 def score_task(job: Job, task: Task) -> Any:
@@ -87,10 +116,12 @@ def _parts(job: Job, todo: list[Task], workers: int) -> Iterator[Any]:
         _JOB = None
 
 
-def run(job: Job, workers: int, progress: bool) -> ScoreAccumulator:
-    """Score every task and merge the parts per video."""
-    todo = tasks(job, workers)
+def run(job: Job, workers: int, progress: bool, scored: Sequence[Any] = ()) -> ScoreAccumulator:
+    """Score every task (but the videos whose accumulators are `scored` already) and merge the parts per video."""
     total = ScoreAccumulator(job.plan.videos)
+    for part in scored:
+        total.update(part)
+    todo = tasks(job, workers, skip=total.parts.keys())
     left = Counter(vid for vid, _, _ in todo)
     with _bar(len(left), f"score {job.plan.protocol.name}", progress) as bar:
         for part in _parts(job, todo, workers):
@@ -185,4 +216,5 @@ def resolve_workers(workers: int | str) -> int:
     return workers
 
 
-__all__ = ["Task", "cgroup_cpu_limit", "cpu_count", "resolve_workers", "run", "score_task", "tasks"]
+__all__ = ["SMALL_BACKLOG", "Task", "cgroup_cpu_limit", "cpu_count", "resolve_workers", "run", "score_arrivals",
+           "score_task", "tasks"]
