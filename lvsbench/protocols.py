@@ -11,7 +11,6 @@ from typing import Any, Literal
 from lvsbench.core.errors import ConfigError
 from lvsbench.core.registry import Registry
 from lvsbench.datasets.registry import DATASETS
-from lvsbench.metrics.modern import V2_NOTE
 from lvsbench.metrics.names import (
     COCO_METRICS,
     DAVIS_METRICS,
@@ -19,6 +18,7 @@ from lvsbench.metrics.names import (
     LOCATER_METRICS,
     PK_METRICS,
     TOP1_METRICS,
+    V2_NOTE,
 )
 
 Family = Literal["referring", "jf", "locater", "davis", "per-expression"]

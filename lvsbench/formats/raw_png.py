@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 
 from lvsbench.core.codecs import check_png_header, read_palette_png
@@ -48,6 +47,8 @@ def decode_gray(data: bytes, where: str | Path, notes: list[str] | None = None) 
         fast = decode_png_inflate(data)
         if fast is not None:
             return fast
+    import cv2  # here: the grayscale fast path above and the other formats start without OpenCV
+
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if arr is None:
         raise DataFormatError(where, "cannot decode image")

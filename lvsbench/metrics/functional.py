@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
 __all__ = [
@@ -120,6 +119,8 @@ def _dilate(b: np.ndarray, radius: int) -> np.ndarray:
 
 def _dilate_u8(src: np.ndarray, radius: int) -> np.ndarray:
     """Dilation of a 0/1 uint8 array by `disk(radius)`: the max of its dilations by `disk_rectangles(radius)`."""
+    import cv2  # here, not at import: scoring that never needs a boundary (A2D, on RLEs) starts without OpenCV
+
     kernels = disk_rectangles(radius)
     out = cv2.dilate(src, kernels[0])
     for k in kernels[1:]:

@@ -42,11 +42,10 @@ from typing import Any
 import numpy as np
 
 from lvsbench.metrics.functional import j_and_f
+from lvsbench.metrics.names import V2_NOTE
 
 __all__ = ["ExpressionScores", "mevis_aggregate", "mevis_v2_scores", "no_target_counts", "np_round2", "pixel_accuracy",
            "refsav_frame", "revos_frame", "revos_robustness", "revos_rounded", "subset_aggregate"]
-
-V2_NOTE = "definition from the GRES paper applied to video; no official code published"
 
 
 # ------------------------------------------------------------------------------------------ per frame

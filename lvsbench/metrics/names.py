@@ -15,6 +15,9 @@ from typing import Literal
 
 Direction = Literal["higher", "lower"]
 
+V2_NOTE = "definition from the GRES paper applied to video; no official code published"
+"""How MeViS v2's no-target metrics are defined (recorded in its protocol and in its results)."""
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -197,4 +200,4 @@ def markdown_table() -> str:
 __all__ = ["COCO_METRICS", "COCO_PREFIX", "COCO_STAT_NAMES", "DAVIS_METRICS", "Direction", "JF_METRICS",
            "LOCATER_METRICS", "METRICS", "Metric", "NOT_APPLICABLE", "PK_METRICS", "PRINTED_UNIT", "TOP1_METRICS",
            "as_percent", "format_value", "is_applicable", "markdown_table", "metric", "printed_unit", "unit_of",
-           "units_of"]
+           "units_of", "V2_NOTE"]
