@@ -101,9 +101,9 @@ def score(preds: str | Path | Predictions, dataset: Dataset, protocol: str | Pro
             import pandas  # noqa: F401
 
             check_plannable(dataset, proto, p)
-        if arrivals is not None and family is not DAVIS:  # expression families: a video is planned on its own
-            early = Job(dataset, p, Plan(proto, []), allow_missing, decay, family)
-            scored = score_arrivals(early, arrivals)
+            if family is not DAVIS:  # the expression families plan a video on its own
+                early = Job(dataset, p, Plan(proto, []), allow_missing, decay, family)
+                scored = score_arrivals(early, arrivals)
     plan = build_plan(dataset, proto, p)
     if early is not None:
         _same_plan(early.plan, plan)
