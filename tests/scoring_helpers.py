@@ -79,6 +79,39 @@ def scored(ds: LayoutDataset) -> Iterable[tuple[Expression, str, np.ndarray]]:
                 yield e, f, lab.mask(e.object_ids)
 
 
+def list_counts(m: np.ndarray) -> dict:
+    """A COCO RLE with uncompressed (list) counts, as some prediction writers give them."""
+    flat = m.T.reshape(-1)
+    edges = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    runs = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    return {"size": list(m.shape), "counts": ([0] if flat[0] else []) + runs}
+
+
+def write_random_a2d_results(ds, out: str | Path, seed: int, png_out: str | Path | None = None) -> Path:  # noqa: ANN001
+    """COCO results of 1-4 random candidates per sample of an A2D reader (`ds`): the ground truth, empty, noise, or
+    noise over the ground truth; RLEs compressed or with list counts; scores with ties. With `png_out`, each sample's
+    last candidate is also written as a PNG prediction tree."""
+    from lvsbench.core.codecs import rle_encode
+
+    rng = np.random.default_rng(seed)
+    results = []
+    for e in ds.expressions():
+        for f in ds.expression_frames(e):
+            gt = ds.read_masks(e.video_id, f).mask(e.object_ids)
+            for _ in range(int(rng.integers(1, 5))):
+                kind = rng.integers(4)
+                m = gt.copy() if kind == 0 else np.zeros_like(gt) if kind == 1 else rng.random(gt.shape) < 0.3
+                if kind == 3:
+                    m |= gt
+                seg = list_counts(m) if rng.integers(2) else rle_encode(m)
+                results.append({"image_id": a2d_image_id(e.video_id, f, e.object_ids[0]), "category_id": 1,
+                                "segmentation": seg, "score": float(rng.choice([0.25, 0.5, 0.75]))})
+            if png_out is not None:
+                write_png_prediction(png_out, e.video_id, e.id, f, m)
+    write_coco_results(out, results)
+    return Path(out)
+
+
 def write_oracle_png(ds: LayoutDataset, out: str | Path, transform=None) -> Path:
     """PNG tree of the GT masks (optionally `transform(mask, expression, frame) -> mask`)."""
     for e, f, gt in scored(ds):

@@ -9,14 +9,11 @@ import multiprocessing as mp
 import queue
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from lvsbench.core.codecs import rle_encode
 from lvsbench.datasets.a2d_masks import VideoReads, _claim
 from lvsbench.datasets.registry import load
-from lvsbench.formats.coco_json import a2d_image_id, write_coco_results
 from lvsbench.formats.predictions import open_predictions
 from lvsbench.protocols import get_protocol
 from lvsbench.scoring import score
@@ -25,6 +22,7 @@ from lvsbench.scoring.evaluate import FAMILIES
 from lvsbench.scoring.stream import Job
 from lvsbench.scoring.validate import Plan, build_plan
 from lvsbench.synth import get_writer
+from tests.scoring_helpers import write_random_a2d_results
 
 
 def test_video_reads_takes_arrivals_first_and_reads_from_the_back_meanwhile() -> None:
@@ -82,17 +80,7 @@ def test_scoring_as_videos_arrive_equals_one_process(tmp_path: Path, backlog: in
     monkeypatch.setattr(workers_module, "SMALL_BACKLOG", 3)
     root = get_writer("a2d")(tmp_path / "a2d", videos=40, seed=3, height=40, width=56, frames=6)
     ref_ds = load("a2d", root, "test")
-    rng = np.random.default_rng(11)
-    results = []
-    for e in ref_ds.expressions():
-        for f in ref_ds.expression_frames(e):
-            gt = ref_ds.read_masks(e.video_id, f).mask(e.object_ids)
-            for _ in range(int(rng.integers(1, 4))):
-                m = gt ^ (rng.random(gt.shape) < 0.1) if rng.integers(3) else np.zeros_like(gt)
-                results.append({"image_id": a2d_image_id(e.video_id, f, e.object_ids[0]), "category_id": 1,
-                                "segmentation": rle_encode(m), "score": float(rng.choice([0.25, 0.5]))})
-    preds = tmp_path / "r.json"
-    write_coco_results(preds, results)
+    preds = write_random_a2d_results(ref_ds, tmp_path / "r.json", seed=11)
     ref = score(preds, ref_ds, "a2d")
     assert 0 < ref.values["mean_iou"] < 1
 

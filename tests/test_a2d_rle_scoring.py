@@ -6,50 +6,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from lvsbench.core.codecs import rle_encode
 from lvsbench.core.errors import LvsbenchError
 from lvsbench.datasets.registry import load
-from lvsbench.formats.coco_json import a2d_image_id, write_coco_results
-from lvsbench.formats.png_tree import write_png_prediction
 from lvsbench.scoring import score
 from lvsbench.scoring import workers as workers_module
 from lvsbench.scoring.workers import SMALL_BACKLOG
 from lvsbench.synth import get_writer
-
-
-def _list_counts(m: np.ndarray) -> dict:
-    flat = m.T.reshape(-1)
-    edges = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
-    runs = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
-    return {"size": list(m.shape), "counts": ([0] if flat[0] else []) + runs}
+from tests.scoring_helpers import write_random_a2d_results
 
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     tmp = tmp_path_factory.mktemp("a2d_rle")
     root = get_writer("a2d")(tmp / "a2d", videos=8, seed=5, height=48, width=64, frames=8)
-    ds = load("a2d", root, "test")
-    rng = np.random.default_rng(7)
-    results = []
-    for e in ds.expressions():
-        for f in ds.expression_frames(e):
-            gt = ds.read_masks(e.video_id, f).mask(e.object_ids)
-            iid = a2d_image_id(e.video_id, f, e.object_ids[0])
-            for _ in range(int(rng.integers(1, 5))):
-                kind = rng.integers(4)
-                m = gt.copy() if kind == 0 else np.zeros_like(gt) if kind == 1 else rng.random(gt.shape) < 0.3
-                if kind == 3:
-                    m |= gt
-                seg = _list_counts(m) if rng.integers(2) else rle_encode(m)
-                results.append({"image_id": iid, "category_id": 1, "segmentation": seg,
-                                "score": float(rng.choice([0.25, 0.5, 0.75]))})
-            write_png_prediction(tmp / "png", e.video_id, e.id, f, m)
-    write_coco_results(tmp / "r.json", results)
-    return root, tmp / "r.json", tmp / "png"
+    preds = write_random_a2d_results(load("a2d", root, "test"), tmp / "r.json", seed=7, png_out=tmp / "png")
+    return root, preds, tmp / "png"
 
 
 @pytest.mark.parametrize("backlog", [SMALL_BACKLOG, 0])
