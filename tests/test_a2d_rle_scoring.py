@@ -77,3 +77,18 @@ def test_unreadable_predictions_while_workers_read(case: tuple[Path, Path, Path]
     assert not mp.active_children()  # the reading pool is gone
     r = score(preds, ds, "a2d", workers=2)
     assert r.values == score(preds, load("a2d", root, "test"), "a2d").values
+
+
+def test_workers_read_with_spawn_too(case: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where fork is not available (macOS, Windows) the reading workers are spawned: the shared claim flags reach
+    them through the pool's initializer, and the numbers are those of one process."""
+    import multiprocessing as mp
+
+    root, preds, _ = case
+    one = score(preds, load("a2d", root, "test"), "a2d")
+    monkeypatch.setattr(mp, "get_all_start_methods", lambda: ["spawn"])
+    ds = load("a2d", root, "test")
+    two = score(preds, ds, "a2d", workers=2)
+    assert ds.read_mask_rles(*two.per_sample[["video_id", "frame"]].iloc[0]) is not None  # the workers' reads
+    assert two.values == one.values
+    pd.testing.assert_frame_equal(two.per_sample, one.per_sample, check_exact=True)
