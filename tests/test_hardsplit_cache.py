@@ -24,13 +24,14 @@ from lvsbench.hardsplit.compose import (
 )
 
 
-@pytest.fixture(scope="module")
-def ds(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+@pytest.fixture(scope="module", params=["png", "mp4"])
+def ds(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):  # noqa: ANN201
+    """PNG frames, and mp4 clips as released (a reopened decoder skips the held frames without converting them)."""
     from lvsbench.hardsplit.build import load_a2d
     from lvsbench.synth.a2d import write_synthetic
 
     root = write_synthetic(tmp_path_factory.mktemp("cache") / "a2d", videos=16, seed=4, height=32, width=48,
-                           frames=8, frame_format="png")
+                           frames=8, frame_format=request.param)
     return load_a2d(root)
 
 
@@ -47,7 +48,7 @@ def _specs(ds) -> list[CompositionSpec]:  # noqa: ANN001
     return out
 
 
-@pytest.mark.parametrize("budget, max_open", [(1 << 30, 8), (20_000, 1)])
+@pytest.mark.parametrize("budget, max_open", [(1 << 30, 8), (1 << 30, 1), (20_000, 1)])
 def test_cached_frames_are_the_fresh_decode(ds, budget: int, max_open: int) -> None:  # noqa: ANN001
     cache = FrameCache(budget)
     cache.max_open = max_open  # 1: every source's decoder is recycled and reopened past its held frames
@@ -100,3 +101,19 @@ def test_unreadable_frame_fails_only_readers_that_reach_it(ds, tmp_path: Path) -
     short = _Source(ds, vid)
     with pytest.raises(SourceError, match=f"ends before frame {len(frames) + 1}"):
         short.get(len(frames))
+
+
+def test_reopened_decoder_continues_past_the_held_frames(ds) -> None:  # noqa: ANN001
+    """A source whose decoder was closed (to bound open files) reopens it past the frames it holds: the reader skips
+    those without converting them (mp4: decoded, not retrieved), and the next frames are the fresh decode's."""
+    vid = sorted(ds.videos())[0]
+    fresh = [f for _, f in ds.iter_frames(vid)]
+    assert len(fresh) >= 6
+    src = _Source(ds, vid)
+    assert np.array_equal(src.get(2), fresh[2])
+    src.close()
+    assert np.array_equal(src.get(5), fresh[5]) and np.array_equal(src.get(3), fresh[3])
+    src.close()
+    assert all(np.array_equal(src.get(i), f) for i, f in enumerate(fresh))
+    with pytest.raises(SourceError, match=f"ends before frame {len(fresh) + 1}"):
+        src.get(len(fresh))

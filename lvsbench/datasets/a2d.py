@@ -441,7 +441,8 @@ class A2DDataset(Dataset):
         return native.container_frame(frames, video, frame, f"frame {frame}")
 
     def iter_frames(self, video_id: str, frames: tuple[str, ...] | None = None) -> Iterator[tuple[str, np.ndarray]]:
-        """Frames in video order; an mp4 is decoded sequentially once (seeking in mp4 is not frame-exact)."""
+        """Frames in video order; an mp4 is decoded sequentially once (seeking in mp4 is not frame-exact), up to the
+        last frame asked for, converting only the frames asked for."""
         video = self._videos[video_id]
         names = video.frames if frames is None else frames
         if video.source.kind == "images":
@@ -451,8 +452,8 @@ class A2DDataset(Dataset):
         wanted = {int(n) - video.source.index_base: n for n in names}
         last = max(wanted) if wanted else -1
         got = 0
-        for i, rgb in enumerate(native.decode_container(video.source.path)):
-            if i in wanted:
+        for i, rgb in enumerate(native.decode_container(video.source.path, wanted)):
+            if rgb is not None:
                 yield wanted[i], rgb
                 got += 1
             if i >= last:

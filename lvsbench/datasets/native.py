@@ -10,7 +10,7 @@ the keys its release has.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -139,8 +139,10 @@ class Recent(Generic[T]):
         return got
 
 
-def decode_container(path: Path | None) -> Iterator[np.ndarray]:
-    """RGB frames of a video file, decoded sequentially by OpenCV (seeking in mp4 is not frame-exact)."""
+def decode_container(path: Path | None, wanted: Container[int] | None = None) -> Iterator[np.ndarray | None]:
+    """RGB frames of a video file, decoded sequentially by OpenCV (seeking in mp4 is not frame-exact). With
+    `wanted` (frame indices), the other frames are decoded but not converted or copied out (`grab` without
+    `retrieve`: the decoder's state, so every later frame, is the same) and come as None."""
     import cv2
 
     if path is None or not path.is_file():
@@ -152,6 +154,12 @@ def decode_container(path: Path | None) -> Iterator[np.ndarray]:
     n = 0
     try:
         while True:
+            if wanted is not None and n not in wanted:
+                if not cap.grab():
+                    break
+                n += 1
+                yield None
+                continue
             ok, bgr = cap.read()
             if not ok:
                 break

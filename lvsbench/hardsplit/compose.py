@@ -327,9 +327,10 @@ def plan_composition(ds: Dataset, spec: CompositionSpec, cache: FrameCache | Non
 # ---------------------------------------------------------------------------------------------- pixels
 
 
-def _stream(ds: Dataset, vid: str) -> Iterator[np.ndarray]:
+def _stream(ds: Dataset, vid: str, start: int = 0) -> Iterator[np.ndarray]:
+    """The video's frames from position `start` on (the reader skips the first ones without converting them)."""
     try:
-        for _, rgb in ds.iter_frames(vid):
+        for _, rgb in ds.iter_frames(vid, ds.videos()[vid].frames[start:]) if start else ds.iter_frames(vid):
             yield rgb
     except (LvsbenchError, OSError, ValueError) as exc:
         raise SourceError(vid, exc) from exc
@@ -395,9 +396,7 @@ class _Source:
             if self.ended:
                 raise SourceError(self.vid, DataFormatError(None, f"ends before frame {index + 1}"))
             if self.it is None:  # first use, or the decoder was closed to bound open files: skip what is held
-                self._decoder(_stream(self.ds, self.vid))
-                for _ in range(len(self.frames)):
-                    next(self.it)
+                self._decoder(_stream(self.ds, self.vid, len(self.frames)))
             try:
                 rgb = next(self.it)
             except StopIteration:
